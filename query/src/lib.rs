@@ -1,0 +1,21 @@
+//! # tributary-query: SQL over the warehouse
+//!
+//! # Layout
+//! - [`session`]: a DataFusion session over a warehouse (local or S3): the Parquet tables with
+//!   their partition columns, and the [`views`] that give the latest state of orders and users.
+//! - [`named`]: the named analytics queries (`daily-orders`, `top-users`, `funnel`), one file
+//!   each, written in SQL that Athena runs unchanged.
+//! - [`sql`]: runs SQL text (many statements, or a REPL); [`output`] prints results.
+//!
+//! `query` reads what `transform` wrote; it never depends on `ingest`.
+
+pub mod named;
+pub mod output;
+pub mod session;
+pub mod sql;
+pub mod views;
+
+pub use named::{NamedQuery, Params};
+pub use output::OutputFormat;
+pub use datafusion::prelude::SessionContext;
+pub use session::{QueryError, open, session};

@@ -1,0 +1,114 @@
+//! The named analytics queries: one file each, with the Athena SQL and what it answers.
+//! The SQL is written in the dialect Athena (Trino) and DataFusion share, so `--print-sql`
+//! shows exactly what runs here and what Athena would run.
+
+pub mod daily_orders;
+pub mod funnel;
+pub mod top_users;
+
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+
+/// The named queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamedQuery {
+    DailyOrders,
+    TopUsers,
+    Funnel,
+}
+
+impl NamedQuery {
+    pub const ALL: [NamedQuery; 3] = [NamedQuery::DailyOrders, NamedQuery::TopUsers, NamedQuery::Funnel];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            NamedQuery::DailyOrders => "daily-orders",
+            NamedQuery::TopUsers => "top-users",
+            NamedQuery::Funnel => "funnel",
+        }
+    }
+
+    /// The SQL for these parameters.
+    pub fn sql(self, params: &Params) -> String {
+        match self {
+            NamedQuery::DailyOrders => daily_orders::sql(params),
+            NamedQuery::TopUsers => top_users::sql(params),
+            NamedQuery::Funnel => funnel::sql(params),
+        }
+    }
+}
+
+impl FromStr for NamedQuery {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|q| q.name() == s)
+            .ok_or_else(|| format!("unknown query {s:?} (expected daily-orders, top-users or funnel)"))
+    }
+}
+
+/// Parameters of a named query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params {
+    /// First UTC day included.
+    pub from: Option<NaiveDate>,
+    /// Last UTC day included.
+    pub to: Option<NaiveDate>,
+    /// At most this many rows (top-users: default 10).
+    pub limit: Option<usize>,
+}
+
+impl Params {
+    /// A predicate on the `year/month/day` partition columns (so only those directories are
+    /// read), or `TRUE`.
+    pub(crate) fn partition_filter(&self) -> String {
+        let day = "year || '-' || month || '-' || day";
+        match (self.from, self.to) {
+            (Some(f), Some(t)) => format!("{day} BETWEEN '{f}' AND '{t}'"),
+            (Some(f), None) => format!("{day} >= '{f}'"),
+            (None, Some(t)) => format!("{day} <= '{t}'"),
+            (None, None) => "TRUE".into(),
+        }
+    }
+
+    pub(crate) fn limit_clause(&self, default: Option<usize>) -> String {
+        self.limit.or(default).map(|n| format!("\nLIMIT {n}")).unwrap_or_default()
+    }
+}
+
+/// The latest state of each order created in the range (an order's whole history is in the
+/// partition of its creation day, so filtering partitions first keeps the latest state right).
+pub(crate) fn latest_orders(params: &Params) -> String {
+    format!(
+        "latest AS (
+  SELECT order_id, user_id, status, total_amount, operation, created_at,
+         row_number() OVER (PARTITION BY order_id ORDER BY change_time DESC, sequence_number DESC NULLS LAST) AS rn
+  FROM order_changes
+  WHERE {}
+)",
+        params.partition_filter()
+    )
+}
+
+/// Counts towards revenue: the latest state is neither cancelled nor deleted.
+pub(crate) const REVENUE_CONDITION: &str = "operation <> 'REMOVE' AND COALESCE(status, '') <> 'CANCELLED'";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_filters_cover_both_ends() {
+        let d = |s: &str| Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
+        let p = Params { from: d("2026-01-01"), to: d("2026-01-31"), limit: None };
+        assert_eq!(p.partition_filter(), "year || '-' || month || '-' || day BETWEEN '2026-01-01' AND '2026-01-31'");
+        assert_eq!(Params::default().partition_filter(), "TRUE");
+        assert_eq!(Params { limit: Some(3), ..Default::default() }.limit_clause(Some(10)), "\nLIMIT 3");
+        assert_eq!(Params::default().limit_clause(None), "");
+        assert!("nope".parse::<NamedQuery>().is_err());
+        assert_eq!("top-users".parse::<NamedQuery>(), Ok(NamedQuery::TopUsers));
+    }
+}

@@ -1,0 +1,61 @@
+//! A DataFusion session over a warehouse: the Parquet tables with their `year/month/day`
+//! partition columns (filters on them prune directories), and the latest-state views.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::error::DataFusionError;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use tributary_transform::layout::PARTITION_COLUMNS;
+use tributary_transform::{Table, Warehouse, WarehouseError};
+
+use crate::views;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    #[error("{0}")]
+    DataFusion(#[from] DataFusionError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Opens the warehouse at `location` and registers its tables and views.
+pub async fn open(location: &str) -> Result<SessionContext, QueryError> {
+    let warehouse = Warehouse::open(location).await?;
+    session(&warehouse).await
+}
+
+/// A session with every table of `warehouse` registered.
+pub async fn session(warehouse: &Warehouse) -> Result<SessionContext, QueryError> {
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        // Athena and Trino show `1.5` as DECIMAL; keep DataFusion's parsing but not its
+        // view-typed strings, which some clients cannot print
+        .set_bool("datafusion.execution.parquet.schema_force_view_types", false)
+        .set_bool("datafusion.execution.listing_table_ignore_subdirectory", false);
+    let ctx = SessionContext::new_with_config(config);
+    let store_url = ObjectStoreUrl::parse(warehouse.store_url())?;
+    ctx.register_object_store(store_url.as_ref(), warehouse.store().clone());
+    for table in Table::ALL {
+        register_table(&ctx, warehouse, table)?;
+    }
+    for (name, sql) in views::ALL {
+        ctx.sql(&format!("CREATE VIEW {name} AS {sql}")).await?;
+    }
+    Ok(ctx)
+}
+
+fn register_table(ctx: &SessionContext, warehouse: &Warehouse, table: Table) -> Result<(), QueryError> {
+    let url = ListingTableUrl::parse(warehouse.table_url(table.name()))?;
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(PARTITION_COLUMNS.iter().map(|c| (c.to_string(), DataType::Utf8)).collect());
+    let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(table.schema());
+    ctx.register_table(table.name(), Arc::new(ListingTable::try_new(config)?))?;
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! Running SQL text: one or many `;`-separated statements, and an interactive REPL.
+
+use std::io::Write;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::DFParser;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::output::{self, OutputFormat};
+use crate::session::QueryError;
+
+/// Runs every statement of `sql` in order, returning each one's results.
+pub async fn run_statements(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<RecordBatch>>, QueryError> {
+    let dialect = ctx.state().config().options().sql_parser.dialect;
+    let statements = DFParser::parse_sql_with_dialect(sql, dialect.as_ref().as_ref())
+        .map_err(|e| QueryError::Invalid(format!("SQL syntax error: {e}")))?;
+    if statements.is_empty() {
+        return Err(QueryError::Invalid("no SQL statement given".into()));
+    }
+    let mut results = Vec::with_capacity(statements.len());
+    for statement in statements {
+        let plan = ctx.state().statement_to_plan(statement).await?;
+        results.push(ctx.execute_logical_plan(plan).await?.collect().await?);
+    }
+    Ok(results)
+}
+
+/// Reads statements from standard input until EOF or `\q`, printing each result.
+/// `interactive` shows prompts (on a terminal).
+pub async fn repl(ctx: &SessionContext, format: OutputFormat, interactive: bool) -> Result<(), QueryError> {
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut pending = String::new();
+    let prompt = |pending: &str| {
+        if interactive {
+            print!("{}", if pending.is_empty() { "tributary> " } else { "        -> " });
+            let _ = std::io::stdout().flush();
+        }
+    };
+    prompt(&pending);
+    while let Some(line) = lines.next_line().await.map_err(|e| QueryError::Invalid(format!("reading input: {e}")))? {
+        let trimmed = line.trim();
+        if pending.is_empty() && matches!(trimmed, "\\q" | "quit" | "exit") {
+            break;
+        }
+        pending.push_str(&line);
+        pending.push('\n');
+        if trimmed.ends_with(';') {
+            let mut out = std::io::stdout().lock();
+            match run_statements(ctx, &pending).await {
+                Ok(results) => {
+                    for batches in results {
+                        output::write(&batches, format, &mut out).map_err(|e| QueryError::Invalid(e.to_string()))?;
+                    }
+                }
+                // an interactive mistake is reported, not fatal
+                Err(e) => eprintln!("error: {e}"),
+            }
+            pending.clear();
+        }
+        prompt(&pending);
+    }
+    if !pending.trim().is_empty() {
+        let results = run_statements(ctx, &pending).await?;
+        let mut out = std::io::stdout().lock();
+        for batches in results {
+            output::write(&batches, format, &mut out).map_err(|e| QueryError::Invalid(e.to_string()))?;
+        }
+    }
+    Ok(())
+}

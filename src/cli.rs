@@ -1,0 +1,215 @@
+//! Command-line arguments. Every option is documented here; `--help` prints these docs.
+//! Options that name a place or a secret-free setting can also come from environment variables.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+use tributary_ingest::Format;
+use tributary_query::{NamedQuery, OutputFormat};
+use tributary_transform::Codec;
+
+#[derive(Parser, Debug)]
+#[command(name = "tributary", version, about = "OLTP change streams to date-partitioned Parquet, with Athena-compatible SQL")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug)]
+pub struct Global {
+    /// Log format on standard error.
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"], env = "TRIBUTARY_LOG_FORMAT")]
+    pub log_format: String,
+    /// Log filter (tracing env-filter syntax), e.g. `info` or `tributary_ingest=debug`.
+    #[arg(long, global = true, default_value = "warn", env = "TRIBUTARY_LOG")]
+    pub log: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Backfill JSON Lines files (local or S3, gzipped or not) into the warehouse.
+    Backfill(BackfillArgs),
+    /// Run a named analytics query.
+    Query(QueryArgs),
+    /// Run SQL over the warehouse (`-c`, `-f`, or a REPL on standard input).
+    Sql(SqlArgs),
+    /// Generate fixtures, backfill them into a local warehouse and print the three answers.
+    Demo(DemoArgs),
+    /// Generate deterministic fixture data and its expected answers.
+    Fixtures(FixtureArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BackfillArgs {
+    /// A file, a directory, or s3://bucket/prefix of JSON Lines files (.json, .jsonl, .ndjson, optionally .gz).
+    #[arg(long)]
+    pub source: String,
+    /// What the records are: clickstream events, DynamoDB Streams records, or a DynamoDB export.
+    #[arg(long, value_parser = clap::value_parser!(Format))]
+    pub format: Format,
+    /// The warehouse: a local directory or s3://bucket/prefix.
+    #[arg(long, env = "TRIBUTARY_WAREHOUSE")]
+    pub warehouse: String,
+    /// Parquet compression: zstd or snappy (both read by Athena), or none.
+    #[arg(long, default_value = "zstd", value_parser = clap::value_parser!(Codec))]
+    pub codec: Codec,
+    /// Flush a partition's buffer to a file when its in-memory size reaches this (e.g. 128MiB).
+    #[arg(long, default_value = "128MiB", value_parser = parse_size)]
+    pub max_file_bytes: usize,
+    /// Memory for all partition buffers together; past it the largest buffer is flushed.
+    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    pub max_buffer_bytes: usize,
+    /// Chunks of input decoded in parallel (default: the number of CPU cores).
+    #[arg(long)]
+    pub decode_threads: Option<usize>,
+    /// Print the summary as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    /// daily-orders, top-users or funnel.
+    #[arg(value_parser = clap::value_parser!(NamedQuery))]
+    pub name: NamedQuery,
+    /// The warehouse: a local directory or s3://bucket/prefix.
+    #[arg(long, env = "TRIBUTARY_WAREHOUSE")]
+    pub warehouse: Option<String>,
+    /// First UTC day included (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: Option<NaiveDate>,
+    /// Last UTC day included (YYYY-MM-DD).
+    #[arg(long)]
+    pub to: Option<NaiveDate>,
+    /// At most this many rows (top-users: 10 by default).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// table, csv or json.
+    #[arg(long, default_value = "table", value_parser = clap::value_parser!(OutputFormat))]
+    pub format: OutputFormat,
+    /// Print the Athena SQL instead of running it.
+    #[arg(long)]
+    pub print_sql: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SqlArgs {
+    /// The warehouse: a local directory or s3://bucket/prefix.
+    #[arg(long, env = "TRIBUTARY_WAREHOUSE")]
+    pub warehouse: String,
+    /// SQL to run (one or more statements separated by `;`).
+    #[arg(short = 'c', long = "command", conflicts_with = "file")]
+    pub command: Option<String>,
+    /// A file of SQL statements to run.
+    #[arg(short = 'f', long)]
+    pub file: Option<PathBuf>,
+    /// table, csv or json.
+    #[arg(long, default_value = "table", value_parser = clap::value_parser!(OutputFormat))]
+    pub format: OutputFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Where the fixtures and the warehouse go.
+    #[arg(long, default_value = "tributary-demo")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub fixtures: FixtureSettings,
+}
+
+#[derive(Args, Debug)]
+pub struct FixtureArgs {
+    /// Output directory.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub settings: FixtureSettings,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct FixtureSettings {
+    /// Random seed: the same seed and sizes give byte-identical files.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Clickstream events.
+    #[arg(long, default_value_t = 20_000)]
+    pub events: usize,
+    /// Users.
+    #[arg(long, default_value_t = 400)]
+    pub users: usize,
+    /// Orders (each makes 1-5 change records).
+    #[arg(long, default_value_t = 1_500)]
+    pub orders: usize,
+    /// Days of activity.
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+    /// First day of activity (YYYY-MM-DD).
+    #[arg(long, default_value = "2026-01-01")]
+    pub start: NaiveDate,
+}
+
+impl FixtureSettings {
+    pub fn config(&self) -> tributary_fixtures::FixtureConfig {
+        tributary_fixtures::FixtureConfig {
+            seed: self.seed,
+            events: self.events,
+            users: self.users,
+            orders: self.orders,
+            start: self.start,
+            days: self.days,
+        }
+    }
+}
+
+/// `128MiB`, `64MB`, `1GiB`, `4096`: bytes.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: usize = number.parse().map_err(|_| format!("{text:?} is not a size like 128MiB"))?;
+    let multiplier: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" | "k" => 1 << 10,
+        "mib" | "m" => 1 << 20,
+        "gib" | "g" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        other => return Err(format!("unknown size unit {other:?} (use B, KiB, MiB, GiB, KB, MB or GB)")),
+    };
+    number.checked_mul(multiplier).filter(|n| *n > 0).ok_or_else(|| format!("{text:?} is not a positive size"))
+}
+
+pub fn init_logging(global: &Global) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&global.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if global.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("128MiB"), Ok(128 << 20));
+        assert_eq!(parse_size("64MB"), Ok(64_000_000));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12XB").is_err());
+        assert!(parse_size("MiB").is_err());
+    }
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

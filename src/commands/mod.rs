@@ -1,0 +1,19 @@
+//! One function per subcommand.
+
+mod backfill;
+mod demo;
+mod fixtures;
+mod query;
+mod sql;
+
+use crate::cli::Command;
+
+pub async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Backfill(args) => backfill::run(args).await,
+        Command::Query(args) => query::run(args).await,
+        Command::Sql(args) => sql::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::Fixtures(args) => fixtures::run(args),
+    }
+}

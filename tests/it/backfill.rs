@@ -1,0 +1,158 @@
+//! Backfill into a local warehouse: answers, counts, idempotence, partitions.
+
+use tributary_fixtures::expected::compare_rows;
+
+use crate::helpers::*;
+
+fn load_events_and_stream(warehouse: &str) -> (serde_json::Value, serde_json::Value) {
+    let (_, f) = fixtures();
+    let events = backfill(path_str(&f.events_dir), "events", warehouse, &[]);
+    let stream = backfill(path_str(&f.stream_dir), "dynamodb-stream", warehouse, &[]);
+    (events, stream)
+}
+
+#[test]
+fn named_queries_equal_the_generators_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = path_str(dir.path());
+    let (events, stream) = load_events_and_stream(wh);
+    let e = expected();
+    assert_eq!(events["rows"]["events"], e.counts.events);
+    assert_eq!(events["dead_letters"], 0);
+    assert_eq!(events["input_files"], 2, "a plain and a gzipped file");
+    assert_eq!(stream["records_read"], e.counts.stream_records);
+    assert_eq!(stream["duplicates_skipped"], e.counts.stream_duplicates);
+    assert!(e.counts.stream_duplicates > 0, "the fixtures redeliver some records");
+    assert_eq!(stream["rows"]["order_changes"], e.counts.order_changes);
+    assert_eq!(stream["rows"]["user_changes"], e.counts.user_changes);
+
+    compare_rows("daily-orders", &query("daily-orders", wh, &[]), &e.stream.daily_orders).unwrap();
+    compare_rows("top-users", &query("top-users", wh, &[]), &e.stream.top_users[..10]).unwrap();
+    compare_rows("top-users --limit 3", &query("top-users", wh, &["--limit", "3"]), &e.stream.top_users[..3]).unwrap();
+    compare_rows("funnel", &query("funnel", wh, &[]), &e.funnel).unwrap();
+
+    // a date range reads only its partitions and gives the same rows for those days
+    let (from, to) = ("2026-01-03", "2026-01-05");
+    let in_range = |d: &str| d >= from && d <= to;
+    let want: Vec<_> = e.stream.daily_orders.iter().filter(|r| in_range(&r.order_date)).cloned().collect();
+    assert_eq!(want.len(), 3);
+    compare_rows("daily-orders range", &query("daily-orders", wh, &["--from", from, "--to", to]), &want).unwrap();
+    let want: Vec<_> = e.funnel.iter().filter(|r| in_range(&r.day)).cloned().collect();
+    compare_rows("funnel range", &query("funnel", wh, &["--from", from, "--to", to]), &want).unwrap();
+
+    // the latest-state views
+    let created: u64 = e.stream.daily_orders.iter().map(|d| d.orders).sum();
+    assert_eq!(count(wh, "orders"), created);
+    let deleted = sql(wh, "SELECT COUNT(*) AS n FROM orders WHERE deleted")[0]["n"].as_u64().unwrap();
+    assert_eq!(deleted, created - e.counts.export_orders);
+    assert_eq!(count(wh, "users"), e.counts.export_users);
+}
+
+#[test]
+fn identifiers_are_case_insensitive_and_partition_filters_prune() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = path_str(dir.path());
+    load_events_and_stream(wh);
+    let rows = sql(
+        wh,
+        "SELECT eventType, userId, properties.productId AS product FROM events \
+         WHERE eventType = 'ADD_TO_CART' AND properties.productId IS NOT NULL LIMIT 1",
+    );
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0]["product"].as_str().unwrap().starts_with("prod-"));
+    // only the day=05 directory is in the plan
+    let plan = tributary_ok(&[
+        "sql", "--warehouse", wh, "--format", "csv", "-c",
+        "EXPLAIN SELECT COUNT(*) FROM events WHERE year = '2026' AND month = '01' AND day = '05'",
+    ]);
+    assert!(plan.contains("day=05"), "{plan}");
+    assert!(!plan.contains("day=04") && !plan.contains("day=06"), "partitions not pruned:\n{plan}");
+    // and the count matches the partition's rows
+    let day5 = sql(wh, "SELECT COUNT(*) AS n FROM events WHERE year = '2026' AND month = '01' AND day = '05'")[0]["n"].as_u64().unwrap();
+    let by_time = sql(
+        wh,
+        "SELECT COUNT(*) AS n FROM events WHERE timestamp >= 1767571200000 AND timestamp < 1767657600000",
+    )[0]["n"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(day5, by_time);
+    assert!(day5 > 0);
+}
+
+fn files(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn backfilling_again_leaves_the_same_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = path_str(dir.path());
+    let (_, f) = fixtures();
+    let events = path_str(&f.events_dir);
+    let first = backfill(events, "events", wh, &[]);
+    let first_files = files(dir.path());
+    let second = backfill(events, "events", wh, &[]);
+    assert_eq!(files(dir.path()), first_files, "a re-run rewrites the same objects");
+    assert_eq!(second["stale_files_deleted"], 0);
+    assert_eq!(first["rows"], second["rows"]);
+    assert_eq!(count(wh, "events"), expected().counts.events);
+
+    // other buffer limits cut other files: the earlier run's files are replaced, not added to
+    let small = backfill(events, "events", wh, &["--max-file-bytes", "256KiB"]);
+    assert!(small["files_written"].as_u64().unwrap() > first["files_written"].as_u64().unwrap());
+    assert_eq!(small["stale_files_deleted"], first["files_written"]);
+    assert_eq!(count(wh, "events"), expected().counts.events);
+    compare_rows("funnel", &query("funnel", wh, &[]), &expected().funnel).unwrap();
+    backfill(events, "events", wh, &[]);
+    assert_eq!(files(dir.path()), first_files);
+
+    // the stream: redelivered records are not written twice, run after run
+    let stream = path_str(&f.stream_dir);
+    backfill(stream, "dynamodb-stream", wh, &[]);
+    backfill(stream, "dynamodb-stream", wh, &[]);
+    assert_eq!(count(wh, "order_changes"), expected().counts.order_changes);
+    let dupes = sql(wh, "SELECT COUNT(*) AS n FROM (SELECT event_id FROM order_changes GROUP BY event_id HAVING COUNT(*) > 1)");
+    assert_eq!(dupes[0]["n"], 0);
+}
+
+#[test]
+fn a_dynamodb_export_loads_as_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = path_str(dir.path());
+    let (_, f) = fixtures();
+    let e = expected();
+    let summary = backfill(path_str(&f.export_dir), "dynamodb-export", wh, &[]);
+    assert_eq!(summary["input_files"], 2);
+    assert_eq!(summary["rows"]["order_changes"], e.counts.export_orders);
+    assert_eq!(summary["rows"]["user_changes"], e.counts.export_users);
+    assert_eq!(summary["dead_letters"], 0);
+    compare_rows("daily-orders (export)", &query("daily-orders", wh, &[]), &e.export.daily_orders).unwrap();
+    compare_rows("top-users (export)", &query("top-users", wh, &[]), &e.export.top_users[..10]).unwrap();
+    let ops = sql(wh, "SELECT DISTINCT operation FROM order_changes");
+    assert_eq!(ops, vec![serde_json::json!({"operation": "SNAPSHOT"})]);
+    // the export and the stream together: the stream's later changes win
+    backfill(path_str(&f.stream_dir), "dynamodb-stream", wh, &[]);
+    compare_rows("top-users (export + stream)", &query("top-users", wh, &[]), &e.stream.top_users[..10]).unwrap();
+}
+
+#[test]
+fn print_sql_shows_the_query_without_a_warehouse() {
+    let sql = tributary_ok(&["query", "daily-orders", "--print-sql", "--from", "2026-01-02"]);
+    assert!(sql.contains("FROM order_changes") && sql.contains(">= '2026-01-02'"), "{sql}");
+    let out = tributary(&["query", "funnel", "--from", "2026-01-05", "--to", "2026-01-01", "--warehouse", "/tmp"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is after --to"));
+}

@@ -1,0 +1,417 @@
+//! Arrow builders, one per table: records in, `RecordBatch` out.
+//!
+//! Each builder tracks an estimate of the memory it holds so that the buffers can stay within
+//! their budget without asking Arrow for exact sizes on every append.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    ArrayRef, Decimal128Builder, Float64Builder, Int64Builder, ListArray, RecordBatch, StringBuilder, StructArray,
+    TimestampMillisecondBuilder,
+};
+use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
+use datafusion::arrow::error::ArrowError;
+
+use crate::layout::{Table, event_properties_fields, order_item_fields, order_item_list_field};
+use crate::model::{Change, ClickEvent, MONEY_PRECISION, MONEY_SCALE, Origin, OrderChange, Record, UserChange};
+
+/// Fixed bytes a row costs besides its strings (offsets, values, validity), a rough upper bound.
+const ROW_OVERHEAD: usize = 96;
+
+/// Builds one table's batch.
+pub struct BatchBuilder {
+    table: Table,
+    rows: usize,
+    bytes: usize,
+    columns: Columns,
+}
+
+enum Columns {
+    Events(Box<EventColumns>),
+    Orders(Box<OrderColumns>),
+    Users(Box<UserColumns>),
+}
+
+impl BatchBuilder {
+    pub fn new(table: Table) -> Self {
+        let columns = match table {
+            Table::Events => Columns::Events(Box::default()),
+            Table::OrderChanges => Columns::Orders(Box::default()),
+            Table::UserChanges => Columns::Users(Box::default()),
+        };
+        Self { table, rows: 0, bytes: 0, columns }
+    }
+
+    pub fn table(&self) -> Table {
+        self.table
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Estimated bytes held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Appends a record of this builder's table; returns the estimated bytes it added.
+    ///
+    /// # Panics
+    /// If the record belongs to another table: the caller routes by [`Table::of`].
+    pub fn append(&mut self, record: &Record) -> usize {
+        let added = ROW_OVERHEAD
+            + match (&mut self.columns, record) {
+                (Columns::Events(c), Record::Event(e)) => c.append(e),
+                (Columns::Orders(c), Record::Order(o)) => c.append(o),
+                (Columns::Users(c), Record::User(u)) => c.append(u),
+                _ => panic!("record routed to the {} builder belongs to another table", self.table.name()),
+            };
+        self.rows += 1;
+        self.bytes += added;
+        added
+    }
+
+    /// Finishes the batch and resets the builder.
+    pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+        let columns = match &mut self.columns {
+            Columns::Events(c) => c.finish(),
+            Columns::Orders(c) => c.finish(),
+            Columns::Users(c) => c.finish(),
+        };
+        self.rows = 0;
+        self.bytes = 0;
+        RecordBatch::try_new(self.table.schema(), columns)
+    }
+}
+
+fn opt_len(s: &Option<String>) -> usize {
+    s.as_ref().map_or(0, String::len)
+}
+
+#[derive(Default)]
+struct IngestColumns {
+    source: StringBuilder,
+    shard: StringBuilder,
+    sequence: StringBuilder,
+    arrival: TimestampMillisecondBuilder,
+}
+
+impl IngestColumns {
+    fn append(&mut self, origin: &Origin) -> usize {
+        self.source.append_value(&origin.source);
+        self.shard.append_value(&origin.shard);
+        let padded = origin.sequence.padded();
+        self.sequence.append_value(&padded);
+        self.arrival.append_option(origin.arrival_time_ms);
+        origin.source.len() + origin.shard.len() + padded.len()
+    }
+
+    fn finish(&mut self, out: &mut Vec<ArrayRef>) {
+        out.push(Arc::new(self.source.finish()));
+        out.push(Arc::new(self.shard.finish()));
+        out.push(Arc::new(self.sequence.finish()));
+        out.push(Arc::new(self.arrival.finish()));
+    }
+}
+
+#[derive(Default)]
+struct ChangeColumns {
+    operation: StringBuilder,
+    sequence_number: StringBuilder,
+    change_time: TimestampMillisecondBuilder,
+    event_id: StringBuilder,
+}
+
+impl ChangeColumns {
+    fn append(&mut self, change: &Change) -> usize {
+        self.operation.append_value(change.operation.as_str());
+        let padded = change.sequence_number.as_ref().map(|s| s.padded());
+        self.sequence_number.append_option(padded.as_deref());
+        self.change_time.append_value(change.change_time_ms);
+        self.event_id.append_option(change.event_id.as_deref());
+        8 + padded.map_or(0, |p| p.len()) + change.event_id.as_ref().map_or(0, String::len)
+    }
+
+    fn finish(&mut self, out: &mut Vec<ArrayRef>) {
+        out.push(Arc::new(self.operation.finish()));
+        out.push(Arc::new(self.sequence_number.finish()));
+        out.push(Arc::new(self.change_time.finish()));
+        out.push(Arc::new(self.event_id.finish()));
+    }
+}
+
+fn money_builder() -> Decimal128Builder {
+    Decimal128Builder::new().with_precision_and_scale(MONEY_PRECISION, MONEY_SCALE).expect("valid decimal type")
+}
+
+#[derive(Default)]
+struct EventColumns {
+    event_type: StringBuilder,
+    user_id: StringBuilder,
+    timestamp: Int64Builder,
+    page: StringBuilder,
+    referrer: StringBuilder,
+    product_id: StringBuilder,
+    amount: Float64Builder,
+    currency: StringBuilder,
+    extra: StringBuilder,
+    ingest: IngestColumns,
+}
+
+impl EventColumns {
+    fn append(&mut self, e: &ClickEvent) -> usize {
+        self.event_type.append_value(&e.event_type);
+        self.user_id.append_value(&e.user_id);
+        self.timestamp.append_value(e.timestamp_ms);
+        self.page.append_option(e.page.as_deref());
+        self.referrer.append_option(e.referrer.as_deref());
+        self.product_id.append_option(e.product_id.as_deref());
+        self.amount.append_option(e.amount);
+        self.currency.append_option(e.currency.as_deref());
+        self.extra.append_option(e.extra.as_deref());
+        e.event_type.len()
+            + e.user_id.len()
+            + opt_len(&e.page)
+            + opt_len(&e.referrer)
+            + opt_len(&e.product_id)
+            + opt_len(&e.currency)
+            + opt_len(&e.extra)
+            + self.ingest.append(&e.origin)
+    }
+
+    fn finish(&mut self) -> Vec<ArrayRef> {
+        // every event has a properties struct; absent properties are null children
+        let properties = StructArray::new(
+            event_properties_fields(),
+            vec![
+                Arc::new(self.page.finish()),
+                Arc::new(self.referrer.finish()),
+                Arc::new(self.product_id.finish()),
+                Arc::new(self.amount.finish()),
+                Arc::new(self.currency.finish()),
+            ],
+            None,
+        );
+        let mut out: Vec<ArrayRef> = vec![
+            Arc::new(self.event_type.finish()),
+            Arc::new(self.user_id.finish()),
+            Arc::new(self.timestamp.finish()),
+            Arc::new(properties),
+            Arc::new(self.extra.finish()),
+        ];
+        self.ingest.finish(&mut out);
+        out
+    }
+}
+
+struct OrderColumns {
+    change: ChangeColumns,
+    order_id: StringBuilder,
+    user_id: StringBuilder,
+    status: StringBuilder,
+    total_amount: Decimal128Builder,
+    currency: StringBuilder,
+    created_at: TimestampMillisecondBuilder,
+    updated_at: TimestampMillisecondBuilder,
+    item_offsets: Vec<i32>,
+    item_validity: Vec<bool>,
+    item_product_id: StringBuilder,
+    item_quantity: Int64Builder,
+    item_price: Decimal128Builder,
+    extra_attributes: StringBuilder,
+    ingest: IngestColumns,
+}
+
+impl Default for OrderColumns {
+    fn default() -> Self {
+        Self {
+            change: ChangeColumns::default(),
+            order_id: StringBuilder::new(),
+            user_id: StringBuilder::new(),
+            status: StringBuilder::new(),
+            total_amount: money_builder(),
+            currency: StringBuilder::new(),
+            created_at: TimestampMillisecondBuilder::new(),
+            updated_at: TimestampMillisecondBuilder::new(),
+            item_offsets: vec![0],
+            item_validity: Vec::new(),
+            item_product_id: StringBuilder::new(),
+            item_quantity: Int64Builder::new(),
+            item_price: money_builder(),
+            extra_attributes: StringBuilder::new(),
+            ingest: IngestColumns::default(),
+        }
+    }
+}
+
+impl OrderColumns {
+    fn append(&mut self, o: &OrderChange) -> usize {
+        let mut bytes = self.change.append(&o.change);
+        self.order_id.append_value(&o.order_id);
+        self.user_id.append_value(&o.user_id);
+        self.status.append_option(o.status.as_deref());
+        self.total_amount.append_option(o.total_amount);
+        self.currency.append_option(o.currency.as_deref());
+        self.created_at.append_value(o.created_at_ms);
+        self.updated_at.append_option(o.updated_at_ms);
+        let mut count = *self.item_offsets.last().expect("offsets start with 0");
+        if let Some(items) = &o.items {
+            for item in items {
+                self.item_product_id.append_option(item.product_id.as_deref());
+                self.item_quantity.append_option(item.quantity);
+                self.item_price.append_option(item.price);
+                bytes += 40 + opt_len(&item.product_id);
+            }
+            count += i32::try_from(items.len()).expect("fewer than 2^31 items in one order");
+        }
+        self.item_offsets.push(count);
+        self.item_validity.push(o.items.is_some());
+        self.extra_attributes.append_option(o.extra_attributes.as_deref());
+        bytes
+            + o.order_id.len()
+            + o.user_id.len()
+            + opt_len(&o.status)
+            + opt_len(&o.currency)
+            + opt_len(&o.extra_attributes)
+            + self.ingest.append(&o.change.origin)
+    }
+
+    fn finish(&mut self) -> Vec<ArrayRef> {
+        let items_struct = StructArray::new(
+            order_item_fields(),
+            vec![
+                Arc::new(self.item_product_id.finish()),
+                Arc::new(self.item_quantity.finish()),
+                Arc::new(self.item_price.finish()),
+            ],
+            None,
+        );
+        let offsets = OffsetBuffer::new(std::mem::replace(&mut self.item_offsets, vec![0]).into());
+        let validity = NullBuffer::from(std::mem::take(&mut self.item_validity));
+        let items = ListArray::new(order_item_list_field(), offsets, Arc::new(items_struct), Some(validity));
+        let mut out = Vec::with_capacity(17);
+        self.change.finish(&mut out);
+        out.push(Arc::new(self.order_id.finish()) as ArrayRef);
+        out.push(Arc::new(self.user_id.finish()));
+        out.push(Arc::new(self.status.finish()));
+        out.push(Arc::new(self.total_amount.finish()));
+        out.push(Arc::new(self.currency.finish()));
+        out.push(Arc::new(self.created_at.finish()));
+        out.push(Arc::new(self.updated_at.finish()));
+        out.push(Arc::new(items));
+        out.push(Arc::new(self.extra_attributes.finish()));
+        self.ingest.finish(&mut out);
+        out
+    }
+}
+
+#[derive(Default)]
+struct UserColumns {
+    change: ChangeColumns,
+    user_id: StringBuilder,
+    email: StringBuilder,
+    name: StringBuilder,
+    country: StringBuilder,
+    created_at: TimestampMillisecondBuilder,
+    updated_at: TimestampMillisecondBuilder,
+    extra_attributes: StringBuilder,
+    ingest: IngestColumns,
+}
+
+impl UserColumns {
+    fn append(&mut self, u: &UserChange) -> usize {
+        let bytes = self.change.append(&u.change);
+        self.user_id.append_value(&u.user_id);
+        self.email.append_option(u.email.as_deref());
+        self.name.append_option(u.name.as_deref());
+        self.country.append_option(u.country.as_deref());
+        self.created_at.append_value(u.created_at_ms);
+        self.updated_at.append_option(u.updated_at_ms);
+        self.extra_attributes.append_option(u.extra_attributes.as_deref());
+        bytes
+            + u.user_id.len()
+            + opt_len(&u.email)
+            + opt_len(&u.name)
+            + opt_len(&u.country)
+            + opt_len(&u.extra_attributes)
+            + self.ingest.append(&u.change.origin)
+    }
+
+    fn finish(&mut self) -> Vec<ArrayRef> {
+        let mut out = Vec::with_capacity(15);
+        self.change.finish(&mut out);
+        out.push(Arc::new(self.user_id.finish()) as ArrayRef);
+        out.push(Arc::new(self.email.finish()));
+        out.push(Arc::new(self.name.finish()));
+        out.push(Arc::new(self.country.finish()));
+        out.push(Arc::new(self.created_at.finish()));
+        out.push(Arc::new(self.updated_at.finish()));
+        out.push(Arc::new(self.extra_attributes.finish()));
+        self.ingest.finish(&mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::{Operation, OrderItem};
+    use crate::sequence::SequenceNumber;
+    use datafusion::arrow::array::{Array, AsArray};
+
+    pub(crate) fn origin(seq: u64) -> Origin {
+        Origin {
+            source: "file".into(),
+            shard: "file:///tmp/x.jsonl".into(),
+            sequence: SequenceNumber::from_u64(seq),
+            arrival_time_ms: None,
+        }
+    }
+
+    pub(crate) fn order(seq: u64, items: Option<Vec<OrderItem>>) -> Record {
+        Record::Order(OrderChange {
+            change: Change {
+                operation: Operation::Modify,
+                sequence_number: Some(SequenceNumber::from_u64(seq)),
+                change_time_ms: 1_767_657_600_000,
+                event_id: Some(format!("ev-{seq}")),
+                origin: origin(seq),
+            },
+            order_id: format!("o-{seq}"),
+            user_id: "u-1".into(),
+            status: Some("PAID".into()),
+            total_amount: Some(1_234_500),
+            currency: Some("USD".into()),
+            created_at_ms: 1_767_657_600_000,
+            updated_at_ms: None,
+            items,
+            extra_attributes: None,
+        })
+    }
+
+    #[test]
+    fn order_items_become_a_list_of_structs_with_nulls() {
+        let mut b = BatchBuilder::new(Table::OrderChanges);
+        let item = |p: &str| OrderItem { product_id: Some(p.into()), quantity: Some(2), price: Some(99_990) };
+        b.append(&order(1, Some(vec![item("a"), item("b")])));
+        b.append(&order(2, None));
+        b.append(&order(3, Some(vec![])));
+        assert_eq!(b.rows(), 3);
+        let batch = b.finish().unwrap();
+        assert_eq!(b.rows(), 0);
+        let items = batch.column_by_name("items").unwrap().as_list::<i32>();
+        assert_eq!(items.value_length(0), 2);
+        assert!(items.is_null(1));
+        assert!(!items.is_null(2));
+        assert_eq!(items.value_length(2), 0);
+        let seq = batch.column_by_name("sequence_number").unwrap().as_string::<i32>();
+        assert!(seq.value(1).ends_with("0002"));
+    }
+
+    #[test]
+    #[should_panic(expected = "another table")]
+    fn a_misrouted_record_is_a_bug() {
+        BatchBuilder::new(Table::Events).append(&order(1, None));
+    }
+}
