@@ -163,10 +163,14 @@ fn decode_chunk(format: Format, chunk: &Chunk, shard: &Arc<str>, export_time_ms:
     chunk
         .lines()
         .map(|(line, raw)| {
-            let origin =
-                Origin { source: source.clone(), shard: shard.clone(), sequence: SequenceNumber::from_u64(line), arrival_time_ms: None };
-            decode::decode(format, raw, origin.clone(), export_time_ms).map_err(|reason| DeadLetter {
-                origin,
+            let origin = || Origin {
+                source: source.clone(),
+                shard: shard.clone(),
+                sequence: SequenceNumber::from_u64(line),
+                arrival_time_ms: None,
+            };
+            decode::decode(format, raw, origin(), export_time_ms).map_err(|reason| DeadLetter {
+                origin: origin(),
                 format: format.name(),
                 reason,
                 raw: raw.to_vec(),

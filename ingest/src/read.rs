@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::TryStreamExt;
+use object_store::ObjectStoreExt;
 use tokio::sync::mpsc;
 
 use crate::source::{InputFile, InputLocation};

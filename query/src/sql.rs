@@ -5,6 +5,7 @@ use std::io::Write;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::DFParser;
+use datafusion::sql::sqlparser::dialect::{GenericDialect, dialect_from_str};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::output::{self, OutputFormat};
@@ -12,8 +13,9 @@ use crate::session::QueryError;
 
 /// Runs every statement of `sql` in order, returning each one's results.
 pub async fn run_statements(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<RecordBatch>>, QueryError> {
-    let dialect = ctx.state().config().options().sql_parser.dialect;
-    let statements = DFParser::parse_sql_with_dialect(sql, dialect.as_ref().as_ref())
+    let name = ctx.state().config().options().sql_parser.dialect.to_string();
+    let dialect = dialect_from_str(&name).unwrap_or_else(|| Box::new(GenericDialect {}));
+    let statements = DFParser::parse_sql_with_dialect(sql, dialect.as_ref())
         .map_err(|e| QueryError::Invalid(format!("SQL syntax error: {e}")))?;
     if statements.is_empty() {
         return Err(QueryError::Invalid("no SQL statement given".into()));

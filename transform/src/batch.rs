@@ -95,16 +95,18 @@ struct IngestColumns {
     shard: StringBuilder,
     sequence: StringBuilder,
     arrival: TimestampMillisecondBuilder,
+    scratch: String,
 }
 
 impl IngestColumns {
     fn append(&mut self, origin: &Origin) -> usize {
         self.source.append_value(&origin.source);
         self.shard.append_value(&origin.shard);
-        let padded = origin.sequence.padded();
-        self.sequence.append_value(&padded);
+        self.scratch.clear();
+        origin.sequence.write_padded(&mut self.scratch);
+        self.sequence.append_value(&self.scratch);
         self.arrival.append_option(origin.arrival_time_ms);
-        origin.source.len() + origin.shard.len() + padded.len()
+        origin.source.len() + origin.shard.len() + self.scratch.len()
     }
 
     fn finish(&mut self, out: &mut Vec<ArrayRef>) {

@@ -82,7 +82,7 @@ mod tests {
                 assert_eq!(column.physical_type(), PhysicalType::INT64);
             }
             if column.name() == "total_amount" {
-                assert!(format!("{:?}", column.logical_type()).contains("Decimal"));
+                assert!(format!("{:?}", column.logical_type_ref()).contains("Decimal"));
             }
         }
         let batches: Vec<_> = reader.build().unwrap().collect::<Result<_, _>>().unwrap();

@@ -38,7 +38,17 @@ impl SequenceNumber {
     /// Zero-padded to [`SEQUENCE_WIDTH`] digits (wider numbers are kept whole), so that
     /// `ORDER BY sequence_number` sorts numerically in Athena, DuckDB and DataFusion alike.
     pub fn padded(&self) -> String {
-        format!("{:0>width$}", self.0, width = SEQUENCE_WIDTH)
+        let mut out = String::with_capacity(SEQUENCE_WIDTH);
+        self.write_padded(&mut out);
+        out
+    }
+
+    /// Appends the [`padded`](Self::padded) text to `out` (no allocation on the hot path).
+    pub fn write_padded(&self, out: &mut String) {
+        for _ in self.0.len()..SEQUENCE_WIDTH {
+            out.push('0');
+        }
+        out.push_str(&self.0);
     }
 }
 

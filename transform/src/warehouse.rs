@@ -10,7 +10,7 @@ use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStore, PutPayload};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
 use url::Url;
 
 use crate::aws::{SdkCredentials, load_sdk_config};
@@ -142,7 +142,7 @@ impl Warehouse {
     pub fn path(&self, relative: &str) -> Path {
         let mut path = self.root.clone();
         for part in relative.split('/').filter(|p| !p.is_empty()) {
-            path = path.child(part);
+            path = path.clone().join(part);
         }
         path
     }
