@@ -91,13 +91,12 @@ pub async fn run(config: &BackfillConfig, progress: Arc<Progress>) -> Result<Bac
         ..Default::default()
     };
     progress.bytes_total.store(report.input_bytes, Ordering::Relaxed);
-    let export_time_ms = inputs.export_time_ms.unwrap_or_default();
     let mut seen = EventIds::default();
     let mut units = Vec::with_capacity(inputs.files.len());
     for input in inputs.files {
         let unit = unit_prefix(config.format, &input.uri);
         let sink = Sink::new(warehouse.clone(), config.sink, unit.clone());
-        let file = backfill_file(config, input, sink, export_time_ms, &mut seen, &progress).await?;
+        let file = backfill_file(config, input, sink, &mut seen, &progress).await?;
         report.records_read += file.records;
         report.duplicates_skipped += file.duplicates;
         report.sink.merge(file.sink);
@@ -118,13 +117,13 @@ async fn backfill_file(
     config: &BackfillConfig,
     input: InputFile,
     mut sink: Sink,
-    export_time_ms: i64,
     seen: &mut EventIds,
     progress: &Progress,
 ) -> Result<FileReport, BackfillError> {
     let uri = input.uri.clone();
     let shard: Arc<str> = uri.as_str().into();
     let format = config.format;
+    let export_time_ms = input.export_time_ms.unwrap_or_default();
     let (tx, mut rx) = mpsc::channel::<Chunk>(config.decode_parallelism.max(1));
     let reader = spawn_reader(input, progress.bytes_read.clone(), tx);
     let chunks = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));

@@ -124,7 +124,8 @@ mod tests {
     use std::io::Write;
 
     async fn read_all(path: &std::path::Path) -> std::io::Result<Vec<(u64, String)>> {
-        let input = InputFile { uri: "f".into(), size: 0, location: InputLocation::Local(path.to_path_buf()) };
+        let input =
+            InputFile { uri: "f".into(), size: 0, location: InputLocation::Local(path.to_path_buf()), export_time_ms: None };
         let (tx, mut rx) = mpsc::channel(2);
         let reader = spawn_reader(input, Arc::default(), tx);
         let mut lines = Vec::new();

@@ -5,6 +5,7 @@
 //! directly is always read. For a DynamoDB export, the `data/` files are read and the export
 //! time comes from `manifest-summary.json`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -45,14 +46,14 @@ pub struct InputFile {
     pub uri: String,
     pub size: u64,
     pub location: InputLocation,
+    /// For a DynamoDB export's data file: the export time (epoch ms) from its manifest.
+    pub export_time_ms: Option<i64>,
 }
 
-/// The files of a source, and for an export its time.
+/// The files of a source.
 #[derive(Debug)]
 pub struct Inputs {
     pub files: Vec<InputFile>,
-    /// DynamoDB export time (epoch ms), for [`Format::DynamodbExport`].
-    pub export_time_ms: Option<i64>,
     /// Files seen but not taken (wrong extension, manifests).
     pub skipped: usize,
 }
@@ -118,31 +119,55 @@ fn list_local(path: &Path, format: Format) -> Result<Inputs, SourceError> {
     if files.is_empty() {
         return Err(SourceError::Empty { location: path.display().to_string(), wanted: wanted(format) });
     }
-    let export_time_ms = match format {
-        Format::DynamodbExport => Some(local_export_time(&abs)?),
-        _ => None,
-    };
-    Ok(Inputs { files, export_time_ms, skipped })
+    if format == Format::DynamodbExport {
+        let mut times = BTreeMap::new();
+        for file in &mut files {
+            let InputLocation::Local(path) = &file.location else { continue };
+            let dir = export_dir(&path.to_string_lossy()).to_string();
+            let time = match times.get(&dir) {
+                Some(t) => *t,
+                None => {
+                    let t = local_export_time(Path::new(&dir))?;
+                    times.insert(dir, t);
+                    t
+                }
+            };
+            file.export_time_ms = Some(time);
+        }
+    }
+    Ok(Inputs { files, skipped })
 }
 
 fn local_file(path: &Path, size: u64) -> InputFile {
-    InputFile { uri: format!("file://{}", path.display()), size, location: InputLocation::Local(path.to_path_buf()) }
+    InputFile {
+        uri: format!("file://{}", path.display()),
+        size,
+        location: InputLocation::Local(path.to_path_buf()),
+        export_time_ms: None,
+    }
 }
 
-/// Finds `manifest-summary.json` in the export folder or above a `data/` folder or file.
-fn local_export_time(abs: &Path) -> Result<i64, SourceError> {
-    for dir in abs.ancestors().take(3) {
-        let manifest = dir.join("manifest-summary.json");
-        if manifest.is_file() {
-            let text = std::fs::read(&manifest)
-                .map_err(|source| SourceError::Io { location: manifest.display().to_string(), source })?;
-            return export_time(&manifest.display().to_string(), &text);
-        }
+/// The export folder of a data file: the parent of its `data/` folder (`AWSDynamoDB/<export-id>`).
+fn export_dir(data_file: &str) -> &str {
+    let dir = data_file.rsplit_once('/').map_or("", |(d, _)| d);
+    dir.strip_suffix("/data").or_else(|| (dir == "data").then_some("")).unwrap_or(dir)
+}
+
+fn missing_manifest(location: &str) -> SourceError {
+    SourceError::Export {
+        location: location.to_string(),
+        reason: "no manifest-summary.json next to the data/ folder: an export is read from its folder (AWSDynamoDB/<export-id>/) or any prefix above it".into(),
     }
-    Err(SourceError::Export {
-        location: abs.display().to_string(),
-        reason: "no manifest-summary.json found: point --source at the export folder (AWSDynamoDB/<export-id>/)".into(),
-    })
+}
+
+/// The export time from `<dir>/manifest-summary.json`.
+fn local_export_time(dir: &Path) -> Result<i64, SourceError> {
+    let manifest = dir.join("manifest-summary.json");
+    match std::fs::read(&manifest) {
+        Ok(text) => export_time(&manifest.display().to_string(), &text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(missing_manifest(&dir.display().to_string())),
+        Err(source) => Err(SourceError::Io { location: manifest.display().to_string(), source }),
+    }
 }
 
 /// The `exportTime` of a manifest summary, epoch ms.
@@ -189,11 +214,23 @@ async fn list_s3(bucket: &str, prefix: &str, format: Format) -> Result<Inputs, S
             SourceError::Empty { location, wanted: wanted(format) }
         });
     }
-    let export_time_ms = match format {
-        Format::DynamodbExport => Some(s3_export_time(&store, &location, prefix).await?),
-        _ => None,
-    };
-    Ok(Inputs { files, export_time_ms, skipped })
+    if format == Format::DynamodbExport {
+        let mut times = BTreeMap::new();
+        for file in &mut files {
+            let InputLocation::Object { path, .. } = &file.location else { continue };
+            let dir = export_dir(path.as_ref()).to_string();
+            let time = match times.get(&dir) {
+                Some(t) => *t,
+                None => {
+                    let t = s3_export_time(&store, bucket, &dir).await?;
+                    times.insert(dir, t);
+                    t
+                }
+            };
+            file.export_time_ms = Some(time);
+        }
+    }
+    Ok(Inputs { files, skipped })
 }
 
 fn s3_file(bucket: &str, store: &Arc<dyn ObjectStore>, meta: object_store::ObjectMeta) -> InputFile {
@@ -201,27 +238,21 @@ fn s3_file(bucket: &str, store: &Arc<dyn ObjectStore>, meta: object_store::Objec
         uri: format!("s3://{bucket}/{}", meta.location),
         size: meta.size,
         location: InputLocation::Object { store: store.clone(), path: meta.location },
+        export_time_ms: None,
     }
 }
 
-async fn s3_export_time(store: &Arc<dyn ObjectStore>, location: &str, prefix: &str) -> Result<i64, SourceError> {
-    let mut dir = prefix.trim_end_matches('/');
-    for _ in 0..3 {
-        let manifest = ObjectPath::from(format!("{dir}/manifest-summary.json"));
-        match store.get(&manifest).await {
-            Ok(result) => {
-                let bytes = result.bytes().await.map_err(|source| SourceError::Store { location: location.into(), source })?;
-                return export_time(&format!("{location}/manifest-summary.json"), &bytes);
-            }
-            Err(object_store::Error::NotFound { .. }) => {}
-            Err(source) => return Err(SourceError::Store { location: location.into(), source }),
+async fn s3_export_time(store: &Arc<dyn ObjectStore>, bucket: &str, dir: &str) -> Result<i64, SourceError> {
+    let location = format!("s3://{bucket}/{dir}");
+    let manifest = ObjectPath::from(format!("{dir}/manifest-summary.json"));
+    match store.get(&manifest).await {
+        Ok(result) => {
+            let bytes = result.bytes().await.map_err(|source| SourceError::Store { location: location.clone(), source })?;
+            export_time(&format!("{location}/manifest-summary.json"), &bytes)
         }
-        dir = dir.rsplit_once('/').map_or("", |(parent, _)| parent);
+        Err(object_store::Error::NotFound { .. }) => Err(missing_manifest(&location)),
+        Err(source) => Err(SourceError::Store { location, source }),
     }
-    Err(SourceError::Export {
-        location: location.into(),
-        reason: "no manifest-summary.json found: point --source at the export prefix (AWSDynamoDB/<export-id>/)".into(),
-    })
 }
 
 #[cfg(test)]
@@ -255,6 +286,13 @@ mod tests {
         assert!(err.to_string().contains("no input files"), "{err}");
         let err = list_inputs(dir.path().to_str().unwrap(), Format::DynamodbExport).await.unwrap_err();
         assert!(err.to_string().contains("no input files"), "{err}");
+    }
+
+    #[test]
+    fn finds_the_export_folder_of_a_data_file() {
+        assert_eq!(export_dir("/x/AWSDynamoDB/01-ab/data/f.json.gz"), "/x/AWSDynamoDB/01-ab");
+        assert_eq!(export_dir("exports/AWSDynamoDB/01-ab/data/f.json.gz"), "exports/AWSDynamoDB/01-ab");
+        assert_eq!(export_dir("data/f.json.gz"), "");
     }
 
     #[test]

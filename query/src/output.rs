@@ -53,10 +53,7 @@ pub fn write(batches: &[RecordBatch], format: OutputFormat, out: &mut dyn Write)
             for batch in batches {
                 writer.write(batch)?;
             }
-            writer.finish()?;
-            if rows == 0 {
-                write!(out, "[]")?;
-            }
+            writer.finish()?; // writes `[]` when there were no rows
             writeln!(out)?;
         }
     }

@@ -24,7 +24,9 @@ rows = con.execute(f"""
     FROM {table('events')} GROUP BY 1, 2)
   SELECT day, SUM(viewed), SUM(viewed * carted), SUM(viewed * carted * purchased) FROM per_user GROUP BY day ORDER BY day
 """).fetchall()
-out["funnel"] = [{"day": d, "viewers": int(v), "carters": int(c), "purchasers": int(p)} for d, v, c, p in rows]
+rate = lambda n, d: round(n / d, 4) if d else None
+out["funnel"] = [{"day": d, "viewers": int(v), "carters": int(c), "purchasers": int(p),
+                  "view_to_cart_rate": rate(c, v), "cart_to_purchase_rate": rate(p, c)} for d, v, c, p in rows]
 rows = con.execute(f"""
   SELECT event_id, sequence_number, operation, status, CAST(total_amount AS VARCHAR), epoch_ms(created_at),
          len(items), CAST(items[1].price AS VARCHAR), extra_attributes
@@ -69,7 +71,7 @@ fn duckdb_reads_the_same_rows() {
         wh,
         "SELECT event_id, sequence_number, operation, status, CAST(total_amount AS VARCHAR) AS total, \
                 CAST(created_at AS BIGINT) AS created_ms, cardinality(items) AS n_items, \
-                CAST(items[1].price AS VARCHAR) AS first_price, extra_attributes \
+                CAST(get_field(items[1], 'price') AS VARCHAR) AS first_price, extra_attributes \
          FROM order_changes ORDER BY event_id",
     );
     let theirs = duck["order_changes"].as_array().unwrap();
