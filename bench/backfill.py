@@ -29,7 +29,7 @@ COPY (
          strftime(make_timestamp("timestamp" * 1000), '%Y') AS year,
          strftime(make_timestamp("timestamp" * 1000), '%m') AS month,
          strftime(make_timestamp("timestamp" * 1000), '%d') AS day
-  FROM read_json('{src}/*', format = 'newline_delimited', compression = 'auto', union_by_name = true)
+  FROM read_json('{src}/*', format = 'newline_delimited', compression = 'auto_detect', union_by_name = true)
 ) TO '{out}' (FORMAT PARQUET, COMPRESSION ZSTD, PARTITION_BY (year, month, day))
 ''')
 """
@@ -41,7 +41,7 @@ con = duckdb.connect()
 con.execute(f'''
 COPY (
   WITH raw AS (
-    SELECT * FROM read_json('{src}/*', format = 'newline_delimited', compression = 'auto', union_by_name = true)
+    SELECT * FROM read_json('{src}/*', format = 'newline_delimited', compression = 'auto_detect', union_by_name = true)
     QUALIFY row_number() OVER (PARTITION BY eventID) = 1
   ), img AS (
     SELECT eventName AS operation, lpad(dynamodb.SequenceNumber, 64, '0') AS sequence_number,
@@ -76,7 +76,9 @@ print(json.dumps({"query_seconds": time.perf_counter() - t, "rows": len(rows)}))
 
 
 def measure(cmd):
-    out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"{cmd[:3]} failed:\n{out.stderr}")
     return json.loads(out.stdout)
 
 
@@ -111,7 +113,10 @@ def main():
     results = {"events": expected["counts"]["events"], "stream_records": stream_records, "duckdb": duckdb.__version__}
 
     def fresh(path):
-        return lambda: shutil.rmtree(path, ignore_errors=True)
+        def reset():
+            shutil.rmtree(path, ignore_errors=True)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        return reset
 
     wh = os.path.join(work, "wh")
     duck_wh = os.path.join(work, "duck")
@@ -127,12 +132,20 @@ def main():
               f"{ours['peak_rss_mib']:6.0f} MiB | duckdb {theirs['seconds']:6.2f} s {rows / theirs['seconds']:>10,.0f} rec/s "
               f"{theirs['peak_rss_mib']:6.0f} MiB | duckdb/tributary time {theirs['seconds'] / ours['seconds']:.2f}x", flush=True)
 
-    # named queries: same SQL text on both engines, over the same Parquet (ours)
+    # named queries: same SQL text on both engines, over the same Parquet (ours, both inputs)
+    wh = os.path.join(work, "wh-all")
+    for fmt, src in [("events", "events"), ("dynamodb-stream", "dynamodb-stream")]:
+        subprocess.run([trib, "backfill", "--source", os.path.join(fx, src), "--format", fmt, "--warehouse", wh],
+                       check=True, stdout=subprocess.DEVNULL)
     for q in ["daily-orders", "top-users", "funnel"]:
         sql = subprocess.run([trib, "query", q, "--print-sql"], check=True, capture_output=True, text=True).stdout
         ours = best_of(a.runs, [trib, "query", q, "--warehouse", wh, "--format", "csv"])
-        theirs = [json.loads(subprocess.run([sys.executable, "-c", DUCK_QUERY, wh, sql.rstrip().rstrip(";")],
-                                            check=True, capture_output=True, text=True).stdout) for _ in range(a.runs)]
+        theirs = []
+        for _ in range(a.runs):
+            r = subprocess.run([sys.executable, "-c", DUCK_QUERY, wh, sql.rstrip().rstrip(";")], capture_output=True, text=True)
+            if r.returncode != 0:
+                sys.exit(f"duckdb {q} failed:\n{r.stderr}")
+            theirs.append(json.loads(r.stdout))
         duck_s = min(t["query_seconds"] for t in theirs)
         results[q] = {"tributary_process_seconds": ours["seconds"], "tributary_peak_rss_mib": ours["peak_rss_mib"],
                       "duckdb_query_seconds": duck_s}
