@@ -10,23 +10,28 @@
 //! re-run is between writing and deleting.
 //!
 //! Within one run, DynamoDB Streams records delivered more than once (same `eventID`) are
-//! written once.
+//! written once. Two input files are processed at a time, each with half the buffer budget.
 
 use std::collections::{HashSet, hash_map::DefaultHasher};
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tokio::sync::mpsc;
 use tributary_transform::layout::{DEAD_LETTER_PREFIX, Table};
-use tributary_transform::model::{DeadLetter, Origin};
-use tributary_transform::{SequenceNumber, Sink, SinkConfig, SinkError, SinkReport, Warehouse, WarehouseError};
+use tributary_transform::model::{DeadLetter, Origin, Record};
+use tributary_transform::{
+    SequenceNumber, Sink, SinkConfig, SinkError, SinkReport, Warehouse, WarehouseError, partition_batches,
+};
 
 use crate::decode::{self, Decoded, Format};
 use crate::read::{Chunk, spawn_reader};
 use crate::source::{InputFile, SourceError, list_inputs};
+
+/// Input files read at once.
+const FILES_IN_FLIGHT: usize = 2;
 
 /// What to backfill, and where to.
 #[derive(Debug, Clone)]
@@ -91,17 +96,26 @@ pub async fn run(config: &BackfillConfig, progress: Arc<Progress>) -> Result<Bac
         ..Default::default()
     };
     progress.bytes_total.store(report.input_bytes, Ordering::Relaxed);
-    let mut seen = EventIds::default();
-    let mut units = Vec::with_capacity(inputs.files.len());
-    for input in inputs.files {
-        let unit = unit_prefix(config.format, &input.uri);
-        let sink = Sink::new(warehouse.clone(), config.sink, unit.clone());
-        let file = backfill_file(config, input, sink, &mut seen, &progress).await?;
+    // two inputs at a time keep both stages busy across the start and end of each file; each
+    // gets its share of the buffer budget, so memory stays within --max-buffer-bytes
+    let in_flight = FILES_IN_FLIGHT.min(inputs.files.len()).max(1);
+    let mut sink_config = config.sink;
+    sink_config.limits.max_buffer_bytes = (sink_config.limits.max_buffer_bytes / in_flight).max(1);
+    let seen = Mutex::new(EventIds::default());
+    let units: Vec<String> = inputs.files.iter().map(|f| unit_prefix(config.format, &f.uri)).collect();
+    let mut files = futures::stream::iter(inputs.files.into_iter().zip(units.iter().cloned()))
+        .map(|(input, unit)| {
+            let sink = Sink::new(warehouse.clone(), sink_config, unit);
+            backfill_file(config, input, sink, &seen, &progress)
+        })
+        .buffered(in_flight);
+    while let Some(file) = files.next().await {
+        let file = file?;
         report.records_read += file.records;
         report.duplicates_skipped += file.duplicates;
         report.sink.merge(file.sink);
-        units.push(unit);
     }
+    drop(files);
     report.stale_files_deleted = delete_stale(&warehouse, &units, &report.sink).await?;
     report.elapsed = started.elapsed();
     Ok(report)
@@ -117,7 +131,7 @@ async fn backfill_file(
     config: &BackfillConfig,
     input: InputFile,
     mut sink: Sink,
-    seen: &mut EventIds,
+    seen: &Mutex<EventIds>,
     progress: &Progress,
 ) -> Result<FileReport, BackfillError> {
     let uri = input.uri.clone();
@@ -127,34 +141,61 @@ async fn backfill_file(
     let (tx, mut rx) = mpsc::channel::<Chunk>(config.decode_parallelism.max(1));
     let reader = spawn_reader(input, progress.bytes_read.clone(), tx);
     let chunks = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    let mut decoded = chunks
+    // decode in parallel, drop redelivered events in order, build Arrow batches in parallel:
+    // the sink only routes finished batches, so no single thread does per-record work
+    let parallelism = config.decode_parallelism.max(1);
+    let decoded = chunks
         .map(|chunk| {
             let shard = shard.clone();
             tokio::task::spawn_blocking(move || decode_chunk(format, &chunk, &shard, export_time_ms))
         })
-        .buffered(config.decode_parallelism.max(1));
-    let sink_error = |source| BackfillError::Sink { input: uri.clone(), source };
-    let (mut records, mut duplicates) = (0, 0);
-    while let Some(items) = decoded.next().await {
+        .buffered(parallelism);
+    let kept = decoded.map(|items| {
         let items = items?;
-        records += items.len() as u64;
-        progress.records.fetch_add(items.len() as u64, Ordering::Relaxed);
+        let mut kept = Kept { read: items.len() as u64, ..Kept::default() };
+        let mut seen = seen.lock().expect("no panics while holding the lock");
         for item in items {
             match item {
-                Ok(d) => {
-                    if d.event_id.as_deref().is_some_and(|id| !seen.insert(id)) {
-                        duplicates += 1;
-                        continue;
-                    }
-                    sink.push(&d.record).await.map_err(sink_error)?;
-                }
-                Err(letter) => sink.dead_letter(&letter).await.map_err(sink_error)?,
+                Ok(d) if d.event_id.as_deref().is_some_and(|id| !seen.insert(id)) => kept.duplicates += 1,
+                Ok(d) => kept.records.push(d.record),
+                Err(letter) => kept.letters.push(letter),
             }
+        }
+        Ok::<_, BackfillError>(kept)
+    });
+    let mut built = kept
+        .map(|kept| async move {
+            let mut kept = kept?;
+            let records = std::mem::take(&mut kept.records);
+            let batches = tokio::task::spawn_blocking(move || partition_batches(&records)).await?;
+            Ok::<_, BackfillError>((kept, batches))
+        })
+        .buffered(parallelism);
+    let sink_error = |source| BackfillError::Sink { input: uri.clone(), source };
+    let (mut records, mut duplicates) = (0, 0);
+    while let Some(next) = built.next().await {
+        let (kept, batches) = next?;
+        records += kept.read;
+        duplicates += kept.duplicates;
+        progress.records.fetch_add(kept.read, Ordering::Relaxed);
+        let batches = batches.map_err(|e| sink_error(SinkError::from(e)))?;
+        sink.push_batches(batches).await.map_err(sink_error)?;
+        for letter in &kept.letters {
+            sink.dead_letter(letter).await.map_err(sink_error)?;
         }
     }
     reader.await?.map_err(|source| BackfillError::Read { input: uri.clone(), source })?;
     let sink = sink.finish().await.map_err(sink_error)?;
     Ok(FileReport { records, duplicates, sink })
+}
+
+/// One decoded chunk after de-duplication.
+#[derive(Default)]
+struct Kept {
+    read: u64,
+    duplicates: u64,
+    records: Vec<Record>,
+    letters: Vec<DeadLetter>,
 }
 
 fn decode_chunk(format: Format, chunk: &Chunk, shard: &Arc<str>, export_time_ms: i64) -> Vec<Result<Decoded, DeadLetter>> {

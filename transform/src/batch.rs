@@ -12,7 +12,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::error::ArrowError;
 
-use crate::layout::{Table, event_properties_fields, order_item_fields, order_item_list_field};
+use crate::layout::{OutOfRange, Partition, Table, event_properties_fields, order_item_fields, order_item_list_field};
 use crate::model::{Change, ClickEvent, MONEY_PRECISION, MONEY_SCALE, Origin, OrderChange, Record, UserChange};
 
 /// Fixed bytes a row costs besides its strings (offsets, values, validity), a rough upper bound.
@@ -83,6 +83,50 @@ impl BatchBuilder {
         self.bytes = 0;
         RecordBatch::try_new(self.table.schema(), columns)
     }
+}
+
+/// Batches of one (table, partition), in the order the partitions first appear, with the
+/// estimated bytes each holds. Runs on a worker thread: this is where records become Arrow.
+pub fn partition_batches(records: &[Record]) -> Result<Vec<PartitionBatch>, PartitionError> {
+    let mut order: Vec<(Table, Partition)> = Vec::new();
+    let mut builders: std::collections::HashMap<(Table, Partition), BatchBuilder> = std::collections::HashMap::new();
+    for record in records {
+        let key = (Table::of(record), Partition::of_record(record)?);
+        builders
+            .entry(key)
+            .or_insert_with(|| {
+                order.push(key);
+                BatchBuilder::new(key.0)
+            })
+            .append(record);
+    }
+    order
+        .into_iter()
+        .map(|key| {
+            let mut builder = builders.remove(&key).expect("a builder per key");
+            let bytes = builder.bytes();
+            let batch = builder.finish().map_err(|source| PartitionError::Arrow { table: key.0.name(), source })?;
+            Ok(PartitionBatch { table: key.0, partition: key.1, batch, bytes })
+        })
+        .collect()
+}
+
+/// Rows of one table partition.
+#[derive(Debug)]
+pub struct PartitionBatch {
+    pub table: Table,
+    pub partition: Partition,
+    pub batch: RecordBatch,
+    /// Estimated bytes held (Arrow's own size counts spare capacity).
+    pub bytes: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PartitionError {
+    #[error(transparent)]
+    OutOfRange(#[from] OutOfRange),
+    #[error("building a {table} batch: {source}")]
+    Arrow { table: &'static str, source: ArrowError },
 }
 
 fn opt_len(s: &Option<String>) -> usize {
@@ -409,6 +453,20 @@ pub(crate) mod tests {
         assert_eq!(items.value_length(2), 0);
         let seq = batch.column_by_name("sequence_number").unwrap().as_string::<i32>();
         assert!(seq.value(1).ends_with("0002"));
+    }
+
+    #[test]
+    fn partition_batches_keep_first_appearance_order() {
+        let mut late = order(3, None);
+        if let Record::Order(o) = &mut late {
+            o.created_at_ms -= 86_400_000;
+        }
+        let batches = partition_batches(&[order(1, None), late, order(2, None)]).unwrap();
+        assert_eq!(batches.len(), 2);
+        assert_eq!(batches[0].partition.day, 6);
+        assert_eq!(batches[0].batch.num_rows(), 2);
+        assert_eq!(batches[1].partition.day, 5);
+        assert!(batches[0].bytes > batches[1].bytes);
     }
 
     #[test]

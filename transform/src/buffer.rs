@@ -7,11 +7,9 @@
 use std::collections::HashMap;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::error::ArrowError;
 
-use crate::batch::BatchBuilder;
+use crate::batch::PartitionBatch;
 use crate::layout::{Partition, Table};
-use crate::model::Record;
 
 /// Limits on what the buffers hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,10 +29,16 @@ impl Default for BufferLimits {
 /// A table partition: the unit of buffering and of files.
 pub type BufferKey = (Table, Partition);
 
+#[derive(Default)]
+struct Buffer {
+    batches: Vec<RecordBatch>,
+    bytes: usize,
+}
+
 /// The buffers of all open partitions.
 pub struct Buffers {
     limits: BufferLimits,
-    open: HashMap<BufferKey, BatchBuilder>,
+    open: HashMap<BufferKey, Buffer>,
     bytes: usize,
 }
 
@@ -52,26 +56,28 @@ impl Buffers {
         self.open.is_empty()
     }
 
-    /// Adds a record; returns the partition that should be flushed now, if any.
-    pub fn push(&mut self, partition: Partition, record: &Record) -> Option<BufferKey> {
-        let key = (Table::of(record), partition);
-        let builder = self.open.entry(key).or_insert_with(|| BatchBuilder::new(key.0));
-        self.bytes += builder.append(record);
-        if builder.bytes() >= self.limits.max_file_bytes {
+    /// Adds a partition's batch; returns the partition that should be flushed now, if any.
+    pub fn push(&mut self, batch: PartitionBatch) -> Option<BufferKey> {
+        let key = (batch.table, batch.partition);
+        let buffer = self.open.entry(key).or_default();
+        buffer.batches.push(batch.batch);
+        buffer.bytes += batch.bytes;
+        self.bytes += batch.bytes;
+        if buffer.bytes >= self.limits.max_file_bytes {
             return Some(key);
         }
         if self.bytes >= self.limits.max_buffer_bytes {
             // the largest buffer frees the most memory and makes the best file; ties by key
-            return self.open.iter().max_by_key(|(k, b)| (b.bytes(), std::cmp::Reverse(**k))).map(|(k, _)| *k);
+            return self.open.iter().max_by_key(|(k, b)| (b.bytes, std::cmp::Reverse(**k))).map(|(k, _)| *k);
         }
         None
     }
 
-    /// Takes the batch of one partition out of the buffers.
-    pub fn take(&mut self, key: BufferKey) -> Result<Option<RecordBatch>, ArrowError> {
-        let Some(mut builder) = self.open.remove(&key) else { return Ok(None) };
-        self.bytes -= builder.bytes();
-        builder.finish().map(Some)
+    /// Takes the batches of one partition out of the buffers.
+    pub fn take(&mut self, key: BufferKey) -> Vec<RecordBatch> {
+        let Some(buffer) = self.open.remove(&key) else { return Vec::new() };
+        self.bytes -= buffer.bytes;
+        buffer.batches
     }
 
     /// The keys of every open buffer, in a fixed order.
@@ -85,7 +91,16 @@ impl Buffers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::batch::partition_batches;
     use crate::batch::tests::order;
+
+    fn one(i: u64, d: u32) -> PartitionBatch {
+        let mut record = order(i, None);
+        if let crate::model::Record::Order(o) = &mut record {
+            o.created_at_ms = 1_767_225_600_000 + i64::from(d - 1) * 86_400_000;
+        }
+        partition_batches(&[record]).unwrap().pop().unwrap()
+    }
 
     fn day(d: u32) -> Partition {
         Partition { year: 2026, month: 1, day: d }
@@ -96,15 +111,15 @@ mod tests {
         let mut buffers = Buffers::new(BufferLimits { max_file_bytes: 1_000, max_buffer_bytes: 1 << 30 });
         let mut flushed = None;
         for i in 0..100 {
-            if let Some(key) = buffers.push(day(1), &order(i, None)) {
+            if let Some(key) = buffers.push(one(i, 1)) {
                 flushed = Some((i, key));
                 break;
             }
         }
         let (i, key) = flushed.expect("a flush before 100 rows");
         assert!(i > 1);
-        let batch = buffers.take(key).unwrap().unwrap();
-        assert_eq!(batch.num_rows() as u64, i + 1);
+        let batches = buffers.take(key);
+        assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>() as u64, i + 1);
         assert_eq!(buffers.bytes(), 0);
         assert!(buffers.is_empty());
     }
@@ -116,14 +131,14 @@ mod tests {
         let key = loop {
             // day 2 gets two rows for every row of day 1
             let d = if i % 3 == 0 { 1 } else { 2 };
-            if let Some(key) = buffers.push(day(d), &order(i, None)) {
+            if let Some(key) = buffers.push(one(i, d)) {
                 break key;
             }
             i += 1;
         };
         assert_eq!(key, (Table::OrderChanges, day(2)));
         let before = buffers.bytes();
-        buffers.take(key).unwrap();
+        buffers.take(key);
         assert!(buffers.bytes() < before);
         assert_eq!(buffers.keys(), vec![(Table::OrderChanges, day(1))]);
     }

@@ -24,6 +24,7 @@ pub mod sequence;
 pub mod sink;
 pub mod warehouse;
 
+pub use batch::{PartitionBatch, partition_batches};
 pub use buffer::BufferLimits;
 pub use layout::{Partition, Table};
 pub use model::{ClickEvent, DeadLetter, Operation, OrderChange, OrderItem, Origin, Record, UserChange};

@@ -51,11 +51,14 @@ pub fn writer_properties(codec: Codec) -> WriterProperties {
         .build()
 }
 
-/// Encodes one batch as a whole Parquet file in memory.
-pub fn encode(batch: &RecordBatch, codec: Codec) -> Result<Bytes, ParquetError> {
-    let mut out = Vec::with_capacity(batch.get_array_memory_size() / 4);
-    let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(writer_properties(codec)))?;
-    writer.write(batch)?;
+/// Encodes batches of one schema as a whole Parquet file in memory.
+pub fn encode(batches: &[RecordBatch], codec: Codec) -> Result<Bytes, ParquetError> {
+    let Some(first) = batches.first() else { return Err(ParquetError::General("no batches to encode".into())) };
+    let mut out = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut out, first.schema(), Some(writer_properties(codec)))?;
+    for batch in batches {
+        writer.write(batch)?;
+    }
     writer.close()?;
     Ok(Bytes::from(out))
 }
@@ -73,7 +76,7 @@ mod tests {
     fn timestamps_are_int64_and_money_is_decimal() {
         let mut b = BatchBuilder::new(Table::OrderChanges);
         b.append(&order(7, None));
-        let bytes = encode(&b.finish().unwrap(), Codec::Zstd).unwrap();
+        let bytes = encode(&[b.finish().unwrap()], Codec::Zstd).unwrap();
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes.clone()).unwrap();
         let schema = reader.metadata().file_metadata().schema_descr();
         for column in schema.columns() {

@@ -13,9 +13,10 @@ use bytes::Bytes;
 use datafusion::arrow::array::RecordBatch;
 use tokio::task::JoinSet;
 
+use crate::batch::{PartitionBatch, PartitionError, partition_batches};
 use crate::buffer::{BufferKey, BufferLimits, Buffers};
 use crate::dead_letters;
-use crate::layout::{DEAD_LETTER_PREFIX, OutOfRange, Partition, Table};
+use crate::layout::DEAD_LETTER_PREFIX;
 use crate::model::{DeadLetter, Record};
 use crate::parquet::{self, Codec};
 use crate::warehouse::{Warehouse, WarehouseError};
@@ -30,12 +31,10 @@ const DEAD_LETTER_FILE_BYTES: usize = 8 << 20;
 pub enum SinkError {
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
-    #[error("building the {table} batch for {partition} failed: {source}")]
-    Arrow { table: &'static str, partition: String, source: datafusion::arrow::error::ArrowError },
     #[error("encoding {path} failed: {source}")]
     Parquet { path: String, source: datafusion::parquet::errors::ParquetError },
-    #[error("a record reached the sink with no valid partition: {0}")]
-    Partition(#[from] OutOfRange),
+    #[error("a record reached the sink without a valid partition: {0}")]
+    Partition(#[from] PartitionError),
     #[error("a Parquet encoding task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
 }
@@ -109,14 +108,21 @@ impl Sink {
         }
     }
 
-    /// Adds a record to its partition's buffer, flushing a buffer if the limits say so.
-    pub async fn push(&mut self, record: &Record) -> Result<(), SinkError> {
-        let partition = Partition::of_record(record)?;
-        *self.report.rows.entry(Table::of(record).name()).or_default() += 1;
-        if let Some(key) = self.buffers.push(partition, record) {
-            self.flush(key).await?;
+    /// Adds batches built by [`partition_batches`] (on worker threads), flushing buffers as the
+    /// limits say.
+    pub async fn push_batches(&mut self, batches: Vec<PartitionBatch>) -> Result<(), SinkError> {
+        for batch in batches {
+            *self.report.rows.entry(batch.table.name()).or_default() += batch.batch.num_rows() as u64;
+            if let Some(key) = self.buffers.push(batch) {
+                self.flush(key).await?;
+            }
         }
         Ok(())
+    }
+
+    /// Adds one record (convenient for small inputs; large ones use [`Sink::push_batches`]).
+    pub async fn push(&mut self, record: &Record) -> Result<(), SinkError> {
+        self.push_batches(partition_batches(std::slice::from_ref(record))?).await
     }
 
     /// Keeps a dead letter; they are written with the records.
@@ -137,21 +143,17 @@ impl Sink {
 
     async fn flush(&mut self, key: BufferKey) -> Result<(), SinkError> {
         let (table, partition) = key;
-        let Some(batch) = self.buffers.take(key).map_err(|source| SinkError::Arrow {
-            table: table.name(),
-            partition: partition.path(),
-            source,
-        })?
-        else {
+        let batches = self.buffers.take(key);
+        if batches.is_empty() {
             return Ok(());
-        };
+        }
         let relative = format!("{}/{}/{}", table.name(), partition.path(), self.next_name("parquet"));
         while self.writes.len() >= MAX_WRITES_IN_FLIGHT {
             self.join_one().await?;
         }
         let warehouse = self.warehouse.clone();
         let codec = self.config.codec;
-        self.writes.spawn(async move { write_parquet(warehouse, relative, batch, codec).await });
+        self.writes.spawn(async move { write_parquet(warehouse, relative, batches, codec).await });
         Ok(())
     }
 
@@ -191,12 +193,17 @@ impl Sink {
     }
 }
 
-async fn write_parquet(warehouse: Warehouse, relative: String, batch: RecordBatch, codec: Codec) -> Result<WrittenFile, SinkError> {
-    let rows = batch.num_rows() as u64;
+async fn write_parquet(
+    warehouse: Warehouse,
+    relative: String,
+    batches: Vec<RecordBatch>,
+    codec: Codec,
+) -> Result<WrittenFile, SinkError> {
+    let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
     let encoded = {
         let relative = relative.clone();
         tokio::task::spawn_blocking(move || {
-            parquet::encode(&batch, codec).map_err(|source| SinkError::Parquet { path: relative, source })
+            parquet::encode(&batches, codec).map_err(|source| SinkError::Parquet { path: relative, source })
         })
         .await??
     };

@@ -111,4 +111,24 @@ mod tests {
         assert!("nope".parse::<NamedQuery>().is_err());
         assert_eq!("top-users".parse::<NamedQuery>(), Ok(NamedQuery::TopUsers));
     }
+
+    /// Every query plans against the warehouse schema, with and without a range and a limit.
+    #[tokio::test]
+    async fn every_query_plans_for_every_parameter_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = crate::open(dir.path().to_str().unwrap()).await.unwrap();
+        let d = |s: &str| Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
+        for params in [
+            Params::default(),
+            Params { from: d("2026-01-01"), to: None, limit: Some(5) },
+            Params { from: None, to: d("2026-01-31"), limit: None },
+            Params { from: d("2026-01-01"), to: d("2026-01-31"), limit: Some(1) },
+        ] {
+            for query in NamedQuery::ALL {
+                let sql = query.sql(&params);
+                let rows = crate::sql::run_statements(&ctx, &sql).await.unwrap_or_else(|e| panic!("{sql}\n{e}"));
+                assert_eq!(rows[0].iter().map(|b| b.num_rows()).sum::<usize>(), 0, "an empty warehouse has no rows");
+            }
+        }
+    }
 }
