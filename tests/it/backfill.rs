@@ -160,3 +160,27 @@ fn print_sql_shows_the_query_without_a_warehouse() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is after --to"));
 }
+
+#[test]
+fn the_repl_runs_statements_from_standard_input() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(["sql", "--warehouse", path_str(dir.path()), "--format", "csv"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"SELECT 40 + 2 AS answer;\nSELECT nope;\nSELECT COUNT(*) AS n\nFROM events;\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout, "answer\n42\nn\n0\n", "a mistake is reported and the session goes on");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error:"));
+}
