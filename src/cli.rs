@@ -60,7 +60,7 @@ pub struct BackfillArgs {
     #[arg(long, default_value = "128MiB", value_parser = parse_size)]
     pub max_file_bytes: usize,
     /// Memory for all partition buffers together; past it the largest buffer is flushed.
-    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    #[arg(long, default_value = "128MiB", value_parser = parse_size)]
     pub max_buffer_bytes: usize,
     /// Chunks of input decoded in parallel (default: the number of CPU cores).
     #[arg(long)]

@@ -22,7 +22,7 @@ pub struct BufferLimits {
 
 impl Default for BufferLimits {
     fn default() -> Self {
-        Self { max_file_bytes: 128 << 20, max_buffer_bytes: 256 << 20 }
+        Self { max_file_bytes: 128 << 20, max_buffer_bytes: 128 << 20 }
     }
 }
 
@@ -108,7 +108,8 @@ mod tests {
 
     #[test]
     fn flushes_a_partition_at_the_file_size() {
-        let mut buffers = Buffers::new(BufferLimits { max_file_bytes: 1_000, max_buffer_bytes: 1 << 30 });
+        let row = one(0, 1).bytes;
+        let mut buffers = Buffers::new(BufferLimits { max_file_bytes: 5 * row, max_buffer_bytes: 1 << 30 });
         let mut flushed = None;
         for i in 0..100 {
             if let Some(key) = buffers.push(one(i, 1)) {
@@ -126,7 +127,8 @@ mod tests {
 
     #[test]
     fn over_budget_flushes_the_largest_buffer() {
-        let mut buffers = Buffers::new(BufferLimits { max_file_bytes: 1 << 30, max_buffer_bytes: 2_000 });
+        let row = one(0, 1).bytes;
+        let mut buffers = Buffers::new(BufferLimits { max_file_bytes: 1 << 30, max_buffer_bytes: 10 * row });
         let mut i = 0;
         let key = loop {
             // day 2 gets two rows for every row of day 1
