@@ -1,7 +1,4 @@
 //! Arrow builders, one per table: records in, `RecordBatch` out.
-//!
-//! Each builder tracks an estimate of the memory it holds so that the buffers can stay within
-//! their budget without asking Arrow for exact sizes on every append.
 
 use std::sync::Arc;
 
@@ -16,14 +13,10 @@ use datafusion::arrow::error::ArrowError;
 use crate::layout::{OutOfRange, Partition, Table, event_properties_fields, order_item_fields, order_item_list_field};
 use crate::model::{Change, ClickEvent, MONEY_PRECISION, MONEY_SCALE, Origin, OrderChange, Record, UserChange};
 
-/// Fixed bytes a row costs besides its strings (offsets, values, validity), a rough upper bound.
-const ROW_OVERHEAD: usize = 96;
-
 /// Builds one table's batch.
 pub struct BatchBuilder {
     table: Table,
     rows: usize,
-    bytes: usize,
     columns: Columns,
 }
 
@@ -40,7 +33,7 @@ impl BatchBuilder {
             Table::OrderChanges => Columns::Orders(Box::default()),
             Table::UserChanges => Columns::Users(Box::default()),
         };
-        Self { table, rows: 0, bytes: 0, columns }
+        Self { table, rows: 0, columns }
     }
 
     pub fn table(&self) -> Table {
@@ -51,26 +44,18 @@ impl BatchBuilder {
         self.rows
     }
 
-    /// Estimated bytes held.
-    pub fn bytes(&self) -> usize {
-        self.bytes
-    }
-
-    /// Appends a record of this builder's table; returns the estimated bytes it added.
+    /// Appends a record of this builder's table.
     ///
     /// # Panics
     /// If the record belongs to another table: the caller routes by [`Table::of`].
-    pub fn append(&mut self, record: &Record) -> usize {
-        let added = ROW_OVERHEAD
-            + match (&mut self.columns, record) {
-                (Columns::Events(c), Record::Event(e)) => c.append(e),
-                (Columns::Orders(c), Record::Order(o)) => c.append(o),
-                (Columns::Users(c), Record::User(u)) => c.append(u),
-                _ => panic!("record routed to the {} builder belongs to another table", self.table.name()),
-            };
+    pub fn append(&mut self, record: &Record) {
+        match (&mut self.columns, record) {
+            (Columns::Events(c), Record::Event(e)) => c.append(e),
+            (Columns::Orders(c), Record::Order(o)) => c.append(o),
+            (Columns::Users(c), Record::User(u)) => c.append(u),
+            _ => panic!("record routed to the {} builder belongs to another table", self.table.name()),
+        }
         self.rows += 1;
-        self.bytes += added;
-        added
     }
 
     /// Finishes the batch and resets the builder.
@@ -81,7 +66,6 @@ impl BatchBuilder {
             Columns::Users(c) => c.finish(),
         };
         self.rows = 0;
-        self.bytes = 0;
         RecordBatch::try_new(self.table.schema(), columns)
     }
 }
@@ -139,10 +123,6 @@ pub enum PartitionError {
     Arrow { table: &'static str, source: ArrowError },
 }
 
-fn opt_len(s: &Option<String>) -> usize {
-    s.as_ref().map_or(0, String::len)
-}
-
 #[derive(Default)]
 struct IngestColumns {
     source: StringBuilder,
@@ -153,14 +133,13 @@ struct IngestColumns {
 }
 
 impl IngestColumns {
-    fn append(&mut self, origin: &Origin) -> usize {
+    fn append(&mut self, origin: &Origin) {
         self.source.append_value(&origin.source);
         self.shard.append_value(&origin.shard);
         self.scratch.clear();
         origin.sequence.write_padded(&mut self.scratch);
         self.sequence.append_value(&self.scratch);
         self.arrival.append_option(origin.arrival_time_ms);
-        origin.source.len() + origin.shard.len() + self.scratch.len()
     }
 
     fn finish(&mut self, out: &mut Vec<ArrayRef>) {
@@ -180,13 +159,12 @@ struct ChangeColumns {
 }
 
 impl ChangeColumns {
-    fn append(&mut self, change: &Change) -> usize {
+    fn append(&mut self, change: &Change) {
         self.operation.append_value(change.operation.as_str());
         let padded = change.sequence_number.as_ref().map(|s| s.padded());
         self.sequence_number.append_option(padded.as_deref());
         self.change_time.append_value(change.change_time_ms);
         self.event_id.append_option(change.event_id.as_deref());
-        8 + padded.map_or(0, |p| p.len()) + change.event_id.as_ref().map_or(0, String::len)
     }
 
     fn finish(&mut self, out: &mut Vec<ArrayRef>) {
@@ -216,7 +194,7 @@ struct EventColumns {
 }
 
 impl EventColumns {
-    fn append(&mut self, e: &ClickEvent) -> usize {
+    fn append(&mut self, e: &ClickEvent) {
         self.event_type.append_value(&e.event_type);
         self.user_id.append_value(&e.user_id);
         self.timestamp.append_value(e.timestamp_ms);
@@ -226,14 +204,7 @@ impl EventColumns {
         self.amount.append_option(e.amount);
         self.currency.append_option(e.currency.as_deref());
         self.extra.append_option(e.extra.as_deref());
-        e.event_type.len()
-            + e.user_id.len()
-            + opt_len(&e.page)
-            + opt_len(&e.referrer)
-            + opt_len(&e.product_id)
-            + opt_len(&e.currency)
-            + opt_len(&e.extra)
-            + self.ingest.append(&e.origin)
+        self.ingest.append(&e.origin);
     }
 
     fn finish(&mut self) -> Vec<ArrayRef> {
@@ -302,8 +273,8 @@ impl Default for OrderColumns {
 }
 
 impl OrderColumns {
-    fn append(&mut self, o: &OrderChange) -> usize {
-        let mut bytes = self.change.append(&o.change);
+    fn append(&mut self, o: &OrderChange) {
+        self.change.append(&o.change);
         self.order_id.append_value(&o.order_id);
         self.user_id.append_value(&o.user_id);
         self.status.append_option(o.status.as_deref());
@@ -317,20 +288,13 @@ impl OrderColumns {
                 self.item_product_id.append_option(item.product_id.as_deref());
                 self.item_quantity.append_option(item.quantity);
                 self.item_price.append_option(item.price);
-                bytes += 40 + opt_len(&item.product_id);
             }
             count += i32::try_from(items.len()).expect("fewer than 2^31 items in one order");
         }
         self.item_offsets.push(count);
         self.item_validity.push(o.items.is_some());
         self.extra_attributes.append_option(o.extra_attributes.as_deref());
-        bytes
-            + o.order_id.len()
-            + o.user_id.len()
-            + opt_len(&o.status)
-            + opt_len(&o.currency)
-            + opt_len(&o.extra_attributes)
-            + self.ingest.append(&o.change.origin)
+        self.ingest.append(&o.change.origin);
     }
 
     fn finish(&mut self) -> Vec<ArrayRef> {
@@ -376,8 +340,8 @@ struct UserColumns {
 }
 
 impl UserColumns {
-    fn append(&mut self, u: &UserChange) -> usize {
-        let bytes = self.change.append(&u.change);
+    fn append(&mut self, u: &UserChange) {
+        self.change.append(&u.change);
         self.user_id.append_value(&u.user_id);
         self.email.append_option(u.email.as_deref());
         self.name.append_option(u.name.as_deref());
@@ -385,13 +349,7 @@ impl UserColumns {
         self.created_at.append_value(u.created_at_ms);
         self.updated_at.append_option(u.updated_at_ms);
         self.extra_attributes.append_option(u.extra_attributes.as_deref());
-        bytes
-            + u.user_id.len()
-            + opt_len(&u.email)
-            + opt_len(&u.name)
-            + opt_len(&u.country)
-            + opt_len(&u.extra_attributes)
-            + self.ingest.append(&u.change.origin)
+        self.ingest.append(&u.change.origin);
     }
 
     fn finish(&mut self) -> Vec<ArrayRef> {
