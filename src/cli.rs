@@ -23,13 +23,17 @@ pub struct Global {
     /// Log format on standard error.
     #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"], env = "TRIBUTARY_LOG_FORMAT")]
     pub log_format: String,
-    /// Log filter (tracing env-filter syntax), e.g. `info` or `tributary_ingest=debug`.
-    #[arg(long, global = true, default_value = "warn", env = "TRIBUTARY_LOG")]
-    pub log: String,
+    /// Log filter (tracing env-filter syntax), e.g. `info` or `tributary_ingest=debug`
+    /// [default: `info` for `run`, `warn` otherwise].
+    #[arg(long, global = true, env = "TRIBUTARY_LOG")]
+    pub log: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run the stream worker: Kinesis and DynamoDB Streams shards into the warehouse, until
+    /// SIGTERM or SIGINT (then flush, checkpoint and exit 0).
+    Run(Box<RunArgs>),
     /// Backfill JSON Lines files (local or S3, gzipped or not) into the warehouse.
     Backfill(BackfillArgs),
     /// Run a named analytics query.
@@ -68,6 +72,62 @@ pub struct BackfillArgs {
     /// Print the summary as JSON on standard output.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `tributary run`. Every option can also be set by an environment variable (shown) or in the
+/// `--config` TOML file (the option's name with `_` for `-`, e.g. `flush_interval = "30s"`).
+/// Precedence: flag, then environment, then file, then the default.
+#[derive(Args, Debug, Default)]
+pub struct RunArgs {
+    /// A TOML file with any of the options below.
+    #[arg(long, env = "TRIBUTARY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// A stream to read; repeat for several: `kinesis:<stream name or ARN>`, `dynamodb:<table>`
+    /// (the table's latest stream) or `dynamodb-stream:<stream ARN>`.
+    #[arg(long = "source", env = "TRIBUTARY_SOURCES", value_delimiter = ',')]
+    pub sources: Vec<String>,
+    /// The warehouse: s3://bucket/prefix or a local directory.
+    #[arg(long, env = "TRIBUTARY_WAREHOUSE")]
+    pub warehouse: Option<String>,
+    /// Where shards without a checkpoint start: trim-horizon, latest, or
+    /// at-timestamp:<RFC 3339>. Shards with a checkpoint always resume from it
+    /// [default: trim-horizon].
+    #[arg(long, env = "TRIBUTARY_START")]
+    pub start: Option<String>,
+    /// Flush a shard's buffered records at the latest this long after the first arrived
+    /// (e.g. 60s, 5m) [default: 60s].
+    #[arg(long, env = "TRIBUTARY_FLUSH_INTERVAL")]
+    pub flush_interval: Option<String>,
+    /// Flush a shard's buffer when its in-memory size reaches this (e.g. 128MiB) [default: 128MiB].
+    #[arg(long, env = "TRIBUTARY_FLUSH_BYTES")]
+    pub flush_bytes: Option<String>,
+    /// Memory all shard buffers together may hold; past it, readers flush and wait instead of
+    /// buffering more [default: 512MiB].
+    #[arg(long, env = "TRIBUTARY_MAX_BUFFER_BYTES")]
+    pub max_buffer_bytes: Option<String>,
+    /// Parquet compression: zstd, snappy or none [default: zstd].
+    #[arg(long, env = "TRIBUTARY_CODEC")]
+    pub codec: Option<String>,
+    /// Where /metrics (Prometheus) and /healthz are served [default: 127.0.0.1:9464].
+    #[arg(long, env = "TRIBUTARY_METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
+    /// This worker's name in shard leases; give each worker on one host its own
+    /// [default: the host name].
+    #[arg(long, env = "TRIBUTARY_WORKER_ID")]
+    pub worker_id: Option<String>,
+    /// Another worker may take a shard whose lease was not renewed for this long [default: 30s].
+    #[arg(long, env = "TRIBUTARY_LEASE_DURATION")]
+    pub lease_duration: Option<String>,
+    /// How often shards are listed, to find children after a split, merge or rollover [default: 10s].
+    #[arg(long, env = "TRIBUTARY_DISCOVERY_INTERVAL")]
+    pub discovery_interval: Option<String>,
+    /// Wait between reads of a shard that is caught up [default: 1s].
+    #[arg(long, env = "TRIBUTARY_POLL_INTERVAL")]
+    pub poll_interval: Option<String>,
+    /// On SIGTERM/SIGINT, give up flushing after this long and exit 1 (what was not
+    /// checkpointed is read again on the next start) [default: 60s].
+    #[arg(long, env = "TRIBUTARY_SHUTDOWN_TIMEOUT")]
+    pub shutdown_timeout: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -166,25 +226,20 @@ impl FixtureSettings {
 
 /// `128MiB`, `64MB`, `1GiB`, `4096`: bytes.
 pub fn parse_size(text: &str) -> Result<usize, String> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: usize = number.parse().map_err(|_| format!("{text:?} is not a size like 128MiB"))?;
-    let multiplier: usize = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kib" | "k" => 1 << 10,
-        "mib" | "m" => 1 << 20,
-        "gib" | "g" => 1 << 30,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        other => return Err(format!("unknown size unit {other:?} (use B, KiB, MiB, GiB, KB, MB or GB)")),
-    };
-    number.checked_mul(multiplier).filter(|n| *n > 0).ok_or_else(|| format!("{text:?} is not a positive size"))
+    let size: bytesize::ByteSize =
+        text.trim().parse().map_err(|e| format!("{text:?} is not a size like 128MiB: {e}"))?;
+    usize::try_from(size.as_u64()).ok().filter(|n| *n > 0).ok_or_else(|| format!("{text:?} is not a positive size"))
 }
 
-pub fn init_logging(global: &Global) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&global.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+/// `60s`, `5m`, `1h 30m`, `500ms`: a duration.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text.trim()).map_err(|e| format!("{text:?} is not a duration like 60s or 5m: {e}"))
+}
+
+pub fn init_logging(global: &Global, command: &Command) {
+    let default = if matches!(command, Command::Run(_)) { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_new(global.log.as_deref().unwrap_or(default))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if global.log_format == "json" {
         builder.json().init();
@@ -205,6 +260,9 @@ mod tests {
         assert!(parse_size("0").is_err());
         assert!(parse_size("12XB").is_err());
         assert!(parse_size("MiB").is_err());
+        assert_eq!(parse_duration("60s"), Ok(std::time::Duration::from_secs(60)));
+        assert_eq!(parse_duration("1m 30s"), Ok(std::time::Duration::from_secs(90)));
+        assert!(parse_duration("soon").is_err());
     }
 
     #[test]

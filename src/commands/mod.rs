@@ -4,6 +4,7 @@ mod backfill;
 mod demo;
 mod fixtures;
 mod query;
+mod run;
 mod sql;
 
 use crate::cli::Command;
@@ -11,6 +12,7 @@ use crate::cli::Command;
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Backfill(args) => backfill::run(args).await,
+        Command::Run(args) => run::run(*args).await,
         Command::Query(args) => query::run(args).await,
         Command::Sql(args) => sql::run(args).await,
         Command::Demo(args) => demo::run(args).await,

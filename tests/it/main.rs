@@ -6,6 +6,8 @@
 
 mod backfill;
 mod bad_input;
+mod emulator;
 mod helpers;
 mod independent_reader;
 mod s3;
+mod stream;

@@ -30,5 +30,5 @@ pub use layout::{Partition, Table};
 pub use model::{ClickEvent, DeadLetter, Operation, OrderChange, OrderItem, Origin, Record, UserChange};
 pub use parquet::Codec;
 pub use sequence::SequenceNumber;
-pub use sink::{Sink, SinkConfig, SinkError, SinkReport, WrittenFile};
+pub use sink::{Sink, SinkConfig, SinkError, SinkReport, WrittenFile, write_parquet};
 pub use warehouse::{Warehouse, WarehouseError};

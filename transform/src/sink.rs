@@ -193,7 +193,8 @@ impl Sink {
     }
 }
 
-async fn write_parquet(
+/// Encodes `batches` as one Parquet file (on a blocking thread) and writes it to `relative`.
+pub async fn write_parquet(
     warehouse: Warehouse,
     relative: String,
     batches: Vec<RecordBatch>,

@@ -71,7 +71,9 @@ pub async fn s3_store(bucket: &str) -> Result<Arc<dyn ObjectStore>, object_store
     if let Some(region) = config.region() {
         builder = builder.with_region(region.as_ref());
     }
-    if let Some(endpoint) = config.endpoint_url() {
+    // the S3-specific override first, as the SDK's own clients do (AWS_ENDPOINT_URL_S3)
+    let s3_endpoint = std::env::var("AWS_ENDPOINT_URL_S3").ok().filter(|e| !e.is_empty());
+    if let Some(endpoint) = s3_endpoint.as_deref().or(config.endpoint_url()) {
         // custom endpoints (LocalStack, MinIO) want path-style requests
         builder = builder
             .with_endpoint(endpoint)

@@ -36,9 +36,13 @@ pub fn decode(raw: &[u8], origin: Origin) -> Result<StreamChange, String> {
         None => return Err("eventName is missing".into()),
     };
     let Some(Value::Object(ddb)) = record.get("dynamodb") else { return Err("dynamodb is missing".into()) };
+    // Kinesis Data Streams for DynamoDB leaves SequenceNumber out: the Kinesis record's own
+    // sequence number orders the changes of one item instead (they share a partition key).
     let sequence_number = match ddb.get("SequenceNumber") {
         Some(Value::String(s)) => SequenceNumber::parse(s).map_err(|e| format!("dynamodb.SequenceNumber: {e}"))?,
-        _ => return Err("dynamodb.SequenceNumber is missing".into()),
+        Some(_) => return Err("dynamodb.SequenceNumber is not a string".into()),
+        None if record.contains_key("tableName") => origin.sequence.clone(),
+        None => return Err("dynamodb.SequenceNumber is missing".into()),
     };
     let change_time_ms = creation_time_ms(ddb)?;
     let empty = Item::new();
@@ -121,6 +125,20 @@ mod tests {
             let Record::Order(o) = decode(&raw, origin()).unwrap().record else { panic!() };
             assert_eq!(o.change.change_time_ms, 1_767_607_200_123);
         }
+    }
+
+    #[test]
+    fn kinesis_delivered_changes_take_the_kinesis_sequence_number() {
+        let raw = serde_json::to_vec(&json!({"eventID": "e1", "eventName": "INSERT", "tableName": "shop",
+            "dynamodb": {"ApproximateCreationDateTime": 1767607200123i64,
+                         "Keys": {"PK": {"S": "USER#u1"}, "SK": {"S": "ORDER#o1"}}, "NewImage": image("PAID")}}))
+        .unwrap();
+        let Record::Order(o) = decode(&raw, origin()).unwrap().record else { panic!() };
+        assert_eq!(o.change.sequence_number.unwrap().as_str(), "1");
+        let mut without_table: Value = serde_json::from_slice(&raw).unwrap();
+        without_table.as_object_mut().unwrap().remove("tableName");
+        let err = decode(&serde_json::to_vec(&without_table).unwrap(), origin()).unwrap_err();
+        assert!(err.contains("SequenceNumber is missing"), "{err}");
     }
 
     #[test]

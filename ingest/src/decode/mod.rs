@@ -5,6 +5,8 @@ pub mod dynamodb;
 pub mod entity;
 pub mod events;
 pub mod export;
+pub mod kinesis;
+pub mod kpl;
 
 use std::str::FromStr;
 

@@ -1,0 +1,135 @@
+//! Kinesis Data Streams over the AWS SDK: ListShards, GetShardIterator, GetRecords.
+
+use async_trait::async_trait;
+use aws_sdk_kinesis::Client;
+use aws_sdk_kinesis::error::DisplayErrorContext;
+use aws_sdk_kinesis::primitives::DateTime;
+use aws_sdk_kinesis::types::ShardIteratorType;
+use tributary_transform::SequenceNumber;
+
+use super::client::{ClientError, Fetched, RawRecord, ShardClient, StreamKind, slug};
+use super::shard::{Position, Shard, ShardId};
+
+/// GetRecords returns at most this many records (the service's maximum).
+/// <https://docs.aws.amazon.com/kinesis/latest/APIReference/API_GetRecords.html>
+const GET_RECORDS_LIMIT: i32 = 10_000;
+
+/// A Kinesis stream named by name or ARN.
+pub struct KinesisStream {
+    client: Client,
+    /// The stream name, or its ARN (`arn:aws:kinesis:...:stream/<name>`).
+    stream: String,
+    slug: String,
+}
+
+impl KinesisStream {
+    pub fn new(config: &aws_config::SdkConfig, stream: &str) -> Self {
+        let name = stream.rsplit_once(":stream/").map_or(stream, |(_, name)| name);
+        Self { client: Client::new(config), stream: stream.to_string(), slug: format!("kinesis-{}", slug(name)) }
+    }
+
+    fn is_arn(&self) -> bool {
+        self.stream.starts_with("arn:")
+    }
+}
+
+fn service(operation: &'static str, resource: &str, err: impl std::error::Error) -> ClientError {
+    ClientError::Service { operation, resource: resource.to_string(), message: DisplayErrorContext(err).to_string() }
+}
+
+#[async_trait]
+impl ShardClient for KinesisStream {
+    fn kind(&self) -> StreamKind {
+        StreamKind::Kinesis
+    }
+
+    fn slug(&self) -> &str {
+        &self.slug
+    }
+
+    async fn list_shards(&self) -> Result<Vec<Shard>, ClientError> {
+        let mut shards = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            // with a NextToken, the stream must not be named again
+            let mut request = self.client.list_shards();
+            request = match &token {
+                Some(t) => request.next_token(t),
+                None if self.is_arn() => request.stream_arn(&self.stream),
+                None => request.stream_name(&self.stream),
+            };
+            let page = request.send().await.map_err(|e| service("ListShards", &self.stream, e))?;
+            for s in page.shards.unwrap_or_default() {
+                let parents = [s.parent_shard_id, s.adjacent_parent_shard_id].into_iter().flatten().map(ShardId).collect();
+                shards.push(Shard { id: ShardId(s.shard_id), parents });
+            }
+            match page.next_token {
+                Some(t) if !t.is_empty() => token = Some(t),
+                _ => return Ok(shards),
+            }
+        }
+    }
+
+    async fn iterator(&self, shard: &ShardId, position: &Position) -> Result<String, ClientError> {
+        let mut request = self.client.get_shard_iterator().shard_id(shard.as_str());
+        request = if self.is_arn() { request.stream_arn(&self.stream) } else { request.stream_name(&self.stream) };
+        request = match position {
+            Position::TrimHorizon => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+            Position::Latest => request.shard_iterator_type(ShardIteratorType::Latest),
+            Position::AtTimestamp { millis } => {
+                request.shard_iterator_type(ShardIteratorType::AtTimestamp).timestamp(DateTime::from_millis(*millis))
+            }
+            Position::AtSequence(s) => {
+                request.shard_iterator_type(ShardIteratorType::AtSequenceNumber).starting_sequence_number(s.as_str())
+            }
+            Position::AfterSequence(s) => {
+                request.shard_iterator_type(ShardIteratorType::AfterSequenceNumber).starting_sequence_number(s.as_str())
+            }
+        };
+        match request.send().await {
+            Ok(out) => out.shard_iterator.ok_or_else(|| ClientError::Service {
+                operation: "GetShardIterator",
+                resource: shard.to_string(),
+                message: "no iterator in the answer".into(),
+            }),
+            Err(e) => match e.as_service_error() {
+                Some(s) if s.is_provisioned_throughput_exceeded_exception() => Err(ClientError::Throttled {
+                    operation: "GetShardIterator",
+                    shard: shard.to_string(),
+                    message: DisplayErrorContext(&e).to_string(),
+                }),
+                _ => Err(service("GetShardIterator", shard.as_str(), e)),
+            },
+        }
+    }
+
+    async fn get_records(&self, shard: &ShardId, iterator: &str) -> Result<Fetched, ClientError> {
+        let out = match self.client.get_records().shard_iterator(iterator).limit(GET_RECORDS_LIMIT).send().await {
+            Ok(out) => out,
+            Err(e) => {
+                return Err(match e.as_service_error() {
+                    Some(s) if s.is_expired_iterator_exception() => ClientError::ExpiredIterator { shard: shard.to_string() },
+                    Some(s) if s.is_provisioned_throughput_exceeded_exception() || s.is_kms_throttling_exception() => {
+                        ClientError::Throttled {
+                            operation: "GetRecords",
+                            shard: shard.to_string(),
+                            message: DisplayErrorContext(&e).to_string(),
+                        }
+                    }
+                    _ => service("GetRecords", shard.as_str(), e),
+                });
+            }
+        };
+        let mut records = Vec::with_capacity(out.records.len());
+        for r in out.records {
+            let sequence = SequenceNumber::parse(&r.sequence_number).map_err(|e| ClientError::Service {
+                operation: "GetRecords",
+                resource: shard.to_string(),
+                message: e.to_string(),
+            })?;
+            let arrival_ms = r.approximate_arrival_timestamp.and_then(|t| t.to_millis().ok());
+            records.push(RawRecord { sequence, arrival_ms, data: r.data.into_inner() });
+        }
+        Ok(Fetched { records, next_iterator: out.next_shard_iterator, millis_behind_latest: out.millis_behind_latest })
+    }
+}

@@ -1,0 +1,209 @@
+//! The worker's metrics, in Prometheus text format (`/metrics`), and its health (`/healthz`).
+//!
+//! Counters are labelled by source (the stream's slug) and, for what is written, by table.
+//! Per-shard values (how far behind, when last checkpointed) are kept here and folded into
+//! per-source gauges when scraped, so the label set stays small however many shards there are.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+use super::shard::ShardId;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabels {
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TableLabels {
+    pub source: String,
+    pub table: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    pub source: String,
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ShardGauges {
+    behind_ms: i64,
+    last_checkpoint: Instant,
+}
+
+/// Every metric the worker exports.
+pub struct Metrics {
+    registry: Registry,
+    pub records_read: Family<SourceLabels, Counter>,
+    pub bytes_read: Family<SourceLabels, Counter>,
+    pub records_written: Family<TableLabels, Counter>,
+    pub bytes_written: Family<TableLabels, Counter>,
+    pub files_written: Family<TableLabels, Counter>,
+    pub dead_letters: Family<SourceLabels, Counter>,
+    pub flush_seconds: Family<SourceLabels, Histogram>,
+    pub errors: Family<ErrorLabels, Counter>,
+    millis_behind: Family<SourceLabels, Gauge>,
+    checkpoint_age: Family<SourceLabels, Gauge<f64, AtomicU64>>,
+    shards_owned: Family<SourceLabels, Gauge>,
+    shards: Mutex<HashMap<(String, ShardId), ShardGauges>>,
+    heartbeat: Mutex<Option<Instant>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("tributary");
+        let records_read = Family::default();
+        let bytes_read = Family::default();
+        let records_written = Family::default();
+        let bytes_written = Family::default();
+        let files_written = Family::default();
+        let dead_letters = Family::default();
+        let flush_seconds =
+            Family::<SourceLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.005, 2.0, 14)));
+        let errors = Family::default();
+        let millis_behind = Family::default();
+        let checkpoint_age = Family::default();
+        let shards_owned = Family::default();
+        registry.register("records_read", "Stream records read (Kinesis records before KPL de-aggregation)", records_read.clone());
+        registry.register("read_bytes", "Bytes of stream records read", bytes_read.clone());
+        registry.register("records_written", "Rows written to Parquet and checkpointed", records_written.clone());
+        registry.register("written_bytes", "Bytes of Parquet written", bytes_written.clone());
+        registry.register("files_written", "Parquet files written", files_written.clone());
+        registry.register("dead_letters", "Records that could not be decoded, written to dead_letters/", dead_letters.clone());
+        registry.register("flush_duration_seconds", "Time to write a flush's files and checkpoint it", flush_seconds.clone());
+        registry.register("errors", "Throttling, expired iterators, failed calls and lost leases, by kind", errors.clone());
+        registry.register("millis_behind_latest", "Largest MillisBehindLatest across the shards this worker reads", millis_behind.clone());
+        registry.register(
+            "checkpoint_age_seconds",
+            "Seconds since the least recently checkpointed shard of this worker was checkpointed (or found caught up)",
+            checkpoint_age.clone(),
+        );
+        registry.register("shards_owned", "Shards this worker holds a lease on", shards_owned.clone());
+        Self {
+            registry,
+            records_read,
+            bytes_read,
+            records_written,
+            bytes_written,
+            files_written,
+            dead_letters,
+            flush_seconds,
+            errors,
+            millis_behind,
+            checkpoint_age,
+            shards_owned,
+            shards: Mutex::new(HashMap::new()),
+            heartbeat: Mutex::new(None),
+        }
+    }
+
+    pub fn source(source: &str) -> SourceLabels {
+        SourceLabels { source: source.to_string() }
+    }
+
+    pub fn table(source: &str, table: &str) -> TableLabels {
+        TableLabels { source: source.to_string(), table: table.to_string() }
+    }
+
+    pub fn error(&self, source: &str, kind: &str) {
+        self.errors.get_or_create(&ErrorLabels { source: source.to_string(), kind: kind.to_string() }).inc();
+    }
+
+    /// A shard reader started (its checkpoint counts as fresh).
+    pub fn shard_started(&self, source: &str, shard: &ShardId) {
+        let gauges = ShardGauges { behind_ms: 0, last_checkpoint: Instant::now() };
+        self.shards.lock().unwrap().insert((source.to_string(), shard.clone()), gauges);
+    }
+
+    pub fn shard_stopped(&self, source: &str, shard: &ShardId) {
+        self.shards.lock().unwrap().remove(&(source.to_string(), shard.clone()));
+    }
+
+    pub fn shard_behind(&self, source: &str, shard: &ShardId, behind_ms: i64) {
+        if let Some(g) = self.shards.lock().unwrap().get_mut(&(source.to_string(), shard.clone())) {
+            g.behind_ms = behind_ms;
+        }
+    }
+
+    /// The shard's checkpoint was written, or it holds nothing uncommitted.
+    pub fn shard_checkpointed(&self, source: &str, shard: &ShardId) {
+        if let Some(g) = self.shards.lock().unwrap().get_mut(&(source.to_string(), shard.clone())) {
+            g.last_checkpoint = Instant::now();
+        }
+    }
+
+    /// The coordinator is alive (called on every discovery round).
+    pub fn heartbeat(&self) {
+        *self.heartbeat.lock().unwrap() = Some(Instant::now());
+    }
+
+    /// Healthy when the coordinator ran within `within`.
+    pub fn healthy(&self, within: Duration) -> bool {
+        self.heartbeat.lock().unwrap().is_some_and(|t| t.elapsed() <= within)
+    }
+
+    /// The metrics in Prometheus text exposition format.
+    pub fn encode(&self) -> String {
+        {
+            let shards = self.shards.lock().unwrap();
+            let mut per_source: HashMap<&str, (i64, f64, i64)> = HashMap::new();
+            for ((source, _), g) in shards.iter() {
+                let entry = per_source.entry(source.as_str()).or_insert((0, 0.0, 0));
+                entry.0 = entry.0.max(g.behind_ms);
+                entry.1 = entry.1.max(g.last_checkpoint.elapsed().as_secs_f64());
+                entry.2 += 1;
+            }
+            self.millis_behind.clear();
+            self.checkpoint_age.clear();
+            self.shards_owned.clear();
+            for (source, (behind, age, owned)) in per_source {
+                let labels = Self::source(source);
+                self.millis_behind.get_or_create(&labels).set(behind);
+                self.checkpoint_age.get_or_create(&labels).set(age);
+                self.shards_owned.get_or_create(&labels).set(owned);
+            }
+        }
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_counters_and_per_source_gauges() {
+        let m = Metrics::new();
+        m.records_read.get_or_create(&Metrics::source("kinesis-clicks")).inc_by(3);
+        m.records_written.get_or_create(&Metrics::table("kinesis-clicks", "events")).inc_by(2);
+        m.shard_started("kinesis-clicks", &ShardId("a".into()));
+        m.shard_started("kinesis-clicks", &ShardId("b".into()));
+        m.shard_behind("kinesis-clicks", &ShardId("b".into()), 1500);
+        let text = m.encode();
+        assert!(text.contains("tributary_records_read_total{source=\"kinesis-clicks\"} 3"), "{text}");
+        assert!(text.contains("tributary_records_written_total{source=\"kinesis-clicks\",table=\"events\"} 2"), "{text}");
+        assert!(text.contains("tributary_millis_behind_latest{source=\"kinesis-clicks\"} 1500"), "{text}");
+        assert!(text.contains("tributary_shards_owned{source=\"kinesis-clicks\"} 2"), "{text}");
+        assert!(!m.healthy(Duration::from_secs(1)));
+        m.heartbeat();
+        assert!(m.healthy(Duration::from_secs(1)));
+    }
+}

@@ -1,0 +1,36 @@
+//! The stream worker: Kinesis Data Streams and DynamoDB Streams shards in, Parquet files and
+//! checkpoints out, each record exactly once.
+//!
+//! # Layout
+//! Data moves top to bottom:
+//! - [`config`]: what `tributary run` is given (`--source`, flush limits, leases), checked.
+//! - [`worker`]: per source, lists shards, claims the ready ones ([`lease`]) in lineage order,
+//!   and runs one [`shard_task`] per shard until shutdown.
+//! - [`client`]: what a stream service offers ([`kinesis`], [`dynamodb_streams`] over the AWS
+//!   SDK); [`shard`]: shard ids, lineage and start positions.
+//! - [`reader`]: one shard's iterator: throttling backoff, expired iterators, closed shards.
+//! - [`records`]: a GetRecords answer → Arrow batches per partition and dead letters.
+//! - [`flush`]: a shard's buffer → intent, files, checkpoint; completes a pending flush after
+//!   a crash or a takeover. [`checkpoint`]: the compare-and-swap state object per shard.
+//! - [`metrics`]: Prometheus counters and gauges, and the health the binary serves.
+//!
+//! The protocol and why it is exactly-once: `docs/stream-protocol.md`.
+
+pub mod checkpoint;
+pub mod client;
+pub mod config;
+pub mod dynamodb_streams;
+pub mod flush;
+pub mod kinesis;
+pub mod lease;
+pub mod metrics;
+pub mod reader;
+pub mod records;
+pub mod shard;
+pub mod shard_task;
+pub mod worker;
+
+pub use config::{SourceSpec, WorkerConfig};
+pub use metrics::Metrics;
+pub use shard::StartPosition;
+pub use worker::{WorkerError, run};

@@ -1,0 +1,216 @@
+//! Reads one shard: keeps its iterator, backs off when throttled, takes a new iterator after
+//! the last record read when the old one expires, and says when a closed shard has ended.
+
+use std::time::Duration;
+
+use rand::Rng;
+use tracing::{info, warn};
+
+use super::client::{ClientError, RawRecord, SharedClient};
+use super::shard::{Position, ShardId};
+
+/// Backoff after throttling or a failed call: doubles from the first to the last value, with
+/// jitter so that many shard readers do not retry in step.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    next: Duration,
+    min: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    pub fn new(min: Duration, max: Duration) -> Self {
+        Self { next: min, min, max }
+    }
+
+    /// The next wait (between half of it and all of it) and doubles the one after.
+    pub fn next_delay(&mut self) -> Duration {
+        let base = self.next;
+        self.next = (self.next * 2).min(self.max);
+        let jitter = rand::rng().random_range(0.5..=1.0);
+        base.mul_f64(jitter)
+    }
+
+    pub fn reset(&mut self) {
+        self.next = self.min;
+    }
+}
+
+/// What one read gave.
+#[derive(Debug)]
+pub enum Read {
+    /// Records, possibly none; `behind_ms` is how far behind the tip the reader is.
+    Records { records: Vec<RawRecord>, behind_ms: Option<i64> },
+    /// The shard is closed and every record was returned.
+    End,
+    /// A transient problem (throttling, a failed call); the reader waited before returning.
+    Retry(ClientError),
+}
+
+/// A reader positioned on one shard.
+pub struct ShardReader {
+    client: SharedClient,
+    shard: ShardId,
+    iterator: Option<String>,
+    /// Where to take a new iterator: the start, then after the last record returned.
+    resume: Position,
+    /// DynamoDB Streams has no AT_TIMESTAMP: records created before this are skipped.
+    skip_before_ms: Option<i64>,
+    ended: bool,
+    backoff: Backoff,
+}
+
+impl ShardReader {
+    pub fn new(client: SharedClient, shard: ShardId, start: Position) -> Self {
+        let skip_before_ms = match (&start, client.kind()) {
+            (Position::AtTimestamp { millis }, super::client::StreamKind::DynamodbStream) => Some(*millis),
+            _ => None,
+        };
+        Self {
+            client,
+            shard,
+            iterator: None,
+            resume: start,
+            skip_before_ms,
+            ended: false,
+            backoff: Backoff::new(Duration::from_millis(200), Duration::from_secs(10)),
+        }
+    }
+
+    /// Reads the next records. Cancel-safe: the position moves only when records are returned.
+    pub async fn read(&mut self) -> Read {
+        if self.ended {
+            return Read::End;
+        }
+        let iterator = match &self.iterator {
+            Some(it) => it.clone(),
+            None => match self.client.iterator(&self.shard, &self.resume).await {
+                Ok(it) => {
+                    self.iterator = Some(it.clone());
+                    it
+                }
+                Err(ClientError::Trimmed { message, .. }) => {
+                    // the checkpoint is older than the stream's retention: those records are
+                    // gone from the stream; say so loudly and go on from the oldest one left
+                    warn!(shard = %self.shard, position = ?self.resume, %message,
+                        "records past the stream's retention were never read; continuing at the trim horizon");
+                    self.resume = Position::TrimHorizon;
+                    return Read::Retry(ClientError::Trimmed {
+                        shard: self.shard.to_string(),
+                        position: "checkpoint".into(),
+                        message,
+                    });
+                }
+                Err(e) => return self.wait(e).await,
+            },
+        };
+        match self.client.get_records(&self.shard, &iterator).await {
+            Ok(fetched) => {
+                self.backoff.reset();
+                let mut records = fetched.records;
+                if let Some(last) = records.last() {
+                    self.resume = Position::AfterSequence(last.sequence.clone());
+                }
+                if let Some(before) = self.skip_before_ms {
+                    records.retain(|r| r.arrival_ms.is_none_or(|t| t >= before));
+                    if !records.is_empty() {
+                        self.skip_before_ms = None;
+                    }
+                }
+                match fetched.next_iterator {
+                    Some(next) => self.iterator = Some(next),
+                    None => {
+                        info!(shard = %self.shard, "shard closed and fully read");
+                        self.ended = true;
+                        self.iterator = None;
+                    }
+                }
+                Read::Records { records, behind_ms: fetched.millis_behind_latest }
+            }
+            Err(ClientError::ExpiredIterator { .. }) => {
+                info!(shard = %self.shard, resume = ?self.resume, "shard iterator expired; taking a new one after the last record read");
+                self.iterator = None;
+                Read::Retry(ClientError::ExpiredIterator { shard: self.shard.to_string() })
+            }
+            Err(ClientError::Trimmed { message, .. }) => {
+                warn!(shard = %self.shard, %message, "iterator past the stream's retention; continuing at the trim horizon");
+                self.iterator = None;
+                self.resume = Position::TrimHorizon;
+                Read::Retry(ClientError::Trimmed { shard: self.shard.to_string(), position: "iterator".into(), message })
+            }
+            Err(e) => self.wait(e).await,
+        }
+    }
+
+    async fn wait(&mut self, error: ClientError) -> Read {
+        let delay = self.backoff.next_delay();
+        match &error {
+            ClientError::Throttled { .. } => info!(shard = %self.shard, ?delay, %error, "throttled; backing off"),
+            _ => warn!(shard = %self.shard, ?delay, %error, "read failed; retrying"),
+        }
+        tokio::time::sleep(delay).await;
+        Read::Retry(error)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+
+    use async_trait::async_trait;
+    use tributary_transform::SequenceNumber;
+
+    use super::*;
+    use crate::stream::client::{Fetched, ShardClient, StreamKind};
+    use crate::stream::shard::Shard;
+
+    /// A scripted stream: answers GetRecords from a queue and records the iterators asked for.
+    pub struct Scripted {
+        pub answers: Mutex<VecDeque<Result<Fetched, ClientError>>>,
+        pub positions: Mutex<Vec<Position>>,
+    }
+
+    #[async_trait]
+    impl ShardClient for Scripted {
+        fn kind(&self) -> StreamKind {
+            StreamKind::Kinesis
+        }
+        fn slug(&self) -> &str {
+            "kinesis-test"
+        }
+        async fn list_shards(&self) -> Result<Vec<Shard>, ClientError> {
+            Ok(vec![])
+        }
+        async fn iterator(&self, _: &ShardId, position: &Position) -> Result<String, ClientError> {
+            self.positions.lock().unwrap().push(position.clone());
+            Ok("it".into())
+        }
+        async fn get_records(&self, _: &ShardId, _: &str) -> Result<Fetched, ClientError> {
+            self.answers.lock().unwrap().pop_front().expect("a scripted answer")
+        }
+    }
+
+    fn record(seq: u64) -> RawRecord {
+        RawRecord { sequence: SequenceNumber::from_u64(seq), arrival_ms: None, data: b"{}".to_vec() }
+    }
+
+    #[tokio::test]
+    async fn resumes_after_the_last_record_when_the_iterator_expires_and_ends_on_a_closed_shard() {
+        let answers = VecDeque::from(vec![
+            Ok(Fetched { records: vec![record(5), record(9)], next_iterator: Some("n".into()), millis_behind_latest: Some(0) }),
+            Err(ClientError::ExpiredIterator { shard: "s".into() }),
+            Err(ClientError::Throttled { operation: "GetRecords", shard: "s".into(), message: "slow down".into() }),
+            Ok(Fetched { records: vec![record(12)], next_iterator: None, millis_behind_latest: None }),
+        ]);
+        let client = Arc::new(Scripted { answers: Mutex::new(answers), positions: Mutex::new(vec![]) });
+        let mut reader = ShardReader::new(client.clone(), ShardId("s".into()), Position::TrimHorizon);
+        assert!(matches!(reader.read().await, Read::Records { ref records, .. } if records.len() == 2));
+        assert!(matches!(reader.read().await, Read::Retry(ClientError::ExpiredIterator { .. })));
+        assert!(matches!(reader.read().await, Read::Retry(ClientError::Throttled { .. })));
+        assert!(matches!(reader.read().await, Read::Records { ref records, .. } if records.len() == 1));
+        assert!(matches!(reader.read().await, Read::End));
+        let positions = client.positions.lock().unwrap().clone();
+        assert_eq!(positions, vec![Position::TrimHorizon, Position::AfterSequence(SequenceNumber::from_u64(9))]);
+    }
+}

@@ -1,0 +1,86 @@
+//! One GetRecords answer → Arrow batches per table partition, plus dead letters. Runs on a
+//! blocking thread; depends only on the records, so a replay of the same range builds the
+//! same rows.
+
+use std::sync::Arc;
+
+use tributary_transform::model::{DeadLetter, Origin, Record};
+use tributary_transform::{Partition, PartitionBatch, partition_batches};
+
+use super::client::{RawRecord, StreamKind};
+use crate::decode::{self, Format};
+
+/// What a chunk of stream records became.
+#[derive(Debug, Default)]
+pub struct DecodedChunk {
+    pub batches: Vec<PartitionBatch>,
+    pub dead_letters: Vec<DeadLetter>,
+    /// Stream records in the chunk (a KPL aggregate counts once).
+    pub stream_records: u64,
+    /// Bytes of the stream records.
+    pub bytes: u64,
+}
+
+/// Decodes `records` of `shard`; a record that cannot be decoded or dated becomes a dead letter.
+pub fn decode_chunk(
+    kind: StreamKind,
+    shard: &Arc<str>,
+    records: &[RawRecord],
+) -> Result<DecodedChunk, tributary_transform::batch::PartitionError> {
+    let source: Arc<str> = Arc::from(kind.name());
+    let mut decoded: Vec<Record> = Vec::with_capacity(records.len());
+    let mut dead_letters = Vec::new();
+    let mut bytes = 0u64;
+    for raw in records {
+        bytes += raw.data.len() as u64;
+        let origin =
+            Origin { source: source.clone(), shard: shard.clone(), sequence: raw.sequence.clone(), arrival_time_ms: raw.arrival_ms };
+        let mut take = |format: Format, data: &[u8], result: Result<decode::Decoded, String>| {
+            let result = result.and_then(|d| match Partition::of_record(&d.record) {
+                Ok(_) => Ok(d.record),
+                Err(e) => Err(format!("cannot be dated: {e}")),
+            });
+            match result {
+                Ok(record) => decoded.push(record),
+                Err(reason) => dead_letters.push(DeadLetter {
+                    origin: origin.clone(),
+                    format: format.name(),
+                    reason,
+                    raw: data.to_vec(),
+                }),
+            }
+        };
+        match kind {
+            StreamKind::Kinesis => decode::kinesis::decode_record(&raw.data, &origin, take),
+            StreamKind::DynamodbStream => {
+                let result = decode::dynamodb::decode(&raw.data, origin.clone())
+                    .map(|c| decode::Decoded { record: c.record, event_id: Some(c.event_id) });
+                take(Format::DynamodbStream, &raw.data, result)
+            }
+        }
+    }
+    Ok(DecodedChunk { batches: partition_batches(&decoded)?, dead_letters, stream_records: records.len() as u64, bytes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tributary_transform::{SequenceNumber, Table};
+
+    #[test]
+    fn splits_good_records_from_dead_letters() {
+        let raw = |seq: u64, data: &[u8]| RawRecord { sequence: SequenceNumber::from_u64(seq), arrival_ms: Some(1), data: data.to_vec() };
+        let records = vec![
+            raw(1, br#"{"eventType":"PAGE_VIEW","userId":"u1","timestamp":1767607200000}"#),
+            raw(2, b"{oops"),
+            raw(3, br#"{"eventType":"PAGE_VIEW","userId":"u1","timestamp":1767693600000}"#),
+        ];
+        let chunk = decode_chunk(StreamKind::Kinesis, &Arc::from("shardId-1"), &records).unwrap();
+        assert_eq!(chunk.stream_records, 3);
+        assert_eq!(chunk.batches.len(), 2, "two event days");
+        assert!(chunk.batches.iter().all(|b| b.table == Table::Events));
+        assert_eq!(chunk.dead_letters.len(), 1);
+        assert_eq!(chunk.dead_letters[0].origin.sequence.as_str(), "2");
+        assert_eq!(chunk.dead_letters[0].origin.shard.as_ref(), "shardId-1");
+    }
+}

@@ -1,0 +1,175 @@
+//! One shard, read to the end (or until shutdown): complete a pending flush, then read →
+//! decode → buffer → flush by size or time, renewing the lease in between.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::time::{Instant, sleep_until};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info};
+
+use super::client::{ClientError, SharedClient};
+use super::flush::{FlushBuffer, FlushContext, FlushError};
+use super::lease::Lease;
+use super::metrics::Metrics;
+use super::reader::{Read, ShardReader};
+use super::records::decode_chunk;
+use super::shard::{Position, StartPosition};
+
+/// Kinesis allows 5 GetRecords per second per shard; a reader that got records asks again
+/// after this gap. <https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html>
+const MIN_READ_GAP: Duration = Duration::from_millis(200);
+
+/// How a shard task ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ShardExit {
+    /// The shard is closed and all of it is committed: its children may start.
+    Finished,
+    /// Shutdown: everything read was flushed and the lease given up.
+    Released,
+    /// Another worker took the shard; nothing of ours was committed after that.
+    LeaseLost,
+}
+
+/// What a shard task needs.
+#[derive(Clone)]
+pub struct ShardTask {
+    pub flush: FlushContext,
+    pub client: SharedClient,
+    /// The shared buffer budget, in KiB permits: readers wait when it is used up.
+    pub memory: Arc<Semaphore>,
+    pub memory_kib: u32,
+    pub flush_interval: Duration,
+    pub flush_bytes: usize,
+    pub poll_interval: Duration,
+    pub lease_duration: Duration,
+}
+
+impl ShardTask {
+    pub async fn run(self, mut lease: Lease, cancel: CancellationToken) -> Result<ShardExit, FlushError> {
+        let metrics = self.flush.metrics.clone();
+        let source = self.flush.source.clone();
+        let shard = self.flush.shard.clone();
+        metrics.shard_started(&source, &shard);
+        let result = self.read_shard(&mut lease, &cancel).await;
+        metrics.shard_stopped(&source, &shard);
+        match result {
+            Err(FlushError::LeaseLost(_)) => {
+                info!(%shard, "lease lost to another worker; stopping this shard");
+                Ok(ShardExit::LeaseLost)
+            }
+            other => other,
+        }
+    }
+
+    async fn read_shard(&self, lease: &mut Lease, cancel: &CancellationToken) -> Result<ShardExit, FlushError> {
+        let shard = &self.flush.shard;
+        let source = &self.flush.source;
+        let metrics = &self.flush.metrics;
+        tokio::select! {
+            result = self.flush.complete_pending(lease, &self.client) => result?,
+            _ = cancel.cancelled() => return Ok(ShardExit::Released),
+        }
+        let checkpoint = lease
+            .state
+            .checkpoint_sequence()
+            .map_err(|source| FlushError::Checkpoint { shard: shard.clone(), source })?;
+        let position = match (checkpoint, lease.state.start) {
+            (Some(seq), _) => Position::AfterSequence(seq),
+            (None, StartPosition::TrimHorizon) => Position::TrimHorizon,
+            (None, StartPosition::AtTimestamp(millis)) => Position::AtTimestamp { millis },
+            (None, StartPosition::Latest) => Position::Latest,
+        };
+        info!(%shard, ?position, epoch = lease.state.lease_epoch, "reading shard");
+        let mut reader = ShardReader::new(self.client.clone(), shard.clone(), position);
+        let shard_name: Arc<str> = Arc::from(shard.as_str());
+        let kind = self.client.kind();
+        let mut buffer = FlushBuffer::default();
+        let mut next_read = Instant::now();
+        let renew_every = self.lease_duration / 3;
+        let mut last_write = Instant::now();
+        loop {
+            let flush_due = buffer.since().map(|t| Instant::from_std(t) + self.flush_interval);
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => {
+                    self.flush.flush(lease, std::mem::take(&mut buffer), false).await?;
+                    self.flush.release(lease).await?;
+                    info!(%shard, "flushed and released for shutdown");
+                    return Ok(ShardExit::Released);
+                }
+                _ = sleep_until(flush_due.unwrap_or_else(Instant::now)), if flush_due.is_some() => {
+                    self.flush.flush(lease, std::mem::take(&mut buffer), false).await?;
+                    last_write = Instant::now();
+                }
+                _ = sleep_until(last_write + renew_every) => {
+                    self.flush.renew(lease).await?;
+                    last_write = Instant::now();
+                }
+                read = async { sleep_until(next_read).await; reader.read().await } => match read {
+                    Read::Records { records, behind_ms } => {
+                        let caught_up = records.is_empty() && behind_ms.unwrap_or(0) == 0;
+                        next_read = Instant::now() + if caught_up { self.poll_interval } else { MIN_READ_GAP };
+                        if let Some(behind) = behind_ms {
+                            metrics.shard_behind(source, shard, behind);
+                        }
+                        let (Some(first), Some(last)) = (records.first(), records.last()) else {
+                            if buffer.is_empty() {
+                                metrics.shard_checkpointed(source, shard);
+                            }
+                            continue;
+                        };
+                        let (first, last) = (first.sequence.clone(), last.sequence.clone());
+                        let name = shard_name.clone();
+                        let chunk = tokio::task::spawn_blocking(move || decode_chunk(kind, &name, &records))
+                            .await
+                            .expect("decoding does not panic")
+                            .map_err(|source| FlushError::Build { shard: shard.clone(), source })?;
+                        let labels = Metrics::source(source);
+                        metrics.records_read.get_or_create(&labels).inc_by(chunk.stream_records);
+                        metrics.bytes_read.get_or_create(&labels).inc_by(chunk.bytes);
+                        let bytes: usize = chunk.batches.iter().map(|b| b.bytes).sum();
+                        let kib = ((bytes / 1024) as u32 + 1).min(self.memory_kib);
+                        let permit = match self.memory.clone().try_acquire_many_owned(kib) {
+                            Ok(permit) => permit,
+                            Err(_) => {
+                                // the budget is used up: free what this shard holds, then wait
+                                // for the others (each does the same, so none waits forever)
+                                debug!(%shard, held = buffer.bytes(), "buffer budget used up; flushing early");
+                                self.flush.flush(lease, std::mem::take(&mut buffer), false).await?;
+                                last_write = Instant::now();
+                                tokio::select! {
+                                    permit = self.memory.clone().acquire_many_owned(kib) => permit.expect("the budget is never closed"),
+                                    _ = cancel.cancelled() => {
+                                        // these records are not in the buffer: the next owner re-reads them
+                                        self.flush.release(lease).await?;
+                                        return Ok(ShardExit::Released);
+                                    }
+                                }
+                            }
+                        };
+                        buffer.add(chunk, &first, &last, Some(permit));
+                        if buffer.bytes() >= self.flush_bytes {
+                            self.flush.flush(lease, std::mem::take(&mut buffer), false).await?;
+                            last_write = Instant::now();
+                        }
+                    }
+                    Read::End => {
+                        self.flush.flush(lease, std::mem::take(&mut buffer), true).await?;
+                        return Ok(ShardExit::Finished);
+                    }
+                    Read::Retry(error) => {
+                        let kind = match error {
+                            ClientError::Throttled { .. } => "throttled",
+                            ClientError::ExpiredIterator { .. } => "expired_iterator",
+                            ClientError::Trimmed { .. } => "trimmed",
+                            ClientError::Service { .. } => "read_failed",
+                        };
+                        metrics.error(source, kind);
+                    }
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! The worker: for each source, list shards periodically, claim the ones that are free and
+//! whose parents are finished, and run one [`ShardTask`] per claimed shard until shutdown.
+//!
+//! Lineage: a child shard (after a split, a merge, or DynamoDB Streams' rollover) is claimed
+//! only once every parent it still lists is finished (closed and fully committed), so the
+//! changes of one key are written in order. A parent that the service no longer lists has
+//! aged out of the stream's retention and counts as finished.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+use tributary_transform::aws::load_sdk_config;
+use tributary_transform::{Warehouse, WarehouseError};
+
+use super::checkpoint::{CheckpointError, CheckpointStore};
+use super::client::{ClientError, SharedClient};
+use super::config::{ConfigError, SourceSpec, WorkerConfig};
+use super::dynamodb_streams::{DynamodbStream, ResolveError, latest_stream_arn};
+use super::flush::{FlushContext, FlushError};
+use super::kinesis::KinesisStream;
+use super::lease::{Claim, Observer, try_claim};
+use super::metrics::Metrics;
+use super::shard::{ShardId, StartPosition};
+use super::shard_task::{ShardExit, ShardTask};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error("the source {0} is given twice")]
+    DuplicateSource(String),
+    #[error("source {source_name}: {error}")]
+    Shard { source_name: String, error: FlushError },
+}
+
+/// Builds the client of one `--source`.
+pub async fn connect(spec: &SourceSpec, sdk: &aws_config::SdkConfig) -> Result<SharedClient, ResolveError> {
+    Ok(match spec {
+        SourceSpec::Kinesis(stream) => Arc::new(KinesisStream::new(sdk, stream)),
+        SourceSpec::DynamodbTable(table) => Arc::new(DynamodbStream::new(sdk, &latest_stream_arn(sdk, table).await?)),
+        SourceSpec::DynamodbStream(arn) => Arc::new(DynamodbStream::new(sdk, arn)),
+    })
+}
+
+/// Runs until `shutdown` is cancelled, then flushes, checkpoints and releases every shard.
+pub async fn run(config: WorkerConfig, metrics: Arc<Metrics>, shutdown: CancellationToken) -> Result<(), WorkerError> {
+    config.validate()?;
+    let sdk = load_sdk_config().await;
+    let warehouse = Warehouse::open(&config.warehouse).await?;
+    let mut clients = Vec::new();
+    let mut slugs = HashSet::new();
+    for spec in &config.sources {
+        let client = connect(spec, &sdk).await?;
+        if !slugs.insert(client.slug().to_string()) {
+            return Err(WorkerError::DuplicateSource(spec.to_string()));
+        }
+        info!(source = %spec, slug = client.slug(), "source ready");
+        clients.push(client);
+    }
+    let memory_kib = u32::try_from(config.max_buffer_bytes / 1024).unwrap_or(u32::MAX).max(1);
+    let memory = Arc::new(Semaphore::new(memory_kib as usize));
+    let config = Arc::new(config);
+    let mut sources = JoinSet::new();
+    for client in clients {
+        let source = SourceLoop {
+            store: CheckpointStore::new(warehouse.clone(), client.slug()),
+            client,
+            config: config.clone(),
+            warehouse: warehouse.clone(),
+            metrics: metrics.clone(),
+            memory: memory.clone(),
+            memory_kib,
+        };
+        sources.spawn(source.run(shutdown.clone()));
+    }
+    let mut first_error = None;
+    while let Some(result) = sources.join_next().await {
+        let result = result.unwrap_or_else(|e| panic!("a source loop panicked: {e}"));
+        if let Err(e) = result {
+            error!(error = %e, "source stopped; shutting the worker down");
+            shutdown.cancel();
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+struct SourceLoop {
+    client: SharedClient,
+    store: CheckpointStore,
+    config: Arc<WorkerConfig>,
+    warehouse: Warehouse,
+    metrics: Arc<Metrics>,
+    memory: Arc<Semaphore>,
+    memory_kib: u32,
+}
+
+/// What the source loop knows between discovery rounds.
+#[derive(Default)]
+struct Known {
+    running: HashSet<ShardId>,
+    finished: HashSet<ShardId>,
+    observer: Observer,
+}
+
+impl SourceLoop {
+    async fn run(self, shutdown: CancellationToken) -> Result<(), WorkerError> {
+        let slug = self.client.slug().to_string();
+        let mut known = Known::default();
+        let mut tasks: JoinSet<(ShardId, Result<ShardExit, FlushError>)> = JoinSet::new();
+        let mut tick = tokio::time::interval(self.config.discovery_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut fatal = None;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tick.tick() => {
+                    if let Err(e) = self.discover(&mut known, &mut tasks, &shutdown).await {
+                        self.metrics.error(&slug, "discovery");
+                        warn!(source = %slug, error = %e, "shard discovery failed; trying again next round");
+                    } else {
+                        self.metrics.heartbeat();
+                    }
+                }
+                Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                    let (shard, exit) = done.unwrap_or_else(|e| panic!("a shard task panicked: {e}"));
+                    known.running.remove(&shard);
+                    match exit {
+                        Ok(ShardExit::Finished) => {
+                            info!(source = %slug, %shard, "shard finished; its children may start");
+                            known.finished.insert(shard);
+                            tick.reset_immediately();
+                        }
+                        Ok(ShardExit::LeaseLost) => known.observer.forget(&shard),
+                        Ok(ShardExit::Released) => {}
+                        Err(error) => {
+                            error!(source = %slug, %shard, %error, "shard stopped");
+                            fatal = Some(WorkerError::Shard { source_name: slug.clone(), error });
+                            shutdown.cancel();
+                        }
+                    }
+                }
+            }
+        }
+        // shutdown: every shard task sees the same token, flushes, checkpoints and releases
+        while let Some(done) = tasks.join_next().await {
+            let (shard, exit) = done.unwrap_or_else(|e| panic!("a shard task panicked: {e}"));
+            if let Err(error) = exit {
+                error!(source = %slug, %shard, %error, "shard could not be flushed at shutdown");
+                fatal.get_or_insert(WorkerError::Shard { source_name: slug.clone(), error });
+            }
+        }
+        fatal.map_or(Ok(()), Err)
+    }
+
+    /// One round: list shards, claim the ready ones, start their tasks.
+    async fn discover(
+        &self,
+        known: &mut Known,
+        tasks: &mut JoinSet<(ShardId, Result<ShardExit, FlushError>)>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), DiscoveryError> {
+        let mut shards = self.client.list_shards().await?;
+        // parents sort before their children (Kinesis numbers them upwards; DynamoDB Streams'
+        // ids begin with the creation time), so one round can finish a parent and start a child
+        shards.sort_by(|a, b| a.id.cmp(&b.id));
+        let listed: HashSet<ShardId> = shards.iter().map(|s| s.id.clone()).collect();
+        let mut starts: HashMap<ShardId, StartPosition> = HashMap::new();
+        for shard in shards {
+            if known.running.contains(&shard.id) || known.finished.contains(&shard.id) {
+                continue;
+            }
+            let current = self.store.load(&shard.id).await?;
+            if let Some(v) = &current {
+                starts.insert(shard.id.clone(), v.state.start);
+                if v.state.finished {
+                    known.finished.insert(shard.id.clone());
+                    continue;
+                }
+            }
+            let waiting_for: Vec<&ShardId> =
+                shard.parents.iter().filter(|p| listed.contains(*p) && !known.finished.contains(*p)).collect();
+            if !waiting_for.is_empty() {
+                continue;
+            }
+            // a child continues where its parents started (AT_TIMESTAMP is right for both);
+            // a shard with no known parent starts where --start says
+            let start = shard
+                .parents
+                .iter()
+                .filter_map(|p| starts.get(p).copied())
+                .min_by_key(|s| match s {
+                    StartPosition::TrimHorizon => i64::MIN,
+                    StartPosition::AtTimestamp(t) => *t,
+                    StartPosition::Latest => i64::MAX,
+                })
+                .unwrap_or(self.config.start);
+            let claim = match try_claim(
+                &self.store,
+                &mut known.observer,
+                &shard.id,
+                current,
+                start,
+                &self.config.worker_id,
+                self.config.lease_duration,
+            )
+            .await
+            {
+                Ok(claim) => claim,
+                // another worker claimed it between our read and our write
+                Err(CheckpointError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            match claim {
+                Claim::Claimed(lease) => {
+                    starts.insert(shard.id.clone(), lease.state.start);
+                    let task = self.shard_task(shard.id.clone());
+                    let id = shard.id.clone();
+                    let token = shutdown.child_token();
+                    known.running.insert(id.clone());
+                    tasks.spawn(async move { (id, task.run(lease, token).await) });
+                }
+                Claim::Held { owner } => {
+                    tracing::debug!(shard = %shard.id, %owner, "held by another worker");
+                }
+                Claim::Finished => {
+                    known.finished.insert(shard.id.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn shard_task(&self, shard: ShardId) -> ShardTask {
+        ShardTask {
+            flush: FlushContext {
+                warehouse: self.warehouse.clone(),
+                store: self.store.clone(),
+                codec: self.config.codec,
+                lease_duration: self.config.lease_duration,
+                metrics: self.metrics.clone(),
+                source: self.client.slug().to_string(),
+                shard,
+            },
+            client: self.client.clone(),
+            memory: self.memory.clone(),
+            memory_kib: self.memory_kib,
+            flush_interval: self.config.flush_interval,
+            flush_bytes: self.config.flush_bytes,
+            poll_interval: self.config.poll_interval,
+            lease_duration: self.config.lease_duration,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum DiscoveryError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+}

@@ -1,0 +1,150 @@
+//! `tributary run`: resolves the options (flag > environment > config file > default), serves
+//! /metrics and /healthz, runs the worker, and turns SIGTERM/SIGINT into a clean shutdown.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info};
+use tributary_ingest::stream::{Metrics, SourceSpec, StartPosition, WorkerConfig};
+use tributary_transform::Codec;
+
+use crate::cli::{RunArgs, parse_duration, parse_size};
+use crate::metrics_server;
+
+/// The `--config` file: the same options as the flags, in TOML.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    sources: Vec<String>,
+    warehouse: Option<String>,
+    start: Option<String>,
+    flush_interval: Option<String>,
+    flush_bytes: Option<String>,
+    max_buffer_bytes: Option<String>,
+    codec: Option<String>,
+    metrics_addr: Option<String>,
+    worker_id: Option<String>,
+    lease_duration: Option<String>,
+    discovery_interval: Option<String>,
+    poll_interval: Option<String>,
+    shutdown_timeout: Option<String>,
+}
+
+/// The worker's settings plus what only the binary uses.
+#[derive(Debug)]
+pub struct Settings {
+    pub worker: WorkerConfig,
+    pub metrics_addr: std::net::SocketAddr,
+    pub shutdown_timeout: Duration,
+}
+
+fn read_config_file(path: &Path) -> anyhow::Result<ConfigFile> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "tributary".to_string())
+}
+
+/// Merges flags/environment (already in `args`), the config file and the defaults.
+pub fn settings(args: RunArgs) -> anyhow::Result<Settings> {
+    let file = match &args.config {
+        Some(path) => read_config_file(path)?,
+        None => ConfigFile::default(),
+    };
+    fn pick(flag: Option<String>, file: Option<String>, default: &str) -> String {
+        flag.or(file).unwrap_or_else(|| default.to_string())
+    }
+    let sources = if args.sources.is_empty() { file.sources } else { args.sources };
+    let sources = sources
+        .iter()
+        .map(|s| s.parse::<SourceSpec>().map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let Some(warehouse) = args.warehouse.or(file.warehouse) else {
+        bail!("no warehouse: give --warehouse s3://bucket/prefix (or TRIBUTARY_WAREHOUSE, or warehouse = \"...\" in --config)");
+    };
+    let duration = |name: &str, text: String| parse_duration(&text).map_err(|e| anyhow::anyhow!("--{name}: {e}"));
+    let size = |name: &str, text: String| parse_size(&text).map_err(|e| anyhow::anyhow!("--{name}: {e}"));
+    let start: StartPosition =
+        pick(args.start, file.start, "trim-horizon").parse().map_err(|e: String| anyhow::anyhow!("--start: {e}"))?;
+    let codec: Codec =
+        pick(args.codec, file.codec, "zstd").parse().map_err(|e| anyhow::anyhow!("--codec: {e}"))?;
+    let metrics_addr = pick(args.metrics_addr, file.metrics_addr, "127.0.0.1:9464");
+    let metrics_addr = metrics_addr
+        .parse()
+        .with_context(|| format!("--metrics-addr: {metrics_addr:?} is not an address like 127.0.0.1:9464"))?;
+    let worker = WorkerConfig {
+        sources,
+        warehouse,
+        start,
+        flush_interval: duration("flush-interval", pick(args.flush_interval, file.flush_interval, "60s"))?,
+        flush_bytes: size("flush-bytes", pick(args.flush_bytes, file.flush_bytes, "128MiB"))?,
+        max_buffer_bytes: size("max-buffer-bytes", pick(args.max_buffer_bytes, file.max_buffer_bytes, "512MiB"))?,
+        codec,
+        worker_id: args.worker_id.or(file.worker_id).unwrap_or_else(host_name),
+        lease_duration: duration("lease-duration", pick(args.lease_duration, file.lease_duration, "30s"))?,
+        discovery_interval: duration("discovery-interval", pick(args.discovery_interval, file.discovery_interval, "10s"))?,
+        poll_interval: duration("poll-interval", pick(args.poll_interval, file.poll_interval, "1s"))?,
+    };
+    worker.validate()?;
+    let shutdown_timeout = duration("shutdown-timeout", pick(args.shutdown_timeout, file.shutdown_timeout, "60s"))?;
+    Ok(Settings { worker, metrics_addr, shutdown_timeout })
+}
+
+/// Waits for the first SIGTERM or SIGINT and names it.
+async fn wait_for_signal() -> anyhow::Result<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    Ok(tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    })
+}
+
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let settings = settings(args)?;
+    let metrics = Arc::new(Metrics::new());
+    let shutdown = CancellationToken::new();
+    let server = metrics_server::serve(settings.metrics_addr, metrics.clone(), settings.worker.discovery_interval * 3, shutdown.clone())
+        .await?;
+    info!(
+        worker = %settings.worker.worker_id,
+        sources = ?settings.worker.sources.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        warehouse = %settings.worker.warehouse,
+        metrics = %server,
+        "worker starting"
+    );
+    let mut worker = tokio::spawn(tributary_ingest::stream::run(settings.worker, metrics, shutdown.clone()));
+    let signals = wait_for_signal();
+    tokio::pin!(signals);
+    let result = tokio::select! {
+        result = &mut worker => result,
+        signal = &mut signals => {
+            info!(signal = signal?, timeout = ?settings.shutdown_timeout, "shutting down: flushing and checkpointing");
+            shutdown.cancel();
+            match tokio::time::timeout(settings.shutdown_timeout, &mut worker).await {
+                Ok(result) => result,
+                Err(_) => {
+                    error!("shutdown did not finish in time; records not yet checkpointed will be read again on the next start");
+                    bail!("shutdown timed out after {:?}", settings.shutdown_timeout);
+                }
+            }
+        }
+    };
+    shutdown.cancel();
+    result.context("the worker task failed")?.context("the worker stopped")?;
+    info!("worker stopped cleanly");
+    Ok(())
+}

@@ -1,0 +1,425 @@
+//! The stream worker against LocalStack: Kinesis (PutRecords), DynamoDB with Streams
+//! (PutItem/DeleteItem, so the emulator writes the change records), S3 as the warehouse.
+
+use std::time::Duration;
+
+use rand::Rng;
+use serde_json::{Value, json};
+use tributary_fixtures::FixtureConfig;
+use tributary_fixtures::expected::compare_rows;
+
+use crate::emulator::*;
+use crate::helpers::*;
+
+/// A small shop: every code path, at a size the emulator writes in seconds.
+fn small_shop(dir: &std::path::Path, seed: u64) -> tributary_fixtures::FixtureSummary {
+    let config = FixtureConfig { seed, events: 2_000, users: 40, orders: 120, days: 4, ..Default::default() };
+    tributary_fixtures::generate(&config, dir).expect("fixtures")
+}
+
+/// `n` clickstream events spread over a few users and days, as JSON bytes.
+fn events(n: usize, tag: &str) -> Vec<(String, Vec<u8>)> {
+    (0..n)
+        .map(|i| {
+            let user = format!("user-{}", i % 37);
+            let ts = 1_767_225_600_000i64 + (i as i64 % 5) * 86_400_000 + i as i64;
+            let event = json!({"eventType": "PAGE_VIEW", "userId": user, "timestamp": ts,
+                               "properties": {"page": format!("/{tag}/{i}")}});
+            (user, serde_json::to_vec(&event).unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_delivers_kinesis_events_and_dynamodb_changes_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = small_shop(&dir.path().join("fixtures"), 7);
+    let (k, d, s3) = (kinesis().await, dynamodb().await, s3_client().await);
+    let stream = create_stream(&k, "clicks", 3).await;
+    let table = create_table(&d, "shop").await;
+    let bucket = create_bucket(&s3, "stream-wh").await;
+    let wh = format!("s3://{bucket}/warehouse");
+    let sources = [format!("kinesis:{stream}"), format!("dynamodb:{table}")];
+    let worker = Worker::start(&sources, &wh, dir.path(), "worker", &[], &[]);
+
+    // produce while the worker runs
+    let events = event_records(&shop.events_dir);
+    let changes = unique_changes(&shop.stream_dir);
+    let e = &shop.expected;
+    assert_eq!(events.len() as u64, e.counts.events);
+    assert_eq!(changes.len() as u64, e.counts.order_changes + e.counts.user_changes);
+    let (k2, stream2) = (k.clone(), stream.clone());
+    let producer = tokio::spawn(async move { put_records(&k2, &stream2, &events).await });
+    apply_changes(&d, &table, &changes).await;
+    producer.await.unwrap();
+
+    let minute = Duration::from_secs(120);
+    wait_for_rows(&wh, "events", e.counts.events, minute).await;
+    wait_for_rows(&wh, "order_changes", e.counts.order_changes, minute).await;
+    wait_for_rows(&wh, "user_changes", e.counts.user_changes, minute).await;
+
+    // observability while running
+    let (status, body) = worker.http_get("/healthz").await.expect("healthz answers");
+    assert_eq!(status, 200, "{body}");
+    let read = worker.metric("tributary_records_read_total", &format!("kinesis-{stream}")).await.unwrap();
+    assert_eq!(read as u64, e.counts.events);
+    let written = worker.metric("tributary_records_written_total", "table=\"order_changes\"").await.unwrap();
+    assert_eq!(written as u64, e.counts.order_changes);
+    assert!(worker.metric("tributary_flush_duration_seconds_count", "").await.unwrap() > 0.0);
+    assert!(worker.metric("tributary_checkpoint_age_seconds", "").await.is_some());
+    assert!(worker.metric("tributary_millis_behind_latest", "kinesis").await.is_some());
+
+    let status = worker.terminate(Duration::from_secs(30));
+    assert!(status.success(), "SIGTERM must end in exit 0, got {status}");
+
+    // the same answers as the generator computed, through the named queries
+    compare_rows("daily-orders", &query("daily-orders", &wh, &[]), &e.stream.daily_orders).unwrap();
+    compare_rows("top-users", &query("top-users", &wh, &[]), &e.stream.top_users[..10]).unwrap();
+    compare_rows("funnel", &query("funnel", &wh, &[]), &e.funnel).unwrap();
+    assert_eq!(duplicate_rows(&wh, "events"), 0);
+    assert_eq!(duplicate_rows(&wh, "order_changes"), 0);
+    // a clean stop checkpointed everything: a restart writes nothing new
+    let again = Worker::start(&sources, &wh, dir.path(), "again", &[], &[]);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(again.terminate(Duration::from_secs(30)).success());
+    assert_eq!(count_rows(&wh, "events"), e.counts.events);
+    assert_eq!(count_rows(&wh, "order_changes"), e.counts.order_changes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, s3) = (kinesis().await, s3_client().await);
+    let stream = create_stream(&k, "kill", 2).await;
+    let bucket = create_bucket(&s3, "kill-wh").await;
+    let wh = format!("s3://{bucket}/wh");
+    let sources = [format!("kinesis:{stream}")];
+    let batches: Vec<Vec<(String, Vec<u8>)>> = (0..5).map(|b| events(600, &format!("b{b}"))).collect();
+    let total: u64 = batches.iter().map(|b| b.len() as u64).sum();
+    let mut rng = rand::rng();
+    // produce in batches; kill the worker at a random moment after each one and restart it
+    for (i, batch) in batches.iter().enumerate() {
+        let worker = Worker::start(&sources, &wh, dir.path(), "worker", &["--flush-bytes", "64KiB"], &[]);
+        put_records(&k, &stream, batch).await;
+        tokio::time::sleep(Duration::from_millis(rng.random_range(300..2_500))).await;
+        assert!(count_rows(&wh, "events") <= (i as u64 + 1) * 600, "more rows than produced");
+        worker.kill9();
+    }
+    // a last run catches up
+    let worker = Worker::start(&sources, &wh, dir.path(), "worker", &[], &[]);
+    wait_for_rows(&wh, "events", total, Duration::from_secs(120)).await;
+    assert!(worker.terminate(Duration::from_secs(30)).success());
+    assert_eq!(count_rows(&wh, "events"), total);
+    assert_eq!(duplicate_rows(&wh, "events"), 0);
+    // every batch's pages are there exactly once
+    let per_batch = sql(&wh, "SELECT split_part(properties.page, '/', 2) AS b, COUNT(*) AS n FROM events GROUP BY 1 ORDER BY 1");
+    assert_eq!(per_batch.len(), 5, "{per_batch:?}");
+    assert!(per_batch.iter().all(|r| r["n"].as_u64() == Some(600)), "{per_batch:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_and_merge_while_running_lose_nothing_and_read_parents_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, s3) = (kinesis().await, s3_client().await);
+    let stream = create_stream(&k, "reshard", 2).await;
+    let bucket = create_bucket(&s3, "reshard-wh").await;
+    let wh = format!("s3://{bucket}/wh");
+    let worker = Worker::start(&[format!("kinesis:{stream}")], &wh, dir.path(), "worker", &[], &[]);
+    put_records(&k, &stream, &events(500, "before")).await;
+    // split shard 0 in the middle of its hash range
+    let shards = k.list_shards().stream_name(&stream).send().await.unwrap().shards.unwrap();
+    let s0 = &shards[0];
+    let range = s0.hash_key_range().unwrap();
+    let (lo, hi): (u128, u128) = (range.starting_hash_key().parse().unwrap(), range.ending_hash_key().parse().unwrap());
+    k.split_shard()
+        .stream_name(&stream)
+        .shard_to_split(s0.shard_id())
+        .new_starting_hash_key(((lo + hi) / 2).to_string())
+        .send()
+        .await
+        .expect("SplitShard");
+    wait_stream_active(&k, &stream).await;
+    put_records(&k, &stream, &events(500, "split")).await;
+    // merge the upper child of shard 0 with shard 1 (adjacent hash ranges)
+    let shards = k.list_shards().stream_name(&stream).send().await.unwrap().shards.unwrap();
+    let open: Vec<_> = shards.iter().filter(|s| s.sequence_number_range().unwrap().ending_sequence_number().is_none()).collect();
+    let upper_child = open
+        .iter()
+        .filter(|s| s.parent_shard_id() == Some(s0.shard_id()))
+        .max_by_key(|s| s.hash_key_range().unwrap().starting_hash_key().parse::<u128>().unwrap())
+        .unwrap();
+    let s1 = open.iter().find(|s| s.shard_id() == shards[1].shard_id()).unwrap();
+    k.merge_shards()
+        .stream_name(&stream)
+        .shard_to_merge(upper_child.shard_id())
+        .adjacent_shard_to_merge(s1.shard_id())
+        .send()
+        .await
+        .expect("MergeShards");
+    wait_stream_active(&k, &stream).await;
+    put_records(&k, &stream, &events(500, "merged")).await;
+
+    wait_for_rows(&wh, "events", 1_500, Duration::from_secs(120)).await;
+    let all = k.list_shards().stream_name(&stream).send().await.unwrap().shards.unwrap();
+    assert_eq!(all.len(), 5, "2 shards, 2 split children, 1 merged child");
+    assert!(worker.terminate(Duration::from_secs(30)).success());
+    assert_eq!(duplicate_rows(&wh, "events"), 0);
+
+    // the log shows every child starting only after all of its parents finished
+    let lines = worker_log(dir.path(), "worker");
+    let position = |message: &str, shard: &str| {
+        lines.iter().position(|l| l["fields"]["message"] == message && l["span"].is_null() && field(l, "shard") == shard)
+    };
+    for shard in &all {
+        let parents: Vec<&str> = [shard.parent_shard_id(), shard.adjacent_parent_shard_id()].into_iter().flatten().collect();
+        if parents.is_empty() {
+            continue;
+        }
+        let started = position("reading shard", shard.shard_id()).unwrap_or_else(|| panic!("{} never read", shard.shard_id()));
+        for parent in parents {
+            let finished = position("shard finished; its children may start", parent)
+                .unwrap_or_else(|| panic!("parent {parent} never finished"));
+            assert!(finished < started, "child {} started before parent {parent} finished", shard.shard_id());
+        }
+    }
+}
+
+fn worker_log(dir: &std::path::Path, name: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap();
+    text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+}
+
+fn field(line: &Value, name: &str) -> String {
+    line["fields"][name].as_str().map(str::to_string).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_records_end_in_dead_letters_and_kpl_aggregates_are_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, s3) = (kinesis().await, s3_client().await);
+    let stream = create_stream(&k, "mixed", 2).await;
+    let bucket = create_bucket(&s3, "mixed-wh").await;
+    let wh = format!("s3://{bucket}/wh");
+    let worker = Worker::start(&[format!("kinesis:{stream}")], &wh, dir.path(), "worker", &[], &[]);
+
+    let good = events(300, "plain");
+    // KPL aggregates, built here from the KPL's protobuf schema: 20 aggregates of 10 events
+    let aggregated: Vec<(String, Vec<u8>)> = events(200, "kpl")
+        .chunks(10)
+        .map(|c| (c[0].0.clone(), kpl::aggregate(c)))
+        .collect();
+    // DynamoDB changes as Kinesis Data Streams for DynamoDB delivers them (ms timestamps)
+    let changes: Vec<(String, Vec<u8>)> = (0..25)
+        .map(|i| {
+            let change = json!({"awsRegion": "us-east-1", "eventID": format!("ev-{i}"), "eventName": "INSERT",
+                "tableName": "shop", "recordFormat": "application/json", "eventSource": "aws:dynamodb",
+                "dynamodb": {"ApproximateCreationDateTime": 1767607200123i64 + i,
+                    "Keys": {"PK": {"S": format!("USER#u{i}")}, "SK": {"S": format!("ORDER#o{i}")}},
+                    "NewImage": {"PK": {"S": format!("USER#u{i}")}, "SK": {"S": format!("ORDER#o{i}")},
+                        "status": {"S": "PLACED"}, "totalAmount": {"N": "10.5"}, "currency": {"S": "EUR"},
+                        "createdAt": {"S": "2026-01-05T10:00:00Z"}}, "SizeBytes": 100}});
+            (format!("u{i}"), serde_json::to_vec(&change).unwrap())
+        })
+        .collect();
+    let mut bad: Vec<(String, Vec<u8>)> = vec![
+        ("x".into(), b"{\"eventType\": \"PAGE_VIEW\", \"userId\":".to_vec()),
+        ("x".into(), b"not json at all".to_vec()),
+        ("x".into(), br#"{"eventType":"PAGE_VIEW","timestamp":1767607200000}"#.to_vec()),
+        ("x".into(), br#"{"eventType":"PAGE_VIEW","userId":"u","timestamp":"yesterday"}"#.to_vec()),
+        ("x".into(), br#"{"eventID":"e","eventName":"INSERT","tableName":"t","dynamodb":{"ApproximateCreationDateTime":1767607200000,"Keys":{"PK":{"S":"SHOP#1"},"SK":{"S":"X"}},"NewImage":{}}}"#.to_vec()),
+    ];
+    let mut corrupt = kpl::aggregate(&events(3, "corrupt"));
+    let n = corrupt.len();
+    corrupt[n - 1] ^= 0xff; // checksum no longer matches
+    bad.push(("x".into(), corrupt));
+    let mut all = Vec::new();
+    all.extend(good.iter().cloned());
+    all.extend(aggregated);
+    all.extend(changes);
+    all.extend(bad.iter().cloned());
+    put_records(&k, &stream, &all).await;
+
+    wait_for_rows(&wh, "events", 500, Duration::from_secs(90)).await;
+    wait_for_rows(&wh, "order_changes", 25, Duration::from_secs(30)).await;
+    let bad_count = bad.len();
+    let dead = wait_for("dead letters", Duration::from_secs(30), || {
+        let s3 = s3.clone();
+        let bucket = bucket.clone();
+        async move {
+            let mut lines = Vec::new();
+            for key in list_keys(&s3, &bucket, "wh/dead_letters/").await {
+                let body = s3.get_object().bucket(&bucket).key(&key).send().await.unwrap().body.collect().await.unwrap();
+                lines.extend(String::from_utf8(body.to_vec()).unwrap().lines().map(|l| serde_json::from_str::<Value>(l).unwrap()));
+            }
+            (lines.len() >= bad_count).then_some(lines)
+        }
+    })
+    .await;
+    assert!(worker.terminate(Duration::from_secs(30)).success());
+    assert_eq!(dead.len(), bad_count, "one dead letter per malformed record: {dead:#?}");
+    for letter in &dead {
+        assert!(letter["shard"].as_str().unwrap().starts_with("shardId-"), "{letter}");
+        assert!(!letter["sequence_number"].as_str().unwrap().is_empty());
+        assert!(!letter["reason"].as_str().unwrap().is_empty());
+    }
+    let reasons: Vec<&str> = dead.iter().map(|l| l["reason"].as_str().unwrap()).collect();
+    assert!(reasons.iter().any(|r| r.contains("KPL aggregate checksum")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("unknown entity")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("userId is missing")), "{reasons:?}");
+    let kpl_rows = sql(&wh, "SELECT COUNT(*) AS n FROM events WHERE properties.page LIKE '/kpl/%'");
+    assert_eq!(kpl_rows[0]["n"].as_u64(), Some(200));
+    let revenue = sql(&wh, "SELECT CAST(SUM(total_amount) AS VARCHAR) AS r FROM order_changes");
+    assert_eq!(revenue[0]["r"].as_str().unwrap().trim_end_matches('0'), "262.5");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_s3_outage_is_waited_out_without_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, s3) = (kinesis().await, s3_client().await);
+    let stream = create_stream(&k, "outage", 1).await;
+    let bucket = create_bucket(&s3, "outage-wh").await;
+    let wh = format!("s3://{bucket}/wh");
+    let proxy = proxy::Proxy::start(&endpoint()).await;
+    let env = [("AWS_ENDPOINT_URL_S3", proxy.url())];
+    let worker = Worker::start(&[format!("kinesis:{stream}")], &wh, dir.path(), "worker", &[], &env);
+    put_records(&k, &stream, &events(300, "first")).await;
+    wait_for_rows(&wh, "events", 300, Duration::from_secs(60)).await;
+
+    proxy.set_down(true);
+    put_records(&k, &stream, &events(300, "second")).await;
+    // the worker notices: failed writes are counted and the rows wait
+    wait_for("failed warehouse calls", Duration::from_secs(60), || async {
+        let failed = worker.metric("tributary_errors_total", "").await.unwrap_or(0.0);
+        (failed > 0.0).then_some(())
+    })
+    .await;
+    assert_eq!(count_rows(&wh, "events"), 300, "nothing new can be written while S3 is down");
+    proxy.set_down(false);
+    wait_for_rows(&wh, "events", 600, Duration::from_secs(120)).await;
+    assert!(worker.terminate(Duration::from_secs(30)).success());
+    assert_eq!(duplicate_rows(&wh, "events"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_worker_is_fenced_and_takes_over_when_the_first_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, s3) = (kinesis().await, s3_client().await);
+    let stream = create_stream(&k, "fence", 2).await;
+    let bucket = create_bucket(&s3, "fence-wh").await;
+    let wh = format!("s3://{bucket}/wh");
+    let sources = [format!("kinesis:{stream}")];
+    let a = Worker::start(&sources, &wh, dir.path(), "a", &["--worker-id", "a"], &[]);
+    // a claims both shards before b starts
+    wait_for("a to hold both shards", Duration::from_secs(30), || async {
+        (a.metric("tributary_shards_owned", "").await? >= 2.0).then_some(())
+    })
+    .await;
+    let b = Worker::start(&sources, &wh, dir.path(), "b", &["--worker-id", "b"], &[]);
+    put_records(&k, &stream, &events(400, "one")).await;
+    wait_for_rows(&wh, "events", 400, Duration::from_secs(60)).await;
+    assert_eq!(b.metric("tributary_shards_owned", "").await.unwrap_or(0.0), 0.0, "b must not hold a's live leases");
+    assert_eq!(b.metric("tributary_records_written_total", "").await.unwrap_or(0.0), 0.0);
+    a.kill9();
+    put_records(&k, &stream, &events(400, "two")).await;
+    // b takes over once a's leases expire (3 s without renewal)
+    wait_for_rows(&wh, "events", 800, Duration::from_secs(90)).await;
+    assert!(b.metric("tributary_shards_owned", "").await.unwrap() >= 2.0);
+    assert!(b.terminate(Duration::from_secs(30)).success());
+    assert_eq!(duplicate_rows(&wh, "events"), 0);
+}
+
+/// KPL aggregation, written from the KPL's published protobuf schema (independent of the
+/// worker's decoder).
+mod kpl {
+    use md5::{Digest, Md5};
+    use prost::Message;
+
+    #[derive(Clone, PartialEq, Message)]
+    struct AggregatedRecord {
+        #[prost(string, repeated, tag = "1")]
+        partition_key_table: Vec<String>,
+        #[prost(string, repeated, tag = "2")]
+        explicit_hash_key_table: Vec<String>,
+        #[prost(message, repeated, tag = "3")]
+        records: Vec<Record>,
+    }
+
+    #[derive(Clone, PartialEq, Message)]
+    struct Record {
+        #[prost(uint64, required, tag = "1")]
+        partition_key_index: u64,
+        #[prost(uint64, optional, tag = "2")]
+        explicit_hash_key_index: Option<u64>,
+        #[prost(bytes = "vec", required, tag = "3")]
+        data: Vec<u8>,
+    }
+
+    pub fn aggregate(records: &[(String, Vec<u8>)]) -> Vec<u8> {
+        let keys: Vec<String> = records.iter().map(|(k, _)| k.clone()).collect();
+        let body = AggregatedRecord {
+            partition_key_table: keys,
+            explicit_hash_key_table: vec![],
+            records: records
+                .iter()
+                .enumerate()
+                .map(|(i, (_, data))| Record { partition_key_index: i as u64, explicit_hash_key_index: None, data: data.clone() })
+                .collect(),
+        }
+        .encode_to_vec();
+        let mut out = vec![0xF3, 0x89, 0x9A, 0xC2];
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&Md5::digest(&body));
+        out
+    }
+}
+
+/// A TCP proxy in front of the emulator that can refuse service, to stand in for an S3 outage.
+mod proxy {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use tokio::net::{TcpListener, TcpStream};
+
+    pub struct Proxy {
+        port: u16,
+        down: Arc<AtomicBool>,
+    }
+
+    impl Proxy {
+        pub async fn start(upstream: &str) -> Proxy {
+            let upstream = upstream.trim_start_matches("http://").trim_end_matches('/').to_string();
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let down = Arc::new(AtomicBool::new(false));
+            let flag = down.clone();
+            tokio::spawn(async move {
+                loop {
+                    let Ok((mut client, _)) = listener.accept().await else { continue };
+                    if flag.load(Ordering::SeqCst) {
+                        drop(client); // accepted and closed at once: the request fails
+                        continue;
+                    }
+                    let upstream = upstream.clone();
+                    let flag = flag.clone();
+                    tokio::spawn(async move {
+                        let Ok(mut server) = TcpStream::connect(&upstream).await else { return };
+                        // connections opened before the outage are cut when it starts
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                            _ = async { while !flag.load(Ordering::SeqCst) { tokio::time::sleep(std::time::Duration::from_millis(50)).await } } => {}
+                        }
+                    });
+                }
+            });
+            Proxy { port, down }
+        }
+
+        pub fn url(&self) -> String {
+            format!("http://127.0.0.1:{}", self.port)
+        }
+
+        pub fn set_down(&self, down: bool) {
+            self.down.store(down, Ordering::SeqCst);
+        }
+    }
+}
