@@ -427,3 +427,164 @@ enum Payload {
     Parquet(Table, Vec<RecordBatch>),
     Text(Bytes),
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+
+    use super::*;
+    use crate::stream::checkpoint::ShardState;
+    use crate::stream::lease::{Claim, Observer, try_claim};
+    use crate::stream::memory::MemoryStream;
+    use crate::stream::shard::StartPosition;
+
+    fn event(i: usize) -> Vec<u8> {
+        // two days, so a flush writes two files
+        let ts = 1_767_225_600_000i64 + (i as i64 % 2) * 86_400_000;
+        format!(r#"{{"eventType":"PAGE_VIEW","userId":"u{i}","timestamp":{ts}}}"#).into_bytes()
+    }
+
+    struct Setup {
+        _dir: tempfile::TempDir,
+        warehouse: Warehouse,
+        stream: Arc<MemoryStream>,
+        client: SharedClient,
+        ctx: FlushContext,
+    }
+
+    async fn setup(records: usize) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let warehouse = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
+        let stream = Arc::new(MemoryStream::new(7));
+        stream.add_shard("shardId-0", &[]);
+        stream.put("shardId-0", (0..records).map(event));
+        stream.put("shardId-0", [b"{broken".to_vec()]);
+        let client: SharedClient = stream.clone();
+        let ctx = FlushContext {
+            warehouse: warehouse.clone(),
+            store: CheckpointStore::new(warehouse.clone(), "kinesis-memory"),
+            codec: Codec::Zstd,
+            lease_duration: Duration::from_secs(30),
+            metrics: Arc::new(Metrics::new()),
+            source: "kinesis-memory".into(),
+            shard: ShardId("shardId-0".into()),
+        };
+        Setup { _dir: dir, warehouse, stream, client, ctx }
+    }
+
+    async fn claim(s: &Setup, worker: &str) -> Lease {
+        let current = s.ctx.store.load(&s.ctx.shard).await.unwrap();
+        let claim = try_claim(&s.ctx.store, &mut Observer::default(), &s.ctx.shard, current, StartPosition::TrimHorizon, worker, Duration::ZERO)
+            .await
+            .unwrap();
+        let Claim::Claimed(lease) = claim else { panic!("claimable") };
+        lease
+    }
+
+    /// Reads `count` stream records after the lease's checkpoint into a buffer.
+    async fn read_into_buffer(s: &Setup, lease: &Lease, count: usize) -> FlushBuffer {
+        let position = match lease.state.checkpoint_sequence().unwrap() {
+            Some(seq) => Position::AfterSequence(seq),
+            None => Position::TrimHorizon,
+        };
+        let mut reader = ShardReader::new(s.client.clone(), s.ctx.shard.clone(), position);
+        let mut buffer = FlushBuffer::default();
+        let mut left = count;
+        while left > 0 {
+            let Read::Records { mut records, .. } = reader.read().await else { panic!("records") };
+            records.truncate(left);
+            left -= records.len();
+            let (a, b) = (records[0].sequence.clone(), records.last().unwrap().sequence.clone());
+            let chunk = decode_chunk(StreamKind::Kinesis, &Arc::from("shardId-0"), &records).unwrap();
+            buffer.add(chunk, &a, &b, None);
+        }
+        buffer
+    }
+
+    async fn files(wh: &Warehouse) -> BTreeSet<String> {
+        let listed = wh.list(&wh.path("")).await.unwrap();
+        listed.iter().map(|m| wh.relative(&m.location).to_string()).filter(|p| !p.starts_with("_tributary")).collect()
+    }
+
+    fn parquet_rows(dir: &std::path::Path, files: &BTreeSet<String>) -> i64 {
+        files
+            .iter()
+            .filter(|f| f.ends_with(".parquet"))
+            .map(|f| SerializedFileReader::new(std::fs::File::open(dir.join(f)).unwrap()).unwrap().metadata().file_metadata().num_rows())
+            .sum()
+    }
+
+    use crate::stream::client::StreamKind;
+
+    async fn state(s: &Setup) -> ShardState {
+        s.ctx.store.load(&s.ctx.shard).await.unwrap().unwrap().state
+    }
+
+    #[tokio::test]
+    async fn a_crash_after_the_intent_is_completed_with_the_same_files_by_the_next_owner() {
+        let s = setup(40).await;
+        let dir = s.warehouse.url().to_file_path().unwrap();
+        let mut a = claim(&s, "a").await;
+        // a first flush commits normally
+        let buffer = read_into_buffer(&s, &a, 15).await;
+        s.ctx.flush(&mut a, buffer, false).await.unwrap();
+        assert_eq!(state(&s).await.checkpoint.as_deref(), Some("115"));
+        // the second: intent written, one of its files written, then the process dies
+        let buffer = read_into_buffer(&s, &a, 26).await;
+        let plan = buffer.plan(&s.ctx.file_prefix());
+        let intent = Intent {
+            first: "116".into(),
+            last: "141".into(),
+            records: 26,
+            files: plan.iter().map(|f| f.path.clone()).collect(),
+        };
+        s.ctx.write_state(&mut a, |st| st.pending = Some(intent.clone())).await.unwrap();
+        let mut buffer = buffer;
+        let first = plan.into_iter().next().unwrap();
+        let FileContent::Parquet(table, partition) = first.content else { panic!("parquet first") };
+        let batches = buffer.parts.remove(&(table, partition)).unwrap();
+        s.ctx.write_one(first.path.clone(), Payload::Parquet(table, batches)).await;
+        drop(buffer);
+        assert_eq!(files(&s.warehouse).await.len(), 3, "two files of the first flush, one of the second");
+
+        // b takes over, completes the intent by re-reading exactly its range, and is caught up
+        let mut b = claim(&s, "b").await;
+        s.ctx.complete_pending(&mut b, &s.client).await.unwrap();
+        let after = state(&s).await;
+        assert_eq!((after.checkpoint.as_deref(), after.pending.is_none(), after.records_committed), (Some("141"), true, 41));
+        let written = files(&s.warehouse).await;
+        let intended: BTreeSet<String> = intent.files.iter().cloned().collect();
+        assert!(intended.is_subset(&written), "the replay wrote the intended keys: {written:?}");
+        assert_eq!(written.len(), 2 + intended.len());
+        assert_eq!(parquet_rows(&dir, &written), 40, "every event once; the broken record is a dead letter");
+        let dead = std::fs::read_to_string(dir.join(intent.files.iter().find(|f| f.ends_with(".jsonl")).unwrap())).unwrap();
+        assert_eq!(dead.lines().count(), 1);
+        assert!(dead.contains("\"sequence_number\":\"141\""), "{dead}");
+
+        // a, the zombie, cannot commit anything any more
+        let err = s.ctx.flush(&mut a, FlushBuffer::default(), true).await.unwrap_err();
+        assert!(matches!(err, FlushError::LeaseLost(_)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_crash_after_all_files_commits_without_rereading() {
+        let s = setup(10).await;
+        let mut a = claim(&s, "a").await;
+        let buffer = read_into_buffer(&s, &a, 11).await;
+        let plan = buffer.plan(&s.ctx.file_prefix());
+        let intent = Intent { first: "101".into(), last: "111".into(), records: 11, files: plan.iter().map(|f| f.path.clone()).collect() };
+        s.ctx.write_state(&mut a, |st| st.pending = Some(intent.clone())).await.unwrap();
+        s.ctx.write_files(plan, buffer).await;
+        // the records are gone from the stream: only a commit without a replay can succeed
+        s.stream.close("shardId-0");
+        let s2 = setup(0).await;
+        s2.stream.close("shardId-0"); // a replay would fail here instead of hanging
+        let mut b = claim(&s, "b").await;
+        let empty: SharedClient = s2.stream.clone();
+        s.ctx.complete_pending(&mut b, &empty).await.unwrap();
+        assert_eq!(state(&s).await.checkpoint.as_deref(), Some("111"));
+        assert_eq!(files(&s.warehouse).await.len(), intent.files.len());
+    }
+}

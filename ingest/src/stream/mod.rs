@@ -23,6 +23,8 @@ pub mod dynamodb_streams;
 pub mod flush;
 pub mod kinesis;
 pub mod lease;
+#[cfg(test)]
+pub(crate) mod memory;
 pub mod metrics;
 pub mod reader;
 pub mod records;

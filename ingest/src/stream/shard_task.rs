@@ -173,3 +173,76 @@ impl ShardTask {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tributary_transform::Warehouse;
+
+    use super::*;
+    use crate::stream::checkpoint::CheckpointStore;
+    use crate::stream::lease::{Claim, Observer, try_claim};
+    use crate::stream::memory::MemoryStream;
+    use crate::stream::shard::ShardId;
+
+    #[tokio::test]
+    async fn a_large_backlog_over_many_partitions_stays_within_the_buffer_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let warehouse = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
+        let stream = Arc::new(MemoryStream::new(2_500));
+        stream.add_shard("shardId-0", &[]);
+        // 20,000 late and early events over 400 days: many small partitions at once
+        stream.put(
+            "shardId-0",
+            (0..20_000).map(|i| {
+                let ts = 1_735_689_600_000i64 + (i % 400) * 86_400_000;
+                format!(r#"{{"eventType":"PAGE_VIEW","userId":"u{i}","timestamp":{ts},"properties":{{"page":"/p/{i}"}}}}"#).into_bytes()
+            }),
+        );
+        stream.close("shardId-0");
+        let store = CheckpointStore::new(warehouse.clone(), "kinesis-memory");
+        let shard = ShardId("shardId-0".into());
+        let metrics = Arc::new(Metrics::new());
+        let budget_kib = 2048; // 2 MiB for every buffer together, far less than the backlog
+        let memory = Arc::new(Semaphore::new(budget_kib));
+        let task = ShardTask {
+            flush: FlushContext {
+                warehouse: warehouse.clone(),
+                store: store.clone(),
+                codec: tributary_transform::Codec::Snappy,
+                lease_duration: Duration::from_secs(30),
+                metrics: metrics.clone(),
+                source: "kinesis-memory".into(),
+                shard: shard.clone(),
+            },
+            client: stream.clone(),
+            memory: memory.clone(),
+            memory_kib: budget_kib as u32,
+            flush_interval: Duration::from_secs(3600),
+            flush_bytes: 64 << 20,
+            poll_interval: Duration::from_millis(10),
+            lease_duration: Duration::from_secs(30),
+        };
+        let Claim::Claimed(lease) =
+            try_claim(&store, &mut Observer::default(), &shard, None, StartPosition::TrimHorizon, "w", Duration::from_secs(30))
+                .await
+                .unwrap()
+        else {
+            panic!("a new shard is free")
+        };
+        let exit = task.run(lease, CancellationToken::new()).await.unwrap();
+        assert_eq!(exit, ShardExit::Finished);
+        // the budget, not the (huge) flush size or the hour-long interval, cut the flushes
+        let text = metrics.encode();
+        let flushes: f64 = text
+            .lines()
+            .find(|l| l.starts_with("tributary_flush_duration_seconds_count"))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap();
+        assert!(flushes > 3.0, "expected early flushes under a 2 MiB budget, got {flushes}\n{text}");
+        assert!(text.contains("tributary_records_written_total{source=\"kinesis-memory\",table=\"events\"} 20000"), "{text}");
+        assert_eq!(memory.available_permits(), budget_kib, "every reservation was given back");
+        let state = store.load(&shard).await.unwrap().unwrap().state;
+        assert!(state.finished && state.pending.is_none());
+        assert_eq!(state.records_committed, 20_000);
+    }
+}
