@@ -128,6 +128,10 @@ pub struct RunArgs {
     /// checkpointed is read again on the next start) [default: 60s].
     #[arg(long, env = "TRIBUTARY_SHUTDOWN_TIMEOUT")]
     pub shutdown_timeout: Option<String>,
+    /// Crash tests only: pause this long after each step of a flush (intent, files), so a
+    /// test can kill the process inside a flush.
+    #[arg(long, hide = true)]
+    pub test_flush_step_delay: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -96,6 +96,10 @@ pub fn settings(args: RunArgs) -> anyhow::Result<Settings> {
         lease_duration: duration("lease-duration", pick(args.lease_duration, file.lease_duration, "30s"))?,
         discovery_interval: duration("discovery-interval", pick(args.discovery_interval, file.discovery_interval, "10s"))?,
         poll_interval: duration("poll-interval", pick(args.poll_interval, file.poll_interval, "1s"))?,
+        flush_step_delay: match args.test_flush_step_delay {
+            Some(text) => duration("test-flush-step-delay", text)?,
+            None => Duration::ZERO,
+        },
     };
     worker.validate()?;
     let shutdown_timeout = duration("shutdown-timeout", pick(args.shutdown_timeout, file.shutdown_timeout, "60s"))?;

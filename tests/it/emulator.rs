@@ -237,7 +237,8 @@ impl Worker {
             cmd.args(["--source", s]);
         }
         cmd.args(["--warehouse", warehouse, "--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
-            .args(["--log-format", "json", "--log", "info"])
+            .args(["--log-format", "json"])
+            .args(if extra.contains(&"--log") { &[][..] } else { &["--log", "info"][..] })
             .args(FAST)
             .args(extra)
             .stdout(Stdio::null())

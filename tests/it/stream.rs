@@ -87,34 +87,48 @@ async fn worker_delivers_kinesis_events_and_dynamodb_changes_exactly_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
+async fn sigkill_inside_flushes_and_at_random_moments_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (k, s3) = (kinesis().await, s3_client().await);
     let stream = create_stream(&k, "kill", 2).await;
     let bucket = create_bucket(&s3, "kill-wh").await;
     let wh = format!("s3://{bucket}/wh");
     let sources = [format!("kinesis:{stream}")];
-    let batches: Vec<Vec<(String, Vec<u8>)>> = (0..5).map(|b| events(600, &format!("b{b}"))).collect();
+    let log = dir.path().join("worker.log");
+    let occurrences = |what: &str| std::fs::read_to_string(&log).unwrap_or_default().matches(what).count();
+    // a pause after each flush step lets the test kill the worker inside a flush for certain
+    let crashy = ["--flush-bytes", "64KiB", "--test-flush-step-delay", "1s", "--log", "info,tributary_ingest::stream::flush=debug"];
+    let batches: Vec<Vec<(String, Vec<u8>)>> = (0..6).map(|b| events(500, &format!("b{b}"))).collect();
     let total: u64 = batches.iter().map(|b| b.len() as u64).sum();
     let mut rng = rand::rng();
-    // produce in batches; kill the worker at a random moment after each one and restart it
     for (i, batch) in batches.iter().enumerate() {
-        let worker = Worker::start(&sources, &wh, dir.path(), "worker", &["--flush-bytes", "64KiB"], &[]);
+        let worker = Worker::start(&sources, &wh, dir.path(), "worker", &crashy, &[]);
         put_records(&k, &stream, batch).await;
-        tokio::time::sleep(Duration::from_millis(rng.random_range(300..2_500))).await;
-        assert!(count_rows(&wh, "events") <= (i as u64 + 1) * 600, "more rows than produced");
+        // kill after the intent (files not written), after the files (not committed), or anywhere
+        let step = ["flush intent recorded", "flush files written", ""][i % 3];
+        if !step.is_empty() {
+            let before = occurrences(step);
+            wait_for(step, Duration::from_secs(60), || async { (occurrences(step) > before).then_some(()) }).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rng.random_range(0..400))).await;
+        assert!(count_rows(&wh, "events") <= (i as u64 + 1) * 500, "more rows than produced");
         worker.kill9();
     }
-    // a last run catches up
+    // a last run recovers and catches up
     let worker = Worker::start(&sources, &wh, dir.path(), "worker", &[], &[]);
     wait_for_rows(&wh, "events", total, Duration::from_secs(120)).await;
     assert!(worker.terminate(Duration::from_secs(30)).success());
     assert_eq!(count_rows(&wh, "events"), total);
     assert_eq!(duplicate_rows(&wh, "events"), 0);
+    // the kills inside flushes left intents that the next start completed, both ways
+    let replays = occurrences("replaying a pending flush");
+    let commits = occurrences("pending flush was fully written");
+    println!("recoveries after SIGKILL: {replays} replays, {commits} commits of fully written flushes");
+    assert!(replays >= 1 && commits >= 1, "replays {replays}, commits {commits}");
     // every batch's pages are there exactly once
     let per_batch = sql(&wh, "SELECT split_part(properties.page, '/', 2) AS b, COUNT(*) AS n FROM events GROUP BY 1 ORDER BY 1");
-    assert_eq!(per_batch.len(), 5, "{per_batch:?}");
-    assert!(per_batch.iter().all(|r| r["n"].as_u64() == Some(600)), "{per_batch:?}");
+    assert_eq!(per_batch.len(), 6, "{per_batch:?}");
+    assert!(per_batch.iter().all(|r| r["n"].as_u64() == Some(500)), "{per_batch:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

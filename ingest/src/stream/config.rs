@@ -74,6 +74,8 @@ pub struct WorkerConfig {
     pub discovery_interval: Duration,
     /// Wait between GetRecords calls on a shard that is caught up.
     pub poll_interval: Duration,
+    /// For crash tests only: a pause after each step of a flush (zero in production).
+    pub flush_step_delay: Duration,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -150,6 +150,9 @@ pub struct FlushContext {
     /// The source's slug (metrics label and file name prefix).
     pub source: String,
     pub shard: ShardId,
+    /// A pause after each step of a flush; zero except in crash tests, which use it to kill
+    /// the process inside a flush for certain.
+    pub step_delay: Duration,
 }
 
 impl FlushContext {
@@ -214,10 +217,14 @@ impl FlushContext {
         };
         // 1. the intent, before any file: whoever holds the shard next knows what to complete
         self.write_state(lease, |s| s.pending = Some(intent.clone())).await?;
+        debug!(shard = %self.shard, first = %first, last = %last, files = intent.files.len(), "flush intent recorded");
+        tokio::time::sleep(self.step_delay).await;
         // 2. the files; a crash from here on is completed by the next owner
         let rows = buffer.rows.clone();
         let dead_letters = buffer.dead_letters;
         let written = self.write_files(plan, buffer).await;
+        debug!(shard = %self.shard, first = %first, last = %last, "flush files written");
+        tokio::time::sleep(self.step_delay).await;
         // 3. the checkpoint, only once every file is durable
         let records = intent.records;
         self.write_state(lease, |s| {
@@ -470,6 +477,7 @@ mod tests {
             metrics: Arc::new(Metrics::new()),
             source: "kinesis-memory".into(),
             shard: ShardId("shardId-0".into()),
+            step_delay: Duration::ZERO,
         };
         Setup { _dir: dir, warehouse, stream, client, ctx }
     }

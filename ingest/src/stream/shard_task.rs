@@ -213,6 +213,7 @@ mod tests {
                 metrics: metrics.clone(),
                 source: "kinesis-memory".into(),
                 shard: shard.clone(),
+                step_delay: Duration::ZERO,
             },
             client: stream.clone(),
             memory: memory.clone(),

@@ -249,6 +249,7 @@ impl SourceLoop {
                 metrics: self.metrics.clone(),
                 source: self.client.slug().to_string(),
                 shard,
+                step_delay: self.config.flush_step_delay,
             },
             client: self.client.clone(),
             memory: self.memory.clone(),
