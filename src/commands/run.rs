@@ -152,3 +152,56 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     info!("worker stopped cleanly");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_file(text: &str) -> (tempfile::TempDir, RunArgs) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tributary.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, RunArgs { config: Some(path), ..Default::default() })
+    }
+
+    #[test]
+    fn flags_beat_the_file_and_the_file_beats_defaults() {
+        let (_dir, mut args) = with_file(
+            "sources = [\"kinesis:clicks\", \"dynamodb:shop\"]\nwarehouse = \"s3://b/wh\"\nflush_interval = \"30s\"\nflush_bytes = \"64MiB\"\n",
+        );
+        args.flush_interval = Some("5s".into());
+        let s = settings(args).unwrap();
+        assert_eq!(s.worker.sources, vec![SourceSpec::Kinesis("clicks".into()), SourceSpec::DynamodbTable("shop".into())]);
+        assert_eq!(s.worker.warehouse, "s3://b/wh");
+        assert_eq!(s.worker.flush_interval, Duration::from_secs(5), "the flag wins");
+        assert_eq!(s.worker.flush_bytes, 64 << 20, "the file wins over the default");
+        assert_eq!(s.worker.max_buffer_bytes, 512 << 20, "the default");
+        assert_eq!(s.worker.start, StartPosition::TrimHorizon);
+        assert_eq!(s.metrics_addr.to_string(), "127.0.0.1:9464");
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let (_dir, args) = with_file("sources = [\"kinesis:clicks\"]\nwarehouse = \"wh\"\nflush_intervall = \"30s\"\n");
+        let err = format!("{:#}", settings(args).unwrap_err());
+        assert!(err.contains("unknown field `flush_intervall`"), "{err}");
+        let args = RunArgs { warehouse: Some("wh".into()), ..Default::default() };
+        assert!(format!("{:#}", settings(args).unwrap_err()).contains("no --source"));
+        let args = RunArgs { sources: vec!["kinesis:a".into()], ..Default::default() };
+        assert!(format!("{:#}", settings(args).unwrap_err()).contains("no warehouse"));
+        let args = RunArgs {
+            sources: vec!["kinesis:a".into()],
+            warehouse: Some("wh".into()),
+            flush_interval: Some("soon".into()),
+            ..Default::default()
+        };
+        assert!(format!("{:#}", settings(args).unwrap_err()).contains("--flush-interval"));
+        let args = RunArgs {
+            sources: vec!["kinesis:a".into()],
+            warehouse: Some("wh".into()),
+            flush_bytes: Some("1GiB".into()),
+            ..Default::default()
+        };
+        assert!(format!("{:#}", settings(args).unwrap_err()).contains("--max-buffer-bytes"));
+    }
+}
