@@ -250,6 +250,11 @@ impl Worker {
         Worker { child, log, metrics_port }
     }
 
+    /// A handle on another worker's metrics port (for use inside closures).
+    pub fn probe(metrics_port: u16) -> MetricsProbe {
+        MetricsProbe { metrics_port }
+    }
+
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill").args([signal, &self.child.id().to_string()]).status().unwrap();
         assert!(status.success(), "kill {signal} failed");
@@ -280,6 +285,21 @@ impl Worker {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    pub async fn http_get(&self, path: &str) -> Option<(u16, String)> {
+        Self::probe(self.metrics_port).http_get(path).await
+    }
+
+    pub async fn metric(&self, name: &str, label_filter: &str) -> Option<f64> {
+        Self::probe(self.metrics_port).metric(name, label_filter).await
+    }
+}
+
+/// GETs on a worker's metrics port.
+pub struct MetricsProbe {
+    metrics_port: u16,
+}
+
+impl MetricsProbe {
     /// GET `path` on the metrics port: (status, body).
     pub async fn http_get(&self, path: &str) -> Option<(u16, String)> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};

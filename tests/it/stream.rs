@@ -315,31 +315,69 @@ async fn an_s3_outage_is_waited_out_without_loss() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_worker_is_fenced_and_takes_over_when_the_first_dies() {
+async fn two_workers_split_the_shards_and_one_takes_over_when_the_other_dies() {
     let dir = tempfile::tempdir().unwrap();
     let (k, s3) = (kinesis().await, s3_client().await);
-    let stream = create_stream(&k, "fence", 2).await;
-    let bucket = create_bucket(&s3, "fence-wh").await;
+    let stream = create_stream(&k, "share", 4).await;
+    let bucket = create_bucket(&s3, "share-wh").await;
     let wh = format!("s3://{bucket}/wh");
     let sources = [format!("kinesis:{stream}")];
+    let owned = |w: &Worker| {
+        let port = w.metrics_port;
+        async move {
+            let probe = Worker::probe(port);
+            probe.metric("tributary_shards_owned", "").await.unwrap_or(0.0) as u64
+        }
+    };
     let a = Worker::start(&sources, &wh, dir.path(), "a", &["--worker-id", "a"], &[]);
-    // a claims both shards before b starts
-    wait_for("a to hold both shards", Duration::from_secs(30), || async {
-        (a.metric("tributary_shards_owned", "").await? >= 2.0).then_some(())
+    wait_for("a to hold all 4 shards", Duration::from_secs(30), || async { (owned(&a).await == 4).then_some(()) }).await;
+    // b joins: a hands over half, and no shard is ever held by both
+    let b = Worker::start(&sources, &wh, dir.path(), "b", &["--worker-id", "b"], &[]);
+    wait_for("a and b to hold 2 shards each", Duration::from_secs(45), || async {
+        let (na, nb) = (owned(&a).await, owned(&b).await);
+        assert!(na + nb <= 4, "a holds {na} and b {nb} of 4 shards");
+        (na == 2 && nb == 2).then_some(())
     })
     .await;
-    let b = Worker::start(&sources, &wh, dir.path(), "b", &["--worker-id", "b"], &[]);
     put_records(&k, &stream, &events(400, "one")).await;
     wait_for_rows(&wh, "events", 400, Duration::from_secs(60)).await;
-    assert_eq!(b.metric("tributary_shards_owned", "").await.unwrap_or(0.0), 0.0, "b must not hold a's live leases");
-    assert_eq!(b.metric("tributary_records_written_total", "").await.unwrap_or(0.0), 0.0);
+    assert!(b.metric("tributary_records_written_total", "").await.unwrap_or(0.0) > 0.0, "b writes its share");
     a.kill9();
     put_records(&k, &stream, &events(400, "two")).await;
-    // b takes over once a's leases expire (3 s without renewal)
+    // b takes a's shards once their leases expire (3 s without renewal)
     wait_for_rows(&wh, "events", 800, Duration::from_secs(90)).await;
-    assert!(b.metric("tributary_shards_owned", "").await.unwrap() >= 2.0);
+    assert_eq!(owned(&b).await, 4);
     assert!(b.terminate(Duration::from_secs(30)).success());
     assert_eq!(duplicate_rows(&wh, "events"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_latest_skips_what_came_before_the_first_start_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, s3) = (kinesis().await, s3_client().await);
+    let stream = create_stream(&k, "latest", 1).await;
+    let bucket = create_bucket(&s3, "latest-wh").await;
+    let wh = format!("s3://{bucket}/wh");
+    let sources = [format!("kinesis:{stream}")];
+    put_records(&k, &stream, &events(100, "old")).await;
+    // kinesis-mock compares AT_TIMESTAMP at whole seconds: keep the old records a second clear
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let latest = ["--start", "latest"];
+    let worker = Worker::start(&sources, &wh, dir.path(), "w", &latest, &[]);
+    wait_for("the shard to be claimed", Duration::from_secs(30), || async {
+        (worker.metric("tributary_shards_owned", "").await? >= 1.0).then_some(())
+    })
+    .await;
+    put_records(&k, &stream, &events(50, "new")).await;
+    wait_for_rows(&wh, "events", 50, Duration::from_secs(60)).await;
+    assert!(worker.terminate(Duration::from_secs(30)).success());
+    // records put while the worker is down are read on restart: --start applies to new shards only
+    put_records(&k, &stream, &events(30, "later")).await;
+    let worker = Worker::start(&sources, &wh, dir.path(), "w", &latest, &[]);
+    wait_for_rows(&wh, "events", 80, Duration::from_secs(60)).await;
+    assert!(worker.terminate(Duration::from_secs(30)).success());
+    let old = sql(&wh, "SELECT COUNT(*) AS n FROM events WHERE properties.page LIKE '/old/%'");
+    assert_eq!(old[0]["n"].as_u64(), Some(0));
 }
 
 /// KPL aggregation, written from the KPL's published protobuf schema (independent of the

@@ -5,7 +5,8 @@
 //! Data moves top to bottom:
 //! - [`config`]: what `tributary run` is given (`--source`, flush limits, leases), checked.
 //! - [`worker`]: per source, lists shards, claims the ready ones ([`lease`]) in lineage order,
-//!   and runs one [`shard_task`] per shard until shutdown.
+//!   and runs one [`shard_task`] per shard until shutdown; [`membership`]: heartbeats, so that
+//!   workers split the shards evenly.
 //! - [`client`]: what a stream service offers ([`kinesis`], [`dynamodb_streams`] over the AWS
 //!   SDK); [`shard`]: shard ids, lineage and start positions.
 //! - [`reader`]: one shard's iterator: throttling backoff, expired iterators, closed shards.
@@ -23,6 +24,7 @@ pub mod dynamodb_streams;
 pub mod flush;
 pub mod kinesis;
 pub mod lease;
+pub mod membership;
 #[cfg(test)]
 pub(crate) mod memory;
 pub mod metrics;

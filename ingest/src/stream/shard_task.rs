@@ -69,7 +69,11 @@ impl ShardTask {
         let metrics = &self.flush.metrics;
         tokio::select! {
             result = self.flush.complete_pending(lease, &self.client) => result?,
-            _ = cancel.cancelled() => return Ok(ShardExit::Released),
+            _ = cancel.cancelled() => {
+                // the intent stays in the checkpoint: whoever claims the shard completes it
+                self.flush.release(lease).await?;
+                return Ok(ShardExit::Released);
+            }
         }
         let checkpoint = lease
             .state

@@ -1,6 +1,9 @@
 //! The worker: for each source, list shards periodically, claim the ones that are free and
 //! whose parents are finished, and run one [`ShardTask`] per claimed shard until shutdown.
 //!
+//! Sharing: each worker holds at most its fair share of the readable shards
+//! ([`super::membership`]); one over its share gives shards back, cleanly, for others to claim.
+//!
 //! Lineage: a child shard (after a split, a merge, or DynamoDB Streams' rollover) is claimed
 //! only once every parent it still lists is finished (closed and fully committed), so the
 //! changes of one key are written in order. A parent that the service no longer lists has
@@ -23,6 +26,7 @@ use super::dynamodb_streams::{DynamodbStream, ResolveError, latest_stream_arn};
 use super::flush::{FlushContext, FlushError};
 use super::kinesis::KinesisStream;
 use super::lease::{Claim, Observer, try_claim};
+use super::membership::{Membership, fair_share};
 use super::metrics::Metrics;
 use super::shard::{ShardId, StartPosition};
 use super::shard_task::{ShardExit, ShardTask};
@@ -104,17 +108,20 @@ struct SourceLoop {
 }
 
 /// What the source loop knows between discovery rounds.
-#[derive(Default)]
 struct Known {
-    running: HashSet<ShardId>,
+    /// Shards with a task, and the token that stops that task alone.
+    running: HashMap<ShardId, CancellationToken>,
     finished: HashSet<ShardId>,
     observer: Observer,
+    membership: Membership,
 }
 
 impl SourceLoop {
     async fn run(self, shutdown: CancellationToken) -> Result<(), WorkerError> {
         let slug = self.client.slug().to_string();
-        let mut known = Known::default();
+        let membership =
+            Membership::new(self.warehouse.clone(), &slug, &self.config.worker_id, self.config.lease_duration);
+        let mut known = Known { running: HashMap::new(), finished: HashSet::new(), observer: Observer::default(), membership };
         let mut tasks: JoinSet<(ShardId, Result<ShardExit, FlushError>)> = JoinSet::new();
         let mut tick = tokio::time::interval(self.config.discovery_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -151,12 +158,18 @@ impl SourceLoop {
             }
         }
         // shutdown: every shard task sees the same token, flushes, checkpoints and releases
+        for token in known.running.values() {
+            token.cancel();
+        }
         while let Some(done) = tasks.join_next().await {
             let (shard, exit) = done.unwrap_or_else(|e| panic!("a shard task panicked: {e}"));
             if let Err(error) = exit {
                 error!(source = %slug, %shard, %error, "shard could not be flushed at shutdown");
                 fatal.get_or_insert(WorkerError::Shard { source_name: slug.clone(), error });
             }
+        }
+        if let Err(e) = known.membership.leave().await {
+            warn!(source = %slug, error = %e, "could not remove this worker's heartbeat; others take over after a lease duration");
         }
         fatal.map_or(Ok(()), Err)
     }
@@ -173,9 +186,29 @@ impl SourceLoop {
         // ids begin with the creation time), so one round can finish a parent and start a child
         shards.sort_by(|a, b| a.id.cmp(&b.id));
         let listed: HashSet<ShardId> = shards.iter().map(|s| s.id.clone()).collect();
+        let workers = known.membership.heartbeat().await?;
+        // shards readable now: not finished, and no parent still unfinished
+        let readable = shards
+            .iter()
+            .filter(|s| !known.finished.contains(&s.id))
+            .filter(|s| s.parents.iter().all(|p| !listed.contains(p) || known.finished.contains(p)))
+            .count();
+        let share = fair_share(readable, workers);
+        if known.running.len() > share {
+            // over our share (another worker joined): give the surplus back, flushed and checkpointed
+            let mut mine: Vec<&ShardId> = known.running.keys().collect();
+            mine.sort();
+            for shard in mine.into_iter().skip(share) {
+                let token = &known.running[shard];
+                if !token.is_cancelled() {
+                    info!(%shard, workers, share, "handing the shard to another worker");
+                    token.cancel();
+                }
+            }
+        }
         let mut starts: HashMap<ShardId, StartPosition> = HashMap::new();
         for shard in shards {
-            if known.running.contains(&shard.id) || known.finished.contains(&shard.id) {
+            if known.running.contains_key(&shard.id) || known.finished.contains(&shard.id) {
                 continue;
             }
             let current = self.store.load(&shard.id).await?;
@@ -188,7 +221,7 @@ impl SourceLoop {
             }
             let waiting_for: Vec<&ShardId> =
                 shard.parents.iter().filter(|p| listed.contains(*p) && !known.finished.contains(*p)).collect();
-            if !waiting_for.is_empty() {
+            if !waiting_for.is_empty() || known.running.len() >= share {
                 continue;
             }
             // a child continues where its parents started (AT_TIMESTAMP is right for both);
@@ -225,7 +258,7 @@ impl SourceLoop {
                     let task = self.shard_task(shard.id.clone());
                     let id = shard.id.clone();
                     let token = shutdown.child_token();
-                    known.running.insert(id.clone());
+                    known.running.insert(id.clone(), token.clone());
                     tasks.spawn(async move { (id, task.run(lease, token).await) });
                 }
                 Claim::Held { owner } => {
@@ -268,4 +301,6 @@ enum DiscoveryError {
     Client(#[from] ClientError),
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    Membership(#[from] WarehouseError),
 }
