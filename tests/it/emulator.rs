@@ -261,8 +261,13 @@ impl Worker {
     }
 
     /// SIGTERM, then the exit status, which must come within `timeout`.
-    pub fn terminate(mut self, timeout: Duration) -> std::process::ExitStatus {
-        self.signal("-TERM");
+    pub fn terminate(self, timeout: Duration) -> std::process::ExitStatus {
+        self.stop("-TERM", timeout)
+    }
+
+    /// `signal` (`-TERM`, `-INT`), then the exit status, which must come within `timeout`.
+    pub fn stop(mut self, signal: &str, timeout: Duration) -> std::process::ExitStatus {
+        self.signal(signal);
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -270,7 +275,7 @@ impl Worker {
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                panic!("the worker did not exit within {timeout:?} of SIGTERM; log:\n{}", self.log_text());
+                panic!("the worker did not exit within {timeout:?} of {signal}; log:\n{}", self.log_text());
             }
             std::thread::sleep(Duration::from_millis(100));
         }

@@ -375,7 +375,8 @@ async fn start_latest_skips_what_came_before_the_first_start_only() {
     put_records(&k, &stream, &events(30, "later")).await;
     let worker = Worker::start(&sources, &wh, dir.path(), "w", &latest, &[]);
     wait_for_rows(&wh, "events", 80, Duration::from_secs(60)).await;
-    assert!(worker.terminate(Duration::from_secs(30)).success());
+    // Ctrl-C (SIGINT) stops as cleanly as SIGTERM
+    assert!(worker.stop("-INT", Duration::from_secs(30)).success());
     let old = sql(&wh, "SELECT COUNT(*) AS n FROM events WHERE properties.page LIKE '/old/%'");
     assert_eq!(old[0]["n"].as_u64(), Some(0));
 }

@@ -62,6 +62,19 @@ pub enum ClientError {
     Service { operation: &'static str, resource: String, message: String },
 }
 
+impl ClientError {
+    /// A failed call, with the whole error chain the SDK gives as the message.
+    pub fn service(operation: &'static str, resource: &str, err: impl std::error::Error) -> Self {
+        ClientError::Service { operation, resource: resource.to_string(), message: message(&err) }
+    }
+}
+
+/// An SDK error with its causes (the service's code and message, or the transport failure);
+/// every AWS SDK crate re-exports the same formatter.
+pub fn message(err: &impl std::error::Error) -> String {
+    aws_sdk_kinesis::error::DisplayErrorContext(err).to_string()
+}
+
 /// A stream service: one source.
 #[async_trait]
 pub trait ShardClient: Send + Sync + 'static {

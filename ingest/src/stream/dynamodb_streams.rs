@@ -8,13 +8,12 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodbstreams::Client;
-use aws_sdk_dynamodbstreams::error::DisplayErrorContext;
 use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use base64::Engine;
 use serde_json::{Map, Value, json};
 use tributary_transform::SequenceNumber;
 
-use super::client::{ClientError, Fetched, RawRecord, ShardClient, StreamKind, slug};
+use super::client::{ClientError, Fetched, RawRecord, ShardClient, StreamKind, message, slug};
 use super::shard::{Position, Shard, ShardId};
 
 /// GetRecords returns at most this many records (the service's maximum).
@@ -43,7 +42,7 @@ pub async fn latest_stream_arn(config: &aws_config::SdkConfig, table: &str) -> R
         .table_name(table)
         .send()
         .await
-        .map_err(|e| ResolveError::Describe { table: table.to_string(), message: DisplayErrorContext(e).to_string() })?;
+        .map_err(|e| ResolveError::Describe { table: table.to_string(), message: message(&e) })?;
     out.table
         .and_then(|t| t.latest_stream_arn)
         .ok_or_else(|| ResolveError::NoStream { table: table.to_string() })
@@ -55,10 +54,6 @@ impl DynamodbStream {
         let name = arn.split_once(":table/").map_or(arn, |(_, rest)| rest).replace("/stream/", "-");
         Self { client: Client::new(config), arn: arn.to_string(), slug: format!("dynamodb-{}", slug(&name)) }
     }
-}
-
-fn service(operation: &'static str, resource: &str, err: impl std::error::Error) -> ClientError {
-    ClientError::Service { operation, resource: resource.to_string(), message: DisplayErrorContext(err).to_string() }
 }
 
 #[async_trait]
@@ -79,7 +74,7 @@ impl ShardClient for DynamodbStream {
             if let Some(s) = &start {
                 request = request.exclusive_start_shard_id(s);
             }
-            let out = request.send().await.map_err(|e| service("DescribeStream", &self.arn, e))?;
+            let out = request.send().await.map_err(|e| ClientError::service("DescribeStream", &self.arn, e))?;
             let Some(description) = out.stream_description else { return Ok(shards) };
             for s in description.shards.unwrap_or_default() {
                 let Some(id) = s.shard_id else { continue };
@@ -116,9 +111,9 @@ impl ShardClient for DynamodbStream {
                 Some(s) if s.is_trimmed_data_access_exception() => Err(ClientError::Trimmed {
                     shard: shard.to_string(),
                     position: format!("{position:?}"),
-                    message: DisplayErrorContext(&e).to_string(),
+                    message: message(&e),
                 }),
-                _ => Err(service("GetShardIterator", shard.as_str(), e)),
+                _ => Err(ClientError::service("GetShardIterator", shard.as_str(), e)),
             },
         }
     }
@@ -132,14 +127,14 @@ impl ShardClient for DynamodbStream {
                     Some(s) if s.is_limit_exceeded_exception() => ClientError::Throttled {
                         operation: "GetRecords",
                         shard: shard.to_string(),
-                        message: DisplayErrorContext(&e).to_string(),
+                        message: message(&e),
                     },
                     Some(s) if s.is_trimmed_data_access_exception() => ClientError::Trimmed {
                         shard: shard.to_string(),
                         position: "the iterator".into(),
-                        message: DisplayErrorContext(&e).to_string(),
+                        message: message(&e),
                     },
-                    _ => service("GetRecords", shard.as_str(), e),
+                    _ => ClientError::service("GetRecords", shard.as_str(), e),
                 });
             }
         };

@@ -2,12 +2,11 @@
 
 use async_trait::async_trait;
 use aws_sdk_kinesis::Client;
-use aws_sdk_kinesis::error::DisplayErrorContext;
 use aws_sdk_kinesis::primitives::DateTime;
 use aws_sdk_kinesis::types::ShardIteratorType;
 use tributary_transform::SequenceNumber;
 
-use super::client::{ClientError, Fetched, RawRecord, ShardClient, StreamKind, slug};
+use super::client::{ClientError, Fetched, RawRecord, ShardClient, StreamKind, message, slug};
 use super::shard::{Position, Shard, ShardId};
 
 /// GetRecords returns at most this many records (the service's maximum).
@@ -33,10 +32,6 @@ impl KinesisStream {
     }
 }
 
-fn service(operation: &'static str, resource: &str, err: impl std::error::Error) -> ClientError {
-    ClientError::Service { operation, resource: resource.to_string(), message: DisplayErrorContext(err).to_string() }
-}
-
 #[async_trait]
 impl ShardClient for KinesisStream {
     fn kind(&self) -> StreamKind {
@@ -58,7 +53,7 @@ impl ShardClient for KinesisStream {
                 None if self.is_arn() => request.stream_arn(&self.stream),
                 None => request.stream_name(&self.stream),
             };
-            let page = request.send().await.map_err(|e| service("ListShards", &self.stream, e))?;
+            let page = request.send().await.map_err(|e| ClientError::service("ListShards", &self.stream, e))?;
             for s in page.shards.unwrap_or_default() {
                 let parents = [s.parent_shard_id, s.adjacent_parent_shard_id].into_iter().flatten().map(ShardId).collect();
                 shards.push(Shard { id: ShardId(s.shard_id), parents });
@@ -96,9 +91,9 @@ impl ShardClient for KinesisStream {
                 Some(s) if s.is_provisioned_throughput_exceeded_exception() => Err(ClientError::Throttled {
                     operation: "GetShardIterator",
                     shard: shard.to_string(),
-                    message: DisplayErrorContext(&e).to_string(),
+                    message: message(&e),
                 }),
-                _ => Err(service("GetShardIterator", shard.as_str(), e)),
+                _ => Err(ClientError::service("GetShardIterator", shard.as_str(), e)),
             },
         }
     }
@@ -113,10 +108,10 @@ impl ShardClient for KinesisStream {
                         ClientError::Throttled {
                             operation: "GetRecords",
                             shard: shard.to_string(),
-                            message: DisplayErrorContext(&e).to_string(),
+                            message: message(&e),
                         }
                     }
-                    _ => service("GetRecords", shard.as_str(), e),
+                    _ => ClientError::service("GetRecords", shard.as_str(), e),
                 });
             }
         };
