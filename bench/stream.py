@@ -48,7 +48,8 @@ def main():
     print(f"duckdb {duckdb.__version__}, one core each, best of {a.runs}")
     for name, r in ours.items():
         line = (f"{name:38} {r['rows']:>9,} rows {r['seconds']:6.2f} s {r['rows_per_second']:>10,.0f} rows/s/core "
-                f"cpu {r['cpu_seconds_per_100k_rows']:.3f} s/100k  peak {r['peak_rss_mib']:5.0f} MiB")
+                f"cpu {r['cpu_seconds_per_100k_rows']:.3f} s/100k  peak {r['peak_rss_mib']:5.0f} MiB "
+                f"(inputs {r['rss_with_inputs_loaded_mib']:4.0f})")
         peer = peers.get(name)
         if peer:
             line += (f" | duckdb {peer['seconds']:6.2f} s {r['rows'] / peer['seconds']:>10,.0f} rows/s "

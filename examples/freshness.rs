@@ -43,6 +43,16 @@ fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// Peak resident memory of a process (VmHWM), in MiB.
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
 fn event(page: &str, i: usize) -> Vec<u8> {
     let ts = 1_767_225_600_000i64 + (i as i64 % 3) * 86_400_000;
     serde_json::to_vec(&json!({"eventType": "PAGE_VIEW", "userId": format!("u{}", i % 97), "timestamp": ts,
@@ -129,6 +139,7 @@ async fn main() {
         }
         let visible = started.elapsed().as_secs_f64();
         let cpu = cpu_seconds(worker.id()) - cpu0;
+        let peak = peak_rss_mib(worker.id());
         let _ = Command::new("kill").args(["-TERM", &worker.id().to_string()]).status();
         let status = worker.wait().unwrap();
         println!(
@@ -143,6 +154,7 @@ async fn main() {
                 "worker_lag_after_last_put_seconds": visible - produced,
                 "worker_cpu_seconds": cpu,
                 "worker_cpu_seconds_per_100k_records": cpu / BURST as f64 * 100_000.0,
+                "worker_peak_rss_mib": peak,
                 "clean_exit": status.success(),
             })
         );

@@ -112,6 +112,8 @@ struct Known {
     /// Shards with a task, and the token that stops that task alone.
     running: HashMap<ShardId, CancellationToken>,
     finished: HashSet<ShardId>,
+    /// Where each shard seen so far started: a child starts where its parents did.
+    starts: HashMap<ShardId, StartPosition>,
     observer: Observer,
     membership: Membership,
 }
@@ -121,7 +123,13 @@ impl SourceLoop {
         let slug = self.client.slug().to_string();
         let membership =
             Membership::new(self.warehouse.clone(), &slug, &self.config.worker_id, self.config.lease_duration);
-        let mut known = Known { running: HashMap::new(), finished: HashSet::new(), observer: Observer::default(), membership };
+        let mut known = Known {
+            running: HashMap::new(),
+            finished: HashSet::new(),
+            starts: HashMap::new(),
+            observer: Observer::default(),
+            membership,
+        };
         let mut tasks: JoinSet<(ShardId, Result<ShardExit, FlushError>)> = JoinSet::new();
         let mut tick = tokio::time::interval(self.config.discovery_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -182,17 +190,30 @@ impl SourceLoop {
         shutdown: &CancellationToken,
     ) -> Result<(), DiscoveryError> {
         let mut shards = self.client.list_shards().await?;
-        // parents sort before their children (Kinesis numbers them upwards; DynamoDB Streams'
-        // ids begin with the creation time), so one round can finish a parent and start a child
         shards.sort_by(|a, b| a.id.cmp(&b.id));
         let listed: HashSet<ShardId> = shards.iter().map(|s| s.id.clone()).collect();
+        // 1. the state of every shard this worker neither runs nor knows to be finished
+        let mut states: HashMap<ShardId, Option<super::checkpoint::Versioned>> = HashMap::new();
+        for shard in &shards {
+            if known.running.contains_key(&shard.id) || known.finished.contains(&shard.id) {
+                continue;
+            }
+            let current = self.store.load(&shard.id).await?;
+            if let Some(v) = &current {
+                known.starts.insert(shard.id.clone(), v.state.start);
+                if v.state.finished {
+                    known.finished.insert(shard.id.clone());
+                    continue;
+                }
+            }
+            states.insert(shard.id.clone(), current);
+        }
+        // 2. this worker's share of the shards readable now (not finished, parents finished)
+        let parents_finished =
+            |shard: &super::shard::Shard, finished: &HashSet<ShardId>| shard.parents.iter().all(|p| !listed.contains(p) || finished.contains(p));
+        let readable =
+            shards.iter().filter(|s| !known.finished.contains(&s.id) && parents_finished(s, &known.finished)).count();
         let workers = known.membership.heartbeat().await?;
-        // shards readable now: not finished, and no parent still unfinished
-        let readable = shards
-            .iter()
-            .filter(|s| !known.finished.contains(&s.id))
-            .filter(|s| s.parents.iter().all(|p| !listed.contains(p) || known.finished.contains(p)))
-            .count();
         let share = fair_share(readable, workers);
         if known.running.len() > share {
             // over our share (another worker joined): give the surplus back, flushed and checkpointed
@@ -206,22 +227,10 @@ impl SourceLoop {
                 }
             }
         }
-        let mut starts: HashMap<ShardId, StartPosition> = HashMap::new();
-        for shard in shards {
-            if known.running.contains_key(&shard.id) || known.finished.contains(&shard.id) {
-                continue;
-            }
-            let current = self.store.load(&shard.id).await?;
-            if let Some(v) = &current {
-                starts.insert(shard.id.clone(), v.state.start);
-                if v.state.finished {
-                    known.finished.insert(shard.id.clone());
-                    continue;
-                }
-            }
-            let waiting_for: Vec<&ShardId> =
-                shard.parents.iter().filter(|p| listed.contains(*p) && !known.finished.contains(*p)).collect();
-            if !waiting_for.is_empty() || known.running.len() >= share {
+        // 3. claim readable shards up to the share
+        for shard in &shards {
+            let Some(current) = states.remove(&shard.id) else { continue };
+            if !parents_finished(shard, &known.finished) || known.running.len() >= share {
                 continue;
             }
             // a child continues where its parents started (AT_TIMESTAMP is right for both);
@@ -229,7 +238,7 @@ impl SourceLoop {
             let start = shard
                 .parents
                 .iter()
-                .filter_map(|p| starts.get(p).copied())
+                .filter_map(|p| known.starts.get(p).copied())
                 .min_by_key(|s| match s {
                     StartPosition::TrimHorizon => i64::MIN,
                     StartPosition::AtTimestamp(t) => *t,
@@ -254,7 +263,7 @@ impl SourceLoop {
             };
             match claim {
                 Claim::Claimed(lease) => {
-                    starts.insert(shard.id.clone(), lease.state.start);
+                    known.starts.insert(shard.id.clone(), lease.state.start);
                     let task = self.shard_task(shard.id.clone());
                     let id = shard.id.clone();
                     let token = shutdown.child_token();
@@ -303,4 +312,84 @@ enum DiscoveryError {
     Checkpoint(#[from] CheckpointError),
     #[error(transparent)]
     Membership(#[from] WarehouseError),
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::stream::memory::MemoryStream;
+
+    fn event(i: usize) -> Vec<u8> {
+        format!(r#"{{"eventType":"PAGE_VIEW","userId":"u{i}","timestamp":1767225600000}}"#).into_bytes()
+    }
+
+    #[tokio::test]
+    async fn children_wait_for_their_parents_and_start_where_they_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let warehouse = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
+        let stream = Arc::new(MemoryStream::new(100));
+        stream.add_shard("shardId-0", &[]);
+        stream.put("shardId-0", (0..30).map(event));
+        stream.close("shardId-0");
+        stream.add_shard("shardId-1", &["shardId-0"]);
+        stream.add_shard("shardId-2", &["shardId-0"]);
+        stream.put("shardId-1", (0..20).map(event));
+        stream.put("shardId-2", (0..10).map(event));
+        let config = WorkerConfig {
+            sources: vec![SourceSpec::Kinesis("memory".into())],
+            warehouse: dir.path().to_str().unwrap().into(),
+            start: StartPosition::Latest,
+            flush_interval: Duration::from_millis(100),
+            flush_bytes: 1 << 20,
+            max_buffer_bytes: 8 << 20,
+            codec: tributary_transform::Codec::Snappy,
+            worker_id: "w".into(),
+            lease_duration: Duration::from_secs(3),
+            discovery_interval: Duration::from_millis(100),
+            poll_interval: Duration::from_millis(10),
+            flush_step_delay: Duration::ZERO,
+        };
+        let store = CheckpointStore::new(warehouse.clone(), "kinesis-memory");
+        let source = SourceLoop {
+            client: stream.clone(),
+            store: store.clone(),
+            config: Arc::new(config),
+            warehouse,
+            metrics: Arc::new(Metrics::new()),
+            memory: Arc::new(Semaphore::new(8192)),
+            memory_kib: 8192,
+        };
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn(source.run(shutdown.clone()));
+        let state = |id: &str| {
+            let store = store.clone();
+            let id = ShardId(id.into());
+            async move { store.load(&id).await.unwrap().map(|v| v.state) }
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let done = match (state("shardId-1").await, state("shardId-2").await) {
+                (Some(a), Some(b)) => a.records_committed == 20 && b.records_committed == 10,
+                _ => false,
+            };
+            if done {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "children not read");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        shutdown.cancel();
+        running.await.unwrap().unwrap();
+        let parent = state("shardId-0").await.unwrap();
+        assert!(parent.finished && parent.records_committed == 30);
+        let StartPosition::AtTimestamp(t) = parent.start else { panic!("latest is fixed as a time at the first claim") };
+        for child in ["shardId-1", "shardId-2"] {
+            let child = state(child).await.unwrap();
+            assert_eq!(child.start, StartPosition::AtTimestamp(t), "a child starts where its parent did");
+            assert!(child.updated_ms >= parent.updated_ms, "a child is committed after its parent finished");
+            assert_eq!(child.owner, None, "released at shutdown");
+        }
+    }
 }
