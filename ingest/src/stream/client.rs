@@ -67,6 +67,11 @@ impl ClientError {
     pub fn service(operation: &'static str, resource: &str, err: impl std::error::Error) -> Self {
         ClientError::Service { operation, resource: resource.to_string(), message: message(&err) }
     }
+
+    /// A GetShardIterator answer without an iterator.
+    pub fn no_iterator(shard: &ShardId) -> Self {
+        ClientError::Service { operation: "GetShardIterator", resource: shard.to_string(), message: "no iterator in the answer".into() }
+    }
 }
 
 /// An SDK error with its causes (the service's code and message, or the transport failure);

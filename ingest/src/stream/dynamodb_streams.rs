@@ -102,11 +102,7 @@ impl ShardClient for DynamodbStream {
             }
         };
         match request.send().await {
-            Ok(out) => out.shard_iterator.ok_or_else(|| ClientError::Service {
-                operation: "GetShardIterator",
-                resource: shard.to_string(),
-                message: "no iterator in the answer".into(),
-            }),
+            Ok(out) => out.shard_iterator.ok_or_else(|| ClientError::no_iterator(shard)),
             Err(e) => match e.as_service_error() {
                 Some(s) if s.is_trimmed_data_access_exception() => Err(ClientError::Trimmed {
                     shard: shard.to_string(),

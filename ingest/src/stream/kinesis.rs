@@ -82,11 +82,7 @@ impl ShardClient for KinesisStream {
             }
         };
         match request.send().await {
-            Ok(out) => out.shard_iterator.ok_or_else(|| ClientError::Service {
-                operation: "GetShardIterator",
-                resource: shard.to_string(),
-                message: "no iterator in the answer".into(),
-            }),
+            Ok(out) => out.shard_iterator.ok_or_else(|| ClientError::no_iterator(shard)),
             Err(e) => match e.as_service_error() {
                 Some(s) if s.is_provisioned_throughput_exceeded_exception() => Err(ClientError::Throttled {
                     operation: "GetShardIterator",
