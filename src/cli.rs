@@ -157,6 +157,9 @@ pub struct QueryArgs {
     /// Print the Athena SQL instead of running it.
     #[arg(long)]
     pub print_sql: bool,
+    /// The database the tables are in (`<database>.events`, as on Athena).
+    #[arg(long, default_value = tributary_query::DEFAULT_DATABASE, env = "TRIBUTARY_DATABASE")]
+    pub database: String,
 }
 
 #[derive(Args, Debug)]
@@ -170,6 +173,10 @@ pub struct SqlArgs {
     /// A file of SQL statements to run.
     #[arg(short = 'f', long)]
     pub file: Option<PathBuf>,
+    /// The database the tables are in: `events`, `<database>.events` and
+    /// `awsdatacatalog.<database>.events` all work, as on Athena.
+    #[arg(long, default_value = tributary_query::DEFAULT_DATABASE, env = "TRIBUTARY_DATABASE")]
+    pub database: String,
     /// table, csv or json.
     #[arg(long, default_value = "table", value_parser = clap::value_parser!(OutputFormat))]
     pub format: OutputFormat,

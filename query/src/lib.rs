@@ -18,4 +18,4 @@ pub mod views;
 pub use named::{NamedQuery, Params};
 pub use output::OutputFormat;
 pub use datafusion::prelude::SessionContext;
-pub use session::{QueryError, open, session};
+pub use session::{CATALOG, DEFAULT_DATABASE, QueryError, open, open_database, session};

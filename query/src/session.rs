@@ -24,15 +24,37 @@ pub enum QueryError {
     Invalid(String),
 }
 
-/// Opens the warehouse at `location` and registers its tables and views.
+/// The catalog Athena names its Glue databases under.
+pub const CATALOG: &str = "awsdatacatalog";
+
+/// The database the tables are registered in unless told otherwise (the original design's
+/// `analytics.events`).
+pub const DEFAULT_DATABASE: &str = "analytics";
+
+/// Opens the warehouse at `location` and registers its tables and views in
+/// [`DEFAULT_DATABASE`].
 pub async fn open(location: &str) -> Result<SessionContext, QueryError> {
-    let warehouse = Warehouse::open(location).await?;
-    session(&warehouse).await
+    open_database(location, DEFAULT_DATABASE).await
 }
 
-/// A session with every table of `warehouse` registered.
-pub async fn session(warehouse: &Warehouse) -> Result<SessionContext, QueryError> {
+/// Opens the warehouse at `location` with its tables and views in `database`.
+pub async fn open_database(location: &str, database: &str) -> Result<SessionContext, QueryError> {
+    let warehouse = Warehouse::open(location).await?;
+    session(&warehouse, database).await
+}
+
+/// A session with every table of `warehouse` registered in `database`, which is also the
+/// default schema: `events`, `analytics.events` and `awsdatacatalog.analytics.events` all
+/// name the same table, as they do on Athena.
+pub async fn session(warehouse: &Warehouse, database: &str) -> Result<SessionContext, QueryError> {
+    let valid = !database.is_empty() && database.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(QueryError::Invalid(format!(
+            "invalid database name {database:?}: use letters, digits and underscores (as Glue does)"
+        )));
+    }
     let config = SessionConfig::new()
+        .with_default_catalog_and_schema(CATALOG, database.to_ascii_lowercase())
         .with_information_schema(true)
         // Athena and Trino show `1.5` as DECIMAL; keep DataFusion's parsing but not its
         // view-typed strings, which some clients cannot print

@@ -18,7 +18,7 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let Some(warehouse) = args.warehouse else { bail!("--warehouse (or TRIBUTARY_WAREHOUSE) is required to run a query") };
-    let ctx = tributary_query::open(&warehouse).await.with_context(|| format!("opening the warehouse {warehouse}"))?;
+    let ctx = tributary_query::open_database(&warehouse, &args.database).await.with_context(|| format!("opening the warehouse {warehouse}"))?;
     print_query(&ctx, args.name, &sql, args.format).await
 }
 

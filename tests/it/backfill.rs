@@ -79,6 +79,27 @@ fn identifiers_are_case_insensitive_and_partition_filters_prune() {
     assert!(day5 > 0);
 }
 
+#[test]
+fn tables_are_reachable_by_database_name_as_on_athena() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = path_str(dir.path());
+    load_events_and_stream(wh);
+    let all = count(wh, "events");
+    assert!(all > 0);
+    for name in ["analytics.events", "ANALYTICS.EVENTS", "awsdatacatalog.analytics.events"] {
+        assert_eq!(count(wh, name), all, "{name}");
+    }
+    assert_eq!(count(wh, "analytics.orders"), count(wh, "orders"), "views too");
+    // another database name, from the flag or TRIBUTARY_DATABASE
+    let rows = tributary_ok(&["sql", "--warehouse", wh, "--database", "shop", "--format", "json", "-c", "SELECT COUNT(*) AS n FROM shop.events"]);
+    assert!(rows.contains(&format!("\"n\":{all}")), "{rows}");
+    let out = tributary(&["sql", "--warehouse", wh, "--database", "shop", "-c", "SELECT COUNT(*) FROM analytics.events"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("analytics.events"), "the error names the table");
+    let out = tributary(&["sql", "--warehouse", wh, "--database", "my-db", "-c", "SELECT 1"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid database name"));
+}
+
 fn files(dir: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
