@@ -5,6 +5,7 @@
 //!   their partition columns, and the [`views`] that give the latest state of orders and users.
 //! - [`named`]: the named analytics queries (`daily-orders`, `top-users`, `funnel`), one file
 //!   each, written in SQL that Athena runs unchanged.
+//! - [`trino`]: Trino (Athena) functions with Trino's semantics, one file each.
 //! - [`sql`]: runs SQL text (many statements, or a REPL); [`output`] prints results.
 //!
 //! `query` reads what `transform` wrote; it never depends on `ingest`.
@@ -13,6 +14,7 @@ pub mod named;
 pub mod output;
 pub mod session;
 pub mod sql;
+pub mod trino;
 pub mod views;
 
 pub use named::{NamedQuery, Params};

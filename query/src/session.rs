@@ -61,6 +61,7 @@ pub async fn session(warehouse: &Warehouse, database: &str) -> Result<SessionCon
         .set_bool("datafusion.execution.parquet.schema_force_view_types", false)
         .set_bool("datafusion.execution.listing_table_ignore_subdirectory", false);
     let ctx = SessionContext::new_with_config(config);
+    crate::trino::register(&ctx);
     let store_url = ObjectStoreUrl::parse(warehouse.store_url())?;
     ctx.register_object_store(store_url.as_ref(), warehouse.store().clone());
     for table in Table::ALL {

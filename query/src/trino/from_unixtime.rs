@@ -1,0 +1,83 @@
+//! `from_unixtime(unixtime)`: epoch seconds → `timestamp(3) with time zone` in UTC.
+//!
+//! ```sql
+//! SELECT from_unixtime(1767225600);                          -- 2026-01-01 00:00:00.000 UTC
+//! SELECT from_unixtime(1767225600.5);                        -- 2026-01-01 00:00:00.500 UTC
+//! SELECT date(from_unixtime("timestamp" / 1000)) FROM events;
+//! ```
+//! Trino: <https://trino.io/docs/current/functions/datetime.html#from_unixtime>. The result
+//! carries the zone UTC, so `AT TIME ZONE` converts from UTC (DataFusion's own `from_unixtime`
+//! returns a timestamp without zone, which `AT TIME ZONE` then reads as local time). Fractions
+//! of a second are kept to the millisecond, rounded half away from zero.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, Float64Array, TimestampMillisecondArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
+
+use super::map_one;
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct FromUnixtime {
+    signature: Signature,
+}
+
+impl FromUnixtime {
+    pub fn new() -> Self {
+        Self { signature: Signature::any(1, Volatility::Immutable) }
+    }
+}
+
+impl Default for FromUnixtime {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn utc_millis() -> DataType {
+    DataType::Timestamp(TimeUnit::Millisecond, Some(Arc::from("UTC")))
+}
+
+impl ScalarUDFImpl for FromUnixtime {
+    fn name(&self) -> &str {
+        "from_unixtime"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        if args[0].is_numeric() || args[0] == DataType::Null {
+            Ok(utc_millis())
+        } else {
+            Err(DataFusionError::Plan(format!("from_unixtime() takes epoch seconds as a number, not {}", args[0])))
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        map_one(&args.args[0], |array| {
+            let seconds = cast(array, &DataType::Float64)?;
+            let seconds = seconds.as_any().downcast_ref::<Float64Array>().expect("cast to Float64");
+            let millis: TimestampMillisecondArray =
+                seconds.iter().map(|s| s.map(|s| (s * 1000.0).round() as i64)).collect();
+            Ok(Arc::new(millis.with_timezone("UTC")) as ArrayRef)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{data_type, value};
+
+    #[tokio::test]
+    async fn gives_a_utc_timestamp_with_milliseconds() {
+        assert_eq!(value("SELECT from_unixtime(1767225600)").await, "2026-01-01T00:00:00Z");
+        assert_eq!(value("SELECT from_unixtime(1767225600.5)").await, "2026-01-01T00:00:00.500Z");
+        assert_eq!(value("SELECT from_unixtime(CAST(1767225600123 AS BIGINT) / 1000)").await, "2026-01-01T00:00:00Z");
+        assert_eq!(data_type("SELECT from_unixtime(0)").await, "Timestamp(ms, \"UTC\")");
+    }
+}
