@@ -151,7 +151,7 @@ pub struct QueryArgs {
     /// At most this many rows (top-users: 10 by default).
     #[arg(long)]
     pub limit: Option<usize>,
-    /// table, csv or json.
+    /// table, csv, json, or trino (tab-separated, values as Trino prints them).
     #[arg(long, default_value = "table", value_parser = clap::value_parser!(OutputFormat))]
     pub format: OutputFormat,
     /// Print the Athena SQL instead of running it.
@@ -177,7 +177,7 @@ pub struct SqlArgs {
     /// `awsdatacatalog.<database>.events` all work, as on Athena.
     #[arg(long, default_value = tributary_query::DEFAULT_DATABASE, env = "TRIBUTARY_DATABASE")]
     pub database: String,
-    /// table, csv or json.
+    /// table, csv, json, or trino (tab-separated, values as Trino prints them).
     #[arg(long, default_value = "table", value_parser = clap::value_parser!(OutputFormat))]
     pub format: OutputFormat,
 }

@@ -6,12 +6,14 @@
 //! - [`named`]: the named analytics queries (`daily-orders`, `top-users`, `funnel`), one file
 //!   each, written in SQL that Athena runs unchanged.
 //! - [`trino`]: Trino (Athena) functions with Trino's semantics, one file each.
-//! - [`sql`]: runs SQL text (many statements, or a REPL); [`output`] prints results.
+//! - [`sql`]: runs SQL text (many statements, or a REPL); [`output`] prints results, with
+//!   [`render`] printing values as Trino does.
 //!
 //! `query` reads what `transform` wrote; it never depends on `ingest`.
 
 pub mod named;
 pub mod output;
+pub mod render;
 pub mod session;
 pub mod sql;
 pub mod trino;

@@ -17,6 +17,9 @@ pub enum OutputFormat {
     Csv,
     /// A JSON array of objects.
     Json,
+    /// Tab-separated values without a header, each printed as Trino prints it (its CLI's
+    /// `--output-format TSV`): compare with Trino's documentation or Athena's answers.
+    Trino,
 }
 
 impl FromStr for OutputFormat {
@@ -27,7 +30,8 @@ impl FromStr for OutputFormat {
             "table" => Ok(Self::Table),
             "csv" => Ok(Self::Csv),
             "json" => Ok(Self::Json),
-            other => Err(format!("unknown output format {other:?} (expected table, csv or json)")),
+            "trino" => Ok(Self::Trino),
+            other => Err(format!("unknown output format {other:?} (expected table, csv, json or trino)")),
         }
     }
 }
@@ -55,6 +59,18 @@ pub fn write(batches: &[RecordBatch], format: OutputFormat, out: &mut dyn Write)
             }
             writer.finish()?; // writes `[]` when there were no rows
             writeln!(out)?;
+        }
+        OutputFormat::Trino => {
+            for batch in batches {
+                for row in 0..batch.num_rows() {
+                    let values = batch
+                        .columns()
+                        .iter()
+                        .map(|c| crate::render::value(c, row))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    writeln!(out, "{}", values.join("\t"))?;
+                }
+            }
         }
     }
     Ok(())

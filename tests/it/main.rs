@@ -6,6 +6,7 @@
 
 mod backfill;
 mod bad_input;
+mod conformance;
 mod emulator;
 mod helpers;
 mod independent_reader;

@@ -1,9 +1,13 @@
 //! `typeof(expr)`: the name of the argument's type, as Trino spells it.
 //!
 //! ```sql
-//! SELECT typeof(1);        -- integer
-//! SELECT typeof(1.5);      -- decimal(2,1)   (with Trino's decimal literals)
-//! SELECT typeof(from_unixtime(0));   -- timestamp(3) with time zone
+//! SELECT typeof(CAST(1 AS integer));   -- integer
+//! SELECT typeof(from_unixtime(0));      -- timestamp(3) with time zone
+//! ```
+//! Literals are still typed by DataFusion's rules (`1` is a bigint, `'cat'` a varchar, not
+//! Trino's integer and varchar(3)) until literal typing follows Trino; the names of the types
+//! themselves are Trino's.
+//! ```sql
 //! ```
 //! Trino: <https://trino.io/docs/current/functions/conversion.html#typeof>.
 
