@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Creates (first run only) a Python venv with DuckDB and pyarrow from PyPI: the independent
-# Parquet reader of the tests and the peer of the benchmarks. Prints the venv's python path.
+# Creates (first run only) a Python venv with DuckDB and pyarrow from PyPI (the independent
+# Parquet reader of the tests and the peer of the benchmarks) and sqlglot (an independent
+# Athena/Trino SQL parser for the DDL tests). Prints the venv's python path.
 #   TRIBUTARY_PYTHON=$(scripts/python-env.sh)
 set -euo pipefail
 PY_DIR=${PY_DIR:-$HOME/.cache/tributary/py}
-if [ ! -x "$PY_DIR/bin/python" ] || ! "$PY_DIR/bin/python" -c 'import duckdb, pyarrow' 2>/dev/null; then
-  echo "python-env.sh: installing duckdb and pyarrow into $PY_DIR" >&2
+if [ ! -x "$PY_DIR/bin/python" ] || ! "$PY_DIR/bin/python" -c 'import duckdb, pyarrow, sqlglot' 2>/dev/null; then
+  echo "python-env.sh: installing duckdb, pyarrow and sqlglot into $PY_DIR" >&2
   python3 -m venv "$PY_DIR"
-  "$PY_DIR/bin/pip" install -q "duckdb==1.5.6" "pyarrow==26.0.1" >&2
+  "$PY_DIR/bin/pip" install -q "duckdb==1.5.6" "pyarrow==26.0.1" "sqlglot==30.30.0" >&2
 fi
 echo "$PY_DIR/bin/python"

@@ -42,6 +42,9 @@ pub enum Command {
     Sql(SqlArgs),
     /// Generate fixtures, backfill them into a local warehouse and print the three answers.
     Demo(DemoArgs),
+    /// Print the Athena DDL of the warehouse: CREATE EXTERNAL TABLE with partition projection
+    /// for every table, and the latest-state views.
+    Ddl(DdlArgs),
     /// Generate deterministic fixture data and its expected answers.
     Fixtures(FixtureArgs),
 }
@@ -180,6 +183,30 @@ pub struct SqlArgs {
     /// table, csv, json, or trino (tab-separated, values as Trino prints them).
     #[arg(long, default_value = "table", value_parser = clap::value_parser!(OutputFormat))]
     pub format: OutputFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct DdlArgs {
+    /// The warehouse the tables point at: s3://bucket/prefix (a local directory gives file:// locations).
+    #[arg(long, env = "TRIBUTARY_WAREHOUSE")]
+    pub warehouse: String,
+    /// The Athena (Glue) database.
+    #[arg(long, default_value = tributary_query::DEFAULT_DATABASE, env = "TRIBUTARY_DATABASE")]
+    pub database: String,
+    /// The years partition projection covers, FIRST-LAST; rows of other years stay invisible to Athena.
+    #[arg(long, default_value = "2000-2099", value_parser = parse_years)]
+    pub years: (i32, i32),
+}
+
+/// `2000-2099`: an inclusive range of years.
+pub fn parse_years(text: &str) -> Result<(i32, i32), String> {
+    let bad = || format!("{text:?} is not a range of years like 2000-2099");
+    let (a, b) = text.split_once('-').ok_or_else(bad)?;
+    let (a, b): (i32, i32) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+    if !(1000..=9999).contains(&a) || !(1000..=9999).contains(&b) || a > b {
+        return Err(bad());
+    }
+    Ok((a, b))
 }
 
 #[derive(Args, Debug)]

@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`session`]: a DataFusion session over a warehouse (local or S3): the Parquet tables with
 //!   their partition columns, and the [`views`] that give the latest state of orders and users.
+//! - [`ddl`]: the Athena `CREATE EXTERNAL TABLE` (with partition projection) and view statements.
 //! - [`named`]: the named analytics queries (`daily-orders`, `top-users`, `funnel`), one file
 //!   each, written in SQL that Athena runs unchanged.
 //! - [`trino`]: Trino (Athena) functions with Trino's semantics, one file each.
@@ -11,6 +12,7 @@
 //!
 //! `query` reads what `transform` wrote; it never depends on `ingest`.
 
+pub mod ddl;
 pub mod named;
 pub mod output;
 pub mod render;

@@ -1,6 +1,7 @@
 //! One function per subcommand.
 
 mod backfill;
+mod ddl;
 mod demo;
 mod fixtures;
 mod query;
@@ -15,6 +16,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Run(args) => run::run(*args).await,
         Command::Query(args) => query::run(args).await,
         Command::Sql(args) => sql::run(args).await,
+        Command::Ddl(args) => ddl::run(args),
         Command::Demo(args) => demo::run(args).await,
         Command::Fixtures(args) => fixtures::run(args),
     }
