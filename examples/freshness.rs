@@ -11,6 +11,9 @@ use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use serde_json::json;
 
+#[path = "common/proc_stats.rs"]
+mod proc_stats;
+
 const SAMPLES: usize = 8;
 const BURST: usize = 20_000;
 
@@ -34,23 +37,6 @@ fn count(warehouse: &str, filter: &str) -> u64 {
         .expect("tributary sql runs");
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
     rows.first().and_then(|r| r["n"].as_u64()).unwrap_or(0)
-}
-
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// Peak resident memory of a process (VmHWM), in MiB.
-fn peak_rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        .map_or(0.0, |kib| kib / 1024.0)
 }
 
 fn event(page: &str, i: usize) -> Vec<u8> {
@@ -128,7 +114,7 @@ async fn main() {
         latencies.sort_by(f64::total_cmp);
 
         // burst: the emulator's PutRecords rate against the worker's catch-up, and worker CPU
-        let cpu0 = cpu_seconds(worker.id());
+        let cpu0 = proc_stats::cpu_seconds(&worker.id().to_string());
         let burst: Vec<Vec<u8>> = (0..BURST).map(|i| event("/burst", i)).collect();
         let started = Instant::now();
         put(&kinesis, &stream, burst).await;
@@ -138,8 +124,8 @@ async fn main() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let visible = started.elapsed().as_secs_f64();
-        let cpu = cpu_seconds(worker.id()) - cpu0;
-        let peak = peak_rss_mib(worker.id());
+        let cpu = proc_stats::cpu_seconds(&worker.id().to_string()) - cpu0;
+        let peak = proc_stats::memory_mib(&worker.id().to_string(), "VmHWM:");
         let _ = Command::new("kill").args(["-TERM", &worker.id().to_string()]).status();
         let status = worker.wait().unwrap();
         println!(

@@ -18,6 +18,14 @@ use tributary_ingest::stream::client::{RawRecord, StreamKind};
 use tributary_ingest::stream::records::decode_chunk;
 use tributary_transform::{Codec, SequenceNumber};
 
+#[path = "common/proc_stats.rs"]
+mod proc_stats;
+use proc_stats::memory_mib;
+
+fn cpu_seconds() -> f64 {
+    proc_stats::cpu_seconds("self")
+}
+
 /// What `--flush-bytes` defaults to: buffers are encoded when they reach it.
 const FLUSH_BYTES: usize = 128 << 20;
 
@@ -46,29 +54,11 @@ fn records(data: Vec<Vec<u8>>) -> Vec<RawRecord> {
         .collect()
 }
 
-/// CPU seconds this process used (user + system), from /proc/self/stat (clock ticks of 1/100 s).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// A memory figure of this process from /proc/self/status (`VmHWM`: peak, `VmRSS`: now), in MiB.
-fn memory_mib(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        .map_or(0.0, |kib| kib / 1024.0)
-}
-
 /// Runs the path over `records` in pages of `page` records, as one shard would see them.
 fn run(name: &str, kind: StreamKind, records: &[RawRecord], page: usize, user_records: usize) {
     let shard: Arc<str> = Arc::from("shardId-000000000000");
     // the inputs are already in memory: what the path itself adds is the peak above this
-    let rss_before = memory_mib("VmRSS:");
+    let rss_before = memory_mib("self", "VmRSS:");
     let cpu0 = cpu_seconds();
     let started = Instant::now();
     let mut buffers: BTreeMap<_, Vec<_>> = BTreeMap::new();
@@ -110,7 +100,7 @@ fn run(name: &str, kind: StreamKind, records: &[RawRecord], page: usize, user_re
             "cpu_seconds": cpu,
             "cpu_seconds_per_100k_rows": cpu / rows as f64 * 100_000.0,
             "parquet_bytes": parquet_bytes,
-            "peak_rss_mib": memory_mib("VmHWM:"),
+            "peak_rss_mib": memory_mib("self", "VmHWM:"),
             "rss_with_inputs_loaded_mib": rss_before,
         })
     );

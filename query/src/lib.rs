@@ -24,4 +24,4 @@ pub mod views;
 pub use named::{NamedQuery, Params};
 pub use output::OutputFormat;
 pub use datafusion::prelude::SessionContext;
-pub use session::{CATALOG, DEFAULT_DATABASE, QueryError, open, open_database, session};
+pub use session::{CATALOG, DEFAULT_DATABASE, QueryError, database_name, open, open_database, session};

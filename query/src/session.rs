@@ -31,6 +31,16 @@ pub const CATALOG: &str = "awsdatacatalog";
 /// `analytics.events`).
 pub const DEFAULT_DATABASE: &str = "analytics";
 
+/// A Glue database name, checked and lower-cased as Glue stores it.
+pub fn database_name(name: &str) -> Result<String, QueryError> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(QueryError::Invalid(format!(
+            "invalid database name {name:?}: use letters, digits and underscores (as Glue does)"
+        )));
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
 /// Opens the warehouse at `location` and registers its tables and views in
 /// [`DEFAULT_DATABASE`].
 pub async fn open(location: &str) -> Result<SessionContext, QueryError> {
@@ -47,14 +57,8 @@ pub async fn open_database(location: &str, database: &str) -> Result<SessionCont
 /// default schema: `events`, `analytics.events` and `awsdatacatalog.analytics.events` all
 /// name the same table, as they do on Athena.
 pub async fn session(warehouse: &Warehouse, database: &str) -> Result<SessionContext, QueryError> {
-    let valid = !database.is_empty() && database.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid {
-        return Err(QueryError::Invalid(format!(
-            "invalid database name {database:?}: use letters, digits and underscores (as Glue does)"
-        )));
-    }
     let config = SessionConfig::new()
-        .with_default_catalog_and_schema(CATALOG, database.to_ascii_lowercase())
+        .with_default_catalog_and_schema(CATALOG, database_name(database)?)
         .with_information_schema(true)
         // Athena and Trino show `1.5` as DECIMAL; keep DataFusion's parsing but not its
         // view-typed strings, which some clients cannot print

@@ -1,16 +1,12 @@
 //! `tributary ddl`: the Athena statements that make the warehouse queryable there.
 
-use anyhow::bail;
 use tributary_query::ddl::{DdlOptions, statements};
 use tributary_transform::warehouse::Location;
 
 use crate::cli::DdlArgs;
 
 pub fn run(args: DdlArgs) -> anyhow::Result<()> {
-    let valid = !args.database.is_empty() && args.database.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid {
-        bail!("invalid database name {:?}: use letters, digits and underscores (as Glue does)", args.database);
-    }
+    let database = tributary_query::database_name(&args.database)?;
     let location = match Location::parse(&args.warehouse)? {
         Location::S3 { bucket, prefix } if prefix.is_empty() => format!("s3://{bucket}/"),
         Location::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}/"),
@@ -19,7 +15,7 @@ pub fn run(args: DdlArgs) -> anyhow::Result<()> {
             format!("file://{}/", abs.display().to_string().trim_end_matches('/'))
         }
     };
-    let options = DdlOptions { location, database: args.database.to_ascii_lowercase(), years: args.years };
+    let options = DdlOptions { location, database, years: args.years };
     println!("CREATE DATABASE IF NOT EXISTS `{}`;\n", options.database);
     for statement in statements(&options) {
         println!("{statement};\n");

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use tributary_transform::model::Origin;
 
-use super::{Decoded, Format, dynamodb, events, kpl};
+use super::{Decoded, Format, kpl};
 
 /// Which decoder a Kinesis payload needs.
 pub fn payload_format(data: &[u8]) -> Format {
@@ -49,13 +49,8 @@ pub fn decode_record(data: &[u8], origin: &Origin, mut each: impl FnMut(Format, 
 
 fn decode_user_record(data: &[u8], origin: &Origin, each: &mut impl FnMut(Format, &[u8], Result<Decoded, String>)) {
     let format = payload_format(data);
-    let result = match format {
-        Format::DynamodbStream => dynamodb::decode(data, origin.clone())
-            .map(|c| Decoded { record: c.record, event_id: Some(c.event_id) }),
-        _ => events::decode(data, origin.clone())
-            .map(|e| Decoded { record: tributary_transform::Record::Event(e), event_id: None }),
-    };
-    each(format, data, result);
+    // no export time: a Kinesis payload is never an export line
+    each(format, data, super::decode(format, data, origin.clone(), 0));
 }
 
 #[cfg(test)]

@@ -82,6 +82,14 @@ impl ShardState {
         }
     }
 
+    /// The intent's range is durable: move the checkpoint to its end and clear it.
+    pub fn commit(&mut self, intent: &Intent, finished: bool) {
+        self.checkpoint = Some(intent.last.clone());
+        self.pending = None;
+        self.records_committed += intent.records;
+        self.finished = finished;
+    }
+
     pub fn checkpoint_sequence(&self) -> Result<Option<SequenceNumber>, CheckpointError> {
         self.checkpoint
             .as_deref()

@@ -29,7 +29,7 @@ use super::client::{ClientError, SharedClient};
 use super::lease::Lease;
 use super::metrics::Metrics;
 use super::reader::{Backoff, Read, ShardReader};
-use super::records::{DecodedChunk, decode_chunk};
+use super::records::{DecodedChunk, decode_off_thread};
 use super::shard::{Position, ShardId};
 
 /// Files of one flush written at once.
@@ -64,10 +64,6 @@ impl FlushBuffer {
 
     pub fn since(&self) -> Option<Instant> {
         self.since
-    }
-
-    pub fn last(&self) -> Option<&SequenceNumber> {
-        self.last.as_ref()
     }
 
     /// Adds a decoded chunk whose stream records run from `first` to `last`.
@@ -227,13 +223,7 @@ impl FlushContext {
         tokio::time::sleep(self.step_delay).await;
         // 3. the checkpoint, only once every file is durable
         let records = intent.records;
-        self.write_state(lease, |s| {
-            s.checkpoint = Some(intent.last.clone());
-            s.pending = None;
-            s.records_committed += records;
-            s.finished = finished;
-        })
-        .await?;
+        self.write_state(lease, |s| s.commit(&intent, finished)).await?;
         for (table, n) in rows {
             let labels = Metrics::table(&self.source, table.name());
             self.metrics.records_written.get_or_create(&labels).inc_by(n);
@@ -284,12 +274,34 @@ impl FlushContext {
         per_table.into_iter().map(|(t, (files, bytes))| (t, files, bytes)).collect()
     }
 
-    /// Writes one file until it succeeds (S3 outages are waited out; the checkpoint does not
-    /// move meanwhile). Returns its table (or `dead_letters`) and size.
-    async fn write_one(&self, path: String, payload: Payload) -> (&'static str, u64) {
+    /// Runs a warehouse call until it succeeds: S3 outages are waited out, and nothing moves
+    /// the checkpoint meanwhile. Failures are logged (and counted as `metric`, if given).
+    async fn until_ok<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>>(
+        &self,
+        what: &str,
+        metric: Option<&str>,
+        mut call: impl FnMut() -> F,
+    ) -> T {
         let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
         loop {
-            let result: Result<(&'static str, u64), SinkError> = match &payload {
+            match call().await {
+                Ok(done) => return done,
+                Err(e) => {
+                    if let Some(kind) = metric {
+                        self.metrics.error(&self.source, kind);
+                    }
+                    let delay = backoff.next_delay();
+                    warn!(shard = %self.shard, %what, error = %e, ?delay, "warehouse call failed; retrying (the checkpoint waits)");
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    /// Writes one file until it succeeds. Returns its table (or `dead_letters`) and size.
+    async fn write_one(&self, path: String, payload: Payload) -> (&'static str, u64) {
+        self.until_ok(&format!("writing {path}"), Some("warehouse_write"), || async {
+            match &payload {
                 Payload::Parquet(table, batches) => {
                     write_parquet(self.warehouse.clone(), path.clone(), batches.clone(), self.codec)
                         .await
@@ -301,17 +313,9 @@ impl FlushContext {
                     .await
                     .map(|()| (DEAD_LETTER_PREFIX, text.len() as u64))
                     .map_err(SinkError::from),
-            };
-            match result {
-                Ok(done) => return done,
-                Err(e) => {
-                    self.metrics.error(&self.source, "warehouse_write");
-                    let delay = backoff.next_delay();
-                    warn!(shard = %self.shard, %path, error = %e, ?delay, "writing a file failed; retrying (the checkpoint waits)");
-                    tokio::time::sleep(delay).await;
-                }
             }
-        }
+        })
+        .await
     }
 
     /// Completes a pending flush found in the checkpoint: commits it if all of its files exist,
@@ -332,14 +336,7 @@ impl FlushContext {
         }
         if missing == 0 {
             info!(shard = %self.shard, first = %intent.first, last = %intent.last, "pending flush was fully written; committing it");
-            let records = intent.records;
-            return self
-                .write_state(lease, |s| {
-                    s.checkpoint = Some(intent.last.clone());
-                    s.pending = None;
-                    s.records_committed += records;
-                })
-                .await;
+            return self.write_state(lease, |s| s.commit(&intent, false)).await;
         }
         info!(shard = %self.shard, first = %intent.first, last = %intent.last, missing, "replaying a pending flush");
         let first = SequenceNumber::parse(&intent.first).map_err(|e| incomplete(e.to_string()))?;
@@ -353,15 +350,11 @@ impl FlushContext {
                 Read::Records { mut records, .. } => {
                     let reached = records.last().is_some_and(|r| r.sequence >= last);
                     records.retain(|r| r.sequence <= last);
-                    if let (Some(a), Some(b)) = (records.first(), records.last()) {
-                        let (a, b) = (a.sequence.clone(), b.sequence.clone());
-                        let kind = client.kind();
-                        let name = shard_name.clone();
-                        let chunk = tokio::task::spawn_blocking(move || decode_chunk(kind, &name, &records))
-                            .await
-                            .expect("decoding does not panic")
-                            .map_err(|source| FlushError::Build { shard: self.shard.clone(), source })?;
-                        buffer.add(chunk, &a, &b, None);
+                    let decoded = decode_off_thread(client.kind(), shard_name.clone(), records)
+                        .await
+                        .map_err(|source| FlushError::Build { shard: self.shard.clone(), source })?;
+                    if let Some(decoded) = decoded {
+                        buffer.add(decoded.chunk, &decoded.first, &decoded.last, None);
                     }
                     if reached {
                         break;
@@ -395,38 +388,23 @@ impl FlushContext {
         for file in stale {
             warn!(shard = %self.shard, %file, "removing a file of the pending flush that the replay does not produce");
             let path = self.warehouse.path(&file);
-            let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
-            while let Err(e) = self.warehouse.delete(&path).await {
-                let delay = backoff.next_delay();
-                warn!(%e, ?delay, "delete failed; retrying");
-                tokio::time::sleep(delay).await;
-            }
+            self.until_ok(&format!("deleting {file}"), None, || self.warehouse.delete(&path)).await;
         }
-        let records = intent.records;
-        self.write_state(lease, |s| {
-            s.checkpoint = Some(intent.last.clone());
-            s.pending = None;
-            s.records_committed += records;
-        })
-        .await
+        self.write_state(lease, |s| s.commit(&intent, false)).await
     }
 
     /// Whether an object exists; unreachable stores are retried (the answer decides whether a
     /// replay is needed, so it must be a real answer).
     async fn exists(&self, relative: &str) -> bool {
         let path = self.warehouse.path(relative);
-        let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
-        loop {
+        self.until_ok(&format!("HEAD {relative}"), None, || async {
             match self.warehouse.store().head(&path).await {
-                Ok(_) => return true,
-                Err(object_store::Error::NotFound { .. }) => return false,
-                Err(e) => {
-                    let delay = backoff.next_delay();
-                    warn!(%relative, %e, ?delay, "HEAD failed; retrying");
-                    tokio::time::sleep(delay).await;
-                }
+                Ok(_) => Ok(true),
+                Err(object_store::Error::NotFound { .. }) => Ok(false),
+                Err(e) => Err(e),
             }
-        }
+        })
+        .await
     }
 }
 
@@ -445,6 +423,7 @@ mod tests {
     use crate::stream::checkpoint::ShardState;
     use crate::stream::lease::{Claim, Observer, try_claim};
     use crate::stream::memory::MemoryStream;
+    use crate::stream::records::decode_chunk;
     use crate::stream::shard::StartPosition;
 
     fn event(i: usize) -> Vec<u8> {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use tributary_transform::model::{DeadLetter, Origin, Record};
-use tributary_transform::{Partition, PartitionBatch, partition_batches};
+use tributary_transform::{Partition, PartitionBatch, SequenceNumber, partition_batches};
 
 use super::client::{RawRecord, StreamKind};
 use crate::decode::{self, Format};
@@ -53,19 +53,38 @@ pub fn decode_chunk(
         match kind {
             StreamKind::Kinesis => decode::kinesis::decode_record(&raw.data, &origin, take),
             StreamKind::DynamodbStream => {
-                let result = decode::dynamodb::decode(&raw.data, origin.clone())
-                    .map(|c| decode::Decoded { record: c.record, event_id: Some(c.event_id) });
-                take(Format::DynamodbStream, &raw.data, result)
+                take(Format::DynamodbStream, &raw.data, decode::decode(Format::DynamodbStream, &raw.data, origin.clone(), 0))
             }
         }
     }
     Ok(DecodedChunk { batches: partition_batches(&decoded)?, dead_letters, stream_records: records.len() as u64, bytes })
 }
 
+/// A decoded chunk with the sequence numbers of its first and last stream record.
+pub struct DecodedRange {
+    pub chunk: DecodedChunk,
+    pub first: SequenceNumber,
+    pub last: SequenceNumber,
+}
+
+/// [`decode_chunk`] on a blocking thread (decoding is CPU work); `None` for no records.
+pub async fn decode_off_thread(
+    kind: StreamKind,
+    shard: Arc<str>,
+    records: Vec<RawRecord>,
+) -> Result<Option<DecodedRange>, tributary_transform::batch::PartitionError> {
+    let (Some(first), Some(last)) = (records.first(), records.last()) else { return Ok(None) };
+    let (first, last) = (first.sequence.clone(), last.sequence.clone());
+    let chunk = tokio::task::spawn_blocking(move || decode_chunk(kind, &shard, &records))
+        .await
+        .expect("decoding does not panic")?;
+    Ok(Some(DecodedRange { chunk, first, last }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tributary_transform::{SequenceNumber, Table};
+    use tributary_transform::Table;
 
     #[test]
     fn splits_good_records_from_dead_letters() {

@@ -14,7 +14,7 @@ use super::flush::{FlushBuffer, FlushContext, FlushError};
 use super::lease::Lease;
 use super::metrics::Metrics;
 use super::reader::{Read, ShardReader};
-use super::records::decode_chunk;
+use super::records::{DecodedRange, decode_off_thread};
 use super::shard::{Position, StartPosition};
 
 /// Kinesis allows 5 GetRecords per second per shard; a reader that got records asks again
@@ -43,7 +43,6 @@ pub struct ShardTask {
     pub flush_interval: Duration,
     pub flush_bytes: usize,
     pub poll_interval: Duration,
-    pub lease_duration: Duration,
 }
 
 impl ShardTask {
@@ -91,7 +90,7 @@ impl ShardTask {
         let kind = self.client.kind();
         let mut buffer = FlushBuffer::default();
         let mut next_read = Instant::now();
-        let renew_every = self.lease_duration / 3;
+        let renew_every = self.flush.lease_duration / 3;
         let mut last_write = Instant::now();
         loop {
             let flush_due = buffer.since().map(|t| Instant::from_std(t) + self.flush_interval);
@@ -118,18 +117,15 @@ impl ShardTask {
                         if let Some(behind) = behind_ms {
                             metrics.shard_behind(source, shard, behind);
                         }
-                        let (Some(first), Some(last)) = (records.first(), records.last()) else {
+                        let decoded = decode_off_thread(kind, shard_name.clone(), records)
+                            .await
+                            .map_err(|source| FlushError::Build { shard: shard.clone(), source })?;
+                        let Some(DecodedRange { chunk, first, last }) = decoded else {
                             if buffer.is_empty() {
                                 metrics.shard_checkpointed(source, shard);
                             }
                             continue;
                         };
-                        let (first, last) = (first.sequence.clone(), last.sequence.clone());
-                        let name = shard_name.clone();
-                        let chunk = tokio::task::spawn_blocking(move || decode_chunk(kind, &name, &records))
-                            .await
-                            .expect("decoding does not panic")
-                            .map_err(|source| FlushError::Build { shard: shard.clone(), source })?;
                         let labels = Metrics::source(source);
                         metrics.records_read.get_or_create(&labels).inc_by(chunk.stream_records);
                         metrics.bytes_read.get_or_create(&labels).inc_by(chunk.bytes);
@@ -225,7 +221,6 @@ mod tests {
             flush_interval: Duration::from_secs(3600),
             flush_bytes: 64 << 20,
             poll_interval: Duration::from_millis(10),
-            lease_duration: Duration::from_secs(30),
         };
         let Claim::Claimed(lease) =
             try_claim(&store, &mut Observer::default(), &shard, None, StartPosition::TrimHorizon, "w", Duration::from_secs(30))

@@ -299,7 +299,6 @@ impl SourceLoop {
             flush_interval: self.config.flush_interval,
             flush_bytes: self.config.flush_bytes,
             poll_interval: self.config.poll_interval,
-            lease_duration: self.config.lease_duration,
         }
     }
 }
