@@ -64,15 +64,14 @@ pub async fn session(warehouse: &Warehouse, database: &str) -> Result<SessionCon
         // view-typed strings, which some clients cannot print
         .set_bool("datafusion.execution.parquet.schema_force_view_types", false)
         .set_bool("datafusion.execution.listing_table_ignore_subdirectory", false);
-    let ctx = SessionContext::new_with_config(config);
-    crate::trino::register(&ctx);
+    let ctx = crate::trino::context(config);
     let store_url = ObjectStoreUrl::parse(warehouse.store_url())?;
     ctx.register_object_store(store_url.as_ref(), warehouse.store().clone());
     for table in Table::ALL {
         register_table(&ctx, warehouse, table)?;
     }
     for (name, sql) in views::ALL {
-        ctx.sql(&format!("CREATE VIEW {name} AS {sql}")).await?;
+        crate::sql::run_statements(&ctx, &format!("CREATE VIEW {name} AS {sql}")).await?;
     }
     Ok(ctx)
 }

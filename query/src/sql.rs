@@ -4,22 +4,27 @@ use std::io::Write;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::SessionContext;
-use datafusion::sql::parser::DFParser;
-use datafusion::sql::sqlparser::dialect::{GenericDialect, dialect_from_str};
+use datafusion::sql::parser::{DFParser, Statement};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::output::{self, OutputFormat};
 use crate::session::QueryError;
 
-/// Runs every statement of `sql` in order, returning each one's results.
-pub async fn run_statements(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<RecordBatch>>, QueryError> {
-    let name = ctx.state().config().options().sql_parser.dialect.to_string();
-    let dialect = dialect_from_str(&name).unwrap_or_else(|| Box::new(GenericDialect {}));
-    let statements = DFParser::parse_sql_with_dialect(sql, dialect.as_ref())
+/// Parses `sql` (one or more `;`-separated statements) as Trino reads it: the
+/// [`TrinoDialect`](crate::trino::dialect::TrinoDialect), then [`crate::trino::rewrite`].
+pub fn parse(sql: &str) -> Result<Vec<Statement>, QueryError> {
+    let mut statements = DFParser::parse_sql_with_dialect(sql, &crate::trino::dialect::TrinoDialect)
         .map_err(|e| QueryError::Invalid(format!("SQL syntax error: {e}")))?;
     if statements.is_empty() {
         return Err(QueryError::Invalid("no SQL statement given".into()));
     }
+    statements.iter_mut().for_each(crate::trino::rewrite::statement);
+    Ok(statements.into())
+}
+
+/// Runs every statement of `sql` in order, returning each one's results.
+pub async fn run_statements(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<RecordBatch>>, QueryError> {
+    let statements = parse(sql)?;
     let mut results = Vec::with_capacity(statements.len());
     for statement in statements {
         let plan = ctx.state().statement_to_plan(statement).await?;

@@ -12,23 +12,77 @@
 //! Reference: <https://trino.io/docs/current/functions/datetime.html>,
 //! <https://trino.io/docs/current/functions/conversion.html>.
 
+pub mod at_timezone;
 pub mod date;
+pub mod date_add;
+pub mod date_diff;
+pub mod date_format;
+pub mod date_trunc;
+pub mod decimal;
+pub mod dialect;
+pub mod fields;
+pub mod format_datetime;
 pub mod from_unixtime;
+pub mod iso8601;
+pub mod literals;
+pub mod rewrite;
+pub mod simple;
+pub mod time;
 pub mod to_unixtime;
 pub mod type_of;
+pub mod types;
+pub mod with_timezone;
+
+use std::sync::Arc;
 
 use datafusion::arrow::array::ArrayRef;
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF};
-use datafusion::prelude::SessionContext;
+use datafusion::optimizer::Analyzer;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+/// A session that reads SQL as Trino does: decimal literals (`1.5` is a `decimal(2,1)`),
+/// Trino's type names ([`types`]), integer literals ([`literals`]) and decimal arithmetic
+/// ([`decimal`]), and the Trino functions. Statements are parsed with [`dialect`] and
+/// rewritten by [`rewrite`] (see [`crate::sql::parse`]).
+pub fn context(config: SessionConfig) -> SessionContext {
+    let config = config.set_bool("datafusion.sql_parser.parse_float_as_decimal", true);
+    let mut analyzer_rules = Analyzer::new().rules;
+    // before type coercion, which then sees Trino's literal types
+    analyzer_rules.insert(0, Arc::new(literals::IntegerLiterals));
+    let mut state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_default_features()
+        .with_type_planner(Arc::new(types::TrinoTypes))
+        .with_analyzer_rules(analyzer_rules)
+        .build();
+    datafusion::execution::FunctionRegistry::register_expr_planner(&mut state, Arc::new(decimal::DecimalPlanner))
+        .expect("a session takes expression planners");
+    let ctx = SessionContext::new_with_state(state);
+    register(&ctx);
+    ctx
+}
 
 /// Registers every Trino function in `ctx`.
 pub fn register(ctx: &SessionContext) {
+    ctx.register_udf(ScalarUDF::from(at_timezone::AtTimezone::new()));
     ctx.register_udf(ScalarUDF::from(date::Date::new()));
     ctx.register_udf(ScalarUDF::from(from_unixtime::FromUnixtime::new()));
     ctx.register_udf(ScalarUDF::from(to_unixtime::ToUnixtime::new()));
     ctx.register_udf(ScalarUDF::from(type_of::TypeOf::new()));
+    ctx.register_udf(ScalarUDF::from(with_timezone::WithTimezone::new()));
+    ctx.register_udf(date_add::udf());
+    ctx.register_udf(date_diff::udf());
+    ctx.register_udf(date_trunc::udf());
+    ctx.register_udf(date_format::date_format());
+    ctx.register_udf(date_format::date_parse());
+    ctx.register_udf(format_datetime::format_datetime());
+    ctx.register_udf(format_datetime::parse_datetime());
+    for udf in fields::all().into_iter().chain(iso8601::all()) {
+        ctx.register_udf(udf);
+    }
 }
 
 /// Applies an array kernel to a one-argument call, keeping a scalar a scalar.
@@ -45,21 +99,23 @@ pub(crate) fn map_one(arg: &ColumnarValue, kernel: impl Fn(&ArrayRef) -> Result<
 #[cfg(test)]
 pub(crate) mod tests {
     use datafusion::arrow::util::display::array_value_to_string;
-    use datafusion::prelude::SessionContext;
+    use datafusion::prelude::{SessionConfig, SessionContext};
 
-    /// Runs `sql` (one row, one column) with the Trino functions and renders the value.
+    /// A Trino session without tables.
+    pub fn context() -> SessionContext {
+        super::context(SessionConfig::new())
+    }
+
+    /// Runs `sql` (one row, one column) as Trino reads it and renders the value (Arrow's
+    /// rendering).
     pub async fn value(sql: &str) -> String {
-        let ctx = SessionContext::new();
-        super::register(&ctx);
-        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-        array_value_to_string(batches[0].column(0), 0).unwrap()
+        let batches = crate::sql::run_statements(&context(), sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        array_value_to_string(batches[0][0].column(0), 0).unwrap()
     }
 
     /// The Arrow type of `sql`'s one column.
     pub async fn data_type(sql: &str) -> String {
-        let ctx = SessionContext::new();
-        super::register(&ctx);
-        let df = ctx.sql(sql).await.unwrap();
-        df.schema().field(0).data_type().to_string()
+        let batches = crate::sql::run_statements(&context(), sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        batches[0][0].schema().field(0).data_type().to_string()
     }
 }

@@ -4,11 +4,8 @@
 //! SELECT typeof(CAST(1 AS integer));   -- integer
 //! SELECT typeof(from_unixtime(0));      -- timestamp(3) with time zone
 //! ```
-//! Literals are still typed by DataFusion's rules (`1` is a bigint, `'cat'` a varchar, not
-//! Trino's integer and varchar(3)) until literal typing follows Trino; the names of the types
-//! themselves are Trino's.
-//! ```sql
-//! ```
+//! Literals have Trino's types (`1` is an `integer`, `1.50` a `decimal(3,2)`, `'cat'` a
+//! `varchar(3)`): see [`super::literals`] and [`super::rewrite`].
 //! Trino: <https://trino.io/docs/current/functions/conversion.html#typeof>.
 
 
@@ -108,8 +105,13 @@ mod tests {
         assert_eq!(value("SELECT typeof(CAST(1 AS BIGINT))").await, "bigint");
         assert_eq!(value("SELECT typeof(CAST(1 AS DOUBLE))").await, "double");
         assert_eq!(value("SELECT typeof(CAST(1 AS DECIMAL(10,2)))").await, "decimal(10,2)");
-        assert_eq!(value("SELECT typeof('x')").await, "varchar");
+        assert_eq!(value("SELECT typeof(CAST('x' AS varchar))").await, "varchar");
         assert_eq!(value("SELECT typeof(from_unixtime(0))").await, "timestamp(3) with time zone");
-        assert_eq!(value("SELECT typeof(make_array(1, 2))").await, "array(bigint)");
+        assert_eq!(value("SELECT typeof(make_array(1, 2))").await, "array(integer)");
+        assert_eq!(value("SELECT typeof(1)").await, "integer");
+        assert_eq!(value("SELECT typeof(3000000000)").await, "bigint");
+        assert_eq!(value("SELECT typeof('cat')").await, "varchar(3)");
+        assert_eq!(value("SELECT typeof(1.50)").await, "decimal(3,2)");
+        assert_eq!(value("SELECT typeof(1.5e0)").await, "double");
     }
 }

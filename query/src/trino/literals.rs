@@ -1,0 +1,52 @@
+//! Trino's integer literals: a literal that fits in 32 bits is an `integer`, a larger one a
+//! `bigint` (DataFusion makes every integer literal a `bigint`).
+//!
+//! ```sql
+//! SELECT typeof(1);              -- integer
+//! SELECT typeof(3000000000);     -- bigint
+//! SELECT typeof(ARRAY[1, 2]);    -- array(integer)
+//! ```
+//! Trino: <https://trino.io/docs/current/language/types.html#integer>. The types matter beyond
+//! `typeof`: an `integer` becomes `decimal(10,0)` in decimal arithmetic, a `bigint`
+//! `decimal(19,0)`.
+//!
+//! An analyzer rule that runs before type coercion; the names DataFusion gave the expressions
+//! are kept, so the plan's columns keep theirs.
+
+use datafusion::common::ScalarValue;
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::error::Result;
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::optimizer::AnalyzerRule;
+
+#[derive(Debug, Default)]
+pub struct IntegerLiterals;
+
+impl AnalyzerRule for IntegerLiterals {
+    fn name(&self) -> &str {
+        "trino_integer_literals"
+    }
+
+    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
+        plan.transform_up_with_subqueries(|plan| {
+            // LIMIT and OFFSET take bigint counts
+            if matches!(plan, LogicalPlan::Limit(_)) {
+                return Ok(Transformed::no(plan));
+            }
+            let names = NamePreserver::new(&plan);
+            plan.map_expressions(|expr| {
+                let name = names.save(&expr);
+                let rewritten = expr.transform_up(|e| match e {
+                    Expr::Literal(ScalarValue::Int64(Some(v)), meta) if i32::try_from(v).is_ok() => {
+                        Ok(Transformed::yes(Expr::Literal(ScalarValue::Int32(Some(v as i32)), meta)))
+                    }
+                    other => Ok(Transformed::no(other)),
+                })?;
+                Ok(rewritten.update_data(|e| name.restore(e)))
+            })
+        })
+        .map(|t| t.data)
+    }
+}

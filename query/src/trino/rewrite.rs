@@ -1,0 +1,165 @@
+//! Trino's reading of SQL text, applied to the parsed statement before DataFusion plans it:
+//!
+//! | SQL | Trino | DataFusion alone |
+//! |---|---|---|
+//! | `SELECT a + 1, count(*)` | columns `_col0`, `_col1` | names from the expression text, and an error when two look alike |
+//! | `1.5e3` | `double` | with decimal literals on: a decimal of negative scale |
+//! | `TIMESTAMP '2026-01-01 10:00:00.25'` | `timestamp(2)`: the literal's digits set its precision | `timestamp(9)` |
+//! | `x AT TIME ZONE 'Europe/Paris'` | keeps `x`'s precision | `timestamp(9)` |
+//! | `typeof('cat')` | `varchar(3)`: a string literal's type has its length | `varchar` |
+//!
+//! Arrow strings carry no length bound, so `typeof` of a string literal is the one place the
+//! bound shows; it is answered here.
+//!
+//! Trino: <https://trino.io/docs/current/language/types.html#timestamp-p>,
+//! <https://trino.io/docs/current/language/types.html#double>,
+//! <https://trino.io/docs/current/functions/datetime.html#time-zone-conversion>.
+
+use std::ops::ControlFlow;
+
+use datafusion::sql::parser::Statement as DFStatement;
+use datafusion::sql::sqlparser::ast::{
+    CastKind, DataType, ExactNumberInfo, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, Query, SelectItem, SetExpr, Value,
+    VisitMut, VisitorMut,
+};
+use datafusion::sql::sqlparser::parser::Parser;
+
+use super::dialect::TrinoDialect;
+
+/// Rewrites `statement` in place to Trino's reading.
+pub fn statement(statement: &mut DFStatement) {
+    match statement {
+        DFStatement::Statement(s) => {
+            let _ = s.visit(&mut Trino);
+        }
+        DFStatement::Explain(explain) => self::statement(&mut explain.statement),
+        _ => {}
+    }
+}
+
+struct Trino;
+
+impl VisitorMut for Trino {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        name_columns(&mut query.body);
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        match expr {
+            Expr::Value(v) => {
+                if let Value::Number(text, _) = &v.value
+                    && text.contains(['e', 'E'])
+                {
+                    *expr = Expr::Cast {
+                        kind: CastKind::Cast,
+                        expr: Box::new(Expr::Value(Value::SingleQuotedString(text.clone()).into())),
+                        data_type: DataType::Double(ExactNumberInfo::None),
+                        array: false,
+                        format: None,
+                    };
+                }
+            }
+            Expr::TypedString(typed) => {
+                if let (DataType::Timestamp(precision @ None, _), Value::SingleQuotedString(text)) =
+                    (&mut typed.data_type, &typed.value.value)
+                {
+                    *precision = Some(fraction_digits(text));
+                }
+            }
+            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("typeof") => {
+                if let FunctionArguments::List(list) = &f.args
+                    && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))] = list.args.as_slice()
+                    && let Value::SingleQuotedString(text) = &v.value
+                {
+                    let name = format!("varchar({})", text.chars().count());
+                    *expr = Expr::Value(Value::SingleQuotedString(name).into());
+                }
+            }
+            Expr::AtTimeZone { timestamp, time_zone } => {
+                let call = function_call("at_timezone", [(**timestamp).clone(), (**time_zone).clone()]);
+                *expr = call;
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Names each unnamed computed column `_col<position>`, as Trino does; plain column references
+/// keep their names.
+fn name_columns(body: &mut SetExpr) {
+    match body {
+        SetExpr::Select(select) => {
+            for (position, item) in select.projection.iter_mut().enumerate() {
+                if let SelectItem::UnnamedExpr(expr) = item
+                    && !matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+                {
+                    *item = SelectItem::ExprWithAlias { expr: expr.clone(), alias: Ident::new(format!("_col{position}")) };
+                }
+            }
+        }
+        SetExpr::SetOperation { left, right, .. } => {
+            name_columns(left);
+            name_columns(right);
+        }
+        SetExpr::Query(query) => name_columns(&mut query.body),
+        _ => {}
+    }
+}
+
+/// The number of fraction-of-second digits in a timestamp literal (`… 10:00:00.25` → 2).
+fn fraction_digits(text: &str) -> u64 {
+    let time = text.split_once([' ', 'T']).map_or("", |(_, time)| time);
+    match time.split_once('.') {
+        Some((_, fraction)) => fraction.chars().take_while(char::is_ascii_digit).count() as u64,
+        None => 0,
+    }
+}
+
+/// `name(args…)` as a parsed function call.
+fn function_call<const N: usize>(name: &str, args: [Expr; N]) -> Expr {
+    let placeholders = vec!["NULL"; N].join(", ");
+    let mut call = Parser::new(&TrinoDialect)
+        .try_with_sql(&format!("{name}({placeholders})"))
+        .and_then(|mut p| p.parse_expr())
+        .expect("a function call parses");
+    if let Expr::Function(f) = &mut call
+        && let FunctionArguments::List(list) = &mut f.args
+    {
+        for (slot, arg) in list.args.iter_mut().zip(args) {
+            *slot = FunctionArg::Unnamed(FunctionArgExpr::Expr(arg));
+        }
+    }
+    call
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::sql::parser::DFParser;
+
+    use super::*;
+
+    fn rewritten(sql: &str) -> String {
+        let mut statements = DFParser::parse_sql_with_dialect(sql, &TrinoDialect).unwrap();
+        let mut s = statements.pop_front().unwrap();
+        statement(&mut s);
+        s.to_string()
+    }
+
+    #[test]
+    fn reads_sql_as_trino_does() {
+        assert_eq!(rewritten("SELECT a, t.b, a + 1, count(*) FROM t"), "SELECT a, t.b, a + 1 AS _col2, count(*) AS _col3 FROM t");
+        assert_eq!(rewritten("SELECT 1.5e3"), "SELECT CAST('1.5e3' AS DOUBLE) AS _col0");
+        assert_eq!(rewritten("SELECT TIMESTAMP '2026-01-01 10:00:00.25' AS t"), "SELECT TIMESTAMP(2) '2026-01-01 10:00:00.25' AS t");
+        assert_eq!(rewritten("SELECT TIMESTAMP '2026-01-01 10:00:00' AS t"), "SELECT TIMESTAMP(0) '2026-01-01 10:00:00' AS t");
+        assert_eq!(rewritten("SELECT typeof('cat') AS t"), "SELECT 'varchar(3)' AS t");
+        assert_eq!(rewritten("SELECT x AT TIME ZONE 'UTC' AS t FROM u"), "SELECT at_timezone(x, 'UTC') AS t FROM u");
+        assert_eq!(
+            rewritten("SELECT a + 1 FROM t UNION ALL SELECT (SELECT max(b) FROM u)"),
+            "SELECT a + 1 AS _col0 FROM t UNION ALL SELECT (SELECT max(b) AS _col0 FROM u) AS _col0"
+        );
+    }
+}

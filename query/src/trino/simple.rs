@@ -1,0 +1,96 @@
+//! The shape most Trino functions share: a name, a signature, a return type computed from the
+//! argument types, and a kernel over whole arrays (constant arguments arrive as arrays of the
+//! batch's length, and a call on constants gives a constant).
+
+use std::hash::{Hash, Hasher};
+
+use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::ScalarValue;
+use datafusion::error::Result;
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature};
+
+/// The return type of a call with these argument types.
+pub type ReturnType = fn(&[DataType]) -> Result<DataType>;
+/// The result for these argument arrays (all of one length), of the given return type.
+pub type Kernel = fn(&[ArrayRef], &DataType) -> Result<ArrayRef>;
+
+#[derive(Debug)]
+pub struct Simple {
+    name: &'static str,
+    aliases: Vec<String>,
+    signature: Signature,
+    return_type: ReturnType,
+    kernel: Kernel,
+}
+
+impl Simple {
+    pub fn udf(name: &'static str, signature: Signature, return_type: ReturnType, kernel: Kernel) -> ScalarUDF {
+        ScalarUDF::from(Simple { name, aliases: Vec::new(), signature, return_type, kernel })
+    }
+
+    pub fn udf_with_aliases(
+        name: &'static str,
+        aliases: &[&str],
+        signature: Signature,
+        return_type: ReturnType,
+        kernel: Kernel,
+    ) -> ScalarUDF {
+        let aliases = aliases.iter().map(|a| a.to_string()).collect();
+        ScalarUDF::from(Simple { name, aliases, signature, return_type, kernel })
+    }
+}
+
+impl PartialEq for Simple {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.signature == other.signature
+    }
+}
+
+impl Eq for Simple {}
+
+impl Hash for Simple {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+        self.signature.hash(state);
+    }
+}
+
+impl ScalarUDFImpl for Simple {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn aliases(&self) -> &[String] {
+        &self.aliases
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        (self.return_type)(args)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let constant = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let result = (self.kernel)(&arrays, args.return_field.data_type())?;
+        Ok(if constant && !arrays.is_empty() {
+            ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?)
+        } else {
+            ColumnarValue::Array(result)
+        })
+    }
+}
+
+/// A plan error naming the function.
+pub fn plan_error(function: &str, message: impl std::fmt::Display) -> datafusion::error::DataFusionError {
+    datafusion::error::DataFusionError::Plan(format!("{function}(): {message}"))
+}
+
+/// An execution error naming the function (bad input data, as Trino reports it).
+pub fn data_error(function: &str, message: impl std::fmt::Display) -> datafusion::error::DataFusionError {
+    datafusion::error::DataFusionError::Execution(format!("{function}(): {message}"))
+}

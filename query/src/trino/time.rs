@@ -1,0 +1,180 @@
+//! Shared by the date and time functions: the local date-time of each value (a date at
+//! midnight; a timestamp with time zone in its zone), and back.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use datafusion::arrow::array::timezone::Tz;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Date32Array, TimestampNanosecondArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Date32Type, TimeUnit, TimestampNanosecondType};
+use datafusion::error::{DataFusionError, Result};
+
+/// Is `t` a date or a timestamp?
+pub fn is_temporal(t: &DataType) -> bool {
+    matches!(t, DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _))
+}
+
+fn epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date")
+}
+
+/// The local date-time of each value of a date or timestamp array.
+pub fn local_datetimes(array: &ArrayRef) -> Result<Vec<Option<NaiveDateTime>>> {
+    match array.data_type() {
+        DataType::Date32 | DataType::Date64 => {
+            let days = cast(array, &DataType::Date32)?;
+            Ok(days
+                .as_primitive::<Date32Type>()
+                .iter()
+                .map(|d| d.and_then(|d| epoch().checked_add_signed(chrono::Duration::days(d as i64))).and_then(|d| d.and_hms_opt(0, 0, 0)))
+                .collect())
+        }
+        DataType::Timestamp(_, zone) => {
+            let nanos = cast(array, &DataType::Timestamp(TimeUnit::Nanosecond, None))?;
+            let tz = zone.as_deref().map(Tz::from_str).transpose()?;
+            Ok(nanos
+                .as_primitive::<TimestampNanosecondType>()
+                .iter()
+                .map(|v| {
+                    v.map(|v| {
+                        let utc = DateTime::from_timestamp_nanos(v);
+                        match &tz {
+                            Some(tz) => utc.with_timezone(tz).naive_local(),
+                            None => utc.naive_utc(),
+                        }
+                    })
+                })
+                .collect())
+        }
+        DataType::Null => Ok(vec![None; array.len()]),
+        other => Err(DataFusionError::Execution(format!("expected a date or a timestamp, got {other}"))),
+    }
+}
+
+/// An array of `data_type` (a date or a timestamp) holding these local date-times.
+pub fn from_local(values: impl IntoIterator<Item = Option<NaiveDateTime>>, data_type: &DataType) -> Result<ArrayRef> {
+    match data_type {
+        DataType::Date32 => {
+            let days: Date32Array =
+                values.into_iter().map(|v| v.map(|v| (v.date() - epoch()).num_days() as i32)).collect();
+            Ok(Arc::new(days))
+        }
+        DataType::Timestamp(_, zone) => {
+            let tz = zone.as_deref().map(Tz::from_str).transpose()?;
+            let nanos: TimestampNanosecondArray = values
+                .into_iter()
+                .map(|v| {
+                    v.and_then(|v| match &tz {
+                        Some(tz) => tz.from_local_datetime(&v).earliest().and_then(|t| t.timestamp_nanos_opt()),
+                        None => v.and_utc().timestamp_nanos_opt(),
+                    })
+                })
+                .collect();
+            let nanos: ArrayRef = Arc::new(match zone {
+                Some(z) => nanos.with_timezone(z.clone()),
+                None => nanos,
+            });
+            Ok(cast(&nanos, data_type)?)
+        }
+        other => Err(DataFusionError::Execution(format!("expected a date or a timestamp, got {other}"))),
+    }
+}
+
+/// The UTC instant of each value (a date at UTC midnight), in milliseconds.
+pub fn instants_millis(array: &ArrayRef) -> Result<Vec<Option<i64>>> {
+    match array.data_type() {
+        DataType::Timestamp(_, _) => {
+            let nanos = cast(array, &DataType::Timestamp(TimeUnit::Nanosecond, None))?;
+            Ok(nanos.as_primitive::<TimestampNanosecondType>().iter().map(|v| v.map(|v| v.div_euclid(1_000_000))).collect())
+        }
+        _ => Ok(local_datetimes(array)?.into_iter().map(|v| v.map(|v| Utc.from_utc_datetime(&v).timestamp_millis())).collect()),
+    }
+}
+
+/// The string values of a string array (any of the three string layouts).
+pub fn strings(array: &ArrayRef) -> Result<Vec<Option<String>>> {
+    let utf8 = cast(array, &DataType::Utf8)?;
+    Ok(utf8.as_string::<i32>().iter().map(|s| s.map(str::to_string)).collect())
+}
+
+/// Is `t` a string type (or NULL)?
+pub fn is_string(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null)
+}
+
+/// A date-time unit, as `date_add`, `date_diff` and `date_trunc` name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Unit {
+    Millisecond,
+    Second,
+    Minute,
+    Hour,
+    Day,
+    Week,
+    Month,
+    Quarter,
+    Year,
+}
+
+impl Unit {
+    pub fn parse(function: &str, name: &str) -> Result<Unit> {
+        Ok(match name.to_ascii_lowercase().as_str() {
+            "millisecond" => Unit::Millisecond,
+            "second" => Unit::Second,
+            "minute" => Unit::Minute,
+            "hour" => Unit::Hour,
+            "day" => Unit::Day,
+            "week" => Unit::Week,
+            "month" => Unit::Month,
+            "quarter" => Unit::Quarter,
+            "year" => Unit::Year,
+            _ => {
+                return Err(DataFusionError::Execution(format!(
+                    "{function}(): unknown unit {name:?} (millisecond, second, minute, hour, day, week, month, quarter or year)"
+                )));
+            }
+        })
+    }
+
+    /// The length of a unit of fixed length, in milliseconds.
+    pub fn fixed_millis(self) -> Option<i64> {
+        Some(match self {
+            Unit::Millisecond => 1,
+            Unit::Second => 1_000,
+            Unit::Minute => 60_000,
+            Unit::Hour => 3_600_000,
+            Unit::Day => 86_400_000,
+            Unit::Week => 7 * 86_400_000,
+            Unit::Month | Unit::Quarter | Unit::Year => return None,
+        })
+    }
+
+    /// Months in a calendar unit.
+    pub fn months(self) -> Option<i64> {
+        match self {
+            Unit::Month => Some(1),
+            Unit::Quarter => Some(3),
+            Unit::Year => Some(12),
+            _ => None,
+        }
+    }
+}
+
+/// The unit named by the first argument, the same on every row.
+pub fn constant_unit(function: &str, units: &ArrayRef) -> Result<Option<Unit>> {
+    let names = strings(units)?;
+    match names.first() {
+        None | Some(None) => Ok(None),
+        Some(Some(first)) if names.iter().all(|n| n.as_deref() == Some(first)) => Ok(Some(Unit::parse(function, first)?)),
+        _ => Err(DataFusionError::Execution(format!("{function}(): the unit must be the same for every row"))),
+    }
+}
+
+/// The same stored values under another type of the same layout (a timestamp's zone label:
+/// the instants stay).
+pub fn relabel(array: &ArrayRef, data_type: &DataType) -> Result<ArrayRef> {
+    let data = array.to_data().into_builder().data_type(data_type.clone()).build()?;
+    Ok(datafusion::arrow::array::make_array(data))
+}
