@@ -15,7 +15,7 @@
 
 use datafusion::common::ScalarValue;
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::error::Result;
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{Expr, LogicalPlan};
@@ -31,17 +31,19 @@ impl AnalyzerRule for IntegerLiterals {
 
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
         plan.transform_up_with_subqueries(|plan| {
-            // LIMIT and OFFSET take bigint counts
-            if matches!(plan, LogicalPlan::Limit(_)) {
+            // LIMIT and OFFSET take bigint counts; VALUES keeps the types it was planned with
+            if matches!(plan, LogicalPlan::Limit(_) | LogicalPlan::Values(_)) {
                 return Ok(Transformed::no(plan));
             }
             let names = NamePreserver::new(&plan);
             plan.map_expressions(|expr| {
                 let name = names.save(&expr);
-                let rewritten = expr.transform_up(|e| match e {
+                let rewritten = expr.transform_down(|e| match e {
                     Expr::Literal(ScalarValue::Int64(Some(v)), meta) if i32::try_from(v).is_ok() => {
                         Ok(Transformed::yes(Expr::Literal(ScalarValue::Int32(Some(v as i32)), meta)))
                     }
+                    // a lambda's parameter types were fixed from its arguments when it was planned
+                    e @ Expr::HigherOrderFunction(_) => Ok(Transformed::new(e, false, TreeNodeRecursion::Jump)),
                     other => Ok(Transformed::no(other)),
                 })?;
                 Ok(rewritten.update_data(|e| name.restore(e)))

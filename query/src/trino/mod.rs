@@ -12,6 +12,7 @@
 //! Reference: <https://trino.io/docs/current/functions/datetime.html>,
 //! <https://trino.io/docs/current/functions/conversion.html>.
 
+pub mod arrays;
 pub mod at_timezone;
 pub mod date;
 pub mod date_add;
@@ -24,13 +25,17 @@ pub mod fields;
 pub mod format_datetime;
 pub mod from_unixtime;
 pub mod iso8601;
+pub mod json;
 pub mod literals;
+pub mod regexp;
 pub mod rewrite;
 pub mod simple;
+pub mod split;
 pub mod time;
 pub mod to_unixtime;
 pub mod type_of;
 pub mod types;
+pub mod url;
 pub mod with_timezone;
 
 use std::sync::Arc;
@@ -58,8 +63,9 @@ pub fn context(config: SessionConfig) -> SessionContext {
         .with_type_planner(Arc::new(types::TrinoTypes))
         .with_analyzer_rules(analyzer_rules)
         .build();
-    datafusion::execution::FunctionRegistry::register_expr_planner(&mut state, Arc::new(decimal::DecimalPlanner))
-        .expect("a session takes expression planners");
+    use datafusion::execution::FunctionRegistry;
+    state.register_expr_planner(Arc::new(decimal::DecimalPlanner)).expect("a session takes expression planners");
+    state.register_function_rewrite(Arc::new(arrays::ArrayRewrites)).expect("a session takes function rewrites");
     let ctx = SessionContext::new_with_state(state);
     register(&ctx);
     ctx
@@ -73,6 +79,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::from(to_unixtime::ToUnixtime::new()));
     ctx.register_udf(ScalarUDF::from(type_of::TypeOf::new()));
     ctx.register_udf(ScalarUDF::from(with_timezone::WithTimezone::new()));
+    arrays::register(ctx);
     ctx.register_udf(date_add::udf());
     ctx.register_udf(date_diff::udf());
     ctx.register_udf(date_trunc::udf());
@@ -80,7 +87,8 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(date_format::date_parse());
     ctx.register_udf(format_datetime::format_datetime());
     ctx.register_udf(format_datetime::parse_datetime());
-    for udf in fields::all().into_iter().chain(iso8601::all()) {
+    ctx.register_udf(split::udf());
+    for udf in fields::all().into_iter().chain(iso8601::all()).chain(json::all()).chain(regexp::all()).chain(url::all()) {
         ctx.register_udf(udf);
     }
 }

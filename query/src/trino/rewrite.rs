@@ -7,6 +7,11 @@
 //! | `TIMESTAMP '2026-01-01 10:00:00.25'` | `timestamp(2)`: the literal's digits set its precision | `timestamp(9)` |
 //! | `x AT TIME ZONE 'Europe/Paris'` | keeps `x`'s precision | `timestamp(9)` |
 //! | `typeof('cat')` | `varchar(3)`: a string literal's type has its length | `varchar` |
+//! | `count_if(x)` | rows where `x` is true | `count(CASE WHEN x THEN 1 END)` |
+//! | `max_by(x, y)`, `min_by(x, y)` | `x` of the row with the largest (smallest) `y` | `first_value(x ORDER BY y DESC/ASC NULLS LAST)` |
+//! | `arbitrary(x)`, `any_value(x)` | some non-null `x` of the group | `max(x)` |
+//! | `listagg(x, sep) WITHIN GROUP (ORDER BY y)` | joined strings | `string_agg(x, sep ORDER BY y)` |
+//! | `UNNEST(a) WITH ORDINALITY AS t(x, n)` | each element with its 1-based position | `UNNEST(a, generate_series(1, cardinality(a)))` |
 //!
 //! Arrow strings carry no length bound, so `typeof` of a string literal is the one place the
 //! bound shows; it is answered here.
@@ -19,7 +24,7 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{
-    CastKind, DataType, ExactNumberInfo, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, Query, SelectItem, SetExpr, Value,
+    CastKind, DataType, ExactNumberInfo, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, Query, SelectItem, SetExpr, TableFactor, Value,
     VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::parser::Parser;
@@ -47,7 +52,24 @@ impl VisitorMut for Trino {
         ControlFlow::Continue(())
     }
 
+    fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if let TableFactor::UNNEST { array_exprs, with_ordinality, .. } = factor
+            && *with_ordinality
+            && !array_exprs.is_empty()
+        {
+            let longest = array_exprs.iter().map(|a| format!("cardinality({a})")).collect::<Vec<_>>();
+            let longest = if longest.len() == 1 { longest[0].clone() } else { format!("greatest({})", longest.join(", ")) };
+            array_exprs.push(parse_expr(&format!("generate_series(1, {longest})")));
+            *with_ordinality = false;
+        }
+        ControlFlow::Continue(())
+    }
+
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if let Some(aggregate) = aggregate(expr) {
+            *expr = aggregate;
+            return ControlFlow::Continue(());
+        }
         match expr {
             Expr::Value(v) => {
                 if let Value::Number(text, _) = &v.value
@@ -110,6 +132,40 @@ fn name_columns(body: &mut SetExpr) {
     }
 }
 
+/// Trino's aggregates that DataFusion spells differently, rewritten; None for any other
+/// expression.
+fn aggregate(expr: &Expr) -> Option<Expr> {
+    let Expr::Function(f) = expr else { return None };
+    let FunctionArguments::List(list) = &f.args else { return None };
+    let args: Vec<String> = list.args.iter().map(ToString::to_string).collect();
+    let name = f.name.to_string().to_ascii_lowercase();
+    let text = match (name.as_str(), args.as_slice()) {
+        ("count_if", [x]) => format!("count(CASE WHEN {x} THEN 1 END)"),
+        ("max_by", [x, y]) => format!("first_value({x} ORDER BY {y} DESC NULLS LAST)"),
+        ("min_by", [x, y]) => format!("first_value({x} ORDER BY {y} ASC NULLS LAST)"),
+        ("arbitrary" | "any_value", [x]) => format!("max({x})"),
+        ("listagg", [x, separator]) => {
+            let order: Vec<String> = f.within_group.iter().map(ToString::to_string).collect();
+            let order = if order.is_empty() { String::new() } else { format!(" ORDER BY {}", order.join(", ")) };
+            format!("string_agg({x}, {separator}{order})")
+        }
+        _ => return None,
+    };
+    let mut rewritten = parse_expr(&text);
+    if let Expr::Function(new) = &mut rewritten {
+        new.over = f.over.clone();
+        new.filter = f.filter.clone();
+    }
+    Some(rewritten)
+}
+
+fn parse_expr(text: &str) -> Expr {
+    Parser::new(&TrinoDialect)
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_expr())
+        .unwrap_or_else(|e| panic!("the rewrite {text:?} parses: {e}"))
+}
+
 /// The number of fraction-of-second digits in a timestamp literal (`… 10:00:00.25` → 2).
 fn fraction_digits(text: &str) -> u64 {
     let time = text.split_once([' ', 'T']).map_or("", |(_, time)| time);
@@ -122,10 +178,7 @@ fn fraction_digits(text: &str) -> u64 {
 /// `name(args…)` as a parsed function call.
 fn function_call<const N: usize>(name: &str, args: [Expr; N]) -> Expr {
     let placeholders = vec!["NULL"; N].join(", ");
-    let mut call = Parser::new(&TrinoDialect)
-        .try_with_sql(&format!("{name}({placeholders})"))
-        .and_then(|mut p| p.parse_expr())
-        .expect("a function call parses");
+    let mut call = parse_expr(&format!("{name}({placeholders})"));
     if let Expr::Function(f) = &mut call
         && let FunctionArguments::List(list) = &mut f.args
     {
@@ -156,6 +209,14 @@ mod tests {
         assert_eq!(rewritten("SELECT TIMESTAMP '2026-01-01 10:00:00.25' AS t"), "SELECT TIMESTAMP(2) '2026-01-01 10:00:00.25' AS t");
         assert_eq!(rewritten("SELECT TIMESTAMP '2026-01-01 10:00:00' AS t"), "SELECT TIMESTAMP(0) '2026-01-01 10:00:00' AS t");
         assert_eq!(rewritten("SELECT typeof('cat') AS t"), "SELECT 'varchar(3)' AS t");
+        assert_eq!(
+            rewritten("SELECT count_if(a > 1) AS c, max_by(a, b) AS m, listagg(a, ',') WITHIN GROUP (ORDER BY b) AS l FROM t"),
+            "SELECT count(CASE WHEN a > 1 THEN 1 END) AS c, first_value(a ORDER BY b DESC NULLS LAST) AS m, string_agg(a, ',' ORDER BY b) AS l FROM t"
+        );
+        assert_eq!(
+            rewritten("SELECT x, n FROM UNNEST(ARRAY['a', 'b']) WITH ORDINALITY AS t(x, n)"),
+            "SELECT x, n FROM UNNEST(ARRAY['a', 'b'], generate_series(1, cardinality(ARRAY['a', 'b']))) AS t (x, n)"
+        );
         assert_eq!(rewritten("SELECT x AT TIME ZONE 'UTC' AS t FROM u"), "SELECT at_timezone(x, 'UTC') AS t FROM u");
         assert_eq!(
             rewritten("SELECT a + 1 FROM t UNION ALL SELECT (SELECT max(b) FROM u)"),

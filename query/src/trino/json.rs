@@ -1,0 +1,209 @@
+//! JSON functions over JSON text: `json_extract`, `json_extract_scalar`, `json_parse`,
+//! `json_format`, `json_array_length`, `json_size`.
+//!
+//! ```sql
+//! SELECT json_extract_scalar('{"user":{"id":7,"tags":["a","b"]}}', '$.user.id');      -- 7
+//! SELECT json_extract('{"user":{"id":7,"tags":["a","b"]}}', '$.user.tags');           -- ["a","b"]
+//! SELECT json_extract_scalar('{"user":{"tags":["a","b"]}}', '$.user.tags[1]');        -- b
+//! SELECT json_array_length('[1, 2, 3]');                                              -- 3
+//! SELECT json_format(json_parse('{"b": 1, "a": [true, null]}'));                      -- {"a":[true,null],"b":1}
+//! ```
+//! JSON values are kept as their text (`varchar`), written compactly with object keys in
+//! order, as Trino writes its `json` type. Paths: `$`, `.key`, `["key"]`, `[index]` (0-based).
+//! `json_extract_scalar` gives NULL for objects and arrays, as Trino does; text that is not
+//! JSON gives NULL from the extract functions and an error from `json_parse`.
+//! Trino: <https://trino.io/docs/current/functions/json.html>.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, Int64Array, StringArray};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::error::Result;
+use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
+use serde_json::Value;
+
+use super::simple::{Simple, data_error, plan_error};
+use super::time::{is_string, strings};
+
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// A JSONPath of keys and indexes.
+fn parse_path(path: &str) -> std::result::Result<Vec<Step>, String> {
+    let bad = || format!("invalid JSON path: {path:?}");
+    let mut rest = path.trim().strip_prefix('$').ok_or_else(bad)?;
+    let mut steps = Vec::new();
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('.') {
+            let end = after.find(['.', '[']).unwrap_or(after.len());
+            if end == 0 {
+                return Err(bad());
+            }
+            steps.push(Step::Key(after[..end].to_string()));
+            rest = &after[end..];
+        } else if let Some(after) = rest.strip_prefix('[') {
+            let end = after.find(']').ok_or_else(bad)?;
+            let inside = after[..end].trim();
+            let quoted = inside.strip_prefix('"').and_then(|s| s.strip_suffix('"'))
+                .or_else(|| inside.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')));
+            steps.push(match quoted {
+                Some(key) => Step::Key(key.to_string()),
+                None => Step::Index(inside.parse().map_err(|_| bad())?),
+            });
+            rest = &after[end + 1..];
+        } else {
+            return Err(bad());
+        }
+    }
+    Ok(steps)
+}
+
+fn walk<'a>(mut value: &'a Value, steps: &[Step]) -> Option<&'a Value> {
+    for step in steps {
+        value = match step {
+            Step::Key(k) => value.as_object()?.get(k)?,
+            Step::Index(i) => value.as_array()?.get(*i)?,
+        };
+    }
+    Some(value)
+}
+
+fn constant_path(function: &str, args: &[ArrayRef]) -> Result<Option<Vec<Step>>> {
+    let paths = strings(&args[1])?;
+    match paths.first() {
+        None | Some(None) => Ok(None),
+        Some(Some(first)) if paths.iter().all(|p| p.as_deref() == Some(first)) => {
+            parse_path(first).map(Some).map_err(|e| data_error(function, e))
+        }
+        _ => Err(data_error(function, "the JSON path must be the same for every row")),
+    }
+}
+
+fn extract(args: &[ArrayRef], scalar: bool) -> Result<ArrayRef> {
+    let function = if scalar { "json_extract_scalar" } else { "json_extract" };
+    let Some(path) = constant_path(function, args)? else {
+        return Ok(Arc::new(StringArray::new_null(args[0].len())));
+    };
+    let out: StringArray = strings(&args[0])?
+        .into_iter()
+        .map(|text| {
+            let doc: Value = serde_json::from_str(&text?).ok()?;
+            let found = walk(&doc, &path)?;
+            match (scalar, found) {
+                (true, Value::String(s)) => Some(s.clone()),
+                (true, Value::Number(n)) => Some(n.to_string()),
+                (true, Value::Bool(b)) => Some(b.to_string()),
+                (true, _) => None,
+                (false, v) => Some(v.to_string()),
+            }
+        })
+        .collect();
+    Ok(Arc::new(out))
+}
+
+fn two_strings(function: &'static str) -> impl Fn(&[DataType]) -> Result<DataType> {
+    move |args| {
+        if args.iter().all(is_string) {
+            Ok(DataType::Utf8)
+        } else {
+            Err(plan_error(function, format!("takes JSON text and a path, not {args:?}")))
+        }
+    }
+}
+
+fn parse_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let out = strings(&args[0])?
+        .into_iter()
+        .map(|text| match text {
+            None => Ok(None),
+            Some(t) => serde_json::from_str::<Value>(&t)
+                .map(|v| Some(v.to_string()))
+                .map_err(|e| data_error("json_parse", format!("cannot convert {t:?} to JSON: {e}"))),
+        })
+        .collect::<Result<StringArray>>()?;
+    Ok(Arc::new(out))
+}
+
+fn length_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let out: Int64Array = strings(&args[0])?
+        .into_iter()
+        .map(|t| serde_json::from_str::<Value>(&t?).ok()?.as_array().map(|a| a.len() as i64))
+        .collect();
+    Ok(Arc::new(out))
+}
+
+fn size_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let Some(path) = constant_path("json_size", args)? else {
+        return Ok(Arc::new(Int64Array::new_null(args[0].len())));
+    };
+    let out: Int64Array = strings(&args[0])?
+        .into_iter()
+        .map(|t| {
+            let doc: Value = serde_json::from_str(&t?).ok()?;
+            Some(match walk(&doc, &path)? {
+                Value::Array(a) => a.len() as i64,
+                Value::Object(o) => o.len() as i64,
+                _ => 0,
+            })
+        })
+        .collect();
+    Ok(Arc::new(out))
+}
+
+pub fn all() -> Vec<ScalarUDF> {
+    vec![
+        Simple::udf("json_extract", Signature::any(2, Volatility::Immutable), |a| two_strings("json_extract")(a), |a, _| extract(a, false)),
+        Simple::udf("json_extract_scalar", Signature::any(2, Volatility::Immutable), |a| two_strings("json_extract_scalar")(a), |a, _| extract(a, true)),
+        Simple::udf(
+            "json_size",
+            Signature::any(2, Volatility::Immutable),
+            |a| two_strings("json_size")(a).map(|_| DataType::Int64),
+            size_kernel,
+        ),
+        Simple::udf(
+            "json_parse",
+            Signature::any(1, Volatility::Immutable),
+            |a| if is_string(&a[0]) { Ok(DataType::Utf8) } else { Err(plan_error("json_parse", "takes a string")) },
+            parse_kernel,
+        ),
+        Simple::udf(
+            "json_format",
+            Signature::any(1, Volatility::Immutable),
+            |a| if is_string(&a[0]) { Ok(DataType::Utf8) } else { Err(plan_error("json_format", "takes JSON")) },
+            parse_kernel,
+        ),
+        Simple::udf(
+            "json_array_length",
+            Signature::any(1, Volatility::Immutable),
+            |a| if is_string(&a[0]) { Ok(DataType::Int64) } else { Err(plan_error("json_array_length", "takes JSON text")) },
+            length_kernel,
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::value;
+    use super::*;
+
+    #[test]
+    fn parses_paths() {
+        assert_eq!(parse_path("$.a[1]['b c']").unwrap(), vec![Step::Key("a".into()), Step::Index(1), Step::Key("b c".into())]);
+        assert!(parse_path("a.b").is_err());
+        assert!(parse_path("$.a[x]").is_err());
+    }
+
+    #[tokio::test]
+    async fn extracts_as_trino_does() {
+        let doc = r#"'{"user":{"id":7,"tags":["a","b"]}}'"#;
+        assert_eq!(value(&format!("SELECT json_extract_scalar({doc}, '$.user.id')")).await, "7");
+        assert_eq!(value(&format!("SELECT json_extract({doc}, '$.user.tags')")).await, r#"["a","b"]"#);
+        assert_eq!(value(&format!("SELECT json_extract_scalar({doc}, '$.user.tags[1]')")).await, "b");
+        assert_eq!(value(&format!("SELECT json_extract_scalar({doc}, '$.user')")).await, "");
+        assert_eq!(value("SELECT json_array_length('[1, 2, 3]')").await, "3");
+        assert_eq!(value(r#"SELECT json_format(json_parse('{"b": 1, "a": [true, null]}'))"#).await, r#"{"a":[true,null],"b":1}"#);
+    }
+}

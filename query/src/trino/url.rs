@@ -1,0 +1,80 @@
+//! URL functions: `url_extract_host`, `url_extract_path`, `url_extract_parameter`,
+//! `url_extract_protocol`, `url_extract_port`, `url_extract_query`, `url_extract_fragment`.
+//!
+//! ```sql
+//! SELECT url_extract_host('https://shop.example.com:8443/p/42?ref=mail&k=v#top');       -- shop.example.com
+//! SELECT url_extract_path('https://shop.example.com:8443/p/42?ref=mail&k=v#top');       -- /p/42
+//! SELECT url_extract_parameter('https://shop.example.com/p/42?ref=mail&k=v', 'ref');    -- mail
+//! ```
+//! Text that is not a URL gives NULL, as in Trino; a missing parameter gives NULL.
+//! Trino: <https://trino.io/docs/current/functions/url.html>.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, Int64Array, StringArray};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::error::Result;
+use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
+use url::Url;
+
+use super::simple::{Simple, plan_error};
+use super::time::{is_string, strings};
+
+fn part(args: &[ArrayRef], get: fn(&Url) -> Option<String>) -> Result<ArrayRef> {
+    let out: StringArray = strings(&args[0])?.into_iter().map(|s| get(&Url::parse(&s?).ok()?)).collect();
+    Ok(Arc::new(out))
+}
+
+fn parameter(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let names = strings(&args[1])?;
+    let out: StringArray = strings(&args[0])?
+        .into_iter()
+        .zip(names)
+        .map(|(s, name)| {
+            let (url, name) = (Url::parse(&s?).ok()?, name?);
+            url.query_pairs().find(|(k, _)| *k == name).map(|(_, v)| v.into_owned())
+        })
+        .collect();
+    Ok(Arc::new(out))
+}
+
+fn port(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let out: Int64Array = strings(&args[0])?.into_iter().map(|s| Url::parse(&s?).ok()?.port().map(i64::from)).collect();
+    Ok(Arc::new(out))
+}
+
+fn strings_to(function: &'static str, result: DataType) -> impl Fn(&[DataType]) -> Result<DataType> {
+    move |args| {
+        if args.iter().all(is_string) { Ok(result.clone()) } else { Err(plan_error(function, format!("takes URL text, not {args:?}"))) }
+    }
+}
+
+pub fn all() -> Vec<ScalarUDF> {
+    let one = || Signature::any(1, Volatility::Immutable);
+    vec![
+        Simple::udf("url_extract_host", one(), |a| strings_to("url_extract_host", DataType::Utf8)(a), |a, _| part(a, |u| u.host_str().map(str::to_string))),
+        Simple::udf("url_extract_path", one(), |a| strings_to("url_extract_path", DataType::Utf8)(a), |a, _| part(a, |u| Some(u.path().to_string()))),
+        Simple::udf("url_extract_protocol", one(), |a| strings_to("url_extract_protocol", DataType::Utf8)(a), |a, _| part(a, |u| Some(u.scheme().to_string()))),
+        Simple::udf("url_extract_query", one(), |a| strings_to("url_extract_query", DataType::Utf8)(a), |a, _| part(a, |u| Some(u.query().unwrap_or("").to_string()))),
+        Simple::udf("url_extract_fragment", one(), |a| strings_to("url_extract_fragment", DataType::Utf8)(a), |a, _| part(a, |u| Some(u.fragment().unwrap_or("").to_string()))),
+        Simple::udf("url_extract_port", one(), |a| strings_to("url_extract_port", DataType::Int64)(a), port),
+        Simple::udf("url_extract_parameter", Signature::any(2, Volatility::Immutable), |a| strings_to("url_extract_parameter", DataType::Utf8)(a), parameter),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::value;
+
+    #[tokio::test]
+    async fn takes_urls_apart() {
+        let url = "'https://shop.example.com:8443/p/42?ref=mail&k=v#top'";
+        assert_eq!(value(&format!("SELECT url_extract_host({url})")).await, "shop.example.com");
+        assert_eq!(value(&format!("SELECT url_extract_path({url})")).await, "/p/42");
+        assert_eq!(value(&format!("SELECT url_extract_port({url})")).await, "8443");
+        assert_eq!(value(&format!("SELECT url_extract_parameter({url}, 'ref')")).await, "mail");
+        assert_eq!(value(&format!("SELECT url_extract_parameter({url}, 'nope')")).await, "");
+        assert_eq!(value(&format!("SELECT url_extract_fragment({url})")).await, "top");
+        assert_eq!(value("SELECT url_extract_host('not a url')").await, "");
+    }
+}
