@@ -24,7 +24,7 @@ use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::functions_nested::expr_fn::{array_element, array_has, array_slice, gen_series, map_extract};
 use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
-use datafusion::logical_expr::{Expr, ExprSchemable, Signature, Volatility, lit};
+use datafusion::logical_expr::{Expr, ExprSchemable, Signature, Volatility, lit, when};
 use datafusion::prelude::SessionContext;
 
 use super::simple::{Simple, plan_error};
@@ -122,8 +122,14 @@ impl FunctionRewrite for ArrayRewrites {
                 let is_date = args[0].get_type(schema)? == DataType::Date32;
                 let mut args = args.into_iter();
                 let (start, stop) = (args.next().expect("a start"), args.next().ok_or_else(|| plan_error("sequence", "takes a start and a stop"))?);
+                // by default one step up, or down when the stop is before the start
                 let step = args.next().unwrap_or_else(|| {
-                    if is_date { lit(ScalarValue::new_interval_dt(1, 0)) } else { lit(1i64) }
+                    let (up, down) = if is_date {
+                        (lit(ScalarValue::new_interval_dt(1, 0)), lit(ScalarValue::new_interval_dt(-1, 0)))
+                    } else {
+                        (lit(1i64), lit(-1i64))
+                    };
+                    when(start.clone().lt_eq(stop.clone()), up).otherwise(down).expect("a CASE with an ELSE")
                 });
                 gen_series(start, stop, step)
             }
@@ -148,6 +154,7 @@ mod tests {
         assert_eq!(value("SELECT slice(ARRAY[1, 2, 3, 4], 2, 2)").await, "[2, 3]");
         assert_eq!(value("SELECT sequence(1, 5)").await, "[1, 2, 3, 4, 5]");
         assert_eq!(value("SELECT sequence(5, 1, -2)").await, "[5, 3, 1]");
+        assert_eq!(value("SELECT sequence(3, 1)").await, "[3, 2, 1]");
         assert_eq!(value("SELECT sequence(DATE '2026-01-30', DATE '2026-02-01')").await, "[2026-01-30, 2026-01-31, 2026-02-01]");
         assert_eq!(value("SELECT transform(ARRAY[1, 2], x -> x * 2)").await, "[2, 4]");
         assert_eq!(value("SELECT filter(ARRAY[1, 2, 3], x -> x > 1)").await, "[2, 3]");

@@ -84,6 +84,15 @@ pub fn parse_local(text: &str, format: &str) -> Option<NaiveDateTime> {
     if parsed.day().is_none() && parsed.ordinal().is_none() && parsed.weekday().is_none() {
         parsed.set_day(1).ok()?;
     }
+    if parsed.hour_div_12().is_none() && parsed.hour_mod_12().is_none() {
+        parsed.set_hour(0).ok()?;
+    }
+    if parsed.minute().is_none() {
+        parsed.set_minute(0).ok()?;
+    }
+    if parsed.second().is_none() {
+        parsed.set_second(0).ok()?;
+    }
     let date = parsed.to_naive_date().ok()?;
     let time = parsed.to_naive_time().unwrap_or(NaiveTime::MIN);
     Some(date.and_time(time))

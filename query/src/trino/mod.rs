@@ -29,6 +29,7 @@ pub mod json;
 pub mod literals;
 pub mod regexp;
 pub mod rewrite;
+pub mod round;
 pub mod simple;
 pub mod split;
 pub mod time;
@@ -66,6 +67,7 @@ pub fn context(config: SessionConfig) -> SessionContext {
     use datafusion::execution::FunctionRegistry;
     state.register_expr_planner(Arc::new(decimal::DecimalPlanner)).expect("a session takes expression planners");
     state.register_function_rewrite(Arc::new(arrays::ArrayRewrites)).expect("a session takes function rewrites");
+    state.register_function_rewrite(Arc::new(round::RoundRewrite)).expect("a session takes function rewrites");
     let ctx = SessionContext::new_with_state(state);
     register(&ctx);
     ctx

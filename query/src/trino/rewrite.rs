@@ -10,6 +10,7 @@
 //! | `count_if(x)` | rows where `x` is true | `count(CASE WHEN x THEN 1 END)` |
 //! | `max_by(x, y)`, `min_by(x, y)` | `x` of the row with the largest (smallest) `y` | `first_value(x ORDER BY y DESC/ASC NULLS LAST)` |
 //! | `arbitrary(x)`, `any_value(x)` | some non-null `x` of the group | `max(x)` |
+//! | `every(x)` | all true | `bool_and(x)` |
 //! | `listagg(x, sep) WITHIN GROUP (ORDER BY y)` | joined strings | `string_agg(x, sep ORDER BY y)` |
 //! | `UNNEST(a) WITH ORDINALITY AS t(x, n)` | each element with its 1-based position | `UNNEST(a, generate_series(1, cardinality(a)))` |
 //!
@@ -144,6 +145,7 @@ fn aggregate(expr: &Expr) -> Option<Expr> {
         ("max_by", [x, y]) => format!("first_value({x} ORDER BY {y} DESC NULLS LAST)"),
         ("min_by", [x, y]) => format!("first_value({x} ORDER BY {y} ASC NULLS LAST)"),
         ("arbitrary" | "any_value", [x]) => format!("max({x})"),
+        ("every", [x]) => format!("bool_and({x})"),
         ("listagg", [x, separator]) => {
             let order: Vec<String> = f.within_group.iter().map(ToString::to_string).collect();
             let order = if order.is_empty() { String::new() } else { format!(" ORDER BY {}", order.join(", ")) };
