@@ -100,6 +100,7 @@ fn tables_are_reachable_by_database_name_as_on_athena() {
         sql(wh, "SELECT year || '-' || month || '-' || day AS d, COUNT(*) AS n FROM analytics.events GROUP BY 1 ORDER BY 1");
     assert!(by_date.len() > 1);
     assert_eq!(by_date, by_partition);
+    athena_funnel_query_gives_trinos_answer(wh);
     // another database name, from the flag or TRIBUTARY_DATABASE
     let rows = tributary_ok(&["sql", "--warehouse", wh, "--database", "shop", "--format", "json", "-c", "SELECT COUNT(*) AS n FROM shop.events"]);
     assert!(rows.contains(&format!("\"n\":{all}")), "{rows}");
@@ -108,6 +109,42 @@ fn tables_are_reachable_by_database_name_as_on_athena() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("analytics.events"), "the error names the table");
     let out = tributary(&["sql", "--warehouse", wh, "--database", "my-db", "-c", "SELECT 1"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid database name"));
+}
+
+/// A conversion query as written for Athena on the original design's table: camelCase names,
+/// partition filters, `properties.page LIKE`, `count_if` and `ROUND(100.0 * … / NULLIF(…, 0), 2)`,
+/// run unchanged. Trino's answer follows from the counts by its decimal rules: `100.0 * n` is a
+/// `decimal(14,1)`, the division rounds half up to one fraction digit, and `ROUND(…, 2)` keeps
+/// that type, so the rate prints with one fraction digit.
+fn athena_funnel_query_gives_trinos_answer(wh: &str) {
+    let query = "SELECT date(from_unixtime(timestamp / 1000)) AS day, \
+            count_if(eventType = 'PAGE_VIEW' AND properties.page LIKE '/products/%') AS views, \
+            count_if(eventType = 'ADD_TO_CART') AS carts, \
+            ROUND(100.0 * count_if(eventType = 'ADD_TO_CART') / NULLIF(count_if(eventType = 'PAGE_VIEW' AND properties.page LIKE '/products/%'), 0), 2) AS cart_rate \
+         FROM analytics.events \
+         WHERE year = '2026' OR year <> '2026' \
+         GROUP BY 1 ORDER BY 1";
+    let out = tributary_ok(&["sql", "--warehouse", wh, "--format", "trino", "-c", query]);
+    let rows: Vec<Vec<&str>> = out.lines().map(|l| l.split('\t').collect()).collect();
+    assert!(rows.len() > 1, "{out}");
+    let mut checked = 0;
+    for row in &rows {
+        let (views, carts): (u64, u64) = (row[1].parse().unwrap(), row[2].parse().unwrap());
+        let expected = if views == 0 {
+            "NULL".to_string()
+        } else {
+            // tenths of a percent, half up: (1000·carts / views) rounded
+            let tenths = (2000 * carts + views) / (2 * views);
+            format!("{}.{}", tenths / 10, tenths % 10)
+        };
+        assert_eq!(row[3], expected, "day {}: {carts} carts / {views} views", row[0]);
+        checked += usize::from(views > 0);
+    }
+    assert!(checked > 0, "some day has product views: {out}");
+    // the same counts as plain SQL gives them
+    let plain = sql(wh, "SELECT COUNT(*) AS n FROM events WHERE eventtype = 'ADD_TO_CART'");
+    let carts: u64 = rows.iter().map(|r| r[2].parse::<u64>().unwrap()).sum();
+    assert_eq!(plain[0]["n"].as_u64(), Some(carts));
 }
 
 fn files(dir: &std::path::Path) -> Vec<String> {
