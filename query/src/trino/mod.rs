@@ -1,16 +1,31 @@
-//! Trino (Athena engine 3) functions whose DataFusion namesakes are missing or answer
-//! differently. One function per file, each with the Trino rule it follows and a SQL example;
-//! [`register`] installs them all (replacing DataFusion's own of the same name).
+//! Trino (Athena engine 3) semantics on DataFusion: SQL written for Athena runs unchanged and
+//! gives Trino's answer. Where DataFusion and Trino differ, Trino wins.
 //!
-//! | function | Trino rule |
+//! How SQL is read (each file documents its Trino rule with examples):
+//! - [`dialect`]: the generic dialect plus lambdas (`x -> x + 1`).
+//! - [`rewrite`]: on the parsed statement: `_colN` column names, `1.5e3` as `double`, timestamp
+//!   literal precision, `AT TIME ZONE`, `typeof('cat')`, aggregates Trino spells differently
+//!   (`count_if`, `max_by`/`min_by`, `arbitrary`, `every`, `listagg`), `UNNEST … WITH ORDINALITY`.
+//! - [`types`]: Trino's type names (`timestamp` is `timestamp(3)`, `json`).
+//! - [`literals`]: integer literals are `integer` when they fit (an analyzer rule).
+//! - [`decimal`]: decimal literals (`100.0` is `decimal(4,1)`) and Trino's `*`, `/`, `%` on
+//!   decimals; [`round`] keeps Trino's decimal result types.
+//!
+//! Functions (one file each, or one file per family sharing a rule):
+//!
+//! | file | functions |
 //! |---|---|
-//! | [`date`](date::Date) | `date(x)` = `CAST(x AS date)`; a timestamp with time zone gives its local date |
-//! | [`from_unixtime`](from_unixtime::FromUnixtime) | epoch seconds (fractions kept to the millisecond) → `timestamp(3) with time zone` in UTC |
-//! | [`to_unixtime`](to_unixtime::ToUnixtime) | a timestamp → epoch seconds as `double` (DataFusion: an integer) |
-//! | [`typeof`](type_of::TypeOf) | the Trino name of the argument's type |
+//! | [`date`], [`from_unixtime`], [`to_unixtime`], [`at_timezone`], [`with_timezone`] | `date`, `from_unixtime` (UTC `timestamp(3) with time zone`), `to_unixtime` (`double`), `at_timezone`, `with_timezone` |
+//! | [`date_add`], [`date_diff`], [`date_trunc`] | calendar arithmetic by unit name |
+//! | [`date_format`], [`format_datetime`], [`iso8601`] | MySQL specifiers, Joda patterns, ISO 8601 text |
+//! | [`fields`] | `year` … `millisecond`, `day_of_week`/`dow`, `week`, `last_day_of_month` |
+//! | [`json`], [`regexp`], [`url`], [`split`] | `json_extract[_scalar]`, `json_parse`, `regexp_extract`, `regexp_replace` (all matches, `$1`), `url_extract_*`, `split` |
+//! | [`arrays`] | `element_at`, `contains`, `slice`, `sequence`, `transform`, `filter`, `any_match` |
+//! | [`type_of`] | `typeof` with Trino's type names |
 //!
-//! Reference: <https://trino.io/docs/current/functions/datetime.html>,
-//! <https://trino.io/docs/current/functions/conversion.html>.
+//! [`simple`] and [`time`] hold what the functions share. Reference:
+//! <https://trino.io/docs/current/functions.html>; `tests/conformance/*.toml` checks the
+//! answers against Trino's documentation.
 
 pub mod arrays;
 pub mod at_timezone;
