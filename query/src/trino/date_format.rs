@@ -21,7 +21,7 @@ use datafusion::error::Result;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
 use super::simple::{Simple, data_error, plan_error};
-use super::time::{from_local, is_string, is_temporal, local_datetimes, strings};
+use super::time::{constant_string, from_local, is_string, is_temporal, local_datetimes, strings};
 
 /// A MySQL format → chrono's strftime format.
 pub fn mysql_to_chrono(format: &str) -> std::result::Result<String, String> {
@@ -98,17 +98,8 @@ pub fn parse_local(text: &str, format: &str) -> Option<NaiveDateTime> {
     Some(date.and_time(time))
 }
 
-fn constant_format(args: &[ArrayRef], function: &str) -> Result<Option<String>> {
-    let formats = strings(&args[1])?;
-    match formats.first() {
-        Some(first) if formats.iter().all(|f| f == first) => Ok(first.clone()),
-        None => Ok(None),
-        _ => Err(data_error(function, "the format must be the same for every row")),
-    }
-}
-
 fn format_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
-    let Some(format) = constant_format(args, "date_format")? else {
+    let Some(format) = constant_string("date_format", "format", &args[1])? else {
         return Ok(Arc::new(StringArray::new_null(args[0].len())));
     };
     let format = mysql_to_chrono(&format).map_err(|e| data_error("date_format", e))?;
@@ -118,7 +109,7 @@ fn format_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
 }
 
 fn parse_kernel(args: &[ArrayRef], data_type: &DataType) -> Result<ArrayRef> {
-    let Some(mysql) = constant_format(args, "date_parse")? else {
+    let Some(mysql) = constant_string("date_parse", "format", &args[1])? else {
         return from_local(vec![None; args[0].len()], data_type);
     };
     let format = mysql_to_chrono(&mysql).map_err(|e| data_error("date_parse", e))?;

@@ -24,7 +24,7 @@ use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
 use super::date_format::parse_local;
 use super::simple::{Simple, data_error, plan_error};
-use super::time::{from_local, is_string, is_temporal, local_datetimes, strings};
+use super::time::{constant_string, from_local, is_string, is_temporal, local_datetimes, strings};
 
 /// A Joda-Time pattern → chrono's strftime format.
 pub fn joda_to_chrono(pattern: &str) -> std::result::Result<String, String> {
@@ -107,17 +107,8 @@ pub fn joda_to_chrono(pattern: &str) -> std::result::Result<String, String> {
     Ok(out)
 }
 
-fn constant_pattern(args: &[ArrayRef], function: &str) -> Result<Option<String>> {
-    let patterns = strings(&args[1])?;
-    match patterns.first() {
-        Some(first) if patterns.iter().all(|f| f == first) => Ok(first.clone()),
-        None => Ok(None),
-        _ => Err(data_error(function, "the format must be the same for every row")),
-    }
-}
-
 fn format_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
-    let Some(pattern) = constant_pattern(args, "format_datetime")? else {
+    let Some(pattern) = constant_string("format_datetime", "format", &args[1])? else {
         return Ok(Arc::new(StringArray::new_null(args[0].len())));
     };
     let format = joda_to_chrono(&pattern).map_err(|e| data_error("format_datetime", e))?;
@@ -133,7 +124,7 @@ fn format_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
 }
 
 fn parse_kernel(args: &[ArrayRef], data_type: &DataType) -> Result<ArrayRef> {
-    let Some(pattern) = constant_pattern(args, "parse_datetime")? else {
+    let Some(pattern) = constant_string("parse_datetime", "format", &args[1])? else {
         return from_local(vec![None; args[0].len()], data_type);
     };
     let format = joda_to_chrono(&pattern).map_err(|e| data_error("parse_datetime", e))?;

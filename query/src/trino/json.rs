@@ -23,7 +23,7 @@ use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 use serde_json::Value;
 
 use super::simple::{Simple, data_error, plan_error};
-use super::time::{is_string, strings};
+use super::time::{constant_string, is_string, strings};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Step {
@@ -72,14 +72,7 @@ fn walk<'a>(mut value: &'a Value, steps: &[Step]) -> Option<&'a Value> {
 }
 
 fn constant_path(function: &str, args: &[ArrayRef]) -> Result<Option<Vec<Step>>> {
-    let paths = strings(&args[1])?;
-    match paths.first() {
-        None | Some(None) => Ok(None),
-        Some(Some(first)) if paths.iter().all(|p| p.as_deref() == Some(first)) => {
-            parse_path(first).map(Some).map_err(|e| data_error(function, e))
-        }
-        _ => Err(data_error(function, "the JSON path must be the same for every row")),
-    }
+    constant_string(function, "JSON path", &args[1])?.map(|p| parse_path(&p).map_err(|e| data_error(function, e))).transpose()
 }
 
 fn extract(args: &[ArrayRef], scalar: bool) -> Result<ArrayRef> {

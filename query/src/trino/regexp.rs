@@ -24,18 +24,13 @@ use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 use regex::Regex;
 
 use super::simple::{Simple, data_error, plan_error};
-use super::time::{is_string, strings};
+use super::time::{constant_string, is_string, strings};
 
 /// The pattern of argument `index`, the same on every row.
 fn constant_regex(function: &str, args: &[ArrayRef], index: usize) -> Result<Option<Regex>> {
-    let patterns = strings(&args[index])?;
-    match patterns.first() {
-        None | Some(None) => Ok(None),
-        Some(Some(first)) if patterns.iter().all(|p| p.as_deref() == Some(first)) => {
-            Regex::new(first).map(Some).map_err(|e| data_error(function, format!("invalid pattern {first:?}: {e}")))
-        }
-        _ => Err(data_error(function, "the pattern must be the same for every row")),
-    }
+    constant_string(function, "pattern", &args[index])?
+        .map(|p| Regex::new(&p).map_err(|e| data_error(function, format!("invalid pattern {p:?}: {e}"))))
+        .transpose()
 }
 
 fn group_of(function: &str, args: &[ArrayRef], re: &Regex) -> Result<usize> {

@@ -99,6 +99,17 @@ pub fn strings(array: &ArrayRef) -> Result<Vec<Option<String>>> {
     Ok(utf8.as_string::<i32>().iter().map(|s| s.map(str::to_string)).collect())
 }
 
+/// The string argument that must be the same on every row (a format, a path, a pattern, a
+/// unit); None when it is NULL.
+pub fn constant_string(function: &str, what: &str, array: &ArrayRef) -> Result<Option<String>> {
+    let values = strings(array)?;
+    match values.first() {
+        None | Some(None) => Ok(None),
+        Some(Some(first)) if values.iter().all(|v| v.as_deref() == Some(first)) => Ok(Some(first.clone())),
+        _ => Err(DataFusionError::Execution(format!("{function}(): the {what} must be the same for every row"))),
+    }
+}
+
 /// Is `t` a string type (or NULL)?
 pub fn is_string(t: &DataType) -> bool {
     matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null)
@@ -164,12 +175,7 @@ impl Unit {
 
 /// The unit named by the first argument, the same on every row.
 pub fn constant_unit(function: &str, units: &ArrayRef) -> Result<Option<Unit>> {
-    let names = strings(units)?;
-    match names.first() {
-        None | Some(None) => Ok(None),
-        Some(Some(first)) if names.iter().all(|n| n.as_deref() == Some(first)) => Ok(Some(Unit::parse(function, first)?)),
-        _ => Err(DataFusionError::Execution(format!("{function}(): the unit must be the same for every row"))),
-    }
+    constant_string(function, "unit", units)?.map(|name| Unit::parse(function, &name)).transpose()
 }
 
 /// The same stored values under another type of the same layout (a timestamp's zone label:
