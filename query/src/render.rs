@@ -12,7 +12,7 @@
 //! | NULL | `NULL` |
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
-use datafusion::arrow::datatypes::{DataType, Float32Type, Float64Type, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Float32Type, Float64Type};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::util::display::array_value_to_string;
 
@@ -27,12 +27,7 @@ pub fn value(array: &ArrayRef, row: usize) -> Result<String, ArrowError> {
         DataType::Timestamp(unit, zone) => {
             // Arrow's display: `2026-01-01T00:00:00.250` (+ offset for zoned values); Trino's:
             // a space, exactly the type's fraction digits, and the zone's name
-            let digits = match unit {
-                TimeUnit::Second => 0,
-                TimeUnit::Millisecond => 3,
-                TimeUnit::Microsecond => 6,
-                TimeUnit::Nanosecond => 9,
-            };
+            let digits = crate::trino::types::precision_of_unit(*unit);
             // zoned values display as local time in their zone plus the offset
             let local = array_value_to_string(array, row)?;
             let text = timestamp_text(&local, digits);

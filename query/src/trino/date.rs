@@ -10,48 +10,21 @@
 
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
-use super::map_one;
+use super::simple::{Simple, is_string, plan_error};
+use super::time::is_temporal;
 
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct Date {
-    signature: Signature,
-}
-
-impl Date {
-    pub fn new() -> Self {
-        Self { signature: Signature::any(1, Volatility::Immutable) }
-    }
-}
-
-impl Default for Date {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl ScalarUDFImpl for Date {
-    fn name(&self) -> &str {
-        "date"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        match &args[0] {
-            DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _) | DataType::Null => Ok(DataType::Date32),
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Ok(DataType::Date32),
-            other => Err(DataFusionError::Plan(format!("date() takes a timestamp, a date or a varchar, not {other}"))),
-        }
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        map_one(&args.args[0], |array| Ok(cast(array, &DataType::Date32)?))
-    }
+pub fn udf() -> ScalarUDF {
+    Simple::udf(
+        "date",
+        Signature::any(1, Volatility::Immutable),
+        |args| match &args[0] {
+            t if is_temporal(t) || is_string(t) => Ok(DataType::Date32),
+            other => Err(plan_error("date", format!("takes a timestamp, a date or a varchar, not {other}"))),
+        },
+        |args, _| Ok(cast(&args[0], &DataType::Date32)?),
+    )
 }
 
 #[cfg(test)]

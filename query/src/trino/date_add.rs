@@ -16,8 +16,8 @@ use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::error::Result;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
-use super::simple::{Simple, data_error, plan_error};
-use super::time::{Unit, constant_unit, from_local, is_string, is_temporal, local_datetimes, relabel};
+use super::simple::{Simple, data_error, is_string, plan_error};
+use super::time::{Unit, constant_unit, from_local, is_temporal, local_datetimes, relabel};
 
 /// `t` moved by `n` units (None when out of range).
 pub fn add(t: NaiveDateTime, unit: Unit, n: i64) -> Option<NaiveDateTime> {

@@ -17,8 +17,8 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::error::Result;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
-use super::simple::{Simple, plan_error};
-use super::time::{Unit, constant_unit, is_string, is_temporal, local_datetimes};
+use super::simple::{Simple, is_string, plan_error};
+use super::time::{Unit, constant_unit, is_temporal, local_datetimes};
 
 /// Whole `unit`s from `a` to `b`.
 pub fn diff(unit: Unit, a: NaiveDateTime, b: NaiveDateTime) -> i64 {

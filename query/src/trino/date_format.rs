@@ -11,17 +11,19 @@
 //! `date_parse` gives a `timestamp(3)`; fields the format leaves out are those of
 //! 1970-01-01 00:00:00.
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::format::{Parsed, StrftimeItems};
-use chrono::{NaiveDateTime, NaiveTime};
+use chrono::{NaiveDateTime, NaiveTime, TimeZone};
+use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::array::{ArrayRef, StringArray};
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::error::Result;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
-use super::simple::{Simple, data_error, plan_error};
-use super::time::{constant_string, from_local, is_string, is_temporal, local_datetimes, strings};
+use super::simple::{Simple, constant_string, data_error, is_string, parse_each, plan_error, string_args};
+use super::time::{from_local, local_datetimes, temporal_to};
 
 /// A MySQL format → chrono's strftime format.
 pub fn mysql_to_chrono(format: &str) -> std::result::Result<String, String> {
@@ -98,45 +100,52 @@ pub fn parse_local(text: &str, format: &str) -> Option<NaiveDateTime> {
     Some(date.and_time(time))
 }
 
-fn format_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
-    let Some(format) = constant_string("date_format", "format", &args[1])? else {
+/// A format in another syntax (MySQL's, Joda's) translated to chrono's.
+pub type Translate = fn(&str) -> std::result::Result<String, String>;
+
+/// Each date or timestamp of `args[0]` formatted with the constant format `args[1]`, in its zone.
+pub fn format_with(function: &str, translate: Translate, args: &[ArrayRef]) -> Result<ArrayRef> {
+    let Some(format) = constant_string(function, "format", &args[1])? else {
         return Ok(Arc::new(StringArray::new_null(args[0].len())));
     };
-    let format = mysql_to_chrono(&format).map_err(|e| data_error("date_format", e))?;
-    let out: StringArray =
-        local_datetimes(&args[0])?.into_iter().map(|v| v.map(|v| v.format(&format).to_string())).collect();
+    let format = translate(&format).map_err(|e| data_error(function, e))?;
+    let zone = match args[0].data_type() {
+        DataType::Timestamp(_, Some(z)) => Tz::from_str(z)?,
+        _ => Tz::from_str("UTC")?,
+    };
+    let out: StringArray = local_datetimes(&args[0])?
+        .into_iter()
+        .map(|v| v.and_then(|v| zone.from_local_datetime(&v).earliest()).map(|t| t.format(&format).to_string()))
+        .collect();
     Ok(Arc::new(out))
 }
 
-fn parse_kernel(args: &[ArrayRef], data_type: &DataType) -> Result<ArrayRef> {
-    let Some(mysql) = constant_string("date_parse", "format", &args[1])? else {
+/// Each string of `args[0]` parsed with the constant format `args[1]` into `data_type`.
+pub fn parse_with(function: &str, translate: Translate, args: &[ArrayRef], data_type: &DataType) -> Result<ArrayRef> {
+    let Some(original) = constant_string(function, "format", &args[1])? else {
         return from_local(vec![None; args[0].len()], data_type);
     };
-    let format = mysql_to_chrono(&mysql).map_err(|e| data_error("date_parse", e))?;
-    let values = strings(&args[0])?
-        .into_iter()
-        .map(|s| match s {
-            None => Ok(None),
-            Some(s) => parse_local(&s, &format)
-                .map(Some)
-                .ok_or_else(|| data_error("date_parse", format!("invalid format: \"{s}\" does not match \"{mysql}\""))),
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let format = translate(&original).map_err(|e| data_error(function, e))?;
+    let values = parse_each(&args[0], |s| {
+        parse_local(s, &format).ok_or_else(|| data_error(function, format!("invalid format: \"{s}\" does not match \"{original}\"")))
+    })?;
     from_local(values, data_type)
+}
+
+/// The return type of a formatting function: a date or timestamp and a format give text.
+pub fn format_type(function: &str, args: &[DataType]) -> Result<DataType> {
+    if !is_string(&args[1]) {
+        return Err(plan_error(function, format!("takes a format string, not {}", args[1])));
+    }
+    temporal_to(function, &args[0], DataType::Utf8)
 }
 
 pub fn date_format() -> ScalarUDF {
     Simple::udf(
         "date_format",
         Signature::any(2, Volatility::Immutable),
-        |args| {
-            if (is_temporal(&args[0]) || args[0] == DataType::Null) && is_string(&args[1]) {
-                Ok(DataType::Utf8)
-            } else {
-                Err(plan_error("date_format", format!("takes a timestamp and a format, not {} and {}", args[0], args[1])))
-            }
-        },
-        format_kernel,
+        |args| format_type("date_format", args),
+        |args, _| format_with("date_format", mysql_to_chrono, args),
     )
 }
 
@@ -144,14 +153,8 @@ pub fn date_parse() -> ScalarUDF {
     Simple::udf(
         "date_parse",
         Signature::any(2, Volatility::Immutable),
-        |args| {
-            if is_string(&args[0]) && is_string(&args[1]) {
-                Ok(DataType::Timestamp(TimeUnit::Millisecond, None))
-            } else {
-                Err(plan_error("date_parse", format!("takes a string and a format, not {} and {}", args[0], args[1])))
-            }
-        },
-        parse_kernel,
+        |args| string_args("date_parse", args, DataType::Timestamp(TimeUnit::Millisecond, None)),
+        |args, t| parse_with("date_parse", mysql_to_chrono, args, t),
     )
 }
 

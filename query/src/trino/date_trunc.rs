@@ -16,8 +16,8 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::error::Result;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
-use super::simple::{Simple, plan_error};
-use super::time::{Unit, constant_unit, from_local, is_string, is_temporal, local_datetimes};
+use super::simple::{Simple, is_string, plan_error};
+use super::time::{Unit, constant_unit, from_local, is_temporal, local_datetimes};
 
 /// `t` cut to the start of its `unit`.
 pub fn truncate(t: NaiveDateTime, unit: Unit) -> Option<NaiveDateTime> {

@@ -111,13 +111,7 @@ impl ScalarUDFImpl for DecimalArithmetic {
     }
 
     fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
-        args.iter()
-            .map(|t| match as_decimal(t) {
-                Some((p, s)) => Ok(DataType::Decimal128(p, s)),
-                None if t == &DataType::Null => Ok(DataType::Decimal128(1, 0)),
-                None => Err(DataFusionError::Plan(format!("decimal arithmetic on {t}"))),
-            })
-            .collect()
+        args.iter().map(operand_type).collect()
     }
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {
@@ -129,7 +123,7 @@ impl ScalarUDFImpl for DecimalArithmetic {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let all_scalars = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let (a, b) = (cast(&arrays[0], &coerced(&arrays[0])?)?, cast(&arrays[1], &coerced(&arrays[1])?)?);
+        let (a, b) = (cast(&arrays[0], &operand_type(arrays[0].data_type())?)?, cast(&arrays[1], &operand_type(arrays[1].data_type())?)?);
         let (a, b) = (a.as_primitive::<Decimal128Type>(), b.as_primitive::<Decimal128Type>());
         let (sa, sb) = (a.scale() as i32, b.scale() as i32);
         let DataType::Decimal128(p, s) = self.return_type(&[a.data_type().clone(), b.data_type().clone()])? else {
@@ -173,11 +167,12 @@ impl ScalarUDFImpl for DecimalArithmetic {
     }
 }
 
-fn coerced(array: &ArrayRef) -> Result<DataType> {
-    match as_decimal(array.data_type()) {
+/// The decimal type an operand takes part as (NULL as the narrowest decimal).
+fn operand_type(t: &DataType) -> Result<DataType> {
+    match as_decimal(t) {
         Some((p, s)) => Ok(DataType::Decimal128(p, s)),
-        None if array.data_type() == &DataType::Null => Ok(DataType::Decimal128(1, 0)),
-        None => Err(DataFusionError::Execution(format!("decimal arithmetic on {}", array.data_type()))),
+        None if t == &DataType::Null => Ok(DataType::Decimal128(1, 0)),
+        None => Err(DataFusionError::Plan(format!("decimal arithmetic on {t}"))),
     }
 }
 

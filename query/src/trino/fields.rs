@@ -18,8 +18,8 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::error::Result;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
-use super::simple::{Simple, plan_error};
-use super::time::{from_local, is_temporal, local_datetimes};
+use super::simple::Simple;
+use super::time::{from_local, local_datetimes, temporal_to};
 
 macro_rules! field {
     ($fn_name:ident, $get:expr) => {
@@ -45,11 +45,7 @@ field!(second, |t| t.second() as i64);
 field!(millisecond, |t| t.nanosecond() as i64 / 1_000_000 % 1000);
 
 fn bigint(args: &[DataType]) -> Result<DataType> {
-    if is_temporal(&args[0]) || args[0] == DataType::Null {
-        Ok(DataType::Int64)
-    } else {
-        Err(plan_error("date field", format!("takes a date or a timestamp, not {}", args[0])))
-    }
+    temporal_to("date field", &args[0], DataType::Int64)
 }
 
 fn last_day_of_month(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
@@ -83,7 +79,7 @@ pub fn all() -> Vec<ScalarUDF> {
     udfs.push(Simple::udf(
         "last_day_of_month",
         one(),
-        |args| if is_temporal(&args[0]) || args[0] == DataType::Null { Ok(DataType::Date32) } else { Err(plan_error("last_day_of_month", "takes a date or a timestamp")) },
+        |args| temporal_to("last_day_of_month", &args[0], DataType::Date32),
         last_day_of_month,
     ));
     udfs

@@ -12,19 +12,13 @@
 //! `parse_datetime` gives a `timestamp(3) with time zone` in UTC.
 //! Trino: <https://trino.io/docs/current/functions/datetime.html#java-date-functions>.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
-use chrono::TimeZone;
-use datafusion::arrow::array::timezone::Tz;
-use datafusion::arrow::array::{ArrayRef, StringArray};
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
-use datafusion::error::Result;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
-use super::date_format::parse_local;
-use super::simple::{Simple, data_error, plan_error};
-use super::time::{constant_string, from_local, is_string, is_temporal, local_datetimes, strings};
+use super::date_format::{format_type, format_with, parse_with};
+use super::simple::{Simple, string_args};
 
 /// A Joda-Time pattern → chrono's strftime format.
 pub fn joda_to_chrono(pattern: &str) -> std::result::Result<String, String> {
@@ -107,51 +101,12 @@ pub fn joda_to_chrono(pattern: &str) -> std::result::Result<String, String> {
     Ok(out)
 }
 
-fn format_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
-    let Some(pattern) = constant_string("format_datetime", "format", &args[1])? else {
-        return Ok(Arc::new(StringArray::new_null(args[0].len())));
-    };
-    let format = joda_to_chrono(&pattern).map_err(|e| data_error("format_datetime", e))?;
-    let zone = match args[0].data_type() {
-        DataType::Timestamp(_, Some(z)) => Tz::from_str(z)?,
-        _ => Tz::from_str("UTC")?,
-    };
-    let out: StringArray = local_datetimes(&args[0])?
-        .into_iter()
-        .map(|v| v.and_then(|v| zone.from_local_datetime(&v).earliest()).map(|t| t.format(&format).to_string()))
-        .collect();
-    Ok(Arc::new(out))
-}
-
-fn parse_kernel(args: &[ArrayRef], data_type: &DataType) -> Result<ArrayRef> {
-    let Some(pattern) = constant_string("parse_datetime", "format", &args[1])? else {
-        return from_local(vec![None; args[0].len()], data_type);
-    };
-    let format = joda_to_chrono(&pattern).map_err(|e| data_error("parse_datetime", e))?;
-    let values = strings(&args[0])?
-        .into_iter()
-        .map(|s| match s {
-            None => Ok(None),
-            Some(s) => parse_local(&s, &format)
-                .map(Some)
-                .ok_or_else(|| data_error("parse_datetime", format!("invalid format: \"{s}\" does not match \"{pattern}\""))),
-        })
-        .collect::<Result<Vec<_>>>()?;
-    from_local(values, data_type)
-}
-
 pub fn format_datetime() -> ScalarUDF {
     Simple::udf(
         "format_datetime",
         Signature::any(2, Volatility::Immutable),
-        |args| {
-            if (is_temporal(&args[0]) || args[0] == DataType::Null) && is_string(&args[1]) {
-                Ok(DataType::Utf8)
-            } else {
-                Err(plan_error("format_datetime", format!("takes a timestamp and a format, not {} and {}", args[0], args[1])))
-            }
-        },
-        format_kernel,
+        |args| format_type("format_datetime", args),
+        |args, _| format_with("format_datetime", joda_to_chrono, args),
     )
 }
 
@@ -159,14 +114,8 @@ pub fn parse_datetime() -> ScalarUDF {
     Simple::udf(
         "parse_datetime",
         Signature::any(2, Volatility::Immutable),
-        |args| {
-            if is_string(&args[0]) && is_string(&args[1]) {
-                Ok(DataType::Timestamp(TimeUnit::Millisecond, Some(Arc::from("UTC"))))
-            } else {
-                Err(plan_error("parse_datetime", format!("takes a string and a format, not {} and {}", args[0], args[1])))
-            }
-        },
-        parse_kernel,
+        |args| string_args("parse_datetime", args, DataType::Timestamp(TimeUnit::Millisecond, Some(Arc::from("UTC")))),
+        |args, t| parse_with("parse_datetime", joda_to_chrono, args, t),
     )
 }
 

@@ -12,61 +12,31 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, Float64Array, TimestampMillisecondArray};
+use datafusion::arrow::array::{AsArray, TimestampMillisecondArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, TimeUnit};
-use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
+use datafusion::arrow::datatypes::{DataType, Float64Type, TimeUnit};
+use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
-use super::map_one;
+use super::simple::{Simple, plan_error};
 
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct FromUnixtime {
-    signature: Signature,
-}
-
-impl FromUnixtime {
-    pub fn new() -> Self {
-        Self { signature: Signature::any(1, Volatility::Immutable) }
-    }
-}
-
-impl Default for FromUnixtime {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-fn utc_millis() -> DataType {
-    DataType::Timestamp(TimeUnit::Millisecond, Some(Arc::from("UTC")))
-}
-
-impl ScalarUDFImpl for FromUnixtime {
-    fn name(&self) -> &str {
-        "from_unixtime"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        if args[0].is_numeric() || args[0] == DataType::Null {
-            Ok(utc_millis())
-        } else {
-            Err(DataFusionError::Plan(format!("from_unixtime() takes epoch seconds as a number, not {}", args[0])))
-        }
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        map_one(&args.args[0], |array| {
-            let seconds = cast(array, &DataType::Float64)?;
-            let seconds = seconds.as_any().downcast_ref::<Float64Array>().expect("cast to Float64");
+pub fn udf() -> ScalarUDF {
+    Simple::udf(
+        "from_unixtime",
+        Signature::any(1, Volatility::Immutable),
+        |args| {
+            if args[0].is_numeric() || args[0] == DataType::Null {
+                Ok(DataType::Timestamp(TimeUnit::Millisecond, Some(Arc::from("UTC"))))
+            } else {
+                Err(plan_error("from_unixtime", format!("takes epoch seconds as a number, not {}", args[0])))
+            }
+        },
+        |args, _| {
+            let seconds = cast(&args[0], &DataType::Float64)?;
             let millis: TimestampMillisecondArray =
-                seconds.iter().map(|s| s.map(|s| (s * 1000.0).round() as i64)).collect();
-            Ok(Arc::new(millis.with_timezone("UTC")) as ArrayRef)
-        })
-    }
+                seconds.as_primitive::<Float64Type>().iter().map(|s| s.map(|s| (s * 1000.0).round() as i64)).collect();
+            Ok(Arc::new(millis.with_timezone("UTC")))
+        },
+    )
 }
 
 #[cfg(test)]

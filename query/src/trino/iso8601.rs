@@ -20,8 +20,8 @@ use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::error::Result;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
-use super::simple::{Simple, data_error, plan_error};
-use super::time::{from_local, is_string, is_temporal, local_datetimes, strings};
+use super::simple::{Simple, data_error, parse_each, string_args};
+use super::time::{from_local, local_datetimes, temporal_to};
 
 /// An ISO 8601 timestamp: the instant in milliseconds and its offset (None: no offset given).
 fn parse_timestamp(text: &str) -> Option<(i64, Option<FixedOffset>)> {
@@ -43,27 +43,19 @@ fn parse_timestamp(text: &str) -> Option<(i64, Option<FixedOffset>)> {
 }
 
 fn from_timestamp_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
-    let parsed = strings(&args[0])?
-        .into_iter()
-        .map(|s| match s {
-            None => Ok(None),
-            Some(s) => parse_timestamp(&s).map(Some).ok_or_else(|| data_error("from_iso8601_timestamp", format!("invalid ISO 8601 timestamp: \"{s}\""))),
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let parsed = parse_each(&args[0], |s| {
+        parse_timestamp(s).ok_or_else(|| data_error("from_iso8601_timestamp", format!("invalid ISO 8601 timestamp: \"{s}\"")))
+    })?;
     let millis: TimestampMillisecondArray = parsed.iter().map(|p| p.map(|(ms, _)| ms)).collect();
     Ok(Arc::new(millis.with_timezone("UTC")))
 }
 
 fn from_date_kernel(args: &[ArrayRef], data_type: &DataType) -> Result<ArrayRef> {
-    let dates = strings(&args[0])?
-        .into_iter()
-        .map(|s| match s {
-            None => Ok(None),
-            Some(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d")
-                .map(|d| Some(d.and_time(NaiveTime::MIN)))
-                .map_err(|_| data_error("from_iso8601_date", format!("invalid ISO 8601 date: \"{s}\""))),
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let dates = parse_each(&args[0], |s| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(|d| d.and_time(NaiveTime::MIN))
+            .map_err(|_| data_error("from_iso8601_date", format!("invalid ISO 8601 date: \"{s}\"")))
+    })?;
     from_local(dates, data_type)
 }
 
@@ -102,36 +94,17 @@ fn to_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     Ok(Arc::new(out))
 }
 
-fn string_arg(function: &'static str, result: DataType) -> impl Fn(&[DataType]) -> Result<DataType> {
-    move |args| if is_string(&args[0]) { Ok(result.clone()) } else { Err(plan_error(function, format!("takes a string, not {}", args[0]))) }
-}
-
 pub fn all() -> Vec<ScalarUDF> {
+    let one = || Signature::any(1, Volatility::Immutable);
     vec![
         Simple::udf(
             "from_iso8601_timestamp",
-            Signature::any(1, Volatility::Immutable),
-            |args| string_arg("from_iso8601_timestamp", DataType::Timestamp(TimeUnit::Millisecond, Some(Arc::from("UTC"))))(args),
+            one(),
+            |a| string_args("from_iso8601_timestamp", a, DataType::Timestamp(TimeUnit::Millisecond, Some(Arc::from("UTC")))),
             from_timestamp_kernel,
         ),
-        Simple::udf(
-            "from_iso8601_date",
-            Signature::any(1, Volatility::Immutable),
-            |args| string_arg("from_iso8601_date", DataType::Date32)(args),
-            from_date_kernel,
-        ),
-        Simple::udf(
-            "to_iso8601",
-            Signature::any(1, Volatility::Immutable),
-            |args| {
-                if is_temporal(&args[0]) || args[0] == DataType::Null {
-                    Ok(DataType::Utf8)
-                } else {
-                    Err(plan_error("to_iso8601", format!("takes a date or a timestamp, not {}", args[0])))
-                }
-            },
-            to_kernel,
-        ),
+        Simple::udf("from_iso8601_date", one(), |a| string_args("from_iso8601_date", a, DataType::Date32), from_date_kernel),
+        Simple::udf("to_iso8601", one(), |a| temporal_to("to_iso8601", &a[0], DataType::Utf8), to_kernel),
     ]
 }
 

@@ -22,8 +22,7 @@ use datafusion::error::Result;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 use serde_json::Value;
 
-use super::simple::{Simple, data_error, plan_error};
-use super::time::{constant_string, is_string, strings};
+use super::simple::{Simple, constant_string, data_error, parse_each, string_args, utf8};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Step {
@@ -80,10 +79,10 @@ fn extract(args: &[ArrayRef], scalar: bool) -> Result<ArrayRef> {
     let Some(path) = constant_path(function, args)? else {
         return Ok(Arc::new(StringArray::new_null(args[0].len())));
     };
-    let out: StringArray = strings(&args[0])?
-        .into_iter()
+    let out: StringArray = utf8(&args[0])?
+        .iter()
         .map(|text| {
-            let doc: Value = serde_json::from_str(&text?).ok()?;
+            let doc: Value = serde_json::from_str(text?).ok()?;
             let found = walk(&doc, &path)?;
             match (scalar, found) {
                 (true, Value::String(s)) => Some(s.clone()),
@@ -97,33 +96,21 @@ fn extract(args: &[ArrayRef], scalar: bool) -> Result<ArrayRef> {
     Ok(Arc::new(out))
 }
 
-fn two_strings(function: &'static str) -> impl Fn(&[DataType]) -> Result<DataType> {
-    move |args| {
-        if args.iter().all(is_string) {
-            Ok(DataType::Utf8)
-        } else {
-            Err(plan_error(function, format!("takes JSON text and a path, not {args:?}")))
-        }
-    }
-}
-
 fn parse_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
-    let out = strings(&args[0])?
-        .into_iter()
-        .map(|text| match text {
-            None => Ok(None),
-            Some(t) => serde_json::from_str::<Value>(&t)
-                .map(|v| Some(v.to_string()))
-                .map_err(|e| data_error("json_parse", format!("cannot convert {t:?} to JSON: {e}"))),
-        })
-        .collect::<Result<StringArray>>()?;
+    let out: StringArray = parse_each(&args[0], |t| {
+        serde_json::from_str::<Value>(t)
+            .map(|v| v.to_string())
+            .map_err(|e| data_error("json_parse", format!("cannot convert {t:?} to JSON: {e}")))
+    })?
+    .into_iter()
+    .collect();
     Ok(Arc::new(out))
 }
 
 fn length_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
-    let out: Int64Array = strings(&args[0])?
-        .into_iter()
-        .map(|t| serde_json::from_str::<Value>(&t?).ok()?.as_array().map(|a| a.len() as i64))
+    let out: Int64Array = utf8(&args[0])?
+        .iter()
+        .map(|t| serde_json::from_str::<Value>(t?).ok()?.as_array().map(|a| a.len() as i64))
         .collect();
     Ok(Arc::new(out))
 }
@@ -132,10 +119,10 @@ fn size_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     let Some(path) = constant_path("json_size", args)? else {
         return Ok(Arc::new(Int64Array::new_null(args[0].len())));
     };
-    let out: Int64Array = strings(&args[0])?
-        .into_iter()
+    let out: Int64Array = utf8(&args[0])?
+        .iter()
         .map(|t| {
-            let doc: Value = serde_json::from_str(&t?).ok()?;
+            let doc: Value = serde_json::from_str(t?).ok()?;
             Some(match walk(&doc, &path)? {
                 Value::Array(a) => a.len() as i64,
                 Value::Object(o) => o.len() as i64,
@@ -147,33 +134,14 @@ fn size_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
 }
 
 pub fn all() -> Vec<ScalarUDF> {
+    let (one, two) = (|| Signature::any(1, Volatility::Immutable), || Signature::any(2, Volatility::Immutable));
     vec![
-        Simple::udf("json_extract", Signature::any(2, Volatility::Immutable), |a| two_strings("json_extract")(a), |a, _| extract(a, false)),
-        Simple::udf("json_extract_scalar", Signature::any(2, Volatility::Immutable), |a| two_strings("json_extract_scalar")(a), |a, _| extract(a, true)),
-        Simple::udf(
-            "json_size",
-            Signature::any(2, Volatility::Immutable),
-            |a| two_strings("json_size")(a).map(|_| DataType::Int64),
-            size_kernel,
-        ),
-        Simple::udf(
-            "json_parse",
-            Signature::any(1, Volatility::Immutable),
-            |a| if is_string(&a[0]) { Ok(DataType::Utf8) } else { Err(plan_error("json_parse", "takes a string")) },
-            parse_kernel,
-        ),
-        Simple::udf(
-            "json_format",
-            Signature::any(1, Volatility::Immutable),
-            |a| if is_string(&a[0]) { Ok(DataType::Utf8) } else { Err(plan_error("json_format", "takes JSON")) },
-            parse_kernel,
-        ),
-        Simple::udf(
-            "json_array_length",
-            Signature::any(1, Volatility::Immutable),
-            |a| if is_string(&a[0]) { Ok(DataType::Int64) } else { Err(plan_error("json_array_length", "takes JSON text")) },
-            length_kernel,
-        ),
+        Simple::udf("json_extract", two(), |a| string_args("json_extract", a, DataType::Utf8), |a, _| extract(a, false)),
+        Simple::udf("json_extract_scalar", two(), |a| string_args("json_extract_scalar", a, DataType::Utf8), |a, _| extract(a, true)),
+        Simple::udf("json_size", two(), |a| string_args("json_size", a, DataType::Int64), size_kernel),
+        Simple::udf("json_parse", one(), |a| string_args("json_parse", a, DataType::Utf8), parse_kernel),
+        Simple::udf("json_format", one(), |a| string_args("json_format", a, DataType::Utf8), parse_kernel),
+        Simple::udf("json_array_length", one(), |a| string_args("json_array_length", a, DataType::Int64), length_kernel),
     ]
 }
 

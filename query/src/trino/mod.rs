@@ -15,7 +15,7 @@
 //!
 //! | file | functions |
 //! |---|---|
-//! | [`date`], [`from_unixtime`], [`to_unixtime`], [`at_timezone`], [`with_timezone`] | `date`, `from_unixtime` (UTC `timestamp(3) with time zone`), `to_unixtime` (`double`), `at_timezone`, `with_timezone` |
+//! | [`date`], [`from_unixtime`], [`to_unixtime`], [`time_zone`] | `date`, `from_unixtime` (UTC `timestamp(3) with time zone`), `to_unixtime` (`double`), `at_timezone`, `with_timezone` |
 //! | [`date_add`], [`date_diff`], [`date_trunc`] | calendar arithmetic by unit name |
 //! | [`date_format`], [`format_datetime`], [`iso8601`] | MySQL specifiers, Joda patterns, ISO 8601 text |
 //! | [`fields`] | `year` … `millisecond`, `day_of_week`/`dow`, `week`, `last_day_of_month` |
@@ -28,7 +28,6 @@
 //! answers against Trino's documentation.
 
 pub mod arrays;
-pub mod at_timezone;
 pub mod date;
 pub mod date_add;
 pub mod date_diff;
@@ -48,19 +47,15 @@ pub mod round;
 pub mod simple;
 pub mod split;
 pub mod time;
+pub mod time_zone;
 pub mod to_unixtime;
 pub mod type_of;
 pub mod types;
 pub mod url;
-pub mod with_timezone;
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::ArrayRef;
-use datafusion::common::ScalarValue;
-use datafusion::error::Result;
 use datafusion::execution::SessionStateBuilder;
-use datafusion::logical_expr::{ColumnarValue, ScalarUDF};
 use datafusion::optimizer::Analyzer;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -90,35 +85,27 @@ pub fn context(config: SessionConfig) -> SessionContext {
 
 /// Registers every Trino function in `ctx`.
 pub fn register(ctx: &SessionContext) {
-    ctx.register_udf(ScalarUDF::from(at_timezone::AtTimezone::new()));
-    ctx.register_udf(ScalarUDF::from(date::Date::new()));
-    ctx.register_udf(ScalarUDF::from(from_unixtime::FromUnixtime::new()));
-    ctx.register_udf(ScalarUDF::from(to_unixtime::ToUnixtime::new()));
-    ctx.register_udf(ScalarUDF::from(type_of::TypeOf::new()));
-    ctx.register_udf(ScalarUDF::from(with_timezone::WithTimezone::new()));
-    arrays::register(ctx);
-    ctx.register_udf(date_add::udf());
-    ctx.register_udf(date_diff::udf());
-    ctx.register_udf(date_trunc::udf());
-    ctx.register_udf(date_format::date_format());
-    ctx.register_udf(date_format::date_parse());
-    ctx.register_udf(format_datetime::format_datetime());
-    ctx.register_udf(format_datetime::parse_datetime());
-    ctx.register_udf(split::udf());
-    for udf in fields::all().into_iter().chain(iso8601::all()).chain(json::all()).chain(regexp::all()).chain(url::all()) {
+    let single = [
+        time_zone::at_timezone(),
+        time_zone::with_timezone(),
+        date::udf(),
+        from_unixtime::udf(),
+        to_unixtime::udf(),
+        type_of::udf(),
+        date_add::udf(),
+        date_diff::udf(),
+        date_trunc::udf(),
+        date_format::date_format(),
+        date_format::date_parse(),
+        format_datetime::format_datetime(),
+        format_datetime::parse_datetime(),
+        split::udf(),
+    ];
+    let families = [fields::all(), iso8601::all(), json::all(), regexp::all(), url::all()];
+    for udf in single.into_iter().chain(families.into_iter().flatten()) {
         ctx.register_udf(udf);
     }
-}
-
-/// Applies an array kernel to a one-argument call, keeping a scalar a scalar.
-pub(crate) fn map_one(arg: &ColumnarValue, kernel: impl Fn(&ArrayRef) -> Result<ArrayRef>) -> Result<ColumnarValue> {
-    match arg {
-        ColumnarValue::Array(array) => Ok(ColumnarValue::Array(kernel(array)?)),
-        ColumnarValue::Scalar(scalar) => {
-            let array = scalar.to_array_of_size(1)?;
-            Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&kernel(&array)?, 0)?))
-        }
-    }
+    arrays::register(ctx);
 }
 
 #[cfg(test)]

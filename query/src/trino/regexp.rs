@@ -23,8 +23,7 @@ use datafusion::error::Result;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 use regex::Regex;
 
-use super::simple::{Simple, data_error, plan_error};
-use super::time::{constant_string, is_string, strings};
+use super::simple::{Simple, constant_string, data_error, string_args, utf8};
 
 /// The pattern of argument `index`, the same on every row.
 fn constant_regex(function: &str, args: &[ArrayRef], index: usize) -> Result<Option<Regex>> {
@@ -48,10 +47,7 @@ fn extract(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
         return Ok(Arc::new(StringArray::new_null(args[0].len())));
     };
     let group = group_of("regexp_extract", args, &re)?;
-    let out: StringArray = strings(&args[0])?
-        .into_iter()
-        .map(|s| re.captures(&s?)?.get(group).map(|m| m.as_str().to_string()))
-        .collect();
+    let out: StringArray = utf8(&args[0])?.iter().map(|s| Some(re.captures(s?)?.get(group)?.as_str())).collect();
     Ok(Arc::new(out))
 }
 
@@ -62,10 +58,10 @@ fn extract_all(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
         None => 0,
     };
     let mut out = ListBuilder::new(StringBuilder::new());
-    for s in strings(&args[0])? {
+    for s in utf8(&args[0])?.iter() {
         match (s, &re) {
             (Some(s), Some(re)) => {
-                for c in re.captures_iter(&s) {
+                for c in re.captures_iter(s) {
                     out.values().append_option(c.get(group).map(|m| m.as_str()));
                 }
                 out.append(true);
@@ -81,14 +77,11 @@ fn replace(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
         return Ok(Arc::new(StringArray::new_null(args[0].len())));
     };
     let replacements = match args.get(2) {
-        Some(r) => strings(r)?,
-        None => vec![Some(String::new()); args[0].len()],
+        Some(r) => utf8(r)?,
+        None => StringArray::from(vec![""; args[0].len()]),
     };
-    let out: StringArray = strings(&args[0])?
-        .into_iter()
-        .zip(replacements)
-        .map(|(s, r)| Some(re.replace_all(&s?, r?.as_str()).into_owned()))
-        .collect();
+    let out: StringArray =
+        utf8(&args[0])?.iter().zip(replacements.iter()).map(|(s, r)| Some(re.replace_all(s?, r?).into_owned())).collect();
     Ok(Arc::new(out))
 }
 
@@ -96,33 +89,23 @@ fn count(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     let Some(re) = constant_regex("regexp_count", args, 1)? else {
         return Ok(Arc::new(Int64Array::new_null(args[0].len())));
     };
-    let out: Int64Array = strings(&args[0])?.into_iter().map(|s| Some(re.find_iter(&s?).count() as i64)).collect();
+    let out: Int64Array = utf8(&args[0])?.iter().map(|s| Some(re.find_iter(s?).count() as i64)).collect();
     Ok(Arc::new(out))
 }
 
 fn split(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     let re = constant_regex("regexp_split", args, 1)?;
     let mut out = ListBuilder::new(StringBuilder::new());
-    for s in strings(&args[0])? {
+    for s in utf8(&args[0])?.iter() {
         match (s, &re) {
             (Some(s), Some(re)) => {
-                re.split(&s).for_each(|part| out.values().append_value(part));
+                re.split(s).for_each(|part| out.values().append_value(part));
                 out.append(true);
             }
             _ => out.append(false),
         }
     }
     Ok(Arc::new(out.finish()))
-}
-
-fn strings_then(function: &'static str, result: DataType) -> impl Fn(&[DataType]) -> Result<DataType> {
-    move |args| {
-        if is_string(&args[0]) && is_string(&args[1]) && args.get(2).is_none_or(|t| is_string(t) || t.is_integer()) {
-            Ok(result.clone())
-        } else {
-            Err(plan_error(function, format!("takes a string and a pattern, not {args:?}")))
-        }
-    }
 }
 
 fn string_list() -> DataType {
@@ -132,11 +115,11 @@ fn string_list() -> DataType {
 pub fn all() -> Vec<ScalarUDF> {
     let two_or_three = || Signature::one_of(vec![Signature::any(2, Volatility::Immutable).type_signature, Signature::any(3, Volatility::Immutable).type_signature], Volatility::Immutable);
     vec![
-        Simple::udf("regexp_extract", two_or_three(), |a| strings_then("regexp_extract", DataType::Utf8)(a), extract),
-        Simple::udf("regexp_extract_all", two_or_three(), |a| strings_then("regexp_extract_all", string_list())(a), extract_all),
-        Simple::udf("regexp_replace", two_or_three(), |a| strings_then("regexp_replace", DataType::Utf8)(a), replace),
-        Simple::udf("regexp_count", Signature::any(2, Volatility::Immutable), |a| strings_then("regexp_count", DataType::Int64)(a), count),
-        Simple::udf("regexp_split", Signature::any(2, Volatility::Immutable), |a| strings_then("regexp_split", string_list())(a), split),
+        Simple::udf("regexp_extract", two_or_three(), |a| string_args("regexp_extract", a, DataType::Utf8), extract),
+        Simple::udf("regexp_extract_all", two_or_three(), |a| string_args("regexp_extract_all", a, string_list()), extract_all),
+        Simple::udf("regexp_replace", two_or_three(), |a| string_args("regexp_replace", a, DataType::Utf8), replace),
+        Simple::udf("regexp_count", Signature::any(2, Volatility::Immutable), |a| string_args("regexp_count", a, DataType::Int64), count),
+        Simple::udf("regexp_split", Signature::any(2, Volatility::Immutable), |a| string_args("regexp_split", a, string_list()), split),
     ]
 }
 

@@ -102,8 +102,7 @@ impl VisitorMut for Trino {
                 }
             }
             Expr::AtTimeZone { timestamp, time_zone } => {
-                let call = function_call("at_timezone", [(**timestamp).clone(), (**time_zone).clone()]);
-                *expr = call;
+                *expr = parse_expr(&format!("at_timezone({timestamp}, {time_zone})"));
             }
             _ => {}
         }
@@ -175,20 +174,6 @@ fn fraction_digits(text: &str) -> u64 {
         Some((_, fraction)) => fraction.chars().take_while(char::is_ascii_digit).count() as u64,
         None => 0,
     }
-}
-
-/// `name(args…)` as a parsed function call.
-fn function_call<const N: usize>(name: &str, args: [Expr; N]) -> Expr {
-    let placeholders = vec!["NULL"; N].join(", ");
-    let mut call = parse_expr(&format!("{name}({placeholders})"));
-    if let Expr::Function(f) = &mut call
-        && let FunctionArguments::List(list) = &mut f.args
-    {
-        for (slot, arg) in list.args.iter_mut().zip(args) {
-            *slot = FunctionArg::Unnamed(FunctionArgExpr::Expr(arg));
-        }
-    }
-    call
 }
 
 #[cfg(test)]

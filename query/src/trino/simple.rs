@@ -4,7 +4,8 @@
 
 use std::hash::{Hash, Hasher};
 
-use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::array::{ArrayRef, AsArray, StringArray};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
@@ -93,4 +94,43 @@ pub fn plan_error(function: &str, message: impl std::fmt::Display) -> datafusion
 /// An execution error naming the function (bad input data, as Trino reports it).
 pub fn data_error(function: &str, message: impl std::fmt::Display) -> datafusion::error::DataFusionError {
     datafusion::error::DataFusionError::Execution(format!("{function}(): {message}"))
+}
+
+/// A string argument's values (any of the string layouts, or NULL) as one `StringArray`; its
+/// `iter()` gives `Option<&str>` without copying a row.
+pub fn utf8(array: &ArrayRef) -> Result<StringArray> {
+    Ok(cast(array, &DataType::Utf8)?.as_string::<i32>().clone())
+}
+
+/// Is `t` a string type (or NULL)?
+pub fn is_string(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null)
+}
+
+/// The return type of a function over text: its first argument is a string, the others strings
+/// or integers (patterns, paths, groups, limits).
+pub fn string_args(function: &str, args: &[DataType], result: DataType) -> Result<DataType> {
+    let first_is_text = args.first().is_some_and(is_string);
+    if first_is_text && args[1..].iter().all(|t| is_string(t) || t.is_integer()) {
+        Ok(result)
+    } else {
+        Err(plan_error(function, format!("takes text, not {}", args.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))))
+    }
+}
+
+/// The string argument that must be the same on every row (a format, a path, a pattern, a
+/// unit); None when it is NULL.
+pub fn constant_string(function: &str, what: &str, array: &ArrayRef) -> Result<Option<String>> {
+    let values = utf8(array)?;
+    let first = values.iter().next().flatten();
+    if values.iter().any(|v| v != first) {
+        return Err(data_error(function, format!("the {what} must be the same for every row")));
+    }
+    Ok(first.map(str::to_string))
+}
+
+/// Each string parsed by `parse`; NULL stays NULL, and the first text that does not parse is
+/// the error.
+pub fn parse_each<T>(array: &ArrayRef, parse: impl Fn(&str) -> Result<T>) -> Result<Vec<Option<T>>> {
+    utf8(array)?.iter().map(|s| s.map(&parse).transpose()).collect()
 }

@@ -15,17 +15,16 @@ use datafusion::arrow::datatypes::{DataType, Field, Int64Type};
 use datafusion::error::Result;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
-use super::simple::{Simple, data_error, plan_error};
-use super::time::{is_string, strings};
+use super::simple::{Simple, data_error, is_string, plan_error, utf8};
 
 fn kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
-    let delimiters = strings(&args[1])?;
+    let delimiters = utf8(&args[1])?;
     let limits: Vec<Option<i64>> = match args.get(2) {
         Some(l) => cast(l, &DataType::Int64)?.as_primitive::<Int64Type>().iter().collect(),
         None => vec![Some(i64::MAX); args[0].len()],
     };
     let mut out = ListBuilder::new(StringBuilder::new());
-    for ((s, d), limit) in strings(&args[0])?.into_iter().zip(delimiters).zip(limits) {
+    for ((s, d), limit) in utf8(&args[0])?.iter().zip(delimiters.iter()).zip(limits) {
         let (Some(s), Some(d), Some(limit)) = (s, d, limit) else {
             out.append(false);
             continue;
@@ -36,7 +35,7 @@ fn kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
         if limit <= 0 {
             return Err(data_error("split", "limit must be positive"));
         }
-        s.splitn(usize::try_from(limit).unwrap_or(usize::MAX), d.as_str()).for_each(|p| out.values().append_value(p));
+        s.splitn(usize::try_from(limit).unwrap_or(usize::MAX), d).for_each(|p| out.values().append_value(p));
         out.append(true);
     }
     Ok(Arc::new(out.finish()))

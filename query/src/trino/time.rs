@@ -4,16 +4,27 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone};
 use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Date32Array, TimestampNanosecondArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Date32Type, TimeUnit, TimestampNanosecondType};
 use datafusion::error::{DataFusionError, Result};
 
+use super::simple::constant_string;
+
 /// Is `t` a date or a timestamp?
 pub fn is_temporal(t: &DataType) -> bool {
     matches!(t, DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _))
+}
+
+/// A function of a date or a timestamp (or NULL) returning `result`.
+pub fn temporal_to(function: &str, arg: &DataType, result: DataType) -> Result<DataType> {
+    if is_temporal(arg) || *arg == DataType::Null {
+        Ok(result)
+    } else {
+        Err(DataFusionError::Plan(format!("{function}(): takes a date or a timestamp, not {arg}")))
+    }
 }
 
 fn epoch() -> NaiveDate {
@@ -80,39 +91,6 @@ pub fn from_local(values: impl IntoIterator<Item = Option<NaiveDateTime>>, data_
         }
         other => Err(DataFusionError::Execution(format!("expected a date or a timestamp, got {other}"))),
     }
-}
-
-/// The UTC instant of each value (a date at UTC midnight), in milliseconds.
-pub fn instants_millis(array: &ArrayRef) -> Result<Vec<Option<i64>>> {
-    match array.data_type() {
-        DataType::Timestamp(_, _) => {
-            let nanos = cast(array, &DataType::Timestamp(TimeUnit::Nanosecond, None))?;
-            Ok(nanos.as_primitive::<TimestampNanosecondType>().iter().map(|v| v.map(|v| v.div_euclid(1_000_000))).collect())
-        }
-        _ => Ok(local_datetimes(array)?.into_iter().map(|v| v.map(|v| Utc.from_utc_datetime(&v).timestamp_millis())).collect()),
-    }
-}
-
-/// The string values of a string array (any of the three string layouts).
-pub fn strings(array: &ArrayRef) -> Result<Vec<Option<String>>> {
-    let utf8 = cast(array, &DataType::Utf8)?;
-    Ok(utf8.as_string::<i32>().iter().map(|s| s.map(str::to_string)).collect())
-}
-
-/// The string argument that must be the same on every row (a format, a path, a pattern, a
-/// unit); None when it is NULL.
-pub fn constant_string(function: &str, what: &str, array: &ArrayRef) -> Result<Option<String>> {
-    let values = strings(array)?;
-    match values.first() {
-        None | Some(None) => Ok(None),
-        Some(Some(first)) if values.iter().all(|v| v.as_deref() == Some(first)) => Ok(Some(first.clone())),
-        _ => Err(DataFusionError::Execution(format!("{function}(): the {what} must be the same for every row"))),
-    }
-}
-
-/// Is `t` a string type (or NULL)?
-pub fn is_string(t: &DataType) -> bool {
-    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null)
 }
 
 /// A date-time unit, as `date_add`, `date_diff` and `date_trunc` name them.

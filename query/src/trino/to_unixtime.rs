@@ -9,62 +9,33 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, Float64Array, Int64Array};
+use datafusion::arrow::array::{AsArray, Float64Array};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, TimeUnit};
-use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
+use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit};
+use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
-use super::map_one;
+use super::simple::Simple;
+use super::time::temporal_to;
 
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct ToUnixtime {
-    signature: Signature,
-}
-
-impl ToUnixtime {
-    pub fn new() -> Self {
-        Self { signature: Signature::any(1, Volatility::Immutable) }
-    }
-}
-
-impl Default for ToUnixtime {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl ScalarUDFImpl for ToUnixtime {
-    fn name(&self) -> &str {
-        "to_unixtime"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        match &args[0] {
-            DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 | DataType::Null => Ok(DataType::Float64),
-            other => Err(DataFusionError::Plan(format!("to_unixtime() takes a timestamp, not {other}"))),
-        }
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        map_one(&args.args[0], |array| {
+pub fn udf() -> ScalarUDF {
+    Simple::udf(
+        "to_unixtime",
+        Signature::any(1, Volatility::Immutable),
+        |args| temporal_to("to_unixtime", &args[0], DataType::Float64),
+        |args, _| {
             // microseconds keep every fraction Trino's timestamp(6) has; the zone does not
             // change the instant
-            let zone = match array.data_type() {
+            let zone = match args[0].data_type() {
                 DataType::Timestamp(_, zone) => zone.clone(),
                 _ => None,
             };
-            let micros = cast(array, &DataType::Timestamp(TimeUnit::Microsecond, zone))?;
+            let micros = cast(&args[0], &DataType::Timestamp(TimeUnit::Microsecond, zone))?;
             let micros = cast(&micros, &DataType::Int64)?;
-            let micros = micros.as_any().downcast_ref::<Int64Array>().expect("cast to Int64");
-            let seconds: Float64Array = micros.iter().map(|m| m.map(|m| m as f64 / 1e6)).collect();
-            Ok(Arc::new(seconds) as ArrayRef)
-        })
-    }
+            let seconds: Float64Array =
+                micros.as_primitive::<Int64Type>().iter().map(|m| m.map(|m| m as f64 / 1e6)).collect();
+            Ok(Arc::new(seconds))
+        },
+    )
 }
 
 #[cfg(test)]

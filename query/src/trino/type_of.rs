@@ -9,36 +9,27 @@
 //! Trino: <https://trino.io/docs/current/functions/conversion.html#typeof>.
 
 
+use std::sync::Arc;
+
+use datafusion::arrow::array::StringArray;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
-use datafusion::common::ScalarValue;
-use datafusion::error::Result;
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct TypeOf {
-    signature: Signature,
-}
+use super::simple::Simple;
+use super::types::precision_of_unit;
 
-impl TypeOf {
-    pub fn new() -> Self {
-        Self { signature: Signature::any(1, Volatility::Immutable) }
-    }
-}
-
-impl Default for TypeOf {
-    fn default() -> Self {
-        Self::new()
-    }
+pub fn udf() -> ScalarUDF {
+    Simple::udf(
+        "typeof",
+        Signature::any(1, Volatility::Immutable),
+        |_| Ok(DataType::Utf8),
+        |args, _| Ok(Arc::new(StringArray::from(vec![trino_type_name(args[0].data_type()); args[0].len()]))),
+    )
 }
 
 /// The Trino name of an Arrow type.
 pub fn trino_type_name(data_type: &DataType) -> String {
-    let precision = |unit: &TimeUnit| match unit {
-        TimeUnit::Second => 0,
-        TimeUnit::Millisecond => 3,
-        TimeUnit::Microsecond => 6,
-        TimeUnit::Nanosecond => 9,
-    };
+    let precision = |unit: &TimeUnit| precision_of_unit(*unit);
     match data_type {
         DataType::Null => "unknown".into(),
         DataType::Boolean => "boolean".into(),
@@ -73,25 +64,6 @@ pub fn trino_type_name(data_type: &DataType) -> String {
         },
         DataType::Dictionary(_, value) => trino_type_name(value),
         other => other.to_string().to_lowercase(),
-    }
-}
-
-impl ScalarUDFImpl for TypeOf {
-    fn name(&self) -> &str {
-        "typeof"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let name = trino_type_name(args.arg_fields[0].data_type());
-        Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(name))))
     }
 }
 

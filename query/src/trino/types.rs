@@ -31,6 +31,16 @@ pub fn unit_of_precision(precision: u64) -> TimeUnit {
     }
 }
 
+/// The number of fraction-of-second digits a unit holds.
+pub fn precision_of_unit(unit: TimeUnit) -> usize {
+    match unit {
+        TimeUnit::Second => 0,
+        TimeUnit::Millisecond => 3,
+        TimeUnit::Microsecond => 6,
+        TimeUnit::Nanosecond => 9,
+    }
+}
+
 impl TypePlanner for TrinoTypes {
     fn plan_type_field(&self, sql_type: &SqlType) -> Result<Option<FieldRef>> {
         let data_type = match sql_type {

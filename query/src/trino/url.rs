@@ -17,48 +17,41 @@ use datafusion::error::Result;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 use url::Url;
 
-use super::simple::{Simple, plan_error};
-use super::time::{is_string, strings};
+use super::simple::{Simple, string_args, utf8};
 
 fn part(args: &[ArrayRef], get: fn(&Url) -> Option<String>) -> Result<ArrayRef> {
-    let out: StringArray = strings(&args[0])?.into_iter().map(|s| get(&Url::parse(&s?).ok()?)).collect();
+    let out: StringArray = utf8(&args[0])?.iter().map(|s| get(&Url::parse(s?).ok()?)).collect();
     Ok(Arc::new(out))
 }
 
 fn parameter(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
-    let names = strings(&args[1])?;
-    let out: StringArray = strings(&args[0])?
-        .into_iter()
-        .zip(names)
+    let names = utf8(&args[1])?;
+    let out: StringArray = utf8(&args[0])?
+        .iter()
+        .zip(names.iter())
         .map(|(s, name)| {
-            let (url, name) = (Url::parse(&s?).ok()?, name?);
-            url.query_pairs().find(|(k, _)| *k == name).map(|(_, v)| v.into_owned())
+            let (url, name) = (Url::parse(s?).ok()?, name?);
+            url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
         })
         .collect();
     Ok(Arc::new(out))
 }
 
 fn port(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
-    let out: Int64Array = strings(&args[0])?.into_iter().map(|s| Url::parse(&s?).ok()?.port().map(i64::from)).collect();
+    let out: Int64Array = utf8(&args[0])?.iter().map(|s| Url::parse(s?).ok()?.port().map(i64::from)).collect();
     Ok(Arc::new(out))
-}
-
-fn strings_to(function: &'static str, result: DataType) -> impl Fn(&[DataType]) -> Result<DataType> {
-    move |args| {
-        if args.iter().all(is_string) { Ok(result.clone()) } else { Err(plan_error(function, format!("takes URL text, not {args:?}"))) }
-    }
 }
 
 pub fn all() -> Vec<ScalarUDF> {
     let one = || Signature::any(1, Volatility::Immutable);
     vec![
-        Simple::udf("url_extract_host", one(), |a| strings_to("url_extract_host", DataType::Utf8)(a), |a, _| part(a, |u| u.host_str().map(str::to_string))),
-        Simple::udf("url_extract_path", one(), |a| strings_to("url_extract_path", DataType::Utf8)(a), |a, _| part(a, |u| Some(u.path().to_string()))),
-        Simple::udf("url_extract_protocol", one(), |a| strings_to("url_extract_protocol", DataType::Utf8)(a), |a, _| part(a, |u| Some(u.scheme().to_string()))),
-        Simple::udf("url_extract_query", one(), |a| strings_to("url_extract_query", DataType::Utf8)(a), |a, _| part(a, |u| Some(u.query().unwrap_or("").to_string()))),
-        Simple::udf("url_extract_fragment", one(), |a| strings_to("url_extract_fragment", DataType::Utf8)(a), |a, _| part(a, |u| Some(u.fragment().unwrap_or("").to_string()))),
-        Simple::udf("url_extract_port", one(), |a| strings_to("url_extract_port", DataType::Int64)(a), port),
-        Simple::udf("url_extract_parameter", Signature::any(2, Volatility::Immutable), |a| strings_to("url_extract_parameter", DataType::Utf8)(a), parameter),
+        Simple::udf("url_extract_host", one(), |a| string_args("url_extract_host", a, DataType::Utf8), |a, _| part(a, |u| u.host_str().map(str::to_string))),
+        Simple::udf("url_extract_path", one(), |a| string_args("url_extract_path", a, DataType::Utf8), |a, _| part(a, |u| Some(u.path().to_string()))),
+        Simple::udf("url_extract_protocol", one(), |a| string_args("url_extract_protocol", a, DataType::Utf8), |a, _| part(a, |u| Some(u.scheme().to_string()))),
+        Simple::udf("url_extract_query", one(), |a| string_args("url_extract_query", a, DataType::Utf8), |a, _| part(a, |u| Some(u.query().unwrap_or("").to_string()))),
+        Simple::udf("url_extract_fragment", one(), |a| string_args("url_extract_fragment", a, DataType::Utf8), |a, _| part(a, |u| Some(u.fragment().unwrap_or("").to_string()))),
+        Simple::udf("url_extract_port", one(), |a| string_args("url_extract_port", a, DataType::Int64), port),
+        Simple::udf("url_extract_parameter", Signature::any(2, Volatility::Immutable), |a| string_args("url_extract_parameter", a, DataType::Utf8), parameter),
     ]
 }
 
