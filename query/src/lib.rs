@@ -12,6 +12,7 @@
 //!
 //! `query` reads what `transform` wrote; it never depends on `ingest`.
 
+pub mod athena_ddl;
 pub mod ddl;
 pub mod named;
 pub mod output;

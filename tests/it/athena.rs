@@ -36,3 +36,63 @@ fn ddl_and_named_queries_parse_as_athena_sql() {
         assert_eq!(parsed[0]["kind"], "Select", "{name}: {parsed:#}");
     }
 }
+
+/// The Hive type of each column of a table's Parquet files, read with pyarrow.
+const FILE_TYPES: &str = r#"
+import json, sys, glob
+import pyarrow as pa, pyarrow.parquet as pq
+def hive(t):
+    if pa.types.is_string(t) or pa.types.is_large_string(t): return "string"
+    if pa.types.is_int64(t): return "bigint"
+    if pa.types.is_int32(t): return "int"
+    if pa.types.is_float64(t): return "double"
+    if pa.types.is_boolean(t): return "boolean"
+    if pa.types.is_date32(t): return "date"
+    if pa.types.is_timestamp(t): return "timestamp"
+    if pa.types.is_decimal(t): return f"decimal({t.precision},{t.scale})"
+    if pa.types.is_list(t): return f"array<{hive(t.value_type)}>"
+    if pa.types.is_struct(t): return "struct<" + ",".join(f"{f.name}:{hive(f.type)}" for f in t) + ">"
+    return str(t)
+out = {}
+for table in sys.argv[2:]:
+    files = sorted(glob.glob(f"{sys.argv[1]}/{table}/**/*.parquet", recursive=True))
+    schemas = {tuple((f.name, hive(f.type)) for f in pq.read_schema(p)) for p in files}
+    out[table] = {"files": len(files), "schemas": [list(map(list, s)) for s in schemas]}
+print(json.dumps(out))
+"#;
+
+/// `tributary ddl` declares the types the Parquet files have: the DDL, read back by our DDL
+/// reader, against every file's schema as pyarrow reads it (same columns, same order, same
+/// Hive types).
+#[test]
+fn ddl_declares_the_types_the_parquet_files_have() {
+    use tributary_query::athena_ddl::{DdlStatement, parse};
+    use tributary_query::ddl::hive_type;
+
+    let dir = tempfile::tempdir().unwrap();
+    let wh = path_str(dir.path());
+    crate::backfill::load_events_and_stream(wh);
+    let ddl = tributary_ok(&["ddl", "--warehouse", wh]);
+    let tables: Vec<_> = parse(&ddl)
+        .unwrap_or_else(|e| panic!("{e}\n{ddl}"))
+        .into_iter()
+        .filter_map(|s| match s {
+            DdlStatement::Table(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tables.len(), 3, "{ddl}");
+    let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+    let mut args = vec![wh];
+    args.extend(&names);
+    let files = python_json(FILE_TYPES, &args);
+    for table in &tables {
+        let declared: Vec<serde_json::Value> =
+            table.columns.iter().map(|(name, t)| serde_json::json!([name, hive_type(t)])).collect();
+        let found = &files[&table.name];
+        assert!(found["files"].as_u64().unwrap() > 0, "{}: no files", table.name);
+        let schemas = found["schemas"].as_array().unwrap();
+        assert_eq!(schemas.len(), 1, "{}: every file has the same schema: {schemas:?}", table.name);
+        assert_eq!(schemas[0].as_array().unwrap(), &declared, "{}: the DDL's columns and the files' differ", table.name);
+    }
+}

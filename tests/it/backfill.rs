@@ -4,7 +4,7 @@ use tributary_fixtures::expected::compare_rows;
 
 use crate::helpers::*;
 
-fn load_events_and_stream(warehouse: &str) -> (serde_json::Value, serde_json::Value) {
+pub fn load_events_and_stream(warehouse: &str) -> (serde_json::Value, serde_json::Value) {
     let (_, f) = fixtures();
     let events = backfill(path_str(&f.events_dir), "events", warehouse, &[]);
     let stream = backfill(path_str(&f.stream_dir), "dynamodb-stream", warehouse, &[]);
