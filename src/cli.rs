@@ -168,8 +168,13 @@ pub struct QueryArgs {
 #[derive(Args, Debug)]
 pub struct SqlArgs {
     /// The warehouse: a local directory or s3://bucket/prefix.
-    #[arg(long, env = "TRIBUTARY_WAREHOUSE")]
-    pub warehouse: String,
+    #[arg(long, env = "TRIBUTARY_WAREHOUSE", required_unless_present = "ddl")]
+    pub warehouse: Option<String>,
+    /// Athena DDL to register tables from (CREATE DATABASE / EXTERNAL TABLE / VIEW, as
+    /// `tributary ddl` prints it); partition projection in TBLPROPERTIES is honoured. Repeatable;
+    /// with --warehouse, added to the warehouse's tables.
+    #[arg(long)]
+    pub ddl: Vec<PathBuf>,
     /// SQL to run (one or more statements separated by `;`).
     #[arg(short = 'c', long = "command", conflicts_with = "file")]
     pub command: Option<String>,

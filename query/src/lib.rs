@@ -3,7 +3,10 @@
 //! # Layout
 //! - [`session`]: a DataFusion session over a warehouse (local or S3): the Parquet tables with
 //!   their partition columns, and the [`views`] that give the latest state of orders and users.
-//! - [`ddl`]: the Athena `CREATE EXTERNAL TABLE` (with partition projection) and view statements.
+//! - [`ddl`]: the Athena `CREATE EXTERNAL TABLE` (with partition projection) and view statements;
+//!   [`athena_ddl`] reads such DDL back, [`external`] registers its tables (with
+//!   [`projection`]), and [`metadata`] answers `SHOW TABLES`, `DESCRIBE`, `SHOW PARTITIONS` and
+//!   `MSCK REPAIR TABLE`.
 //! - [`named`]: the named analytics queries (`daily-orders`, `top-users`, `funnel`), one file
 //!   each, written in SQL that Athena runs unchanged.
 //! - [`trino`]: Trino (Athena) functions with Trino's semantics, one file each.
@@ -14,8 +17,11 @@
 
 pub mod athena_ddl;
 pub mod ddl;
+pub mod external;
+pub mod metadata;
 pub mod named;
 pub mod output;
+pub mod projection;
 pub mod render;
 pub mod session;
 pub mod sql;
@@ -25,4 +31,4 @@ pub mod views;
 pub use named::{NamedQuery, Params};
 pub use output::OutputFormat;
 pub use datafusion::prelude::SessionContext;
-pub use session::{CATALOG, DEFAULT_DATABASE, QueryError, database_name, open, open_database, session};
+pub use session::{CATALOG, DEFAULT_DATABASE, QueryError, database_name, empty, open, open_database, session};

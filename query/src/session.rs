@@ -57,14 +57,7 @@ pub async fn open_database(location: &str, database: &str) -> Result<SessionCont
 /// default schema: `events`, `analytics.events` and `awsdatacatalog.analytics.events` all
 /// name the same table, as they do on Athena.
 pub async fn session(warehouse: &Warehouse, database: &str) -> Result<SessionContext, QueryError> {
-    let config = SessionConfig::new()
-        .with_default_catalog_and_schema(CATALOG, database_name(database)?)
-        .with_information_schema(true)
-        // Athena and Trino show `1.5` as DECIMAL; keep DataFusion's parsing but not its
-        // view-typed strings, which some clients cannot print
-        .set_bool("datafusion.execution.parquet.schema_force_view_types", false)
-        .set_bool("datafusion.execution.listing_table_ignore_subdirectory", false);
-    let ctx = crate::trino::context(config);
+    let ctx = empty(database)?;
     let store_url = ObjectStoreUrl::parse(warehouse.store_url())?;
     ctx.register_object_store(store_url.as_ref(), warehouse.store().clone());
     for table in Table::ALL {
@@ -74,6 +67,19 @@ pub async fn session(warehouse: &Warehouse, database: &str) -> Result<SessionCon
         crate::sql::run_statements(&ctx, &format!("CREATE VIEW {name} AS {sql}")).await?;
     }
     Ok(ctx)
+}
+
+/// A session without tables whose default database is `database` (tables come from Athena DDL,
+/// [`crate::external::register_ddl`]).
+pub fn empty(database: &str) -> Result<SessionContext, QueryError> {
+    let config = SessionConfig::new()
+        .with_default_catalog_and_schema(CATALOG, database_name(database)?)
+        .with_information_schema(true)
+        // Athena and Trino show `1.5` as DECIMAL; keep DataFusion's parsing but not its
+        // view-typed strings, which some clients cannot print
+        .set_bool("datafusion.execution.parquet.schema_force_view_types", false)
+        .set_bool("datafusion.execution.listing_table_ignore_subdirectory", false);
+    Ok(crate::trino::context(config))
 }
 
 fn register_table(ctx: &SessionContext, warehouse: &Warehouse, table: Table) -> Result<(), QueryError> {

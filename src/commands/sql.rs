@@ -7,17 +7,23 @@ use anyhow::Context;
 use crate::cli::SqlArgs;
 
 pub async fn run(args: SqlArgs) -> anyhow::Result<()> {
-    let ctx = tributary_query::open_database(&args.warehouse, &args.database).await.with_context(|| format!("opening the warehouse {}", args.warehouse))?;
+    let ctx = match &args.warehouse {
+        Some(warehouse) => tributary_query::open_database(warehouse, &args.database)
+            .await
+            .with_context(|| format!("opening the warehouse {warehouse}"))?,
+        None => tributary_query::empty(&args.database)?,
+    };
+    for file in &args.ddl {
+        let ddl = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        tributary_query::external::register_ddl(&ctx, &ddl).await.with_context(|| format!("registering the tables of {}", file.display()))?;
+    }
     let sql = match (&args.command, &args.file) {
         (Some(sql), _) => sql.clone(),
         (None, Some(file)) => std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?,
         (None, None) => {
             let interactive = std::io::stdin().is_terminal();
             if interactive {
-                eprintln!(
-                    "database {}: tables events, order_changes, user_changes; views orders, users. End statements with ';', \\q quits.",
-                    args.database
-                );
+                eprintln!("database {}: SHOW TABLES lists the tables. End statements with ';', \\q quits.", args.database);
             }
             return Ok(tributary_query::sql::repl(&ctx, args.format, interactive).await?);
         }

@@ -96,3 +96,49 @@ fn ddl_declares_the_types_the_parquet_files_have() {
         assert_eq!(schemas[0].as_array().unwrap(), &declared, "{}: the DDL's columns and the files' differ", table.name);
     }
 }
+
+/// `tributary sql --ddl FILE` reads a warehouse through the DDL `tributary ddl` prints, as
+/// Athena would: the same rows, the views, partition projection's ranges, and Athena's
+/// metadata statements.
+#[test]
+fn sql_over_athena_ddl_sees_what_athena_sees() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = path_str(dir.path());
+    crate::backfill::load_events_and_stream(wh);
+    let ddl_for = |years: &str| {
+        let path = dir.path().join(format!("ddl-{years}.sql"));
+        std::fs::write(&path, tributary_ok(&["ddl", "--warehouse", wh, "--years", years])).unwrap();
+        path
+    };
+    let (all_years, before) = (ddl_for("2000-2099"), ddl_for("2000-2025"));
+    let over = |ddl: &std::path::Path, sql: &str| tributary_ok(&["sql", "--ddl", path_str(ddl), "--format", "trino", "-c", sql]);
+    let warehouse = |sql: &str| tributary_ok(&["sql", "--warehouse", wh, "--format", "trino", "-c", sql]);
+
+    for sql in [
+        "SELECT COUNT(*) FROM analytics.events",
+        "SELECT COUNT(*) FROM analytics.orders",
+        "SELECT eventType, COUNT(*) FROM events GROUP BY 1 ORDER BY 1",
+        "SELECT COUNT(*) FROM analytics.events WHERE year = '2026' AND month = '01' AND day = '05'",
+        "SELECT day, COUNT(*) FROM analytics.events WHERE year = '2026' AND month = '01' AND day BETWEEN '03' AND '09' GROUP BY 1 ORDER BY 1",
+    ] {
+        let (ddl, direct) = (over(&all_years, sql), warehouse(sql));
+        assert!(!direct.trim().is_empty() && direct.trim() != "0", "{sql}: {direct}");
+        assert_eq!(ddl, direct, "{sql}");
+    }
+    // projected years 2000-2025 leave out the 2026 partitions, as on Athena
+    assert_eq!(over(&before, "SELECT COUNT(*) FROM analytics.events").trim(), "0");
+
+    let tables = over(&all_years, "SHOW TABLES");
+    assert_eq!(tables.lines().collect::<Vec<_>>(), ["events", "order_changes", "orders", "user_changes", "users"]);
+    let describe = over(&all_years, "DESCRIBE analytics.events");
+    assert!(describe.lines().any(|l| l.starts_with("eventtype\tstring")), "{describe}");
+    assert!(describe.contains("# Partition Information"), "{describe}");
+    assert!(describe.lines().last().unwrap().starts_with("day\tstring"), "{describe}");
+    let days = warehouse("SELECT COUNT(DISTINCT year || month || day) FROM events");
+    let partitions = over(&all_years, "SHOW PARTITIONS analytics.events");
+    assert_eq!(partitions.lines().count().to_string(), days.trim());
+    assert!(partitions.lines().all(|p| p.starts_with("year=2026/month=")), "{partitions}");
+    let repair = over(&all_years, "MSCK REPAIR TABLE analytics.events");
+    assert_eq!(repair.lines().count(), partitions.lines().count());
+    assert!(repair.starts_with("Repair: Added partition to metastore events:year=2026/"), "{repair}");
+}
