@@ -101,6 +101,7 @@ fn tables_are_reachable_by_database_name_as_on_athena() {
     assert!(by_date.len() > 1);
     assert_eq!(by_date, by_partition);
     athena_funnel_query_gives_trinos_answer(wh);
+    athena_unnest_queries_agree_with_duckdb(wh);
     // another database name, from the flag or TRIBUTARY_DATABASE
     let rows = tributary_ok(&["sql", "--warehouse", wh, "--database", "shop", "--format", "json", "-c", "SELECT COUNT(*) AS n FROM shop.events"]);
     assert!(rows.contains(&format!("\"n\":{all}")), "{rows}");
@@ -145,6 +146,35 @@ fn athena_funnel_query_gives_trinos_answer(wh: &str) {
     let plain = sql(wh, "SELECT COUNT(*) AS n FROM events WHERE eventtype = 'ADD_TO_CART'");
     let carts: u64 = rows.iter().map(|r| r[2].parse::<u64>().unwrap()).sum();
     assert_eq!(plain[0]["n"].as_u64(), Some(carts));
+}
+
+/// Athena's ways into arrays of rows, run unchanged — `CROSS JOIN UNNEST(o.items) AS t(item)`
+/// with `t.item.price`, and `items[1].price` — against DuckDB on the same Parquet files.
+fn athena_unnest_queries_agree_with_duckdb(wh: &str) {
+    let ours = tributary_ok(&[
+        "sql", "--warehouse", wh, "--format", "trino", "-c",
+        "SELECT COUNT(*), SUM(t.item.price * t.item.quantity) FROM analytics.order_changes AS o CROSS JOIN UNNEST(o.items) AS t(item); \
+         SELECT SUM(items[1].price), COUNT(items[1].product_id) FROM analytics.order_changes",
+    ]);
+    let duckdb = python_json(
+        r#"
+import duckdb, json, sys
+files = sys.argv[1] + "/order_changes/**/*.parquet"
+con = duckdb.connect()
+a = con.execute(f"SELECT COUNT(*), CAST(SUM(i.price * i.quantity) AS VARCHAR) FROM (SELECT unnest(items) AS i FROM read_parquet('{files}'))").fetchone()
+b = con.execute(f"SELECT CAST(SUM(items[1].price) AS VARCHAR), COUNT(items[1].product_id) FROM read_parquet('{files}')").fetchone()
+print(json.dumps([[a[0], a[1]], [b[0], b[1]]]))
+"#,
+        &[wh],
+    );
+    let lines: Vec<Vec<&str>> = ours.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(lines.len(), 2, "{ours}");
+    let decimal = |text: &str| text.parse::<f64>().unwrap_or_else(|_| panic!("a number: {text}"));
+    assert_eq!(lines[0][0], duckdb[0][0].to_string(), "unnested items: {ours}");
+    assert!(lines[0][0] != "0");
+    assert_eq!(decimal(lines[0][1]), decimal(duckdb[0][1].as_str().unwrap()), "revenue of the items: {ours}");
+    assert_eq!(decimal(lines[1][0]), decimal(duckdb[1][0].as_str().unwrap()), "first items' prices: {ours}");
+    assert_eq!(lines[1][1], duckdb[1][1].to_string());
 }
 
 fn files(dir: &std::path::Path) -> Vec<String> {

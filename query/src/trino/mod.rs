@@ -7,7 +7,8 @@
 //!   literal precision, `AT TIME ZONE`, `typeof('cat')`, aggregates Trino spells differently
 //!   (`count_if`, `max_by`/`min_by`, `arbitrary`, `every`, `listagg`), `UNNEST … WITH ORDINALITY`.
 //! - [`types`]: Trino's type names (`timestamp` is `timestamp(3)`, `json`).
-//! - [`literals`]: integer literals are `integer` when they fit (an analyzer rule).
+//! - [`literals`]: integer literals are `integer` when they fit (an analyzer rule); [`casts`]:
+//!   casts to integers round, as Trino's do.
 //! - [`decimal`]: decimal literals (`100.0` is `decimal(4,1)`) and Trino's `*`, `/`, `%` on
 //!   decimals; [`round`] keeps Trino's decimal result types.
 //!
@@ -28,6 +29,7 @@
 //! answers against Trino's documentation.
 
 pub mod arrays;
+pub mod casts;
 pub mod date;
 pub mod date_add;
 pub mod date_diff;
@@ -40,6 +42,7 @@ pub mod format_datetime;
 pub mod from_unixtime;
 pub mod iso8601;
 pub mod json;
+pub mod lateral_unnest;
 pub mod literals;
 pub mod regexp;
 pub mod rewrite;
@@ -68,6 +71,8 @@ pub fn context(config: SessionConfig) -> SessionContext {
     let mut analyzer_rules = Analyzer::new().rules;
     // before type coercion, which then sees Trino's literal types
     analyzer_rules.insert(0, Arc::new(literals::IntegerLiterals));
+    // after type coercion, which fixes the operand types
+    analyzer_rules.push(Arc::new(casts::RoundingCasts));
     let mut state = SessionStateBuilder::new()
         .with_config(config)
         .with_default_features()

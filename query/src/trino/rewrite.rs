@@ -6,12 +6,15 @@
 //! | `1.5e3` | `double` | with decimal literals on: a decimal of negative scale |
 //! | `TIMESTAMP '2026-01-01 10:00:00.25'` | `timestamp(2)`: the literal's digits set its precision | `timestamp(9)` |
 //! | `x AT TIME ZONE 'Europe/Paris'` | keeps `x`'s precision | `timestamp(9)` |
+//! | `items[1].price` | the field of an element | not supported (a field after a subscript) |
+//! | `try(x)` | NULL where `x` fails | see [`Try`]: division by zero and failed casts |
 //! | `typeof('cat')` | `varchar(3)`: a string literal's type has its length | `varchar` |
 //! | `count_if(x)` | rows where `x` is true | `count(CASE WHEN x THEN 1 END)` |
 //! | `max_by(x, y)`, `min_by(x, y)` | `x` of the row with the largest (smallest) `y` | `first_value(x ORDER BY y DESC/ASC NULLS LAST)` |
 //! | `arbitrary(x)`, `any_value(x)` | some non-null `x` of the group | `max(x)` |
 //! | `every(x)` | all true | `bool_and(x)` |
 //! | `listagg(x, sep) WITHIN GROUP (ORDER BY y)` | joined strings | `string_agg(x, sep ORDER BY y)` |
+//! | `FROM r CROSS JOIN UNNEST(r.a) AS t(x)` | each row with its own elements | see [`super::lateral_unnest`] |
 //! | `UNNEST(a) WITH ORDINALITY AS t(x, n)` | each element with its 1-based position | `UNNEST(a, generate_series(1, cardinality(a)))` |
 //!
 //! Arrow strings carry no length bound, so `typeof` of a string literal is the one place the
@@ -25,7 +28,7 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{
-    CastKind, DataType, ExactNumberInfo, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, Query, SelectItem, SetExpr, TableFactor, Value,
+    AccessExpr, BinaryOperator, CastKind, DataType, ExactNumberInfo, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, Query, SelectItem, SetExpr, TableFactor, Value,
     VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::parser::Parser;
@@ -49,6 +52,7 @@ impl VisitorMut for Trino {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        super::lateral_unnest::rewrite(query);
         name_columns(&mut query.body);
         ControlFlow::Continue(())
     }
@@ -101,9 +105,47 @@ impl VisitorMut for Trino {
                     *expr = Expr::Value(Value::SingleQuotedString(name).into());
                 }
             }
+            // `items[1].price`: a field after a subscript, which DataFusion takes as a string
+            Expr::CompoundFieldAccess { access_chain, .. } => {
+                for access in access_chain.iter_mut() {
+                    if let AccessExpr::Dot(Expr::Identifier(field)) = access {
+                        let name = if field.quote_style.is_some() { field.value.clone() } else { field.value.to_ascii_lowercase() };
+                        *access = AccessExpr::Dot(Expr::Value(Value::SingleQuotedString(name).into()));
+                    }
+                }
+            }
+            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("try") => {
+                if let FunctionArguments::List(list) = &f.args
+                    && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(inner))] = list.args.as_slice()
+                {
+                    let mut inner = inner.clone();
+                    let _ = inner.visit(&mut Try);
+                    *expr = Expr::Nested(Box::new(inner));
+                }
+            }
             Expr::AtTimeZone { timestamp, time_zone } => {
                 *expr = parse_expr(&format!("at_timezone({timestamp}, {time_zone})"));
             }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Inside `try(…)`: the errors Trino's `try` turns into NULL, made NULL where they arise —
+/// division and remainder by zero (the divisor becomes `NULLIF(divisor, 0)`) and casts that
+/// fail (`TRY_CAST`).
+struct Try;
+
+impl VisitorMut for Try {
+    type Break = ();
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        match expr {
+            Expr::BinaryOp { op: BinaryOperator::Divide | BinaryOperator::Modulo, right, .. } => {
+                *right = Box::new(parse_expr(&format!("NULLIF({right}, 0)")));
+            }
+            Expr::Cast { kind, .. } if *kind == CastKind::Cast || *kind == CastKind::DoubleColon => *kind = CastKind::TryCast,
             _ => {}
         }
         ControlFlow::Continue(())
@@ -196,6 +238,8 @@ mod tests {
         assert_eq!(rewritten("SELECT TIMESTAMP '2026-01-01 10:00:00.25' AS t"), "SELECT TIMESTAMP(2) '2026-01-01 10:00:00.25' AS t");
         assert_eq!(rewritten("SELECT TIMESTAMP '2026-01-01 10:00:00' AS t"), "SELECT TIMESTAMP(0) '2026-01-01 10:00:00' AS t");
         assert_eq!(rewritten("SELECT typeof('cat') AS t"), "SELECT 'varchar(3)' AS t");
+        assert_eq!(rewritten("SELECT try(a / b + CAST(c AS int)) AS t FROM u"), "SELECT (a / NULLIF(b, 0) + TRY_CAST(c AS INT)) AS t FROM u");
+        assert_eq!(rewritten("SELECT items[1].Price AS p FROM t"), "SELECT items[1].'price' AS p FROM t");
         assert_eq!(
             rewritten("SELECT count_if(a > 1) AS c, max_by(a, b) AS m, listagg(a, ',') WITHIN GROUP (ORDER BY b) AS l FROM t"),
             "SELECT count(CASE WHEN a > 1 THEN 1 END) AS c, first_value(a ORDER BY b DESC NULLS LAST) AS m, string_agg(a, ',' ORDER BY b) AS l FROM t"
