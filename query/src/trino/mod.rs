@@ -22,6 +22,7 @@
 //! | [`fields`] | `year` … `millisecond`, `day_of_week`/`dow`, `week`, `last_day_of_month` |
 //! | [`json`], [`regexp`], [`url`], [`split`] | `json_extract[_scalar]`, `json_parse`, `regexp_extract`, `regexp_replace` (all matches, `$1`), `url_extract_*`, `split` |
 //! | [`arrays`] | `element_at`, `contains`, `slice`, `sequence`, `transform`, `filter`, `any_match` |
+//! | [`map_aggregates`] | `histogram`, `map_agg` |
 //! | [`type_of`] | `typeof` with Trino's type names |
 //!
 //! [`simple`] and [`time`] hold what the functions share. Reference:
@@ -44,6 +45,7 @@ pub mod iso8601;
 pub mod json;
 pub mod lateral_unnest;
 pub mod literals;
+pub mod map_aggregates;
 pub mod regexp;
 pub mod rewrite;
 pub mod round;
@@ -111,6 +113,8 @@ pub fn register(ctx: &SessionContext) {
         ctx.register_udf(udf);
     }
     arrays::register(ctx);
+    ctx.register_udaf(map_aggregates::histogram());
+    ctx.register_udaf(map_aggregates::map_agg());
 }
 
 #[cfg(test)]
