@@ -15,9 +15,10 @@
 
 use datafusion::common::ScalarValue;
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::error::Result;
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::utils::merge_schema;
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::optimizer::AnalyzerRule;
 
@@ -36,19 +37,30 @@ impl AnalyzerRule for IntegerLiterals {
                 return Ok(Transformed::no(plan));
             }
             let names = NamePreserver::new(&plan);
+            let schema = merge_schema(&plan.inputs());
             plan.map_expressions(|expr| {
                 let name = names.save(&expr);
                 let rewritten = expr.transform_down(|e| match e {
                     Expr::Literal(ScalarValue::Int64(Some(v)), meta) if i32::try_from(v).is_ok() => {
                         Ok(Transformed::yes(Expr::Literal(ScalarValue::Int32(Some(v as i32)), meta)))
                     }
-                    // a lambda's parameter types were fixed from its arguments when it was planned
-                    e @ Expr::HigherOrderFunction(_) => Ok(Transformed::new(e, false, TreeNodeRecursion::Jump)),
                     other => Ok(Transformed::no(other)),
                 })?;
+                // a lambda's parameters were typed from its arguments when it was planned: type
+                // them again from the narrowed literals (`reduce(ARRAY[5], 0, …)` folds in integer)
+                let rewritten = if rewritten.transformed && has_lambda(&rewritten.data) {
+                    let resolved = rewritten.data.resolve_lambda_variables(&schema)?;
+                    Transformed::yes(resolved.data)
+                } else {
+                    rewritten
+                };
                 Ok(rewritten.update_data(|e| name.restore(e)))
             })
         })
         .map(|t| t.data)
     }
+}
+
+fn has_lambda(expr: &Expr) -> bool {
+    expr.exists(|e| Ok(matches!(e, Expr::HigherOrderFunction(_)))).unwrap_or(false)
 }

@@ -22,13 +22,16 @@
 //! | [`fields`] | `year` … `millisecond`, `day_of_week`/`dow`, `week`, `last_day_of_month` |
 //! | [`json`], [`regexp`], [`url`], [`split`] | `json_extract[_scalar]`, `json_parse`, `regexp_extract`, `regexp_replace` (all matches, `$1`), `url_extract_*`, `split` |
 //! | [`arrays`] | `element_at`, `contains`, `slice`, `sequence`, `transform`, `filter`, `any_match` |
+//! | [`reduce`] | `reduce(array, initialState, (s, x) -> …, s -> …)` |
 //! | [`map_aggregates`] | `histogram`, `map_agg` |
+//! | [`approx_percentile`] over [`tdigest`] | `approx_percentile` with Trino's t-digest (no interpolation between samples) |
 //! | [`type_of`] | `typeof` with Trino's type names |
 //!
 //! [`simple`] and [`time`] hold what the functions share. Reference:
 //! <https://trino.io/docs/current/functions.html>; `tests/conformance/*.toml` checks the
 //! answers against Trino's documentation.
 
+pub mod approx_percentile;
 pub mod arrays;
 pub mod casts;
 pub mod date;
@@ -46,11 +49,13 @@ pub mod json;
 pub mod lateral_unnest;
 pub mod literals;
 pub mod map_aggregates;
+pub mod reduce;
 pub mod regexp;
 pub mod rewrite;
 pub mod round;
 pub mod simple;
 pub mod split;
+pub mod tdigest;
 pub mod time;
 pub mod time_zone;
 pub mod to_unixtime;
@@ -115,6 +120,8 @@ pub fn register(ctx: &SessionContext) {
     arrays::register(ctx);
     ctx.register_udaf(map_aggregates::histogram());
     ctx.register_udaf(map_aggregates::map_agg());
+    ctx.register_udaf(approx_percentile::udaf());
+    ctx.register_higher_order_function(Arc::new(reduce::function()));
 }
 
 #[cfg(test)]

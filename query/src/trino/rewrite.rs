@@ -13,6 +13,7 @@
 //! | `max_by(x, y)`, `min_by(x, y)` | `x` of the row with the largest (smallest) `y` | `first_value(x ORDER BY y DESC/ASC NULLS LAST)` |
 //! | `arbitrary(x)`, `any_value(x)` | some non-null `x` of the group | `max(x)` |
 //! | `every(x)` | all true | `bool_and(x)` |
+//! | `IF(c, a[, b])` | `a` where `c` is true, else `b` (or NULL); only that branch is evaluated | `CASE WHEN c THEN a ELSE b END` |
 //! | `listagg(x, sep) WITHIN GROUP (ORDER BY y)` | joined strings | `string_agg(x, sep ORDER BY y)` |
 //! | `FROM r CROSS JOIN UNNEST(r.a) AS t(x)` | each row with its own elements | see [`super::lateral_unnest`] |
 //! | `UNNEST(a) WITH ORDINALITY AS t(x, n)` | each element with its 1-based position | `UNNEST(a, generate_series(1, cardinality(a)))` |
@@ -187,6 +188,9 @@ fn aggregate(expr: &Expr) -> Option<Expr> {
         ("min_by", [x, y]) => format!("first_value({x} ORDER BY {y} ASC NULLS LAST)"),
         ("arbitrary" | "any_value", [x]) => format!("max({x})"),
         ("every", [x]) => format!("bool_and({x})"),
+        // not an aggregate, but spelled differently too: Trino's `IF` evaluates only the branch taken
+        ("if", [condition, then]) => format!("CASE WHEN {condition} THEN {then} END"),
+        ("if", [condition, then, otherwise]) => format!("CASE WHEN {condition} THEN {then} ELSE {otherwise} END"),
         ("listagg", [x, separator]) => {
             let order: Vec<String> = f.within_group.iter().map(ToString::to_string).collect();
             let order = if order.is_empty() { String::new() } else { format!(" ORDER BY {}", order.join(", ")) };
