@@ -1,6 +1,7 @@
 //! The SQL dialect `tributary sql` parses: sqlparser's permissive generic dialect (what
 //! DataFusion uses), plus Trino's lambda expressions (`transform(a, x -> x * 2)`), which the
-//! generic dialect would read as the JSON `->` operator.
+//! generic dialect would read as the JSON `->` operator, and Trino's nested types in casts
+//! (`CAST(x AS array(varchar))`, see [`super::type_syntax`]).
 //!
 //! sqlparser asks a dialect one question per syntax feature; every answer except lambdas is
 //! the generic dialect's, and the parser's own "is this the generic dialect" checks see this
@@ -8,7 +9,9 @@
 
 use std::any::TypeId;
 
+use datafusion::sql::sqlparser::ast::Expr;
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
+use datafusion::sql::sqlparser::parser::{Parser, ParserError};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TrinoDialect;
@@ -29,6 +32,11 @@ impl Dialect for TrinoDialect {
 
     fn supports_lambda_functions(&self) -> bool {
         true
+    }
+
+    /// `CAST(x AS array(T))`, `map(K, V)`, `row(a T)`: see [`super::type_syntax`].
+    fn parse_prefix(&self, parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
+        super::type_syntax::cast(parser)
     }
 
     fn is_delimited_identifier_start(&self, ch: char) -> bool {

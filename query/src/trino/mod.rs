@@ -2,13 +2,16 @@
 //! gives Trino's answer. Where DataFusion and Trino differ, Trino wins.
 //!
 //! How SQL is read (each file documents its Trino rule with examples):
-//! - [`dialect`]: the generic dialect plus lambdas (`x -> x + 1`).
+//! - [`dialect`]: the generic dialect plus lambdas (`x -> x + 1`) and, through [`type_syntax`],
+//!   Trino's nested types in casts (`array(T)`, `map(K, V)`, `row(a T)`).
 //! - [`rewrite`]: on the parsed statement: `_colN` column names, `1.5e3` as `double`, timestamp
 //!   literal precision, `AT TIME ZONE`, `typeof('cat')`, aggregates Trino spells differently
-//!   (`count_if`, `max_by`/`min_by`, `arbitrary`, `every`, `listagg`), `UNNEST … WITH ORDINALITY`.
+//!   (`count_if`, `max_by`/`min_by`, `arbitrary`, `every`, `listagg`), `IF`, `try`, `UNNEST … WITH ORDINALITY`.
 //! - [`types`]: Trino's type names (`timestamp` is `timestamp(3)`, `json`).
 //! - [`literals`]: integer literals are `integer` when they fit (an analyzer rule); [`casts`]:
-//!   casts to integers round, as Trino's do.
+//!   casts to integers round, as Trino's do, and casts from JSON to arrays, maps and rows
+//!   read the JSON ([`json_cast`]),
+//!   casts between rows go by position ([`row_cast`]).
 //! - [`decimal`]: decimal literals (`100.0` is `decimal(4,1)`) and Trino's `*`, `/`, `%` on
 //!   decimals; [`round`] keeps Trino's decimal result types.
 //!
@@ -46,6 +49,7 @@ pub mod format_datetime;
 pub mod from_unixtime;
 pub mod iso8601;
 pub mod json;
+pub mod json_cast;
 pub mod lateral_unnest;
 pub mod literals;
 pub mod map_aggregates;
@@ -53,6 +57,7 @@ pub mod reduce;
 pub mod regexp;
 pub mod rewrite;
 pub mod round;
+pub mod row_cast;
 pub mod simple;
 pub mod split;
 pub mod tdigest;
@@ -60,6 +65,7 @@ pub mod time;
 pub mod time_zone;
 pub mod to_unixtime;
 pub mod type_of;
+pub mod type_syntax;
 pub mod types;
 pub mod url;
 
@@ -79,7 +85,7 @@ pub fn context(config: SessionConfig) -> SessionContext {
     // before type coercion, which then sees Trino's literal types
     analyzer_rules.insert(0, Arc::new(literals::IntegerLiterals));
     // after type coercion, which fixes the operand types
-    analyzer_rules.push(Arc::new(casts::RoundingCasts));
+    analyzer_rules.push(Arc::new(casts::TrinoCasts));
     let mut state = SessionStateBuilder::new()
         .with_config(config)
         .with_default_features()
@@ -112,6 +118,8 @@ pub fn register(ctx: &SessionContext) {
         format_datetime::format_datetime(),
         format_datetime::parse_datetime(),
         split::udf(),
+        json_cast::udf(),
+        row_cast::udf(),
     ];
     let families = [fields::all(), iso8601::all(), json::all(), regexp::all(), url::all()];
     for udf in single.into_iter().chain(families.into_iter().flatten()) {
@@ -139,6 +147,14 @@ pub(crate) mod tests {
     pub async fn value(sql: &str) -> String {
         let batches = crate::sql::run_statements(&context(), sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         array_value_to_string(batches[0][0].column(0), 0).unwrap()
+    }
+
+    /// The error `sql` gives.
+    pub async fn error(sql: &str) -> String {
+        match crate::sql::run_statements(&context(), sql).await {
+            Ok(_) => panic!("{sql} succeeded"),
+            Err(e) => e.to_string(),
+        }
     }
 
     /// The Arrow type of `sql`'s one column.

@@ -5,6 +5,7 @@
 //! | `SELECT a + 1, count(*)` | columns `_col0`, `_col1` | names from the expression text, and an error when two look alike |
 //! | `1.5e3` | `double` | with decimal literals on: a decimal of negative scale |
 //! | `TIMESTAMP '2026-01-01 10:00:00.25'` | `timestamp(2)`: the literal's digits set its precision | `timestamp(9)` |
+//! | `DECIMAL '1.20'` | `decimal(3,2)`: the literal's digits set precision and scale | `decimal(38,10)` |
 //! | `x AT TIME ZONE 'Europe/Paris'` | keeps `x`'s precision | `timestamp(9)` |
 //! | `items[1].price` | the field of an element | not supported (a field after a subscript) |
 //! | `try(x)` | NULL where `x` fails | see [`Try`]: division by zero and failed casts |
@@ -90,13 +91,17 @@ impl VisitorMut for Trino {
                     };
                 }
             }
-            Expr::TypedString(typed) => {
-                if let (DataType::Timestamp(precision @ None, _), Value::SingleQuotedString(text)) =
-                    (&mut typed.data_type, &typed.value.value)
-                {
+            Expr::TypedString(typed) => match (&mut typed.data_type, &typed.value.value) {
+                (DataType::Timestamp(precision @ None, _), Value::SingleQuotedString(text)) => {
                     *precision = Some(fraction_digits(text));
                 }
-            }
+                (DataType::Decimal(info @ ExactNumberInfo::None), Value::SingleQuotedString(text)) => {
+                    if let Some((precision, scale)) = decimal_digits(text) {
+                        *info = ExactNumberInfo::PrecisionAndScale(precision, scale);
+                    }
+                }
+                _ => {}
+            },
             Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("typeof") => {
                 if let FunctionArguments::List(list) = &f.args
                     && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))] = list.args.as_slice()
@@ -211,6 +216,19 @@ fn parse_expr(text: &str) -> Expr {
         .try_with_sql(text)
         .and_then(|mut p| p.parse_expr())
         .unwrap_or_else(|e| panic!("the rewrite {text:?} parses: {e}"))
+}
+
+/// The precision and scale of a decimal literal's text (`DECIMAL '1.20'` is `decimal(3,2)`,
+/// `DECIMAL '0.5'` `decimal(1,1)`); None when it is not a plain decimal number.
+fn decimal_digits(text: &str) -> Option<(u64, i64)> {
+    let digits = text.trim().trim_start_matches(['+', '-']);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if !(whole.chars().chain(fraction.chars()).all(|c| c.is_ascii_digit()) && (whole.len() + fraction.len()) > 0) {
+        return None;
+    }
+    let whole = whole.trim_start_matches('0').len() as u64;
+    let scale = fraction.len() as u64;
+    Some(((whole + scale).max(1), scale as i64))
 }
 
 /// The number of fraction-of-second digits in a timestamp literal (`… 10:00:00.25` → 2).

@@ -6,6 +6,7 @@
 //! | `timestamp(p)` | any `p` from 0 to 12 | only 0, 3, 6 and 9 |
 //! | `timestamp with time zone` | `timestamp(3) with time zone`, zone UTC (Athena's session zone) | nanoseconds, zone from the config |
 //! | `json` | a JSON text (kept as `varchar`) | unknown |
+//! | `array(T)`, `map(K, V)`, `row(a T)` | nested types (see [`super::type_syntax`]) | `map` unknown |
 //!
 //! Arrow has four timestamp units, so precisions 1–2 are kept as milliseconds, 4–5 as
 //! microseconds and 7–12 as nanoseconds.
@@ -13,10 +14,11 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{DataType, FieldRef, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, TimeUnit};
+use datafusion::common::plan_datafusion_err;
 use datafusion::error::Result;
 use datafusion::logical_expr::planner::TypePlanner;
-use datafusion::sql::sqlparser::ast::{DataType as SqlType, TimezoneInfo};
+use datafusion::sql::sqlparser::ast::{ArrayElemTypeDef, DataType as SqlType, TimezoneInfo};
 
 #[derive(Debug, Default)]
 pub struct TrinoTypes;
@@ -44,15 +46,58 @@ pub fn precision_of_unit(unit: TimeUnit) -> usize {
 impl TypePlanner for TrinoTypes {
     fn plan_type_field(&self, sql_type: &SqlType) -> Result<Option<FieldRef>> {
         let data_type = match sql_type {
-            SqlType::Timestamp(precision, zone) => {
-                let unit = unit_of_precision(precision.unwrap_or(3));
-                let zone = matches!(zone, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz).then(|| Arc::from("UTC"));
-                DataType::Timestamp(unit, zone)
-            }
-            SqlType::JSON => DataType::Utf8,
-            SqlType::Custom(name, _) if name.to_string().eq_ignore_ascii_case("json") => DataType::Utf8,
-            _ => return Ok(None),
+            SqlType::Timestamp(..) | SqlType::JSON | SqlType::Custom(..) => scalar(sql_type),
+            SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(..) => Some(arrow_type(sql_type)?),
+            _ => None,
         };
-        Ok(Some(Arc::new(datafusion::arrow::datatypes::Field::new("", data_type, true))))
+        Ok(data_type.map(|t| Arc::new(Field::new("", t, true))))
     }
+}
+
+/// Trino's reading of a scalar type where it differs from DataFusion's; None elsewhere.
+fn scalar(sql_type: &SqlType) -> Option<DataType> {
+    match sql_type {
+        SqlType::Timestamp(precision, zone) => {
+            let unit = unit_of_precision(precision.unwrap_or(3));
+            let zone = matches!(zone, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz).then(|| Arc::from("UTC"));
+            Some(DataType::Timestamp(unit, zone))
+        }
+        SqlType::JSON => Some(DataType::Utf8),
+        SqlType::Custom(name, _) if name.to_string().eq_ignore_ascii_case("json") => Some(DataType::Utf8),
+        _ => None,
+    }
+}
+
+/// The Arrow type of any type a cast names, nested ones included (`array(T)`, `map(K, V)`,
+/// `row(a T)`; see [`super::type_syntax`]): arrays are `List`, maps `Map` with non-null keys,
+/// rows `Struct` with lower-cased names unless quoted (Trino's field names are
+/// case-insensitive).
+pub fn arrow_type(sql_type: &SqlType) -> Result<DataType> {
+    if let Some(t) = scalar(sql_type) {
+        return Ok(t);
+    }
+    Ok(match sql_type {
+        SqlType::Array(ArrayElemTypeDef::AngleBracket(inner) | ArrayElemTypeDef::SquareBracket(inner, _) | ArrayElemTypeDef::Parenthesis(inner)) => {
+            DataType::List(Arc::new(Field::new_list_field(arrow_type(inner)?, true)))
+        }
+        SqlType::Map(key, value) => {
+            let entries = Fields::from(vec![Field::new("key", arrow_type(key)?, false), Field::new("value", arrow_type(value)?, true)]);
+            DataType::Map(Arc::new(Field::new("entries", DataType::Struct(entries), false)), false)
+        }
+        SqlType::Struct(fields, _) => DataType::Struct(
+            fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let name = match &f.field_name {
+                        Some(n) if n.quote_style.is_some() => n.value.clone(),
+                        Some(n) => n.value.to_ascii_lowercase(),
+                        None => format!("field{i}"),
+                    };
+                    Ok(Field::new(name, arrow_type(&f.field_type)?, true))
+                })
+                .collect::<Result<Fields>>()?,
+        ),
+        other => crate::athena_ddl::arrow_type(other).map_err(|e| plan_datafusion_err!("{e}"))?,
+    })
 }
