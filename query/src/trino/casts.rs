@@ -1,8 +1,8 @@
 //! Trino's casts where DataFusion's differ:
 //! - from `double`, `real` and `decimal` to integer types they round to the nearest integer,
 //!   half away from zero; DataFusion's truncate;
-//! - from JSON (text) to arrays, maps and rows they read the JSON ([`super::json_cast`]);
-//!   DataFusion has no such cast;
+//! - from JSON they read the JSON value (`CAST(JSON '"abc"' AS varchar)` is `abc`), to JSON
+//!   they write one ([`super::json_cast`]); DataFusion has no JSON type;
 //! - between rows they take the fields by position ([`super::row_cast`]); DataFusion's by name.
 //!
 //! ```sql
@@ -19,9 +19,10 @@ use datafusion::error::Result;
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::utils::merge_schema;
+use datafusion::common::DFSchema;
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, TryCast};
 use datafusion::optimizer::AnalyzerRule;
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, FieldRef};
 
 use super::{json_cast, row_cast};
 
@@ -34,6 +35,29 @@ fn rounds(from: &DataType, to: &DataType) -> bool {
 
 fn round(expr: Expr) -> Box<Expr> {
     Box::new(Expr::ScalarFunction(ScalarFunction::new_udf(datafusion::functions::math::round(), vec![expr])))
+}
+
+/// `CAST(expr AS field)` (`TRY_CAST` when `r#try`) as Trino makes it.
+fn cast(expr: Expr, field: FieldRef, r#try: bool, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    let (_, source) = expr.to_field(schema)?;
+    let (from, to) = (source.data_type(), field.data_type());
+    let unchanged = |expr: Expr, field: FieldRef| {
+        Transformed::no(if r#try { Expr::TryCast(TryCast { expr: Box::new(expr), field }) } else { Expr::Cast(Cast { expr: Box::new(expr), field }) })
+    };
+    Ok(if json_cast::reads_json(&source, &field) {
+        Transformed::yes(json_cast::from_json(expr, to, r#try)?)
+    } else if json_cast::writes_json(&source, &field) {
+        Transformed::yes(json_cast::to_json(expr, field))
+    } else if row_cast::applies(from, to)? {
+        Transformed::yes(row_cast::call(expr, to)?)
+    } else if rounds(from, to) {
+        let expr = *round(expr);
+        let mut rounded = unchanged(expr, field);
+        rounded.transformed = true;
+        rounded
+    } else {
+        unchanged(expr, field)
+    })
 }
 
 impl AnalyzerRule for TrinoCasts {
@@ -51,24 +75,8 @@ impl AnalyzerRule for TrinoCasts {
             plan.map_expressions(|expr| {
                 let name = names.save(&expr);
                 let rewritten = expr.transform_up(|e| match e {
-                    Expr::Cast(Cast { expr, field }) if json_cast::applies(&expr.get_type(&schema)?, field.data_type()) => {
-                        Ok(Transformed::yes(json_cast::call(*expr, field.data_type(), false)?))
-                    }
-                    Expr::TryCast(TryCast { expr, field }) if json_cast::applies(&expr.get_type(&schema)?, field.data_type()) => {
-                        Ok(Transformed::yes(json_cast::call(*expr, field.data_type(), true)?))
-                    }
-                    Expr::Cast(Cast { expr, field }) if row_cast::applies(&expr.get_type(&schema)?, field.data_type())? => {
-                        Ok(Transformed::yes(row_cast::call(*expr, field.data_type())?))
-                    }
-                    Expr::TryCast(TryCast { expr, field }) if row_cast::applies(&expr.get_type(&schema)?, field.data_type())? => {
-                        Ok(Transformed::yes(row_cast::call(*expr, field.data_type())?))
-                    }
-                    Expr::Cast(Cast { expr, field }) if rounds(&expr.get_type(&schema)?, field.data_type()) => {
-                        Ok(Transformed::yes(Expr::Cast(Cast { expr: round(*expr), field })))
-                    }
-                    Expr::TryCast(TryCast { expr, field }) if rounds(&expr.get_type(&schema)?, field.data_type()) => {
-                        Ok(Transformed::yes(Expr::TryCast(TryCast { expr: round(*expr), field })))
-                    }
+                    Expr::Cast(Cast { expr, field }) => cast(*expr, field, false, &schema),
+                    Expr::TryCast(TryCast { expr, field }) => cast(*expr, field, true, &schema),
                     other => Ok(Transformed::no(other)),
                 })?;
                 Ok(rewritten.update_data(|e| name.restore(e)))

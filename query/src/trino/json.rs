@@ -8,7 +8,7 @@
 //! SELECT json_array_length('[1, 2, 3]');                                              -- 3
 //! SELECT json_format(json_parse('{"b": 1, "a": [true, null]}'));                      -- {"a":[true,null],"b":1}
 //! ```
-//! JSON values are kept as their text (`varchar`), written compactly with object keys in
+//! JSON values are kept as their text (a `varchar` tagged as `json`, see [`super::types`]), written compactly with object keys in
 //! order, as Trino writes its `json` type. Paths: `$`, `.key`, `["key"]`, `[index]` (0-based).
 //! `json_extract_scalar` gives NULL for objects and arrays, as Trino does; text that is not
 //! JSON gives NULL from the extract functions and an error from `json_parse`.
@@ -22,7 +22,7 @@ use datafusion::error::Result;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 use serde_json::Value;
 
-use super::simple::{Simple, constant_string, data_error, parse_each, string_args, utf8};
+use super::simple::{Simple, constant_string, data_error, json_udf, parse_each, string_args, utf8};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Step {
@@ -136,10 +136,10 @@ fn size_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
 pub fn all() -> Vec<ScalarUDF> {
     let (one, two) = (|| Signature::any(1, Volatility::Immutable), || Signature::any(2, Volatility::Immutable));
     vec![
-        Simple::udf("json_extract", two(), |a| string_args("json_extract", a, DataType::Utf8), |a, _| extract(a, false)),
+        json_udf("json_extract", two(), |a| string_args("json_extract", a, DataType::Utf8), |a, _| extract(a, false)),
         Simple::udf("json_extract_scalar", two(), |a| string_args("json_extract_scalar", a, DataType::Utf8), |a, _| extract(a, true)),
         Simple::udf("json_size", two(), |a| string_args("json_size", a, DataType::Int64), size_kernel),
-        Simple::udf("json_parse", one(), |a| string_args("json_parse", a, DataType::Utf8), parse_kernel),
+        json_udf("json_parse", one(), |a| string_args("json_parse", a, DataType::Utf8), parse_kernel),
         Simple::udf("json_format", one(), |a| string_args("json_format", a, DataType::Utf8), parse_kernel),
         Simple::udf("json_array_length", one(), |a| string_args("json_array_length", a, DataType::Int64), length_kernel),
     ]

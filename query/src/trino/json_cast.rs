@@ -1,4 +1,4 @@
-//! Casts from JSON to arrays, maps and rows, as Trino makes them:
+//! Casts from and to JSON, as Trino makes them:
 //!
 //! ```sql
 //! SELECT CAST(json_parse('[1, null, 456]') AS array(integer));                          -- [1, NULL, 456]
@@ -7,6 +7,9 @@
 //! SELECT CAST(json_parse('[123, "abc"]') AS row(v1 bigint, v2 varchar));                -- {v1=123, v2=abc}
 //! SELECT CAST(json_extract(doc, '$.items') AS array(map(varchar, json))) FROM orders;   -- elements as JSON text
 //! SELECT TRY_CAST(json_parse('{"a": 1}') AS array(integer));                            -- NULL
+//! SELECT CAST(json_extract('{"name": "Ann"}', '$.name') AS varchar);                   -- Ann (not "Ann")
+//! SELECT CAST(JSON 'null' AS varchar), CAST(JSON '12' AS bigint);                      -- NULL  12
+//! SELECT CAST('Ann' AS json), CAST(ARRAY[1, 2] AS json), CAST(MAP(ARRAY['a'], ARRAY[1]) AS json); -- "Ann"  [1,2]  {"a":1}
 //! ```
 //! The rules are Trino's: a JSON `null` is NULL at any depth; a row takes an object's fields by
 //! name, case-insensitively, or an array's elements by position; numbers and booleans become
@@ -14,25 +17,27 @@
 //! for is kept as its JSON text. A value that does not fit the type is an error naming the text
 //! and the type (NULL under `TRY_CAST`).
 //!
-//! JSON values are `varchar` here ([`super::types`]), so an analyzer rule
-//! ([`super::casts::TrinoCasts`]) sends every cast from text to an array, map or row through
-//! this function: `trino_json_cast(text, CAST(NULL AS type), try)`. The values are checked and
-//! shaped with serde_json, then decoded into Arrow by arrow-json.
+//! JSON values are text marked as `json` ([`super::types::json_field`]); an analyzer rule
+//! ([`super::casts::TrinoCasts`]) sends casts from `json` (and from any text to an array, map
+//! or row) through `trino_json_cast(text, CAST(NULL AS type), try)`, and casts to `json`
+//! through `trino_to_json(x)`. Values read are checked and shaped with serde_json, then
+//! decoded into Arrow by arrow-json; values written are encoded by arrow-json.
 //! Trino: <https://trino.io/docs/current/functions/json.html#cast-from-json>.
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, new_null_array};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, new_null_array};
 use datafusion::arrow::compute::concat;
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::arrow::json::ReaderBuilder;
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema};
+use datafusion::arrow::json::{ArrayWriter, ReaderBuilder};
 use datafusion::common::{ScalarValue, exec_err};
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::{Expr, ScalarUDF, Signature, Volatility};
 use serde_json::{Map, Value};
 
-use super::simple::{Simple, utf8};
+use super::simple::{Simple, json_udf, utf8};
+use super::types::is_json;
 use super::type_of::trino_type_name;
 
 pub const NAME: &str = "trino_json_cast";
@@ -41,18 +46,55 @@ pub fn udf() -> ScalarUDF {
     Simple::udf(NAME, Signature::any(3, Volatility::Immutable), |args| Ok(args[1].clone()), kernel)
 }
 
-/// Is a cast from `from` to `to` one this function makes?
-pub fn applies(from: &DataType, to: &DataType) -> bool {
-    matches!(from, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
-        && matches!(to, DataType::List(_) | DataType::LargeList(_) | DataType::Map(..) | DataType::Struct(_))
+/// Does a cast from `source` to `target` read JSON? From a `json` value to text, booleans,
+/// numbers, arrays, maps and rows; and from any text to arrays, maps and rows (Trino has no
+/// such cast from `varchar`, so the text can only have been meant as JSON).
+pub fn reads_json(source: &Field, target: &Field) -> bool {
+    let (from, to) = (source.data_type(), target.data_type());
+    let text = matches!(from, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+    let nested = matches!(to, DataType::List(_) | DataType::LargeList(_) | DataType::Map(..) | DataType::Struct(_));
+    let scalar = matches!(to, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Boolean)
+        || to.is_numeric();
+    text && !is_json(target) && (nested || (is_json(source) && scalar))
 }
 
-/// The call that casts the JSON text `expr` to `to`; `try` gives NULL for a value that does
+/// Does a cast from `source` to `target` write JSON (`CAST(x AS json)`)?
+pub fn writes_json(source: &Field, target: &Field) -> bool {
+    is_json(target) && !is_json(source)
+}
+
+/// The call that reads the JSON text `expr` as `to`; `try` gives NULL for a value that does
 /// not fit instead of an error.
-pub fn call(expr: Expr, to: &DataType, r#try: bool) -> Result<Expr> {
+pub fn from_json(expr: Expr, to: &DataType, r#try: bool) -> Result<Expr> {
     let template = Expr::Literal(ScalarValue::try_new_null(to)?, None);
     let r#try = Expr::Literal(ScalarValue::Boolean(Some(r#try)), None);
     Ok(Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(udf()), vec![expr, template, r#try])))
+}
+
+/// The call that writes `expr` as JSON text: strings quoted, arrays as arrays, maps and rows
+/// as objects (keys in order), NULL as NULL.
+pub fn to_json(expr: Expr, _target: FieldRef) -> Expr {
+    Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(to_json_udf()), vec![expr]))
+}
+
+pub fn to_json_udf() -> ScalarUDF {
+    json_udf("trino_to_json", Signature::any(1, Volatility::Immutable), |_| Ok(DataType::Utf8), to_json_kernel)
+}
+
+fn to_json_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let array = &args[0];
+    if array.is_empty() || array.data_type() == &DataType::Null {
+        return Ok(new_null_array(&DataType::Utf8, array.len()));
+    }
+    let schema = Arc::new(Schema::new(vec![Field::new("v", array.data_type().clone(), true)]));
+    let batch = RecordBatch::try_new(schema, vec![Arc::clone(array)])?;
+    let mut writer = ArrayWriter::new(Vec::new());
+    writer.write(&batch)?;
+    writer.finish()?;
+    let rows: Vec<Map<String, Value>> =
+        serde_json::from_slice(&writer.into_inner()).map_err(|e| DataFusionError::Execution(format!("writing JSON: {e}")))?;
+    let texts: StringArray = rows.into_iter().map(|mut row| row.remove("v").filter(|v| !v.is_null()).map(|v| v.to_string())).collect();
+    Ok(Arc::new(texts))
 }
 
 fn kernel(args: &[ArrayRef], to: &DataType) -> Result<ArrayRef> {
@@ -160,6 +202,28 @@ mod tests {
         assert_eq!(value(&format!(r#"SELECT CAST(json_parse('[123, "abc", true]') AS {row})"#)).await, "{v1: 123, v2: abc, v3: true}");
         assert_eq!(value(r#"SELECT CAST(json_parse('[1, "a", {"b": [2]}]') AS array(json))"#).await, r#"[1, a, {"b":[2]}]"#);
         assert_eq!(value("SELECT CAST(CAST(NULL AS varchar) AS array(integer))").await, "");
+    }
+
+    #[tokio::test]
+    async fn reads_json_scalars_as_trino_does() {
+        assert_eq!(value(r#"SELECT CAST(json_extract('{"name": "Ann"}', '$.name') AS varchar)"#).await, "Ann");
+        assert_eq!(value("SELECT CAST(JSON 'null' AS varchar) IS NULL").await, "true");
+        assert_eq!(value("SELECT CAST(JSON '12' AS bigint)").await, "12");
+        assert_eq!(value("SELECT CAST(JSON '1.5' AS double)").await, "1.5");
+        assert_eq!(value("SELECT CAST(JSON 'true' AS boolean)").await, "true");
+        assert_eq!(value("SELECT CAST(JSON '12' AS varchar)").await, "12");
+        // plain text is not JSON: its cast to varchar keeps the quotes
+        assert_eq!(value(r#"SELECT CAST('"Ann"' AS varchar)"#).await, r#""Ann""#);
+    }
+
+    #[tokio::test]
+    async fn writes_json_as_trino_does() {
+        assert_eq!(value("SELECT CAST('Ann' AS json)").await, r#""Ann""#);
+        assert_eq!(value("SELECT CAST(ARRAY[1, 2] AS json)").await, "[1,2]");
+        assert_eq!(value("SELECT CAST(MAP(ARRAY['b', 'a'], ARRAY[1, 2]) AS json)").await, r#"{"a":2,"b":1}"#);
+        assert_eq!(value("SELECT CAST(ROW(1, 'x') AS json)").await, r#"{"c0":1,"c1":"x"}"#);
+        assert_eq!(value("SELECT CAST(CAST(NULL AS varchar) AS json) IS NULL").await, "true");
+        assert_eq!(value("SELECT json_format(CAST(ARRAY['a'] AS json))").await, r#"["a"]"#);
     }
 
     #[tokio::test]

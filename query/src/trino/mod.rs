@@ -119,6 +119,7 @@ pub fn register(ctx: &SessionContext) {
         format_datetime::parse_datetime(),
         split::udf(),
         json_cast::udf(),
+        json_cast::to_json_udf(),
         row_cast::udf(),
     ];
     let families = [fields::all(), iso8601::all(), json::all(), regexp::all(), url::all()];

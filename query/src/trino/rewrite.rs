@@ -5,6 +5,7 @@
 //! | `SELECT a + 1, count(*)` | columns `_col0`, `_col1` | names from the expression text, and an error when two look alike |
 //! | `1.5e3` | `double` | with decimal literals on: a decimal of negative scale |
 //! | `TIMESTAMP '2026-01-01 10:00:00.25'` | `timestamp(2)`: the literal's digits set its precision | `timestamp(9)` |
+//! | `JSON '[1, 2]'` | the JSON value | a string |
 //! | `DECIMAL '1.20'` | `decimal(3,2)`: the literal's digits set precision and scale | `decimal(38,10)` |
 //! | `x AT TIME ZONE 'Europe/Paris'` | keeps `x`'s precision | `timestamp(9)` |
 //! | `items[1].price` | the field of an element | not supported (a field after a subscript) |
@@ -94,6 +95,11 @@ impl VisitorMut for Trino {
             Expr::TypedString(typed) => match (&mut typed.data_type, &typed.value.value) {
                 (DataType::Timestamp(precision @ None, _), Value::SingleQuotedString(text)) => {
                     *precision = Some(fraction_digits(text));
+                }
+                // a JSON literal is the JSON its text holds, unlike `CAST('…' AS json)`, a JSON string
+                (DataType::JSON, Value::SingleQuotedString(text)) => {
+                    let text = text.replace('\'', "''");
+                    *expr = parse_expr(&format!("json_parse('{text}')"));
                 }
                 (DataType::Decimal(info @ ExactNumberInfo::None), Value::SingleQuotedString(text)) => {
                     if let Some((precision, scale)) = decimal_digits(text) {

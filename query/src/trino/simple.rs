@@ -6,10 +6,12 @@ use std::hash::{Hash, Hasher};
 
 use datafusion::arrow::array::{ArrayRef, AsArray, StringArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::DataType;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature};
+use datafusion::logical_expr::{ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature};
 
 /// The return type of a call with these argument types.
 pub type ReturnType = fn(&[DataType]) -> Result<DataType>;
@@ -23,11 +25,13 @@ pub struct Simple {
     signature: Signature,
     return_type: ReturnType,
     kernel: Kernel,
+    /// The result is JSON text (Trino's `json` type, see [`super::types::json_field`]).
+    json: bool,
 }
 
 impl Simple {
     pub fn udf(name: &'static str, signature: Signature, return_type: ReturnType, kernel: Kernel) -> ScalarUDF {
-        ScalarUDF::from(Simple { name, aliases: Vec::new(), signature, return_type, kernel })
+        ScalarUDF::from(Simple { name, aliases: Vec::new(), signature, return_type, kernel, json: false })
     }
 
     pub fn udf_with_aliases(
@@ -38,8 +42,13 @@ impl Simple {
         kernel: Kernel,
     ) -> ScalarUDF {
         let aliases = aliases.iter().map(|a| a.to_string()).collect();
-        ScalarUDF::from(Simple { name, aliases, signature, return_type, kernel })
+        ScalarUDF::from(Simple { name, aliases, signature, return_type, kernel, json: false })
     }
+}
+
+/// A function whose result is Trino's `json` (`json_parse`, `json_extract`).
+pub fn json_udf(name: &'static str, signature: Signature, return_type: ReturnType, kernel: Kernel) -> ScalarUDF {
+    ScalarUDF::from(Simple { name, aliases: Vec::new(), signature, return_type, kernel, json: true })
 }
 
 impl PartialEq for Simple {
@@ -72,6 +81,12 @@ impl ScalarUDFImpl for Simple {
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {
         (self.return_type)(args)
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        let types: Vec<DataType> = args.arg_fields.iter().map(|f| f.data_type().clone()).collect();
+        let field = Field::new(self.name, (self.return_type)(&types)?, true);
+        Ok(Arc::new(if self.json { super::types::json_field(field) } else { field }))
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {

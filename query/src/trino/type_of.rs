@@ -3,28 +3,47 @@
 //! ```sql
 //! SELECT typeof(CAST(1 AS integer));   -- integer
 //! SELECT typeof(from_unixtime(0));      -- timestamp(3) with time zone
+//! SELECT typeof(json_parse('[1]'));     -- json
 //! ```
 //! Literals have Trino's types (`1` is an `integer`, `1.50` a `decimal(3,2)`, `'cat'` a
 //! `varchar(3)`): see [`super::literals`] and [`super::rewrite`].
 //! Trino: <https://trino.io/docs/current/functions/conversion.html#typeof>.
 
-
-use std::sync::Arc;
-
-use datafusion::arrow::array::StringArray;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
-use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
+use datafusion::common::ScalarValue;
+use datafusion::error::Result;
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 
-use super::simple::Simple;
-use super::types::precision_of_unit;
+use super::types::{is_json, precision_of_unit};
 
 pub fn udf() -> ScalarUDF {
-    Simple::udf(
-        "typeof",
-        Signature::any(1, Volatility::Immutable),
-        |_| Ok(DataType::Utf8),
-        |args, _| Ok(Arc::new(StringArray::from(vec![trino_type_name(args[0].data_type()); args[0].len()]))),
-    )
+    ScalarUDF::from(TypeOf { signature: Signature::any(1, Volatility::Immutable) })
+}
+
+/// `typeof` reads its argument's field, not only its type: a JSON text is `json`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct TypeOf {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for TypeOf {
+    fn name(&self) -> &str {
+        "typeof"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let field = &args.arg_fields[0];
+        let name = if is_json(field) { "json".to_string() } else { trino_type_name(field.data_type()) };
+        Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(name))))
+    }
 }
 
 /// The Trino name of an Arrow type.
@@ -85,5 +104,9 @@ mod tests {
         assert_eq!(value("SELECT typeof('cat')").await, "varchar(3)");
         assert_eq!(value("SELECT typeof(1.50)").await, "decimal(3,2)");
         assert_eq!(value("SELECT typeof(1.5e0)").await, "double");
+        assert_eq!(value("SELECT typeof(json_parse('[1]'))").await, "json");
+        assert_eq!(value("SELECT typeof(json_extract('{}', '$'))").await, "json");
+        assert_eq!(value("SELECT typeof(JSON '1')").await, "json");
+        assert_eq!(value("SELECT typeof(CAST(json_parse('[1]') AS varchar))").await, "varchar");
     }
 }

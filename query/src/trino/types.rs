@@ -5,7 +5,7 @@
 //! | `timestamp` | `timestamp(3)`: milliseconds | nanoseconds |
 //! | `timestamp(p)` | any `p` from 0 to 12 | only 0, 3, 6 and 9 |
 //! | `timestamp with time zone` | `timestamp(3) with time zone`, zone UTC (Athena's session zone) | nanoseconds, zone from the config |
-//! | `json` | a JSON text (kept as `varchar`) | unknown |
+//! | `json` | a JSON text: `varchar` marked with the Arrow extension type `arrow.json` | unknown |
 //! | `array(T)`, `map(K, V)`, `row(a T)` | nested types (see [`super::type_syntax`]) | `map` unknown |
 //!
 //! Arrow has four timestamp units, so precisions 1–2 are kept as milliseconds, 4–5 as
@@ -50,8 +50,30 @@ impl TypePlanner for TrinoTypes {
             SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(..) => Some(arrow_type(sql_type)?),
             _ => None,
         };
-        Ok(data_type.map(|t| Arc::new(Field::new("", t, true))))
+        let json = matches!(sql_type, SqlType::JSON) || matches!(sql_type, SqlType::Custom(name, _) if name.to_string().eq_ignore_ascii_case("json"));
+        Ok(data_type.map(|t| {
+            let field = Field::new("", t, true);
+            Arc::new(if json { json_field(field) } else { field })
+        }))
     }
+}
+
+/// The Arrow extension type that marks a text as JSON, under Arrow's metadata key for
+/// extension types (which DataFusion keeps through functions' fields and explicit casts).
+const JSON_EXTENSION: &str = "arrow.json";
+const EXTENSION_TYPE_NAME_KEY: &str = "ARROW:extension:name";
+
+/// `field` (text) marked as Trino's `json`: the text is a JSON value, so casts read it
+/// ([`super::json_cast`]) and `typeof` says `json`.
+pub fn json_field(field: Field) -> Field {
+    let mut metadata = field.metadata().clone();
+    metadata.insert(EXTENSION_TYPE_NAME_KEY.to_string(), JSON_EXTENSION.to_string());
+    field.with_metadata(metadata)
+}
+
+/// Is `field` Trino's `json`?
+pub fn is_json(field: &Field) -> bool {
+    field.metadata().get(EXTENSION_TYPE_NAME_KEY).is_some_and(|name| name == JSON_EXTENSION)
 }
 
 /// Trino's reading of a scalar type where it differs from DataFusion's; None elsewhere.
