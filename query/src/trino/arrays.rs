@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | `element_at(array, i)` | `array_element(array, i)` | 1-based; negative counts from the end; out of range is NULL |
 //! | `element_at(map, key)` | `map_extract(map, key)[1]` | NULL when the key is missing |
+//! | `concat(array, …)` | `array_concat(array, …)` | arrays concatenate as arrays (DataFusion's `concat` joins their text) |
 //! | `contains(array, x)` | `array_has(array, x)` | (the string `contains` is not Trino's) |
 //! | `slice(array, start, length)` | `array_slice(array, start, start + length - 1)` | start is 1-based, negative from the end |
 //! | `sequence(start, stop[, step])` | `generate_series(…)` | inclusive; dates step by a day |
@@ -22,7 +23,7 @@ use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::functions_nested::expr_fn::{array_element, array_has, array_slice, gen_series, map_extract};
+use datafusion::functions_nested::expr_fn::{array_concat, array_element, array_has, array_slice, gen_series, map_extract};
 use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
 use datafusion::logical_expr::{Expr, ExprSchemable, Signature, Volatility, lit, when};
 use datafusion::prelude::SessionContext;
@@ -110,6 +111,13 @@ impl FunctionRewrite for ArrayRewrites {
                     array_element(a, i)
                 }
             },
+            "concat" => {
+                let mut types = args.iter().map(|a| a.get_type(schema));
+                if !types.any(|t| matches!(t, Ok(DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _)))) {
+                    return Ok(Transformed::no(expr));
+                }
+                array_concat(args)
+            }
             "contains" => {
                 let [a, x] = <[Expr; 2]>::try_from(args).expect("two arguments");
                 array_has(a, x)
@@ -151,6 +159,8 @@ mod tests {
         assert_eq!(value("SELECT element_at(MAP(ARRAY['a'], ARRAY[1]), 'a')").await, "1");
         assert_eq!(value("SELECT element_at(MAP(ARRAY['a'], ARRAY[1]), 'b')").await, "");
         assert_eq!(value("SELECT contains(ARRAY[1, 2], 2)").await, "true");
+        assert_eq!(value("SELECT concat(ARRAY[1], ARRAY[2, 3])").await, "[1, 2, 3]");
+        assert_eq!(value("SELECT concat('a', 'b')").await, "ab");
         assert_eq!(value("SELECT slice(ARRAY[1, 2, 3, 4], 2, 2)").await, "[2, 3]");
         assert_eq!(value("SELECT sequence(1, 5)").await, "[1, 2, 3, 4, 5]");
         assert_eq!(value("SELECT sequence(5, 1, -2)").await, "[5, 3, 1]");

@@ -28,6 +28,7 @@
 //! | [`reduce`] | `reduce(array, initialState, (s, x) -> …, s -> …)` |
 //! | [`map_aggregates`] | `histogram`, `map_agg` |
 //! | [`approx_percentile`] over [`tdigest`] | `approx_percentile` with Trino's t-digest (no interpolation between samples) |
+//! | [`math`] | `sign` (keeps its type), `from_base`, `to_base` |
 //! | [`type_of`] | `typeof` with Trino's type names |
 //!
 //! [`simple`] and [`time`] hold what the functions share. Reference:
@@ -53,6 +54,7 @@ pub mod json_cast;
 pub mod lateral_unnest;
 pub mod literals;
 pub mod map_aggregates;
+pub mod math;
 pub mod reduce;
 pub mod regexp;
 pub mod rewrite;
@@ -122,7 +124,7 @@ pub fn register(ctx: &SessionContext) {
         json_cast::to_json_udf(),
         row_cast::udf(),
     ];
-    let families = [fields::all(), iso8601::all(), json::all(), regexp::all(), url::all()];
+    let families = [fields::all(), iso8601::all(), json::all(), math::all(), regexp::all(), url::all()];
     for udf in single.into_iter().chain(families.into_iter().flatten()) {
         ctx.register_udf(udf);
     }

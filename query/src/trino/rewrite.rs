@@ -15,6 +15,12 @@
 //! | `max_by(x, y)`, `min_by(x, y)` | `x` of the row with the largest (smallest) `y` | `first_value(x ORDER BY y DESC/ASC NULLS LAST)` |
 //! | `arbitrary(x)`, `any_value(x)` | some non-null `x` of the group | `max(x)` |
 //! | `every(x)` | all true | `bool_and(x)` |
+//! | `variance(x)` | sample variance | `var_samp(x)` |
+//! | `mod`, `truncate`, `ceiling`, `is_nan`, `nan()`, `infinity()`, `e()`, `levenshtein_distance`, `codepoint` | Trino's names | `%`, `trunc`, `ceil`, `isnan`, casts, `exp(1)`, `levenshtein`, `ascii` |
+//! | `replace(s, x)` | removes `x` | `replace(s, x, '')` |
+//! | `current_timezone()` | the session's zone: UTC on Athena | `'UTC'` |
+//! | `all_match(a, x -> p)`, `none_match(a, x -> p)` | three-valued, like `any_match` | `NOT any_match(a, x -> NOT (p))`, `NOT any_match(a, x -> p)` |
+//! | `arrays_overlap(a, b)` | a common element | `array_has_any(a, b)` |
 //! | `IF(c, a[, b])` | `a` where `c` is true, else `b` (or NULL); only that branch is evaluated | `CASE WHEN c THEN a ELSE b END` |
 //! | `listagg(x, sep) WITHIN GROUP (ORDER BY y)` | joined strings | `string_agg(x, sep ORDER BY y)` |
 //! | `FROM r CROSS JOIN UNNEST(r.a) AS t(x)` | each row with its own elements | see [`super::lateral_unnest`] |
@@ -74,8 +80,8 @@ impl VisitorMut for Trino {
     }
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
-        if let Some(aggregate) = aggregate(expr) {
-            *expr = aggregate;
+        if let Some(respelled) = respelled(expr) {
+            *expr = respelled;
             return ControlFlow::Continue(());
         }
         match expr {
@@ -186,12 +192,23 @@ fn name_columns(body: &mut SetExpr) {
     }
 }
 
-/// Trino's aggregates that DataFusion spells differently, rewritten; None for any other
-/// expression.
-fn aggregate(expr: &Expr) -> Option<Expr> {
+/// Trino's functions and aggregates that DataFusion spells differently, rewritten; None for
+/// any other expression.
+fn respelled(expr: &Expr) -> Option<Expr> {
     let Expr::Function(f) = expr else { return None };
-    let FunctionArguments::List(list) = &f.args else { return None };
-    let args: Vec<String> = list.args.iter().map(ToString::to_string).collect();
+    let args: Vec<String> = match &f.args {
+        FunctionArguments::List(list) => list.args.iter().map(ToString::to_string).collect(),
+        FunctionArguments::None => Vec::new(),
+        FunctionArguments::Subquery(_) => return None,
+    };
+    // `x -> NOT (p)` for the lambda `x -> p`
+    let negated = |position: usize| match &f.args {
+        FunctionArguments::List(list) => match list.args.get(position) {
+            Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Lambda(l)))) => Some(format!("{} -> NOT ({})", l.params, l.body)),
+            _ => None,
+        },
+        _ => None,
+    };
     let name = f.name.to_string().to_ascii_lowercase();
     let text = match (name.as_str(), args.as_slice()) {
         ("count_if", [x]) => format!("count(CASE WHEN {x} THEN 1 END)"),
@@ -199,6 +216,22 @@ fn aggregate(expr: &Expr) -> Option<Expr> {
         ("min_by", [x, y]) => format!("first_value({x} ORDER BY {y} ASC NULLS LAST)"),
         ("arbitrary" | "any_value", [x]) => format!("max({x})"),
         ("every", [x]) => format!("bool_and({x})"),
+        ("variance", [x]) => format!("var_samp({x})"),
+        // functions
+        ("mod", [a, b]) => format!("({a} % {b})"),
+        ("truncate", [x]) => format!("trunc({x})"),
+        ("ceiling", [x]) => format!("ceil({x})"),
+        ("is_nan", [x]) => format!("isnan({x})"),
+        ("nan", []) => "CAST('NaN' AS double)".to_string(),
+        ("infinity", []) => "CAST('Infinity' AS double)".to_string(),
+        ("e", []) => "exp(CAST(1 AS double))".to_string(),
+        ("levenshtein_distance", [a, b]) => format!("levenshtein({a}, {b})"),
+        ("replace", [s, x]) => format!("replace({s}, {x}, '')"),
+        ("codepoint", [x]) => format!("ascii({x})"),
+        ("current_timezone", []) => "'UTC'".to_string(),
+        ("all_match", [a, _]) => format!("NOT any_match({a}, {})", negated(1)?),
+        ("none_match", [a, p]) => format!("NOT any_match({a}, {p})"),
+        ("arrays_overlap", [a, b]) => format!("array_has_any({a}, {b})"),
         // not an aggregate, but spelled differently too: Trino's `IF` evaluates only the branch taken
         ("if", [condition, then]) => format!("CASE WHEN {condition} THEN {then} END"),
         ("if", [condition, then, otherwise]) => format!("CASE WHEN {condition} THEN {then} ELSE {otherwise} END"),

@@ -37,8 +37,26 @@ fn parameter(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     Ok(Arc::new(out))
 }
 
+/// The port written in `text`'s authority, if any.
+fn written_port(text: &str) -> Option<i64> {
+    let rest = &text[text.find("://")? + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = host_port.rsplit_once(':')?;
+    (!host.is_empty() && (!host.starts_with('[') || host.ends_with(']'))).then_some(())?;
+    port.parse().ok()
+}
+
 fn port(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
-    let out: Int64Array = utf8(&args[0])?.iter().map(|s| Url::parse(s?).ok()?.port().map(i64::from)).collect();
+    let out: Int64Array = utf8(&args[0])?
+        .iter()
+        .map(|s| {
+            let text = s?;
+            let url = Url::parse(text).ok()?;
+            // the parser drops a scheme's default port (`http://a.com:80/`); Trino keeps it
+            url.port().map(i64::from).or_else(|| written_port(text))
+        })
+        .collect();
     Ok(Arc::new(out))
 }
 
@@ -65,6 +83,9 @@ mod tests {
         assert_eq!(value(&format!("SELECT url_extract_host({url})")).await, "shop.example.com");
         assert_eq!(value(&format!("SELECT url_extract_path({url})")).await, "/p/42");
         assert_eq!(value(&format!("SELECT url_extract_port({url})")).await, "8443");
+        assert_eq!(value("SELECT url_extract_port('http://example.com:80/a')").await, "80");
+        assert_eq!(value("SELECT url_extract_port('https://[::1]:443/')").await, "443");
+        assert_eq!(value("SELECT url_extract_port('http://example.com/a:80')").await, "");
         assert_eq!(value(&format!("SELECT url_extract_parameter({url}, 'ref')")).await, "mail");
         assert_eq!(value(&format!("SELECT url_extract_parameter({url}, 'nope')")).await, "");
         assert_eq!(value(&format!("SELECT url_extract_fragment({url})")).await, "top");
