@@ -61,6 +61,9 @@ pub fn value(array: &ArrayRef, row: usize) -> Result<String, ArrowError> {
                 .collect::<Result<Vec<_>, ArrowError>>()?;
             format!("{{{}}}", items.join(", "))
         }
+        // varbinary: hex bytes separated by spaces, as Trino's CLI prints them
+        DataType::Binary => array.as_binary::<i32>().value(row).iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
+        DataType::LargeBinary => array.as_binary::<i64>().value(row).iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
         _ => array_value_to_string(array, row)?,
     })
 }

@@ -23,11 +23,12 @@
 //! | [`date_add`], [`date_diff`], [`date_trunc`] | calendar arithmetic by unit name |
 //! | [`date_format`], [`format_datetime`], [`iso8601`] | MySQL specifiers, Joda patterns, ISO 8601 text |
 //! | [`fields`] | `year` … `millisecond`, `day_of_week`/`dow`, `week`, `last_day_of_month` |
-//! | [`json`], [`regexp`], [`url`], [`split`] | `json_extract[_scalar]`, `json_parse`, `regexp_extract`, `regexp_replace` (all matches, `$1`), `url_extract_*`, `split` |
+//! | [`json`], [`regexp`], [`url`], [`split`] | `json_extract[_scalar]`, `json_parse`, `regexp_extract`, `regexp_replace` (all matches, `$1`), `url_extract_*`, `url_encode`/`url_decode`, `split` |
 //! | [`arrays`] | `element_at`, `contains`, `slice`, `sequence`, `transform`, `filter`, `any_match` |
 //! | [`reduce`] | `reduce(array, initialState, (s, x) -> …, s -> …)` |
 //! | [`map_aggregates`] | `histogram`, `map_agg` |
 //! | [`approx_percentile`] over [`tdigest`] | `approx_percentile` with Trino's t-digest (no interpolation between samples) |
+//! | [`binary`] | `to_utf8`, `from_utf8`, `to_hex`, `from_hex`, `md5`, `sha1`, `sha256`, `sha512`, `crc32`, `xxhash64`, base64 |
 //! | [`math`] | `sign` (keeps its type), `from_base`, `to_base` |
 //! | [`type_of`] | `typeof` with Trino's type names |
 //!
@@ -37,6 +38,7 @@
 
 pub mod approx_percentile;
 pub mod arrays;
+pub mod binary;
 pub mod casts;
 pub mod date;
 pub mod date_add;
@@ -124,7 +126,7 @@ pub fn register(ctx: &SessionContext) {
         json_cast::to_json_udf(),
         row_cast::udf(),
     ];
-    let families = [fields::all(), iso8601::all(), json::all(), math::all(), regexp::all(), url::all()];
+    let families = [binary::all(), fields::all(), iso8601::all(), json::all(), math::all(), regexp::all(), url::all()];
     for udf in single.into_iter().chain(families.into_iter().flatten()) {
         ctx.register_udf(udf);
     }

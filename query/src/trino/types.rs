@@ -5,6 +5,7 @@
 //! | `timestamp` | `timestamp(3)`: milliseconds | nanoseconds |
 //! | `timestamp(p)` | any `p` from 0 to 12 | only 0, 3, 6 and 9 |
 //! | `timestamp with time zone` | `timestamp(3) with time zone`, zone UTC (Athena's session zone) | nanoseconds, zone from the config |
+//! | `varbinary` | bytes (`Binary`) | unknown |
 //! | `json` | a JSON text: `varchar` marked with the Arrow extension type `arrow.json` | unknown |
 //! | `array(T)`, `map(K, V)`, `row(a T)` | nested types (see [`super::type_syntax`]) | `map` unknown |
 //!
@@ -46,7 +47,7 @@ pub fn precision_of_unit(unit: TimeUnit) -> usize {
 impl TypePlanner for TrinoTypes {
     fn plan_type_field(&self, sql_type: &SqlType) -> Result<Option<FieldRef>> {
         let data_type = match sql_type {
-            SqlType::Timestamp(..) | SqlType::JSON | SqlType::Custom(..) => scalar(sql_type),
+            SqlType::Timestamp(..) | SqlType::JSON | SqlType::Varbinary(_) | SqlType::Custom(..) => scalar(sql_type),
             SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(..) => Some(arrow_type(sql_type)?),
             _ => None,
         };
@@ -85,6 +86,7 @@ fn scalar(sql_type: &SqlType) -> Option<DataType> {
             Some(DataType::Timestamp(unit, zone))
         }
         SqlType::JSON => Some(DataType::Utf8),
+        SqlType::Varbinary(_) => Some(DataType::Binary),
         SqlType::Custom(name, _) if name.to_string().eq_ignore_ascii_case("json") => Some(DataType::Utf8),
         _ => None,
     }

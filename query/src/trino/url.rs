@@ -60,6 +60,12 @@ fn port(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     Ok(Arc::new(out))
 }
 
+/// `f` of each text; NULL stays NULL.
+fn each(args: &[ArrayRef], f: impl Fn(&str) -> String) -> Result<ArrayRef> {
+    let out: StringArray = utf8(&args[0])?.iter().map(|t| t.map(&f)).collect();
+    Ok(Arc::new(out))
+}
+
 pub fn all() -> Vec<ScalarUDF> {
     let one = || Signature::any(1, Volatility::Immutable);
     vec![
@@ -69,6 +75,10 @@ pub fn all() -> Vec<ScalarUDF> {
         Simple::udf("url_extract_query", one(), |a| string_args("url_extract_query", a, DataType::Utf8), |a, _| part(a, |u| Some(u.query().unwrap_or("").to_string()))),
         Simple::udf("url_extract_fragment", one(), |a| string_args("url_extract_fragment", a, DataType::Utf8), |a, _| part(a, |u| Some(u.fragment().unwrap_or("").to_string()))),
         Simple::udf("url_extract_port", one(), |a| string_args("url_extract_port", a, DataType::Int64), port),
+        Simple::udf("url_encode", one(), |a| string_args("url_encode", a, DataType::Utf8), |a, _| each(a, |t| url::form_urlencoded::byte_serialize(t.as_bytes()).collect())),
+        Simple::udf("url_decode", one(), |a| string_args("url_decode", a, DataType::Utf8), |a, _| {
+            each(a, |t| percent_encoding::percent_decode_str(&t.replace('+', " ")).decode_utf8_lossy().into_owned())
+        }),
         Simple::udf("url_extract_parameter", Signature::any(2, Volatility::Immutable), |a| string_args("url_extract_parameter", a, DataType::Utf8), parameter),
     ]
 }
@@ -84,6 +94,8 @@ mod tests {
         assert_eq!(value(&format!("SELECT url_extract_path({url})")).await, "/p/42");
         assert_eq!(value(&format!("SELECT url_extract_port({url})")).await, "8443");
         assert_eq!(value("SELECT url_extract_port('http://example.com:80/a')").await, "80");
+        assert_eq!(value("SELECT url_encode('a b/ü*-._~')").await, "a+b%2F%C3%BC*-._%7E");
+        assert_eq!(value("SELECT url_decode('a+b%2F%C3%BC')").await, "a b/ü");
         assert_eq!(value("SELECT url_extract_port('https://[::1]:443/')").await, "443");
         assert_eq!(value("SELECT url_extract_port('http://example.com/a:80')").await, "");
         assert_eq!(value(&format!("SELECT url_extract_parameter({url}, 'ref')")).await, "mail");
