@@ -20,12 +20,14 @@
 //! | file | functions |
 //! |---|---|
 //! | [`date`], [`from_unixtime`], [`to_unixtime`], [`time_zone`] | `date`, `from_unixtime` (UTC `timestamp(3) with time zone`), `to_unixtime` (`double`), `at_timezone`, `with_timezone` |
+//! | [`now`] | `current_timestamp`/`now()` (`timestamp(3) with time zone`), `localtimestamp` |
 //! | [`date_add`], [`date_diff`], [`date_trunc`] | calendar arithmetic by unit name |
 //! | [`date_format`], [`format_datetime`], [`iso8601`] | MySQL specifiers, Joda patterns, ISO 8601 text |
 //! | [`fields`] | `year` … `millisecond`, `day_of_week`/`dow`, `week`, `last_day_of_month` |
 //! | [`json`], [`regexp`], [`url`], [`split`] | `json_extract[_scalar]`, `json_parse`, `regexp_extract`, `regexp_replace` (all matches, `$1`), `url_extract_*`, `url_encode`/`url_decode`, `split` |
 //! | [`arrays`] | `element_at`, `contains`, `slice`, `sequence`, `transform`, `filter`, `any_match` |
 //! | [`reduce`] | `reduce(array, initialState, (s, x) -> …, s -> …)` |
+//! | [`decimal_aggregates`] | `avg` and `sum` of decimals with Trino's result types |
 //! | [`map_aggregates`] | `histogram`, `map_agg` |
 //! | [`approx_percentile`] over [`tdigest`] | `approx_percentile` with Trino's t-digest (no interpolation between samples) |
 //! | [`binary`] | `to_utf8`, `from_utf8`, `to_hex`, `from_hex`, `md5`, `sha1`, `sha256`, `sha512`, `crc32`, `xxhash64`, base64 |
@@ -46,6 +48,7 @@ pub mod date_diff;
 pub mod date_format;
 pub mod date_trunc;
 pub mod decimal;
+pub mod decimal_aggregates;
 pub mod dialect;
 pub mod fields;
 pub mod format_datetime;
@@ -57,6 +60,7 @@ pub mod lateral_unnest;
 pub mod literals;
 pub mod map_aggregates;
 pub mod math;
+pub mod now;
 pub mod reduce;
 pub mod regexp;
 pub mod rewrite;
@@ -123,6 +127,8 @@ pub fn register(ctx: &SessionContext) {
         format_datetime::parse_datetime(),
         split::udf(),
         json_cast::udf(),
+        now::now(),
+        now::localtimestamp(),
         json_cast::to_json_udf(),
         row_cast::udf(),
     ];
@@ -134,6 +140,8 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udaf(map_aggregates::histogram());
     ctx.register_udaf(map_aggregates::map_agg());
     ctx.register_udaf(approx_percentile::udaf());
+    ctx.register_udaf(decimal_aggregates::avg());
+    ctx.register_udaf(decimal_aggregates::sum());
     ctx.register_higher_order_function(Arc::new(reduce::function()));
 }
 

@@ -141,6 +141,10 @@ impl VisitorMut for Trino {
                     *expr = Expr::Nested(Box::new(inner));
                 }
             }
+            // a keyword in Trino, a column name to the generic dialect
+            Expr::Identifier(ident) if ident.quote_style.is_none() && ident.value.eq_ignore_ascii_case("localtimestamp") => {
+                *expr = parse_expr("localtimestamp()");
+            }
             Expr::AtTimeZone { timestamp, time_zone } => {
                 *expr = parse_expr(&format!("at_timezone({timestamp}, {time_zone})"));
             }
