@@ -1,5 +1,5 @@
 //! JSON functions over JSON text: `json_extract`, `json_extract_scalar`, `json_parse`,
-//! `json_format`, `json_array_length`, `json_size`.
+//! `json_format`, `json_array_length`, `json_array_contains`, `json_array_get`, `json_size`.
 //!
 //! ```sql
 //! SELECT json_extract_scalar('{"user":{"id":7,"tags":["a","b"]}}', '$.user.id');      -- 7
@@ -16,7 +16,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, Int64Array, StringArray};
+use datafusion::arrow::array::{ArrayRef, AsArray, BooleanArray, Int64Array, StringArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{Float64Type, Int64Type};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::error::Result;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
@@ -133,6 +135,50 @@ fn size_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     Ok(Arc::new(out))
 }
 
+/// `json_array_contains(json, value)`: is `value` (a boolean, number or string) an element?
+/// NULL when the text is not a JSON array.
+fn contains_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let wanted = &args[1];
+    let needles: Vec<Option<Value>> = match wanted.data_type() {
+        DataType::Boolean => wanted.as_boolean().iter().map(|b| b.map(Value::Bool)).collect(),
+        t if t.is_integer() => cast(wanted, &DataType::Int64)?.as_primitive::<Int64Type>().iter().map(|n| n.map(Value::from)).collect(),
+        t if t.is_numeric() => cast(wanted, &DataType::Float64)?.as_primitive::<Float64Type>().iter().map(|x| x.map(Value::from)).collect(),
+        _ => utf8(wanted)?.iter().map(|s| s.map(Value::from)).collect(),
+    };
+    let same = |element: &Value, needle: &Value| match (element, needle) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (a, b) => a == b,
+    };
+    let out: BooleanArray = utf8(&args[0])?
+        .iter()
+        .zip(needles)
+        .map(|(text, needle)| {
+            let needle = needle?;
+            let array = serde_json::from_str::<Value>(text?).ok()?;
+            Some(array.as_array()?.iter().any(|e| same(e, &needle)))
+        })
+        .collect();
+    Ok(Arc::new(out))
+}
+
+/// `json_array_get(json, index)`: the element at a 0-based index (negative from the end), as
+/// JSON; NULL out of range or when the text is not a JSON array.
+fn get_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let indexes = cast(&args[1], &DataType::Int64)?;
+    let out: StringArray = utf8(&args[0])?
+        .iter()
+        .zip(indexes.as_primitive::<Int64Type>().iter())
+        .map(|(text, index)| {
+            let doc = serde_json::from_str::<Value>(text?).ok()?;
+            let array = doc.as_array()?;
+            let index = index?;
+            let position = if index < 0 { array.len().checked_sub(index.unsigned_abs() as usize)? } else { index as usize };
+            array.get(position).map(Value::to_string)
+        })
+        .collect();
+    Ok(Arc::new(out))
+}
+
 pub fn all() -> Vec<ScalarUDF> {
     let (one, two) = (|| Signature::any(1, Volatility::Immutable), || Signature::any(2, Volatility::Immutable));
     vec![
@@ -141,6 +187,8 @@ pub fn all() -> Vec<ScalarUDF> {
         Simple::udf("json_size", two(), |a| string_args("json_size", a, DataType::Int64), size_kernel),
         json_udf("json_parse", one(), |a| string_args("json_parse", a, DataType::Utf8), parse_kernel),
         Simple::udf("json_format", one(), |a| string_args("json_format", a, DataType::Utf8), parse_kernel),
+        Simple::udf("json_array_contains", two(), |_| Ok(DataType::Boolean), contains_kernel),
+        json_udf("json_array_get", two(), |a| string_args("json_array_get", a, DataType::Utf8), get_kernel),
         Simple::udf("json_array_length", one(), |a| string_args("json_array_length", a, DataType::Int64), length_kernel),
     ]
 }
@@ -165,6 +213,13 @@ mod tests {
         assert_eq!(value(&format!("SELECT json_extract_scalar({doc}, '$.user.tags[1]')")).await, "b");
         assert_eq!(value(&format!("SELECT json_extract_scalar({doc}, '$.user')")).await, "");
         assert_eq!(value("SELECT json_array_length('[1, 2, 3]')").await, "3");
+        assert_eq!(value("SELECT json_array_contains('[1, 2, 3]', 2)").await, "true");
+        assert_eq!(value("SELECT json_array_contains('[1, \"a\", true]', 'a')").await, "true");
+        assert_eq!(value("SELECT json_array_contains('[1.5]', 1.5e0)").await, "true");
+        assert_eq!(value("SELECT json_array_contains('{}', 2)").await, "");
+        assert_eq!(value("SELECT json_array_get('[\"a\", [3, 9], \"c\"]', 1)").await, "[3,9]");
+        assert_eq!(value("SELECT json_array_get('[\"a\", [3, 9], \"c\"]', -1)").await, "\"c\"");
+        assert_eq!(value("SELECT json_array_get('[\"a\"]', 5)").await, "");
         assert_eq!(value(r#"SELECT json_format(json_parse('{"b": 1, "a": [true, null]}'))"#).await, r#"{"a":[true,null],"b":1}"#);
     }
 }

@@ -13,7 +13,7 @@
 //! An analyzer rule that runs before type coercion; the names DataFusion gave the expressions
 //! are kept, so the plan's columns keep theirs.
 
-use datafusion::common::ScalarValue;
+use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::error::Result;
@@ -49,8 +49,7 @@ impl AnalyzerRule for IntegerLiterals {
                 // a lambda's parameters were typed from its arguments when it was planned: type
                 // them again from the narrowed literals (`reduce(ARRAY[5], 0, …)` folds in integer)
                 let rewritten = if rewritten.transformed && has_lambda(&rewritten.data) {
-                    let resolved = rewritten.data.resolve_lambda_variables(&schema)?;
-                    Transformed::yes(resolved.data)
+                    Transformed::yes(resolve_lambdas(rewritten.data, &schema)?)
                 } else {
                     rewritten
                 };
@@ -59,6 +58,21 @@ impl AnalyzerRule for IntegerLiterals {
         })
         .map(|t| t.data)
     }
+}
+
+/// Types every lambda's parameters again, innermost call first: DataFusion's resolution of a
+/// call does not reach a call nested in its array argument (`transform(filter(a, …), …)`).
+/// A call inside a lambda body that uses the enclosing lambda's parameters cannot be resolved
+/// alone; it is resolved with the enclosing call.
+fn resolve_lambdas(expr: Expr, schema: &DFSchema) -> Result<Expr> {
+    expr.transform_up(|e| match e {
+        Expr::HigherOrderFunction(_) => match e.clone().resolve_lambda_variables(schema) {
+            Ok(resolved) => Ok(Transformed::yes(resolved.data)),
+            Err(_) => Ok(Transformed::no(e)),
+        },
+        other => Ok(Transformed::no(other)),
+    })
+    .map(|t| t.data)
 }
 
 fn has_lambda(expr: &Expr) -> bool {

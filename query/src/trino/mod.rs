@@ -31,6 +31,7 @@
 //! | [`map_aggregates`] | `histogram`, `map_agg` |
 //! | [`approx_percentile`] over [`tdigest`] | `approx_percentile` with Trino's t-digest (no interpolation between samples) |
 //! | [`binary`] | `to_utf8`, `from_utf8`, `to_hex`, `from_hex`, `md5`, `sha1`, `sha256`, `sha512`, `crc32`, `xxhash64`, base64 |
+//! | [`strings`] | `hamming_distance`, `split_to_map` |
 //! | [`math`] | `sign` (keeps its type), `from_base`, `to_base` |
 //! | [`type_of`] | `typeof` with Trino's type names |
 //!
@@ -68,6 +69,7 @@ pub mod round;
 pub mod row_cast;
 pub mod simple;
 pub mod split;
+pub mod strings;
 pub mod tdigest;
 pub mod time;
 pub mod time_zone;
@@ -132,7 +134,7 @@ pub fn register(ctx: &SessionContext) {
         json_cast::to_json_udf(),
         row_cast::udf(),
     ];
-    let families = [binary::all(), fields::all(), iso8601::all(), json::all(), math::all(), regexp::all(), url::all()];
+    let families = [binary::all(), fields::all(), iso8601::all(), json::all(), math::all(), regexp::all(), strings::all(), url::all()];
     for udf in single.into_iter().chain(families.into_iter().flatten()) {
         ctx.register_udf(udf);
     }

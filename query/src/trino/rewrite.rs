@@ -21,6 +21,12 @@
 //! | `current_timezone()` | the session's zone: UTC on Athena | `'UTC'` |
 //! | `all_match(a, x -> p)`, `none_match(a, x -> p)` | three-valued, like `any_match` | `NOT any_match(a, x -> NOT (p))`, `NOT any_match(a, x -> p)` |
 //! | `arrays_overlap(a, b)` | a common element | `array_has_any(a, b)` |
+//! | `bitwise_and`, `bitwise_or` | on two integers | `&`, `\|` |
+//! | `from_unixtime(t, zone)` | the instant in `zone` | `at_timezone(from_unixtime(t), zone)` |
+//! | `regexp_position(s, p)` | 1-based position of the first match, -1 for none | `regexp_instr`, 0 made -1 |
+//! | `width_bucket(x, low, high, n)` | the bucket of `x` among `n` equal ones, 0 below, `n + 1` above | arithmetic |
+//! | `geometric_mean(x)`, `max(x, n)`, `min(x, n)` | aggregates | `exp(avg(ln(x)))`, `slice(array_sort(array_agg(x), 'DESC'), 1, n)` |
+//! | `map_filter(m, (k, v) -> p)`, `transform_keys`, `transform_values` | map lambdas | the lambda over `map_entries(m)`, `k` and `v` as the entry's key and value, the map rebuilt with `map(keys, values)` |
 //! | `IF(c, a[, b])` | `a` where `c` is true, else `b` (or NULL); only that branch is evaluated | `CASE WHEN c THEN a ELSE b END` |
 //! | `listagg(x, sep) WITHIN GROUP (ORDER BY y)` | joined strings | `string_agg(x, sep ORDER BY y)` |
 //! | `FROM r CROSS JOIN UNNEST(r.a) AS t(x)` | each row with its own elements | see [`super::lateral_unnest`] |
@@ -37,7 +43,7 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{
-    AccessExpr, BinaryOperator, CastKind, DataType, ExactNumberInfo, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, Query, SelectItem, SetExpr, TableFactor, Value,
+    AccessExpr, BinaryOperator, CastKind, DataType, ExactNumberInfo, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, OneOrManyWithParens, Query, SelectItem, SetExpr, TableFactor, Value,
     VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::parser::Parser;
@@ -213,6 +219,26 @@ fn respelled(expr: &Expr) -> Option<Expr> {
         },
         _ => None,
     };
+    // the body of the lambda `(k, v) -> body` over a map entry `__entry`: `k` and `v` become
+    // the entry's key and value
+    let over_entry = |position: usize| match &f.args {
+        FunctionArguments::List(list) => match list.args.get(position) {
+            Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Lambda(l)))) => {
+                let params: Vec<String> = match &l.params {
+                    OneOrManyWithParens::One(p) => vec![p.name.value.clone()],
+                    OneOrManyWithParens::Many(ps) => ps.iter().map(|p| p.name.value.clone()).collect(),
+                };
+                let [k, v] = <[String; 2]>::try_from(params).ok()?;
+                let mut body = (*l.body).clone();
+                let _ = body.visit(&mut Substitute(vec![(k, "__entry['key']"), (v, "__entry['value']")]));
+                Some(body.to_string())
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    // an aggregate inside an expression cannot take the call's OVER or FILTER
+    let plain = f.over.is_none() && f.filter.is_none();
     let name = f.name.to_string().to_ascii_lowercase();
     let text = match (name.as_str(), args.as_slice()) {
         ("count_if", [x]) => format!("count(CASE WHEN {x} THEN 1 END)"),
@@ -221,6 +247,9 @@ fn respelled(expr: &Expr) -> Option<Expr> {
         ("arbitrary" | "any_value", [x]) => format!("max({x})"),
         ("every", [x]) => format!("bool_and({x})"),
         ("variance", [x]) => format!("var_samp({x})"),
+        ("geometric_mean", [x]) if plain => format!("exp(avg(ln(CAST({x} AS double))))"),
+        ("max", [x, n]) if plain => format!("slice(array_sort(array_agg({x}) FILTER (WHERE {x} IS NOT NULL), 'DESC'), 1, {n})"),
+        ("min", [x, n]) if plain => format!("slice(array_sort(array_agg({x}) FILTER (WHERE {x} IS NOT NULL), 'ASC'), 1, {n})"),
         // functions
         ("mod", [a, b]) => format!("({a} % {b})"),
         ("truncate", [x]) => format!("trunc({x})"),
@@ -236,6 +265,24 @@ fn respelled(expr: &Expr) -> Option<Expr> {
         ("all_match", [a, _]) => format!("NOT any_match({a}, {})", negated(1)?),
         ("none_match", [a, p]) => format!("NOT any_match({a}, {p})"),
         ("arrays_overlap", [a, b]) => format!("array_has_any({a}, {b})"),
+        ("bitwise_and", [a, b]) => format!("({a} & {b})"),
+        ("bitwise_or", [a, b]) => format!("({a} | {b})"),
+        ("from_unixtime", [t, zone]) => format!("at_timezone(from_unixtime({t}), {zone})"),
+        ("regexp_position", [s, pattern]) => format!("CASE regexp_instr({s}, {pattern}) WHEN 0 THEN -1 ELSE regexp_instr({s}, {pattern}) END"),
+        ("width_bucket", [x, low, high, n]) => format!(
+            "CASE WHEN CAST({x} AS double) < {low} THEN 0 WHEN CAST({x} AS double) >= {high} THEN {n} + 1 \
+             ELSE CAST(floor((CAST({x} AS double) - {low}) * {n} / ({high} - {low})) AS bigint) + 1 END"
+        ),
+        ("map_filter", [m, _]) => {
+            let kept = format!("filter(map_entries({m}), __entry -> {})", over_entry(1)?);
+            format!("map(transform({kept}, __entry -> __entry['key']), transform({kept}, __entry -> __entry['value']))")
+        }
+        ("transform_values", [m, _]) => {
+            format!("map(map_keys({m}), transform(map_entries({m}), __entry -> {}))", over_entry(1)?)
+        }
+        ("transform_keys", [m, _]) => {
+            format!("map(transform(map_entries({m}), __entry -> {}), map_values({m}))", over_entry(1)?)
+        }
         // not an aggregate, but spelled differently too: Trino's `IF` evaluates only the branch taken
         ("if", [condition, then]) => format!("CASE WHEN {condition} THEN {then} END"),
         ("if", [condition, then, otherwise]) => format!("CASE WHEN {condition} THEN {then} ELSE {otherwise} END"),
@@ -252,6 +299,22 @@ fn respelled(expr: &Expr) -> Option<Expr> {
         new.filter = f.filter.clone();
     }
     Some(rewritten)
+}
+
+/// Replaces each named identifier by an expression (lambda parameters by what they stand for).
+struct Substitute<'a>(Vec<(String, &'a str)>);
+
+impl VisitorMut for Substitute<'_> {
+    type Break = ();
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if let Expr::Identifier(ident) = expr
+            && let Some((_, replacement)) = self.0.iter().find(|(name, _)| ident.value.eq_ignore_ascii_case(name))
+        {
+            *expr = parse_expr(replacement);
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 fn parse_expr(text: &str) -> Expr {
