@@ -1,6 +1,6 @@
 //! Date and time fields: `year`, `quarter`, `month`, `week`, `day` (`day_of_month`),
 //! `day_of_week` (`dow`), `day_of_year` (`doy`), `year_of_week` (`yow`), `hour`, `minute`,
-//! `second`, `millisecond`, and `last_day_of_month`.
+//! `second`, `millisecond`, `timezone_hour`, `timezone_minute` and `last_day_of_month`.
 //!
 //! ```sql
 //! SELECT year(DATE '2026-01-04'), day_of_week(DATE '2026-01-04'), week(DATE '2026-01-04');  -- 2026  7  1
@@ -10,15 +10,21 @@
 //! ISO rules as in Trino: Monday is day 1 and Sunday day 7; `week` is the ISO week, so the
 //! first days of January can be in week 52 or 53 of the year before (`year_of_week`). Fields of a
 //! timestamp with time zone are those of its local time. All give `bigint`.
+//! `timezone_hour` and `timezone_minute` are the hours and the minutes of a timestamp with time
+//! zone's offset from UTC at that instant (both negative west of Greenwich: -05:30 is -5 and -30).
 //! Trino: <https://trino.io/docs/current/functions/datetime.html#convenience-extraction-functions>.
 
-use chrono::{Datelike, NaiveDateTime, Timelike};
-use datafusion::arrow::array::{ArrayRef, Int64Array};
-use datafusion::arrow::datatypes::DataType;
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, NaiveDateTime, Offset, TimeZone, Timelike};
+use datafusion::arrow::array::timezone::Tz;
+use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, TimeUnit, TimestampNanosecondType};
 use datafusion::error::Result;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
-use super::simple::Simple;
+use super::simple::{Simple, plan_error};
 use super::time::{from_local, local_datetimes, temporal_to};
 
 macro_rules! field {
@@ -48,6 +54,33 @@ fn bigint(args: &[DataType]) -> Result<DataType> {
     temporal_to("date field", &args[0], DataType::Int64)
 }
 
+/// Each value's offset from UTC in minutes, in its zone at that instant.
+fn offset_minutes(array: &ArrayRef) -> Result<Vec<Option<i64>>> {
+    let DataType::Timestamp(_, Some(zone)) = array.data_type() else { return Ok(vec![None; array.len()]) };
+    let tz = Tz::from_str(zone)?;
+    let nanos = cast(array, &DataType::Timestamp(TimeUnit::Nanosecond, None))?;
+    Ok(nanos
+        .as_primitive::<TimestampNanosecondType>()
+        .iter()
+        .map(|v| v.map(|v| tz.offset_from_utc_datetime(&DateTime::from_timestamp_nanos(v).naive_utc()).fix().local_minus_utc() as i64 / 60))
+        .collect())
+}
+
+fn zone_offset_type(args: &[DataType]) -> Result<DataType> {
+    match &args[0] {
+        DataType::Timestamp(_, Some(_)) | DataType::Null => Ok(DataType::Int64),
+        other => Err(plan_error("timezone_hour", format!("takes a timestamp with time zone, not {other}"))),
+    }
+}
+
+fn timezone_hour(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    Ok(std::sync::Arc::new(offset_minutes(&args[0])?.into_iter().map(|m| m.map(|m| m / 60)).collect::<Int64Array>()))
+}
+
+fn timezone_minute(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    Ok(std::sync::Arc::new(offset_minutes(&args[0])?.into_iter().map(|m| m.map(|m| m % 60)).collect::<Int64Array>()))
+}
+
 fn last_day_of_month(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     let last = local_datetimes(&args[0])?.into_iter().map(|v| {
         v.and_then(|t| {
@@ -75,6 +108,8 @@ pub fn all() -> Vec<ScalarUDF> {
         Simple::udf("minute", one(), bigint, minute),
         Simple::udf("second", one(), bigint, second),
         Simple::udf("millisecond", one(), bigint, millisecond),
+        Simple::udf("timezone_hour", one(), zone_offset_type, timezone_hour),
+        Simple::udf("timezone_minute", one(), zone_offset_type, timezone_minute),
     ];
     udfs.push(Simple::udf(
         "last_day_of_month",
@@ -101,5 +136,11 @@ mod tests {
         assert_eq!(value("SELECT millisecond(TIMESTAMP '2026-01-01 10:11:12.345')").await, "345");
         assert_eq!(value("SELECT hour(from_unixtime(0) AT TIME ZONE 'Asia/Kolkata')").await, "5");
         assert_eq!(value("SELECT last_day_of_month(DATE '2024-02-10')").await, "2024-02-29");
+        assert_eq!(value("SELECT timezone_hour(from_unixtime(0) AT TIME ZONE 'Asia/Kolkata')").await, "5");
+        assert_eq!(value("SELECT timezone_minute(from_unixtime(0) AT TIME ZONE 'Asia/Kolkata')").await, "30");
+        assert_eq!(value("SELECT timezone_hour(from_unixtime(0) AT TIME ZONE 'America/St_Johns')").await, "-3");
+        assert_eq!(value("SELECT timezone_minute(from_unixtime(0) AT TIME ZONE 'America/St_Johns')").await, "-30");
+        // New York's offset follows daylight saving time
+        assert_eq!(value("SELECT timezone_hour(from_unixtime(1783000000) AT TIME ZONE 'America/New_York')").await, "-4");
     }
 }

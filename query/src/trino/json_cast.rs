@@ -221,7 +221,8 @@ mod tests {
         assert_eq!(value("SELECT CAST('Ann' AS json)").await, r#""Ann""#);
         assert_eq!(value("SELECT CAST(ARRAY[1, 2] AS json)").await, "[1,2]");
         assert_eq!(value("SELECT CAST(MAP(ARRAY['b', 'a'], ARRAY[1, 2]) AS json)").await, r#"{"a":2,"b":1}"#);
-        assert_eq!(value("SELECT CAST(ROW(1, 'x') AS json)").await, r#"{"c0":1,"c1":"x"}"#);
+        // Trino writes an anonymous field with an empty name, `{"":1,"":"x"}` (a known difference)
+        assert_eq!(value("SELECT CAST(ROW(1, 'x') AS json)").await, r#"{"field0":1,"field1":"x"}"#);
         assert_eq!(value("SELECT CAST(CAST(NULL AS varchar) AS json) IS NULL").await, "true");
         assert_eq!(value("SELECT json_format(CAST(ARRAY['a'] AS json))").await, r#"["a"]"#);
     }

@@ -41,7 +41,7 @@ pub fn map_agg() -> AggregateUDF {
     AggregateUDF::from(MapAggregate { kind: Kind::MapAgg, signature: Signature::any(2, Volatility::Immutable) })
 }
 
-fn map_type(key: &DataType, value: &DataType) -> DataType {
+pub(crate) fn map_type(key: &DataType, value: &DataType) -> DataType {
     let entries = Fields::from(vec![Field::new("key", key.clone(), false), Field::new("value", value.clone(), true)]);
     DataType::Map(Arc::new(Field::new("entries", DataType::Struct(entries), false)), false)
 }

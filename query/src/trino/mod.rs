@@ -23,16 +23,20 @@
 //! | [`now`] | `current_timestamp`/`now()` (`timestamp(3) with time zone`), `localtimestamp` |
 //! | [`date_add`], [`date_diff`], [`date_trunc`] | calendar arithmetic by unit name |
 //! | [`date_format`], [`format_datetime`], [`iso8601`] | MySQL specifiers, Joda patterns, ISO 8601 text |
-//! | [`fields`] | `year` … `millisecond`, `day_of_week`/`dow`, `week`, `last_day_of_month` |
+//! | [`fields`] | `year` … `millisecond`, `day_of_week`/`dow`, `week`, `timezone_hour`/`timezone_minute`, `last_day_of_month` |
 //! | [`json`], [`regexp`], [`url`], [`split`] | `json_extract[_scalar]`, `json_parse`, `regexp_extract`, `regexp_replace` (all matches, `$1`), `url_extract_*`, `url_encode`/`url_decode`, `split` |
 //! | [`arrays`] | `element_at`, `contains`, `slice`, `sequence`, `transform`, `filter`, `any_match` |
+//! | [`zip`] | `zip` (and through [`rewrite`], `zip_with`) |
+//! | [`maps`] | `map_from_entries`, `map_concat` |
 //! | [`reduce`] | `reduce(array, initialState, (s, x) -> …, s -> …)` |
 //! | [`decimal_aggregates`] | `avg` and `sum` of decimals with Trino's result types |
 //! | [`map_aggregates`] | `histogram`, `map_agg` |
+//! | [`moments`] | `skewness`, `kurtosis` |
 //! | [`approx_percentile`] over [`tdigest`] | `approx_percentile` with Trino's t-digest (no interpolation between samples) |
 //! | [`binary`] | `to_utf8`, `from_utf8`, `to_hex`, `from_hex`, `md5`, `sha1`, `sha256`, `sha512`, `crc32`, `xxhash64`, base64 |
 //! | [`strings`] | `hamming_distance`, `split_to_map` |
 //! | [`math`] | `sign` (keeps its type), `from_base`, `to_base` |
+//! | [`format`] | `format` (Java's `String.format`) |
 //! | [`type_of`] | `typeof` with Trino's type names |
 //!
 //! [`simple`] and [`time`] hold what the functions share. Reference:
@@ -52,6 +56,7 @@ pub mod decimal;
 pub mod decimal_aggregates;
 pub mod dialect;
 pub mod fields;
+pub mod format;
 pub mod format_datetime;
 pub mod from_unixtime;
 pub mod iso8601;
@@ -60,7 +65,9 @@ pub mod json_cast;
 pub mod lateral_unnest;
 pub mod literals;
 pub mod map_aggregates;
+pub mod maps;
 pub mod math;
+pub mod moments;
 pub mod now;
 pub mod reduce;
 pub mod regexp;
@@ -78,6 +85,7 @@ pub mod type_of;
 pub mod type_syntax;
 pub mod types;
 pub mod url;
+pub mod zip;
 
 use std::sync::Arc;
 
@@ -133,8 +141,10 @@ pub fn register(ctx: &SessionContext) {
         now::localtimestamp(),
         json_cast::to_json_udf(),
         row_cast::udf(),
+        format::udf(),
+        zip::udf(),
     ];
-    let families = [binary::all(), fields::all(), iso8601::all(), json::all(), math::all(), regexp::all(), strings::all(), url::all()];
+    let families = [binary::all(), fields::all(), iso8601::all(), json::all(), maps::all(), math::all(), regexp::all(), strings::all(), url::all()];
     for udf in single.into_iter().chain(families.into_iter().flatten()) {
         ctx.register_udf(udf);
     }
@@ -144,6 +154,8 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udaf(approx_percentile::udaf());
     ctx.register_udaf(decimal_aggregates::avg());
     ctx.register_udaf(decimal_aggregates::sum());
+    ctx.register_udaf(moments::skewness());
+    ctx.register_udaf(moments::kurtosis());
     ctx.register_higher_order_function(Arc::new(reduce::function()));
 }
 

@@ -21,12 +21,14 @@
 //! | `current_timezone()` | the session's zone: UTC on Athena | `'UTC'` |
 //! | `all_match(a, x -> p)`, `none_match(a, x -> p)` | three-valued, like `any_match` | `NOT any_match(a, x -> NOT (p))`, `NOT any_match(a, x -> p)` |
 //! | `arrays_overlap(a, b)` | a common element | `array_has_any(a, b)` |
-//! | `bitwise_and`, `bitwise_or` | on two integers | `&`, `\|` |
+//! | `bitwise_and`, `bitwise_or`, `bitwise_xor`, `bitwise_not` | on `bigint`s | `&`, `\|`, `^` on casts to `bigint`; `-1 - x` |
 //! | `from_unixtime(t, zone)` | the instant in `zone` | `at_timezone(from_unixtime(t), zone)` |
 //! | `regexp_position(s, p)` | 1-based position of the first match, -1 for none | `regexp_instr`, 0 made -1 |
 //! | `width_bucket(x, low, high, n)` | the bucket of `x` among `n` equal ones, 0 below, `n + 1` above | arithmetic |
 //! | `geometric_mean(x)`, `max(x, n)`, `min(x, n)` | aggregates | `exp(avg(ln(x)))`, `slice(array_sort(array_agg(x), 'DESC'), 1, n)` |
 //! | `map_filter(m, (k, v) -> p)`, `transform_keys`, `transform_values` | map lambdas | the lambda over `map_entries(m)`, `k` and `v` as the entry's key and value, the map rebuilt with `map(keys, values)` |
+//! | `zip_with(a, b, (x, y) -> f)` | `f` over the pairs, the shorter array padded with NULL | `transform(zip(a, b), p -> f)`, `x` and `y` as the pair's fields |
+//! | `ROW(a, b)`, `(a, b)` | a row with anonymous fields, shown as `field0`, `field1` | `named_struct('field0', a, 'field1', b)` (DataFusion's `struct` names them `c0`, `c1`, and takes only identifiers and literals in `(a, b)`) |
 //! | `IF(c, a[, b])` | `a` where `c` is true, else `b` (or NULL); only that branch is evaluated | `CASE WHEN c THEN a ELSE b END` |
 //! | `listagg(x, sep) WITHIN GROUP (ORDER BY y)` | joined strings | `string_agg(x, sep ORDER BY y)` |
 //! | `FROM r CROSS JOIN UNNEST(r.a) AS t(x)` | each row with its own elements | see [`super::lateral_unnest`] |
@@ -91,6 +93,10 @@ impl VisitorMut for Trino {
             return ControlFlow::Continue(());
         }
         match expr {
+            Expr::Tuple(values) if !values.is_empty() => {
+                let values: Vec<String> = values.iter().map(ToString::to_string).collect();
+                *expr = parse_expr(&anonymous_row(&values));
+            }
             Expr::Value(v) => {
                 if let Value::Number(text, _) = &v.value
                     && text.contains(['e', 'E'])
@@ -219,24 +225,25 @@ fn respelled(expr: &Expr) -> Option<Expr> {
         },
         _ => None,
     };
-    // the body of the lambda `(k, v) -> body` over a map entry `__entry`: `k` and `v` become
-    // the entry's key and value
-    let over_entry = |position: usize| match &f.args {
+    // the body of the lambda `(a, b) -> body` at `position`, with `a` and `b` replaced by
+    // `fields` (the key and value of a map entry `__entry`, the fields of a zipped pair)
+    let lambda_over = |position: usize, fields: [&str; 2]| match &f.args {
         FunctionArguments::List(list) => match list.args.get(position) {
             Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Lambda(l)))) => {
                 let params: Vec<String> = match &l.params {
                     OneOrManyWithParens::One(p) => vec![p.name.value.clone()],
                     OneOrManyWithParens::Many(ps) => ps.iter().map(|p| p.name.value.clone()).collect(),
                 };
-                let [k, v] = <[String; 2]>::try_from(params).ok()?;
+                let [a, b] = <[String; 2]>::try_from(params).ok()?;
                 let mut body = (*l.body).clone();
-                let _ = body.visit(&mut Substitute(vec![(k, "__entry['key']"), (v, "__entry['value']")]));
+                let _ = body.visit(&mut Substitute(vec![(a, fields[0]), (b, fields[1])]));
                 Some(body.to_string())
             }
             _ => None,
         },
         _ => None,
     };
+    let over_entry = |position: usize| lambda_over(position, ["__entry['key']", "__entry['value']"]);
     // an aggregate inside an expression cannot take the call's OVER or FILTER
     let plain = f.over.is_none() && f.filter.is_none();
     let name = f.name.to_string().to_ascii_lowercase();
@@ -265,8 +272,13 @@ fn respelled(expr: &Expr) -> Option<Expr> {
         ("all_match", [a, _]) => format!("NOT any_match({a}, {})", negated(1)?),
         ("none_match", [a, p]) => format!("NOT any_match({a}, {p})"),
         ("arrays_overlap", [a, b]) => format!("array_has_any({a}, {b})"),
-        ("bitwise_and", [a, b]) => format!("({a} & {b})"),
-        ("bitwise_or", [a, b]) => format!("({a} | {b})"),
+        ("bitwise_and", [a, b]) => format!("(CAST({a} AS bigint) & CAST({b} AS bigint))"),
+        ("bitwise_or", [a, b]) => format!("(CAST({a} AS bigint) | CAST({b} AS bigint))"),
+        ("bitwise_xor", [a, b]) => format!("(CAST({a} AS bigint) ^ CAST({b} AS bigint))"),
+        // two's complement: NOT x is -1 - x, which cannot overflow
+        ("bitwise_not", [x]) => format!("(-1 - CAST({x} AS bigint))"),
+        ("zip_with", [a, b, _]) => format!("transform(zip({a}, {b}), __pair -> {})", lambda_over(2, ["__pair['field0']", "__pair['field1']"])?),
+        ("row", values) if !values.is_empty() => anonymous_row(values),
         ("from_unixtime", [t, zone]) => format!("at_timezone(from_unixtime({t}), {zone})"),
         ("regexp_position", [s, pattern]) => format!("CASE regexp_instr({s}, {pattern}) WHEN 0 THEN -1 ELSE regexp_instr({s}, {pattern}) END"),
         ("width_bucket", [x, low, high, n]) => format!(
@@ -302,6 +314,13 @@ fn respelled(expr: &Expr) -> Option<Expr> {
 }
 
 /// Replaces each named identifier by an expression (lambda parameters by what they stand for).
+/// `ROW(a, b)` or `(a, b)`: a row whose fields have no names, which Trino's clients call
+/// `field0`, `field1`, … (see [`super::types::anonymous_field`]).
+fn anonymous_row(values: &[String]) -> String {
+    let fields: Vec<String> = values.iter().enumerate().map(|(i, v)| format!("'{}', {v}", super::types::anonymous_field(i))).collect();
+    format!("named_struct({})", fields.join(", "))
+}
+
 struct Substitute<'a>(Vec<(String, &'a str)>);
 
 impl VisitorMut for Substitute<'_> {

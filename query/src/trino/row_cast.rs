@@ -5,7 +5,7 @@
 //! SELECT CAST(ROW(1, 'a') AS row(id bigint, name varchar)).name;                  -- a
 //! SELECT CAST(ARRAY[ROW(1, 2.5)] AS array(row(n integer, price double)));         -- [{n=1, price=2.5}]
 //! ```
-//! DataFusion matches fields by name (`ROW(1, 'a')` has fields `c0`, `c1`) and refuses a cast
+//! DataFusion matches fields by name (`ROW(1, 'a')` has fields `field0`, `field1`) and refuses a cast
 //! whose names do not overlap. An analyzer rule ([`super::casts::TrinoCasts`]) turns a cast
 //! between rows of the same number of fields whose names differ into
 //! `trino_row_cast(x, CAST(NULL AS type))`, which renames the fields by position and casts

@@ -73,7 +73,16 @@ pub fn trino_type_name(data_type: &DataType) -> String {
         }
         DataType::Struct(fields) => format!(
             "row({})",
-            fields.iter().map(|f| format!("{} {}", f.name(), trino_type_name(f.data_type()))).collect::<Vec<_>>().join(", ")
+            fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| if super::types::is_anonymous_field(f.name(), i) {
+                    trino_type_name(f.data_type())
+                } else {
+                    format!("{} {}", f.name(), trino_type_name(f.data_type()))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         DataType::Map(entries, _) => match entries.data_type() {
             DataType::Struct(kv) if kv.len() == 2 => {
@@ -101,6 +110,10 @@ mod tests {
         assert_eq!(value("SELECT typeof(make_array(1, 2))").await, "array(integer)");
         assert_eq!(value("SELECT typeof(1)").await, "integer");
         assert_eq!(value("SELECT typeof(3000000000)").await, "bigint");
+        // a row built without names has anonymous fields (`field0`, … in values, left out here)
+        assert_eq!(value("SELECT typeof(ROW(1, 2e0))").await, "row(integer, double)");
+        assert_eq!(value("SELECT typeof((1 + 1, 2e0))").await, "row(integer, double)");
+        assert_eq!(value("SELECT ROW(1 + 1, 2e0)").await, "{field0: 2, field1: 2.0}");
         assert_eq!(value("SELECT typeof('cat')").await, "varchar(3)");
         assert_eq!(value("SELECT typeof(1.50)").await, "decimal(3,2)");
         assert_eq!(value("SELECT typeof(1.5e0)").await, "double");

@@ -59,6 +59,17 @@ impl TypePlanner for TrinoTypes {
     }
 }
 
+/// The name of a row's `position`th field when it has none (`ROW(1, 'a')`, `zip`): Trino's
+/// clients show such fields as `field0`, `field1`, … and `typeof` leaves the name out.
+pub fn anonymous_field(position: usize) -> String {
+    format!("field{position}")
+}
+
+/// Is `name` the name [`anonymous_field`] gives the `position`th field?
+pub fn is_anonymous_field(name: &str, position: usize) -> bool {
+    name.strip_prefix("field").is_some_and(|n| n == position.to_string())
+}
+
 /// The Arrow extension type that marks a text as JSON, under Arrow's metadata key for
 /// extension types (which DataFusion keeps through functions' fields and explicit casts).
 const JSON_EXTENSION: &str = "arrow.json";
