@@ -16,16 +16,15 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, NaiveDateTime, Offset, TimeZone, Timelike};
+use chrono::{Datelike, NaiveDateTime, Offset, Timelike};
 use datafusion::arrow::array::timezone::Tz;
-use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, TimeUnit, TimestampNanosecondType};
+use datafusion::arrow::array::{ArrayRef, Int64Array};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::error::Result;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
 use super::simple::{Simple, plan_error};
-use super::time::{from_local, local_datetimes, temporal_to};
+use super::time::{from_local, instants, local_datetimes, temporal_to};
 
 macro_rules! field {
     ($fn_name:ident, $get:expr) => {
@@ -58,12 +57,7 @@ fn bigint(args: &[DataType]) -> Result<DataType> {
 fn offset_minutes(array: &ArrayRef) -> Result<Vec<Option<i64>>> {
     let DataType::Timestamp(_, Some(zone)) = array.data_type() else { return Ok(vec![None; array.len()]) };
     let tz = Tz::from_str(zone)?;
-    let nanos = cast(array, &DataType::Timestamp(TimeUnit::Nanosecond, None))?;
-    Ok(nanos
-        .as_primitive::<TimestampNanosecondType>()
-        .iter()
-        .map(|v| v.map(|v| tz.offset_from_utc_datetime(&DateTime::from_timestamp_nanos(v).naive_utc()).fix().local_minus_utc() as i64 / 60))
-        .collect())
+    Ok(instants(array)?.into_iter().map(|v| v.map(|utc| utc.with_timezone(&tz).offset().fix().local_minus_utc() as i64 / 60)).collect())
 }
 
 fn zone_offset_type(args: &[DataType]) -> Result<DataType> {

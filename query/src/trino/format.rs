@@ -28,12 +28,12 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Offset, Timelike};
 use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Decimal128Type, Float32Type, Float64Type, Int64Type, TimeUnit, TimestampNanosecondType};
+use datafusion::arrow::datatypes::{DataType, Decimal128Type, Float32Type, Float64Type, Int64Type};
 use datafusion::error::Result;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
 use super::simple::{Simple, data_error, is_string, plan_error, utf8};
-use super::time::local_datetimes;
+use super::time::{instants, local_datetimes};
 use crate::render::java_double;
 
 /// An argument as the Java value Trino passes.
@@ -100,14 +100,12 @@ fn column(array: &ArrayRef) -> Result<Vec<Arg>> {
         DataType::Timestamp(_, None) => nullable(local_datetimes(array)?.into_iter().map(|v| v.map(Arg::Local)).collect()),
         DataType::Timestamp(_, Some(zone)) => {
             let tz = Tz::from_str(zone)?;
-            let nanos = cast(array, &DataType::Timestamp(TimeUnit::Nanosecond, None))?;
             nullable(
-                nanos
-                    .as_primitive::<TimestampNanosecondType>()
-                    .iter()
+                instants(array)?
+                    .into_iter()
                     .map(|v| {
-                        v.map(|v| {
-                            let instant = DateTime::from_timestamp_nanos(v).with_timezone(&tz);
+                        v.map(|utc| {
+                            let instant = utc.with_timezone(&tz);
                             Arg::Zoned { local: instant.naive_local(), offset: instant.offset().fix().local_minus_utc(), zone: zone.to_string() }
                         })
                     })
@@ -441,7 +439,7 @@ fn convert(spec: &Spec, arg: &Arg) -> Result<String, String> {
                 if spec.flags.alternate {
                     return Err(flags_mismatch(spec, '#'));
                 }
-                Ok(signed(*v < 0, v.unsigned_abs().to_string(), spec))
+                Ok(signed(*v < 0, v.unsigned_abs().to_string(), spec.flags, spec.width))
             }
             _ => Err(mismatch(spec, arg)),
         },
@@ -465,21 +463,11 @@ fn convert(spec: &Spec, arg: &Arg) -> Result<String, String> {
         },
         'e' | 'f' | 'g' => {
             let decimal = match arg {
-                Arg::Double(v) if !v.is_finite() => {
-                    let text = if v.is_nan() { "NaN".to_string() } else { "Infinity".to_string() };
-                    let negative = *v < 0.0;
-                    let text = if v.is_nan() {
-                        text
-                    } else if negative {
-                        if spec.flags.paren { format!("({text})") } else { format!("-{text}") }
-                    } else if spec.flags.plus {
-                        format!("+{text}")
-                    } else if spec.flags.space {
-                        format!(" {text}")
-                    } else {
-                        text
-                    };
-                    return Ok(text);
+                // NaN has no sign; an infinity takes the sign flags but no zeros or grouping
+                Arg::Double(v) if v.is_nan() => return Ok("NaN".into()),
+                Arg::Double(v) if v.is_infinite() => {
+                    let flags = Flags { zero: false, group: false, ..spec.flags };
+                    return Ok(signed(*v < 0.0, "Infinity".into(), flags, None));
                 }
                 Arg::Double(v) => Digits::of_double(*v),
                 Arg::Decimal(v, s) => Digits::of_decimal(*v, *s),
@@ -497,16 +485,16 @@ fn convert(spec: &Spec, arg: &Arg) -> Result<String, String> {
                 'e' => decimal.scientific(spec.precision.unwrap_or(6), spec.flags.alternate),
                 _ => decimal.general(spec.precision.map(|p| p.max(1)).unwrap_or(6)),
             };
-            Ok(signed(negative, magnitude, spec))
+            Ok(signed(negative, magnitude, spec.flags, spec.width))
         }
         _ => Err(format!("the conversion %{} is not provided", spec.conversion)),
     }
 }
 
-/// A number's sign, grouping and zero padding, as the flags ask (`,` `+` ` ` `(` `0`).
-fn signed(negative: bool, magnitude: String, spec: &Spec) -> String {
-    let flags = spec.flags;
-    let magnitude = if flags.group && spec.conversion != 'e' {
+/// A number's sign, grouping and zero padding to `width`, as the flags ask (`,` `+` ` ` `(`
+/// `0`; `%e` refuses `,` before this).
+fn signed(negative: bool, magnitude: String, flags: Flags, width: Option<usize>) -> String {
+    let magnitude = if flags.group {
         let (whole, rest) = match magnitude.find(['.', 'e']) {
             Some(i) => magnitude.split_at(i),
             None => (magnitude.as_str(), ""),
@@ -532,7 +520,7 @@ fn signed(negative: bool, magnitude: String, spec: &Spec) -> String {
         ("", "")
     };
     let length = before.len() + magnitude.chars().count() + after.len();
-    let zeros = match spec.width {
+    let zeros = match width {
         Some(w) if flags.zero && w > length => "0".repeat(w - length),
         _ => String::new(),
     };

@@ -60,7 +60,8 @@ impl ScalarUDFImpl for Now {
     }
 
     fn return_field_from_args(&self, _: ReturnFieldArgs) -> Result<FieldRef> {
-        Ok(Arc::new(Field::new(self.name, DataType::Timestamp(TimeUnit::Millisecond, self.zone.clone()), false)))
+        // never NULL
+        Ok(Arc::new(Field::new(self.name, self.return_type(&[])?, false)))
     }
 
     fn simplify(&self, args: Vec<Expr>, info: &SimplifyContext) -> Result<ExprSimplifyResult> {

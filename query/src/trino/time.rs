@@ -4,7 +4,7 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Date32Array, TimestampNanosecondArray};
 use datafusion::arrow::compute::cast;
@@ -43,18 +43,13 @@ pub fn local_datetimes(array: &ArrayRef) -> Result<Vec<Option<NaiveDateTime>>> {
                 .collect())
         }
         DataType::Timestamp(_, zone) => {
-            let nanos = cast(array, &DataType::Timestamp(TimeUnit::Nanosecond, None))?;
             let tz = zone.as_deref().map(Tz::from_str).transpose()?;
-            Ok(nanos
-                .as_primitive::<TimestampNanosecondType>()
-                .iter()
+            Ok(instants(array)?
+                .into_iter()
                 .map(|v| {
-                    v.map(|v| {
-                        let utc = DateTime::from_timestamp_nanos(v);
-                        match &tz {
-                            Some(tz) => utc.with_timezone(tz).naive_local(),
-                            None => utc.naive_utc(),
-                        }
+                    v.map(|utc| match &tz {
+                        Some(tz) => utc.with_timezone(tz).naive_local(),
+                        None => utc.naive_utc(),
                     })
                 })
                 .collect())
@@ -62,6 +57,12 @@ pub fn local_datetimes(array: &ArrayRef) -> Result<Vec<Option<NaiveDateTime>>> {
         DataType::Null => Ok(vec![None; array.len()]),
         other => Err(DataFusionError::Execution(format!("expected a date or a timestamp, got {other}"))),
     }
+}
+
+/// Each value of a timestamp array as an instant (a timestamp without zone read in UTC).
+pub fn instants(array: &ArrayRef) -> Result<Vec<Option<DateTime<Utc>>>> {
+    let nanos = cast(array, &DataType::Timestamp(TimeUnit::Nanosecond, None))?;
+    Ok(nanos.as_primitive::<TimestampNanosecondType>().iter().map(|v| v.map(DateTime::from_timestamp_nanos)).collect())
 }
 
 /// An array of `data_type` (a date or a timestamp) holding these local date-times.
