@@ -18,14 +18,22 @@ const SAMPLES: usize = 8;
 const BURST: usize = 20_000;
 
 fn tributary_bin() -> std::path::PathBuf {
-    std::env::var_os("TRIBUTARY_BIN").map(Into::into).unwrap_or_else(|| {
-        let exe = std::env::current_exe().expect("current exe");
-        exe.parent().and_then(|p| p.parent()).expect("target/release").join("tributary")
-    })
+    std::env::var_os("TRIBUTARY_BIN")
+        .map(Into::into)
+        .unwrap_or_else(|| {
+            let exe = std::env::current_exe().expect("current exe");
+            exe.parent()
+                .and_then(|p| p.parent())
+                .expect("target/release")
+                .join("tributary")
+        })
 }
 
 fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{prefix}-{}-{:x}", std::process::id(), nanos % 0xffff_ffff)
 }
 
@@ -41,8 +49,10 @@ fn count(warehouse: &str, filter: &str) -> u64 {
 
 fn event(page: &str, i: usize) -> Vec<u8> {
     let ts = 1_767_225_600_000i64 + (i as i64 % 3) * 86_400_000;
-    serde_json::to_vec(&json!({"eventType": "PAGE_VIEW", "userId": format!("u{}", i % 97), "timestamp": ts,
-                               "properties": {"page": page}}))
+    serde_json::to_vec(
+        &json!({"eventType": "PAGE_VIEW", "userId": format!("u{}", i % 97), "timestamp": ts,
+                               "properties": {"page": page}}),
+    )
     .unwrap()
 }
 
@@ -53,20 +63,45 @@ async fn put(client: &aws_sdk_kinesis::Client, stream: &str, records: Vec<Vec<u8
             let entries = pending
                 .iter()
                 .enumerate()
-                .map(|(i, d)| PutRecordsRequestEntry::builder().partition_key(format!("k{i}")).data(Blob::new(d.clone())).build().unwrap())
+                .map(|(i, d)| {
+                    PutRecordsRequestEntry::builder()
+                        .partition_key(format!("k{i}"))
+                        .data(Blob::new(d.clone()))
+                        .build()
+                        .unwrap()
+                })
                 .collect::<Vec<_>>();
-            let Ok(out) = client.put_records().stream_name(stream).set_records(Some(entries)).send().await else {
+            let Ok(out) = client
+                .put_records()
+                .stream_name(stream)
+                .set_records(Some(entries))
+                .send()
+                .await
+            else {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             };
-            pending = pending.into_iter().zip(out.records()).filter(|(_, r)| r.error_code().is_some()).map(|(d, _)| d).collect();
+            pending = pending
+                .into_iter()
+                .zip(out.records())
+                .filter(|(_, r)| r.error_code().is_some())
+                .map(|(d, _)| d)
+                .collect();
         }
     }
 }
 
 fn start_worker(stream: &str, warehouse: &str, flush_interval: &str) -> Child {
     Command::new(tributary_bin())
-        .args(["run", "--source", &format!("kinesis:{stream}"), "--warehouse", warehouse, "--flush-interval", flush_interval])
+        .args([
+            "run",
+            "--source",
+            &format!("kinesis:{stream}"),
+            "--warehouse",
+            warehouse,
+            "--flush-interval",
+            flush_interval,
+        ])
         .args(["--metrics-addr", "127.0.0.1:0", "--log", "warn"])
         .stdout(Stdio::null())
         .spawn()
@@ -77,20 +112,51 @@ fn start_worker(stream: &str, warehouse: &str, flush_interval: &str) -> Child {
 async fn main() {
     let intervals: Vec<String> = {
         let given: Vec<String> = std::env::args().skip(1).collect();
-        if given.is_empty() { vec!["1s".into(), "5s".into()] } else { given }
+        if given.is_empty() {
+            vec!["1s".into(), "5s".into()]
+        } else {
+            given
+        }
     };
-    std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL must point at LocalStack (source scripts/localstack.sh)");
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    std::env::var("AWS_ENDPOINT_URL")
+        .expect("AWS_ENDPOINT_URL must point at LocalStack (source scripts/localstack.sh)");
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
     let kinesis = aws_sdk_kinesis::Client::new(&config);
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
     for interval in intervals {
         let stream = unique("fresh");
         let bucket = unique("fresh-wh").to_lowercase();
-        kinesis.create_stream().stream_name(&stream).shard_count(2).send().await.expect("create stream");
-        s3.create_bucket().bucket(&bucket).send().await.expect("create bucket");
+        kinesis
+            .create_stream()
+            .stream_name(&stream)
+            .shard_count(2)
+            .send()
+            .await
+            .expect("create stream");
+        s3.create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("create bucket");
         loop {
-            let d = kinesis.describe_stream_summary().stream_name(&stream).send().await.unwrap();
-            if d.stream_description_summary().unwrap().stream_status().as_str() == "ACTIVE" {
+            let d = kinesis
+                .describe_stream_summary()
+                .stream_name(&stream)
+                .send()
+                .await
+                .unwrap();
+            if d.stream_description_summary()
+                .unwrap()
+                .stream_status()
+                .as_str()
+                == "ACTIVE"
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -106,7 +172,10 @@ async fn main() {
             let sent = Instant::now();
             put(&kinesis, &stream, vec![event(&marker, i)]).await;
             while count(&warehouse, &format!("properties.page = '{marker}'")) == 0 {
-                assert!(sent.elapsed() < Duration::from_secs(120), "marker {i} never arrived");
+                assert!(
+                    sent.elapsed() < Duration::from_secs(120),
+                    "marker {i} never arrived"
+                );
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             latencies.push(sent.elapsed().as_secs_f64());
@@ -120,13 +189,18 @@ async fn main() {
         put(&kinesis, &stream, burst).await;
         let produced = started.elapsed().as_secs_f64();
         while count(&warehouse, "properties.page = '/burst'") < BURST as u64 {
-            assert!(started.elapsed() < Duration::from_secs(600), "the burst never arrived");
+            assert!(
+                started.elapsed() < Duration::from_secs(600),
+                "the burst never arrived"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let visible = started.elapsed().as_secs_f64();
         let cpu = proc_stats::cpu_seconds(&worker.id().to_string()) - cpu0;
         let peak = proc_stats::memory_mib(&worker.id().to_string(), "VmHWM:");
-        let _ = Command::new("kill").args(["-TERM", &worker.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &worker.id().to_string()])
+            .status();
         let status = worker.wait().unwrap();
         println!(
             "{}",

@@ -30,19 +30,28 @@ fn cpu_seconds() -> f64 {
 const FLUSH_BYTES: usize = 128 << 20;
 
 fn lines(dir: &Path) -> Vec<Vec<u8>> {
-    let mut files: Vec<_> = std::fs::read_dir(dir).expect("input dir").map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("input dir")
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let mut out = Vec::new();
     for path in files {
         let bytes = std::fs::read(&path).expect("read input");
         let text = if bytes.starts_with(&[0x1f, 0x8b]) {
             let mut s = Vec::new();
-            flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut s).expect("gunzip");
+            flate2::read::GzDecoder::new(&bytes[..])
+                .read_to_end(&mut s)
+                .expect("gunzip");
             s
         } else {
             bytes
         };
-        out.extend(text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec));
+        out.extend(
+            text.split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(<[u8]>::to_vec),
+        );
     }
     out
 }
@@ -50,7 +59,11 @@ fn lines(dir: &Path) -> Vec<Vec<u8>> {
 fn records(data: Vec<Vec<u8>>) -> Vec<RawRecord> {
     data.into_iter()
         .enumerate()
-        .map(|(i, data)| RawRecord { sequence: SequenceNumber::from_u64(49_000_000_000 + i as u64), arrival_ms: Some(0), data })
+        .map(|(i, data)| RawRecord {
+            sequence: SequenceNumber::from_u64(49_000_000_000 + i as u64),
+            arrival_ms: Some(0),
+            data,
+        })
         .collect()
 }
 
@@ -68,7 +81,9 @@ fn run(name: &str, kind: StreamKind, records: &[RawRecord], page: usize, user_re
     let mut dead = 0usize;
     let mut flush = |buffers: &mut BTreeMap<_, Vec<_>>| {
         for (_, batches) in std::mem::take(buffers) {
-            parquet_bytes += tributary_transform::parquet::encode(&batches, Codec::Zstd).expect("encode").len();
+            parquet_bytes += tributary_transform::parquet::encode(&batches, Codec::Zstd)
+                .expect("encode")
+                .len();
         }
     };
     for chunk in records.chunks(page) {
@@ -77,7 +92,10 @@ fn run(name: &str, kind: StreamKind, records: &[RawRecord], page: usize, user_re
         for batch in decoded.batches {
             rows += batch.batch.num_rows();
             held += batch.bytes;
-            buffers.entry((batch.table, batch.partition)).or_default().push(batch.batch);
+            buffers
+                .entry((batch.table, batch.partition))
+                .or_default()
+                .push(batch.batch);
         }
         if held >= FLUSH_BYTES {
             flush(&mut buffers);
@@ -88,7 +106,10 @@ fn run(name: &str, kind: StreamKind, records: &[RawRecord], page: usize, user_re
     let seconds = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
     assert_eq!(dead, 0, "{name}: the benchmark input must decode cleanly");
-    assert_eq!(rows, user_records, "{name}: every user record becomes a row");
+    assert_eq!(
+        rows, user_records,
+        "{name}: every user record becomes a row"
+    );
     println!(
         "{}",
         serde_json::json!({
@@ -115,16 +136,34 @@ fn main() {
     let events = lines(Path::new(events_dir));
     let n = events.len();
     // Kinesis GetRecords pages hold up to 10,000 records; DynamoDB Streams pages up to 1,000
-    run("kinesis events", StreamKind::Kinesis, &records(events.clone()), 10_000, n);
+    run(
+        "kinesis events",
+        StreamKind::Kinesis,
+        &records(events.clone()),
+        10_000,
+        n,
+    );
     // the same events aggregated by the KPL, 100 user records per Kinesis record
     let aggregated: Vec<Vec<u8>> = events
         .chunks(100)
         .map(|c| kpl::aggregate(&c.iter().map(|d| ("user", d.as_slice())).collect::<Vec<_>>()))
         .collect();
     drop(events);
-    run("kinesis events, KPL-aggregated x100", StreamKind::Kinesis, &records(aggregated), 100, n);
+    run(
+        "kinesis events, KPL-aggregated x100",
+        StreamKind::Kinesis,
+        &records(aggregated),
+        100,
+        n,
+    );
     // DynamoDB Streams records (redeliveries included: each is a distinct stream record here)
     let changes = lines(Path::new(stream_dir));
     let m = changes.len();
-    run("dynamodb stream records", StreamKind::DynamodbStream, &records(changes), 1_000, m);
+    run(
+        "dynamodb stream records",
+        StreamKind::DynamodbStream,
+        &records(changes),
+        1_000,
+        m,
+    );
 }

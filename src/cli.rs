@@ -10,7 +10,11 @@ use tributary_query::{NamedQuery, OutputFormat};
 use tributary_transform::Codec;
 
 #[derive(Parser, Debug)]
-#[command(name = "tributary", version, about = "OLTP change streams to date-partitioned Parquet, with Athena-compatible SQL")]
+#[command(
+    name = "tributary",
+    version,
+    about = "OLTP change streams to date-partitioned Parquet, with Athena-compatible SQL"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -207,7 +211,10 @@ pub struct DdlArgs {
 pub fn parse_years(text: &str) -> Result<(i32, i32), String> {
     let bad = || format!("{text:?} is not a range of years like 2000-2099");
     let (a, b) = text.split_once('-').ok_or_else(bad)?;
-    let (a, b): (i32, i32) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+    let (a, b): (i32, i32) = (
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    );
     if !(1000..=9999).contains(&a) || !(1000..=9999).contains(&b) || a > b {
         return Err(bad());
     }
@@ -269,21 +276,33 @@ impl FixtureSettings {
 
 /// `128MiB`, `64MB`, `1GiB`, `4096`: bytes.
 pub fn parse_size(text: &str) -> Result<usize, String> {
-    let size: bytesize::ByteSize =
-        text.trim().parse().map_err(|e| format!("{text:?} is not a size like 128MiB: {e}"))?;
-    usize::try_from(size.as_u64()).ok().filter(|n| *n > 0).ok_or_else(|| format!("{text:?} is not a positive size"))
+    let size: bytesize::ByteSize = text
+        .trim()
+        .parse()
+        .map_err(|e| format!("{text:?} is not a size like 128MiB: {e}"))?;
+    usize::try_from(size.as_u64())
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{text:?} is not a positive size"))
 }
 
 /// `60s`, `5m`, `1h 30m`, `500ms`: a duration.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|e| format!("{text:?} is not a duration like 60s or 5m: {e}"))
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{text:?} is not a duration like 60s or 5m: {e}"))
 }
 
 pub fn init_logging(global: &Global, command: &Command) {
-    let default = if matches!(command, Command::Run(_)) { "info" } else { "warn" };
+    let default = if matches!(command, Command::Run(_)) {
+        "info"
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_new(global.log.as_deref().unwrap_or(default))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if global.log_format == "json" {
         builder.json().init();
     } else {
@@ -303,8 +322,14 @@ mod tests {
         assert!(parse_size("0").is_err());
         assert!(parse_size("12XB").is_err());
         assert!(parse_size("MiB").is_err());
-        assert_eq!(parse_duration("60s"), Ok(std::time::Duration::from_secs(60)));
-        assert_eq!(parse_duration("1m 30s"), Ok(std::time::Duration::from_secs(90)));
+        assert_eq!(
+            parse_duration("60s"),
+            Ok(std::time::Duration::from_secs(60))
+        );
+        assert_eq!(
+            parse_duration("1m 30s"),
+            Ok(std::time::Duration::from_secs(90))
+        );
         assert!(parse_duration("soon").is_err());
     }
 

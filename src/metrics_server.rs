@@ -22,7 +22,9 @@ pub async fn serve(
     healthy_within: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<SocketAddr> {
-    let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot serve metrics on {addr}"))?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot serve metrics on {addr}"))?;
     let bound = listener.local_addr()?;
     tokio::spawn(async move {
         loop {
@@ -37,9 +39,18 @@ pub async fn serve(
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |request: Request<Incoming>| {
                     let metrics = metrics.clone();
-                    async move { Ok::<_, std::convert::Infallible>(respond(&request, &metrics, healthy_within)) }
+                    async move {
+                        Ok::<_, std::convert::Infallible>(respond(
+                            &request,
+                            &metrics,
+                            healthy_within,
+                        ))
+                    }
                 });
-                if let Err(e) = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                if let Err(e) = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await
+                {
                     debug!(error = %e, "metrics connection ended with an error");
                 }
             });
@@ -48,12 +59,30 @@ pub async fn serve(
     Ok(bound)
 }
 
-fn respond(request: &Request<Incoming>, metrics: &Metrics, healthy_within: Duration) -> Response<Full<Bytes>> {
+fn respond(
+    request: &Request<Incoming>,
+    metrics: &Metrics,
+    healthy_within: Duration,
+) -> Response<Full<Bytes>> {
     let (status, content_type, body) = match request.uri().path() {
-        "/metrics" => (StatusCode::OK, "application/openmetrics-text; version=1.0.0; charset=utf-8", metrics.encode()),
-        "/healthz" if metrics.healthy(healthy_within) => (StatusCode::OK, "text/plain", "ok\n".to_string()),
-        "/healthz" => (StatusCode::SERVICE_UNAVAILABLE, "text/plain", "shard discovery has not succeeded recently\n".to_string()),
-        _ => (StatusCode::NOT_FOUND, "text/plain", "try /metrics or /healthz\n".to_string()),
+        "/metrics" => (
+            StatusCode::OK,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            metrics.encode(),
+        ),
+        "/healthz" if metrics.healthy(healthy_within) => {
+            (StatusCode::OK, "text/plain", "ok\n".to_string())
+        }
+        "/healthz" => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "shard discovery has not succeeded recently\n".to_string(),
+        ),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "try /metrics or /healthz\n".to_string(),
+        ),
     };
     Response::builder()
         .status(status)

@@ -14,8 +14,8 @@
 
 use std::collections::{HashSet, hash_map::DefaultHasher};
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -23,7 +23,8 @@ use tokio::sync::mpsc;
 use tributary_transform::layout::{DEAD_LETTER_PREFIX, Table};
 use tributary_transform::model::{DeadLetter, Origin, Record};
 use tributary_transform::{
-    SequenceNumber, Sink, SinkConfig, SinkError, SinkReport, Warehouse, WarehouseError, partition_batches,
+    SequenceNumber, Sink, SinkConfig, SinkError, SinkReport, Warehouse, WarehouseError,
+    partition_batches,
 };
 
 use crate::decode::{self, Decoded, Format};
@@ -77,7 +78,10 @@ pub enum BackfillError {
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
     #[error("reading {input}: {source}")]
-    Read { input: String, source: std::io::Error },
+    Read {
+        input: String,
+        source: std::io::Error,
+    },
     #[error("writing the records of {input}: {source}")]
     Sink { input: String, source: SinkError },
     #[error("a decoding task failed: {0}")]
@@ -85,7 +89,10 @@ pub enum BackfillError {
 }
 
 /// Runs a backfill to the end.
-pub async fn run(config: &BackfillConfig, progress: Arc<Progress>) -> Result<BackfillReport, BackfillError> {
+pub async fn run(
+    config: &BackfillConfig,
+    progress: Arc<Progress>,
+) -> Result<BackfillReport, BackfillError> {
     let started = Instant::now();
     let warehouse = Warehouse::open(&config.warehouse).await?;
     let inputs = list_inputs(&config.source, config.format).await?;
@@ -95,14 +102,20 @@ pub async fn run(config: &BackfillConfig, progress: Arc<Progress>) -> Result<Bac
         input_bytes: inputs.files.iter().map(|f| f.size).sum(),
         ..Default::default()
     };
-    progress.bytes_total.store(report.input_bytes, Ordering::Relaxed);
+    progress
+        .bytes_total
+        .store(report.input_bytes, Ordering::Relaxed);
     // two inputs at a time keep both stages busy across the start and end of each file; each
     // gets its share of the buffer budget, so memory stays within --max-buffer-bytes
     let in_flight = FILES_IN_FLIGHT.min(inputs.files.len()).max(1);
     let mut sink_config = config.sink;
     sink_config.limits.max_buffer_bytes = (sink_config.limits.max_buffer_bytes / in_flight).max(1);
     let seen = Mutex::new(EventIds::default());
-    let units: Vec<String> = inputs.files.iter().map(|f| unit_prefix(config.format, &f.uri)).collect();
+    let units: Vec<String> = inputs
+        .files
+        .iter()
+        .map(|f| unit_prefix(config.format, &f.uri))
+        .collect();
     let mut files = futures::stream::iter(inputs.files.into_iter().zip(units.iter().cloned()))
         .map(|(input, unit)| {
             let sink = Sink::new(warehouse.clone(), sink_config, unit);
@@ -147,16 +160,23 @@ async fn backfill_file(
     let decoded = chunks
         .map(|chunk| {
             let shard = shard.clone();
-            tokio::task::spawn_blocking(move || decode_chunk(format, &chunk, &shard, export_time_ms))
+            tokio::task::spawn_blocking(move || {
+                decode_chunk(format, &chunk, &shard, export_time_ms)
+            })
         })
         .buffered(parallelism);
     let kept = decoded.map(|items| {
         let items = items?;
-        let mut kept = Kept { read: items.len() as u64, ..Kept::default() };
+        let mut kept = Kept {
+            read: items.len() as u64,
+            ..Kept::default()
+        };
         let mut seen = seen.lock().expect("no panics while holding the lock");
         for item in items {
             match item {
-                Ok(d) if d.event_id.as_deref().is_some_and(|id| !seen.insert(id)) => kept.duplicates += 1,
+                Ok(d) if d.event_id.as_deref().is_some_and(|id| !seen.insert(id)) => {
+                    kept.duplicates += 1
+                }
                 Ok(d) => kept.records.push(d.record),
                 Err(letter) => kept.letters.push(letter),
             }
@@ -171,7 +191,10 @@ async fn backfill_file(
             Ok::<_, BackfillError>((kept, batches))
         })
         .buffered(parallelism);
-    let sink_error = |source| BackfillError::Sink { input: uri.clone(), source };
+    let sink_error = |source| BackfillError::Sink {
+        input: uri.clone(),
+        source,
+    };
     let (mut records, mut duplicates) = (0, 0);
     while let Some(next) = built.next().await {
         let (kept, batches) = next?;
@@ -184,9 +207,16 @@ async fn backfill_file(
             sink.dead_letter(letter).await.map_err(sink_error)?;
         }
     }
-    reader.await?.map_err(|source| BackfillError::Read { input: uri.clone(), source })?;
+    reader.await?.map_err(|source| BackfillError::Read {
+        input: uri.clone(),
+        source,
+    })?;
     let sink = sink.finish().await.map_err(sink_error)?;
-    Ok(FileReport { records, duplicates, sink })
+    Ok(FileReport {
+        records,
+        duplicates,
+        sink,
+    })
 }
 
 /// One decoded chunk after de-duplication.
@@ -198,7 +228,12 @@ struct Kept {
     letters: Vec<DeadLetter>,
 }
 
-fn decode_chunk(format: Format, chunk: &Chunk, shard: &Arc<str>, export_time_ms: i64) -> Vec<Result<Decoded, DeadLetter>> {
+fn decode_chunk(
+    format: Format,
+    chunk: &Chunk,
+    shard: &Arc<str>,
+    export_time_ms: i64,
+) -> Vec<Result<Decoded, DeadLetter>> {
     let source: Arc<str> = "file".into();
     chunk
         .lines()
@@ -231,11 +266,18 @@ pub fn unit_prefix(format: Format, uri: &str) -> String {
 }
 
 /// Deletes objects of `units` that this run did not write; returns how many.
-async fn delete_stale(warehouse: &Warehouse, units: &[String], written: &SinkReport) -> Result<u64, WarehouseError> {
+async fn delete_stale(
+    warehouse: &Warehouse,
+    units: &[String],
+    written: &SinkReport,
+) -> Result<u64, WarehouseError> {
     let written: HashSet<&str> = written.files.iter().map(|f| f.path.as_str()).collect();
     let units: HashSet<&str> = units.iter().map(String::as_str).collect();
     let mut deleted = 0;
-    let prefixes = Table::ALL.iter().map(|t| t.name()).chain([DEAD_LETTER_PREFIX]);
+    let prefixes = Table::ALL
+        .iter()
+        .map(|t| t.name())
+        .chain([DEAD_LETTER_PREFIX]);
     for prefix in prefixes {
         for object in warehouse.list(&warehouse.path(prefix)).await? {
             let relative = warehouse.relative(&object.location);
@@ -262,7 +304,8 @@ impl EventIds {
         id.hash(&mut a);
         let mut b = DefaultHasher::new();
         (0x5bd1_e995u32, id).hash(&mut b);
-        self.0.insert((u128::from(a.finish()) << 64) | u128::from(b.finish()))
+        self.0
+            .insert((u128::from(a.finish()) << 64) | u128::from(b.finish()))
     }
 }
 
@@ -272,8 +315,14 @@ mod tests {
 
     #[test]
     fn unit_prefixes_are_stable_and_distinct() {
-        assert_eq!(unit_prefix(Format::Events, "file:///a.jsonl"), unit_prefix(Format::Events, "file:///a.jsonl"));
-        assert_ne!(unit_prefix(Format::Events, "file:///a.jsonl"), unit_prefix(Format::DynamodbStream, "file:///a.jsonl"));
+        assert_eq!(
+            unit_prefix(Format::Events, "file:///a.jsonl"),
+            unit_prefix(Format::Events, "file:///a.jsonl")
+        );
+        assert_ne!(
+            unit_prefix(Format::Events, "file:///a.jsonl"),
+            unit_prefix(Format::DynamodbStream, "file:///a.jsonl")
+        );
         assert_eq!(unit_prefix(Format::Events, "x").len(), 19);
     }
 

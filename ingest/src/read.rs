@@ -28,10 +28,14 @@ pub struct Chunk {
 impl Chunk {
     /// The chunk's lines with their numbers; `\r\n` endings are trimmed, blank lines skipped.
     pub fn lines(&self) -> impl Iterator<Item = (u64, &[u8])> {
-        self.bytes.split(|b| *b == b'\n').enumerate().filter_map(|(i, line)| {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            (!line.iter().all(u8::is_ascii_whitespace)).then_some((self.first_line + i as u64, line))
-        })
+        self.bytes
+            .split(|b| *b == b'\n')
+            .enumerate()
+            .filter_map(|(i, line)| {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                (!line.iter().all(u8::is_ascii_whitespace))
+                    .then_some((self.first_line + i as u64, line))
+            })
     }
 }
 
@@ -48,14 +52,21 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-fn open(input: &InputFile, runtime: tokio::runtime::Handle) -> std::io::Result<Box<dyn Read + Send>> {
+fn open(
+    input: &InputFile,
+    runtime: tokio::runtime::Handle,
+) -> std::io::Result<Box<dyn Read + Send>> {
     Ok(match &input.location {
         InputLocation::Local(path) => Box::new(std::fs::File::open(path)?),
         InputLocation::Object { store, path } => {
-            let result = runtime.block_on(store.get(path)).map_err(std::io::Error::other)?;
+            let result = runtime
+                .block_on(store.get(path))
+                .map_err(std::io::Error::other)?;
             let stream = result.into_stream().map_err(std::io::Error::other);
             let reader = tokio_util::io::StreamReader::new(stream);
-            Box::new(tokio_util::io::SyncIoBridge::new_with_handle(reader, runtime))
+            Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
+                reader, runtime,
+            ))
         }
     })
 }
@@ -69,11 +80,17 @@ pub fn spawn_reader(
 ) -> tokio::task::JoinHandle<std::io::Result<()>> {
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
-        let raw = Counting { inner: open(&input, runtime)?, read: bytes_read };
+        let raw = Counting {
+            inner: open(&input, runtime)?,
+            read: bytes_read,
+        };
         let mut buffered = BufReader::with_capacity(1 << 16, raw);
         let gzip = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-        let reader: Box<dyn Read> =
-            if gzip { Box::new(flate2::read::MultiGzDecoder::new(buffered)) } else { Box::new(buffered) };
+        let reader: Box<dyn Read> = if gzip {
+            Box::new(flate2::read::MultiGzDecoder::new(buffered))
+        } else {
+            Box::new(buffered)
+        };
         send_chunks(reader, &chunks)
     })
 }
@@ -84,7 +101,11 @@ fn send_chunks(mut reader: Box<dyn Read>, chunks: &mpsc::Sender<Chunk>) -> std::
     loop {
         // fill up to the chunk size (or more, while no line has ended: one long line)
         let start = buf.len();
-        let want = if buf.len() < CHUNK_BYTES { CHUNK_BYTES } else { buf.len() * 2 };
+        let want = if buf.len() < CHUNK_BYTES {
+            CHUNK_BYTES
+        } else {
+            buf.len() * 2
+        };
         buf.resize(want, 0);
         let mut filled = start;
         let mut eof = false;
@@ -98,11 +119,18 @@ fn send_chunks(mut reader: Box<dyn Read>, chunks: &mpsc::Sender<Chunk>) -> std::
             }
         }
         buf.truncate(filled);
-        let cut = if eof { Some(buf.len()) } else { buf.iter().rposition(|b| *b == b'\n').map(|i| i + 1) };
+        let cut = if eof {
+            Some(buf.len())
+        } else {
+            buf.iter().rposition(|b| *b == b'\n').map(|i| i + 1)
+        };
         if let Some(cut) = cut.filter(|c| *c > 0) {
             let rest = buf.split_off(cut);
             let lines = bytecount_newlines(&buf);
-            let chunk = Chunk { first_line: line, bytes: std::mem::replace(&mut buf, rest) };
+            let chunk = Chunk {
+                first_line: line,
+                bytes: std::mem::replace(&mut buf, rest),
+            };
             line += lines;
             if chunks.blocking_send(chunk).is_err() {
                 return Ok(()); // the consumer stopped (an error downstream): nothing more to do
@@ -124,13 +152,21 @@ mod tests {
     use std::io::Write;
 
     async fn read_all(path: &std::path::Path) -> std::io::Result<Vec<(u64, String)>> {
-        let input =
-            InputFile { uri: "f".into(), size: 0, location: InputLocation::Local(path.to_path_buf()), export_time_ms: None };
+        let input = InputFile {
+            uri: "f".into(),
+            size: 0,
+            location: InputLocation::Local(path.to_path_buf()),
+            export_time_ms: None,
+        };
         let (tx, mut rx) = mpsc::channel(2);
         let reader = spawn_reader(input, Arc::default(), tx);
         let mut lines = Vec::new();
         while let Some(chunk) = rx.recv().await {
-            lines.extend(chunk.lines().map(|(n, l)| (n, String::from_utf8_lossy(l).into_owned())));
+            lines.extend(
+                chunk
+                    .lines()
+                    .map(|(n, l)| (n, String::from_utf8_lossy(l).into_owned())),
+            );
         }
         reader.await.unwrap()?;
         Ok(lines)
@@ -139,7 +175,10 @@ mod tests {
     #[tokio::test]
     async fn numbers_lines_across_chunks_and_reads_gzip() {
         let dir = tempfile::tempdir().unwrap();
-        let text: String = (1..=300_000).map(|i| format!("{{\"n\":{i}}}\r\n")).collect::<String>() + "\n  \nlast";
+        let text: String = (1..=300_000)
+            .map(|i| format!("{{\"n\":{i}}}\r\n"))
+            .collect::<String>()
+            + "\n  \nlast";
         std::fs::write(dir.path().join("plain.jsonl"), &text).unwrap();
         let gz = dir.path().join("a.jsonl.gz");
         // two gzip members, as concatenated files are
@@ -163,8 +202,17 @@ mod tests {
     async fn an_empty_file_has_no_lines_and_corrupt_gzip_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("empty.jsonl"), b"").unwrap();
-        assert!(read_all(&dir.path().join("empty.jsonl")).await.unwrap().is_empty());
-        std::fs::write(dir.path().join("bad.gz"), [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3]).unwrap();
+        assert!(
+            read_all(&dir.path().join("empty.jsonl"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        std::fs::write(
+            dir.path().join("bad.gz"),
+            [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3],
+        )
+        .unwrap();
         assert!(read_all(&dir.path().join("bad.gz")).await.is_err());
     }
 }

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use object_store::{ObjectStore, ObjectStoreExt};
 use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt};
 use tributary_transform::warehouse::{Location, s3_store};
 
 use crate::decode::Format;
@@ -21,11 +21,20 @@ pub enum SourceError {
     #[error("source {0} does not exist")]
     Missing(String),
     #[error("no input files under {location} (looked for {wanted})")]
-    Empty { location: String, wanted: &'static str },
+    Empty {
+        location: String,
+        wanted: &'static str,
+    },
     #[error("reading source {location}: {source}")]
-    Io { location: String, source: std::io::Error },
+    Io {
+        location: String,
+        source: std::io::Error,
+    },
     #[error("listing source {location}: {source}")]
-    Store { location: String, source: object_store::Error },
+    Store {
+        location: String,
+        source: object_store::Error,
+    },
     #[error("invalid source location: {0}")]
     Location(String),
     #[error("DynamoDB export {location}: {reason}")]
@@ -36,7 +45,10 @@ pub enum SourceError {
 #[derive(Clone, Debug)]
 pub enum InputLocation {
     Local(PathBuf),
-    Object { store: Arc<dyn ObjectStore>, path: ObjectPath },
+    Object {
+        store: Arc<dyn ObjectStore>,
+        path: ObjectPath,
+    },
 }
 
 /// One input file.
@@ -72,7 +84,9 @@ fn is_input(format: Format, path: &str) -> bool {
         return false;
     }
     let stem = name.strip_suffix(".gz").unwrap_or(name);
-    let json = [".json", ".jsonl", ".ndjson"].iter().any(|ext| stem.ends_with(ext));
+    let json = [".json", ".jsonl", ".ndjson"]
+        .iter()
+        .any(|ext| stem.ends_with(ext));
     match format {
         Format::DynamodbExport => json && path.rsplit('/').nth(1) == Some("data"),
         _ => json,
@@ -88,7 +102,10 @@ pub async fn list_inputs(source: &str, format: Format) -> Result<Inputs, SourceE
 }
 
 fn list_local(path: &Path, format: Format) -> Result<Inputs, SourceError> {
-    let io = |source| SourceError::Io { location: path.display().to_string(), source };
+    let io = |source| SourceError::Io {
+        location: path.display().to_string(),
+        source,
+    };
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => SourceError::Missing(path.display().to_string()),
         _ => io(e),
@@ -117,12 +134,17 @@ fn list_local(path: &Path, format: Format) -> Result<Inputs, SourceError> {
         files.sort_by(|a, b| a.uri.cmp(&b.uri));
     }
     if files.is_empty() {
-        return Err(SourceError::Empty { location: path.display().to_string(), wanted: wanted(format) });
+        return Err(SourceError::Empty {
+            location: path.display().to_string(),
+            wanted: wanted(format),
+        });
     }
     if format == Format::DynamodbExport {
         let mut times = BTreeMap::new();
         for file in &mut files {
-            let InputLocation::Local(path) = &file.location else { continue };
+            let InputLocation::Local(path) = &file.location else {
+                continue;
+            };
             let dir = export_dir(&path.to_string_lossy()).to_string();
             let time = match times.get(&dir) {
                 Some(t) => *t,
@@ -150,7 +172,9 @@ fn local_file(path: &Path, size: u64) -> InputFile {
 /// The export folder of a data file: the parent of its `data/` folder (`AWSDynamoDB/<export-id>`).
 fn export_dir(data_file: &str) -> &str {
     let dir = data_file.rsplit_once('/').map_or("", |(d, _)| d);
-    dir.strip_suffix("/data").or_else(|| (dir == "data").then_some("")).unwrap_or(dir)
+    dir.strip_suffix("/data")
+        .or_else(|| (dir == "data").then_some(""))
+        .unwrap_or(dir)
 }
 
 fn missing_manifest(location: &str) -> SourceError {
@@ -165,16 +189,24 @@ fn local_export_time(dir: &Path) -> Result<i64, SourceError> {
     let manifest = dir.join("manifest-summary.json");
     match std::fs::read(&manifest) {
         Ok(text) => export_time(&manifest.display().to_string(), &text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(missing_manifest(&dir.display().to_string())),
-        Err(source) => Err(SourceError::Io { location: manifest.display().to_string(), source }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(missing_manifest(&dir.display().to_string()))
+        }
+        Err(source) => Err(SourceError::Io {
+            location: manifest.display().to_string(),
+            source,
+        }),
     }
 }
 
 /// The `exportTime` of a manifest summary, epoch ms.
 pub fn export_time(location: &str, manifest: &[u8]) -> Result<i64, SourceError> {
-    let bad = |reason: String| SourceError::Export { location: location.to_string(), reason };
-    let value: serde_json::Value =
-        serde_json::from_slice(manifest).map_err(|e| bad(format!("manifest-summary.json is not JSON: {e}")))?;
+    let bad = |reason: String| SourceError::Export {
+        location: location.to_string(),
+        reason,
+    };
+    let value: serde_json::Value = serde_json::from_slice(manifest)
+        .map_err(|e| bad(format!("manifest-summary.json is not JSON: {e}")))?;
     let text = value
         .get("exportTime")
         .and_then(|v| v.as_str())
@@ -185,7 +217,10 @@ pub fn export_time(location: &str, manifest: &[u8]) -> Result<i64, SourceError> 
 async fn list_s3(bucket: &str, prefix: &str, format: Format) -> Result<Inputs, SourceError> {
     use futures::TryStreamExt;
     let location = format!("s3://{bucket}/{prefix}");
-    let store_err = |source| SourceError::Store { location: location.clone(), source };
+    let store_err = |source| SourceError::Store {
+        location: location.clone(),
+        source,
+    };
     let store = s3_store(bucket).await.map_err(store_err)?;
     let object = ObjectPath::from(prefix);
     // a key named exactly is one file; otherwise a prefix
@@ -195,7 +230,11 @@ async fn list_s3(bucket: &str, prefix: &str, format: Format) -> Result<Inputs, S
     match store.head(&object).await {
         Ok(meta) if !prefix.is_empty() => files.push(s3_file(bucket, &store, meta)),
         Ok(_) | Err(object_store::Error::NotFound { .. }) => {
-            listed = store.list(Some(&object)).try_collect().await.map_err(store_err)?;
+            listed = store
+                .list(Some(&object))
+                .try_collect()
+                .await
+                .map_err(store_err)?;
             listed.sort_by(|a, b| a.location.cmp(&b.location));
             for meta in &listed {
                 if is_input(format, meta.location.as_ref()) {
@@ -211,13 +250,18 @@ async fn list_s3(bucket: &str, prefix: &str, format: Format) -> Result<Inputs, S
         return Err(if listed.is_empty() {
             SourceError::Missing(location)
         } else {
-            SourceError::Empty { location, wanted: wanted(format) }
+            SourceError::Empty {
+                location,
+                wanted: wanted(format),
+            }
         });
     }
     if format == Format::DynamodbExport {
         let mut times = BTreeMap::new();
         for file in &mut files {
-            let InputLocation::Object { path, .. } = &file.location else { continue };
+            let InputLocation::Object { path, .. } = &file.location else {
+                continue;
+            };
             let dir = export_dir(path.as_ref()).to_string();
             let time = match times.get(&dir) {
                 Some(t) => *t,
@@ -233,21 +277,35 @@ async fn list_s3(bucket: &str, prefix: &str, format: Format) -> Result<Inputs, S
     Ok(Inputs { files, skipped })
 }
 
-fn s3_file(bucket: &str, store: &Arc<dyn ObjectStore>, meta: object_store::ObjectMeta) -> InputFile {
+fn s3_file(
+    bucket: &str,
+    store: &Arc<dyn ObjectStore>,
+    meta: object_store::ObjectMeta,
+) -> InputFile {
     InputFile {
         uri: format!("s3://{bucket}/{}", meta.location),
         size: meta.size,
-        location: InputLocation::Object { store: store.clone(), path: meta.location },
+        location: InputLocation::Object {
+            store: store.clone(),
+            path: meta.location,
+        },
         export_time_ms: None,
     }
 }
 
-async fn s3_export_time(store: &Arc<dyn ObjectStore>, bucket: &str, dir: &str) -> Result<i64, SourceError> {
+async fn s3_export_time(
+    store: &Arc<dyn ObjectStore>,
+    bucket: &str,
+    dir: &str,
+) -> Result<i64, SourceError> {
     let location = format!("s3://{bucket}/{dir}");
     let manifest = ObjectPath::from(format!("{dir}/manifest-summary.json"));
     match store.get(&manifest).await {
         Ok(result) => {
-            let bytes = result.bytes().await.map_err(|source| SourceError::Store { location: location.clone(), source })?;
+            let bytes = result.bytes().await.map_err(|source| SourceError::Store {
+                location: location.clone(),
+                source,
+            })?;
             export_time(&format!("{location}/manifest-summary.json"), &bytes)
         }
         Err(object_store::Error::NotFound { .. }) => Err(missing_manifest(&location)),
@@ -275,29 +333,55 @@ mod tests {
         for name in ["b.jsonl", "a.jsonl.gz", "notes.txt"] {
             std::fs::write(dir.path().join(name), b"").unwrap();
         }
-        let inputs = list_inputs(dir.path().to_str().unwrap(), Format::Events).await.unwrap();
-        let names: Vec<_> = inputs.files.iter().map(|f| f.uri.rsplit('/').next().unwrap().to_string()).collect();
+        let inputs = list_inputs(dir.path().to_str().unwrap(), Format::Events)
+            .await
+            .unwrap();
+        let names: Vec<_> = inputs
+            .files
+            .iter()
+            .map(|f| f.uri.rsplit('/').next().unwrap().to_string())
+            .collect();
         assert_eq!(names, ["a.jsonl.gz", "b.jsonl"]);
         assert_eq!(inputs.skipped, 1);
-        let missing = list_inputs(dir.path().join("nope").to_str().unwrap(), Format::Events).await.unwrap_err();
+        let missing = list_inputs(dir.path().join("nope").to_str().unwrap(), Format::Events)
+            .await
+            .unwrap_err();
         assert!(matches!(missing, SourceError::Missing(_)), "{missing}");
         let empty = tempfile::tempdir().unwrap();
-        let err = list_inputs(empty.path().to_str().unwrap(), Format::Events).await.unwrap_err();
+        let err = list_inputs(empty.path().to_str().unwrap(), Format::Events)
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("no input files"), "{err}");
-        let err = list_inputs(dir.path().to_str().unwrap(), Format::DynamodbExport).await.unwrap_err();
+        let err = list_inputs(dir.path().to_str().unwrap(), Format::DynamodbExport)
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("no input files"), "{err}");
     }
 
     #[test]
     fn finds_the_export_folder_of_a_data_file() {
-        assert_eq!(export_dir("/x/AWSDynamoDB/01-ab/data/f.json.gz"), "/x/AWSDynamoDB/01-ab");
-        assert_eq!(export_dir("exports/AWSDynamoDB/01-ab/data/f.json.gz"), "exports/AWSDynamoDB/01-ab");
+        assert_eq!(
+            export_dir("/x/AWSDynamoDB/01-ab/data/f.json.gz"),
+            "/x/AWSDynamoDB/01-ab"
+        );
+        assert_eq!(
+            export_dir("exports/AWSDynamoDB/01-ab/data/f.json.gz"),
+            "exports/AWSDynamoDB/01-ab"
+        );
         assert_eq!(export_dir("data/f.json.gz"), "");
     }
 
     #[test]
     fn reads_the_export_time() {
-        assert_eq!(export_time("m", br#"{"exportTime":"2026-01-05T10:00:00.000Z"}"#).unwrap(), 1_767_607_200_000);
-        assert!(export_time("m", b"{}").unwrap_err().to_string().contains("no exportTime"));
+        assert_eq!(
+            export_time("m", br#"{"exportTime":"2026-01-05T10:00:00.000Z"}"#).unwrap(),
+            1_767_607_200_000
+        );
+        assert!(
+            export_time("m", b"{}")
+                .unwrap_err()
+                .to_string()
+                .contains("no exportTime")
+        );
     }
 }

@@ -23,8 +23,8 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, Fields, TimeUnit};
 use datafusion::sql::sqlparser::ast::{
-    ArrayElemTypeDef, CreateTableOptions, DataType as SqlType, ExactNumberInfo, HiveDistributionStyle, ObjectName,
-    SqlOption, Statement,
+    ArrayElemTypeDef, CreateTableOptions, DataType as SqlType, ExactNumberInfo,
+    HiveDistributionStyle, ObjectName, SqlOption, Statement,
 };
 use datafusion::sql::sqlparser::parser::Parser;
 
@@ -36,7 +36,10 @@ pub enum DdlStatement {
     Database(String),
     Table(ExternalTable),
     /// `CREATE [OR REPLACE] VIEW`, kept as SQL to run.
-    View { name: String, sql: String },
+    View {
+        name: String,
+        sql: String,
+    },
 }
 
 /// A table declared by `CREATE EXTERNAL TABLE`.
@@ -58,12 +61,17 @@ fn invalid(message: impl Into<String>) -> QueryError {
 
 /// The statements of an Athena DDL text (`;`-separated).
 pub fn parse(ddl: &str) -> Result<Vec<DdlStatement>, QueryError> {
-    let statements = Parser::parse_sql(&crate::trino::dialect::TrinoDialect, ddl).map_err(|e| invalid(format!("Athena DDL: {e}")))?;
+    let statements = Parser::parse_sql(&crate::trino::dialect::TrinoDialect, ddl)
+        .map_err(|e| invalid(format!("Athena DDL: {e}")))?;
     statements.into_iter().map(statement).collect()
 }
 
 fn lower_name(name: &ObjectName) -> (Option<String>, String) {
-    let parts: Vec<String> = name.0.iter().map(|p| p.to_string().trim_matches(['`', '"']).to_ascii_lowercase()).collect();
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .map(|p| p.to_string().trim_matches(['`', '"']).to_ascii_lowercase())
+        .collect();
     match parts.as_slice() {
         [table] => (None, table.clone()),
         [.., database, table] => (Some(database.clone()), table.clone()),
@@ -73,11 +81,16 @@ fn lower_name(name: &ObjectName) -> (Option<String>, String) {
 
 fn statement(statement: Statement) -> Result<DdlStatement, QueryError> {
     match statement {
-        Statement::CreateDatabase { db_name, .. } => Ok(DdlStatement::Database(lower_name(&db_name).1)),
+        Statement::CreateDatabase { db_name, .. } => {
+            Ok(DdlStatement::Database(lower_name(&db_name).1))
+        }
         Statement::CreateView(view) => {
             let (database, name) = lower_name(&view.name);
             let name = database.map_or(name.clone(), |d| format!("{d}.{name}"));
-            Ok(DdlStatement::View { name, sql: view.query.to_string() })
+            Ok(DdlStatement::View {
+                name,
+                sql: view.query.to_string(),
+            })
         }
         Statement::CreateTable(table) => {
             let (database, name) = lower_name(&table.name);
@@ -107,9 +120,18 @@ fn statement(statement: Statement) -> Result<DdlStatement, QueryError> {
                     }
                 }
             }
-            Ok(DdlStatement::Table(ExternalTable { database, name, columns, partitions, location, properties }))
+            Ok(DdlStatement::Table(ExternalTable {
+                database,
+                name,
+                columns,
+                partitions,
+                location,
+                properties,
+            }))
         }
-        other => Err(invalid(format!("Athena DDL: expected CREATE DATABASE, CREATE EXTERNAL TABLE or CREATE VIEW, got: {other}"))),
+        other => Err(invalid(format!(
+            "Athena DDL: expected CREATE DATABASE, CREATE EXTERNAL TABLE or CREATE VIEW, got: {other}"
+        ))),
     }
 }
 
@@ -120,7 +142,9 @@ fn unquote(text: &str) -> String {
 /// The Arrow type of a Hive column type.
 pub fn arrow_type(t: &SqlType) -> Result<DataType, QueryError> {
     Ok(match t {
-        SqlType::String(_) | SqlType::Varchar(_) | SqlType::Char(_) | SqlType::Text => DataType::Utf8,
+        SqlType::String(_) | SqlType::Varchar(_) | SqlType::Char(_) | SqlType::Text => {
+            DataType::Utf8
+        }
         SqlType::TinyInt(_) => DataType::Int8,
         SqlType::SmallInt(_) => DataType::Int16,
         SqlType::Int(_) | SqlType::Integer(_) => DataType::Int32,
@@ -136,13 +160,18 @@ pub fn arrow_type(t: &SqlType) -> Result<DataType, QueryError> {
         SqlType::Binary(_) | SqlType::Varbinary(_) => DataType::Binary,
         SqlType::Date => DataType::Date32,
         SqlType::Timestamp(_, _) => DataType::Timestamp(TimeUnit::Millisecond, None),
-        SqlType::Array(ArrayElemTypeDef::AngleBracket(inner) | ArrayElemTypeDef::SquareBracket(inner, _) | ArrayElemTypeDef::Parenthesis(inner)) => {
-            DataType::List(Arc::new(Field::new_list_field(arrow_type(inner)?, true)))
-        }
+        SqlType::Array(
+            ArrayElemTypeDef::AngleBracket(inner)
+            | ArrayElemTypeDef::SquareBracket(inner, _)
+            | ArrayElemTypeDef::Parenthesis(inner),
+        ) => DataType::List(Arc::new(Field::new_list_field(arrow_type(inner)?, true))),
         SqlType::Map(key, value) => {
             let entries = Field::new(
                 "entries",
-                DataType::Struct(Fields::from(vec![Field::new("key", arrow_type(key)?, false), Field::new("value", arrow_type(value)?, true)])),
+                DataType::Struct(Fields::from(vec![
+                    Field::new("key", arrow_type(key)?, false),
+                    Field::new("value", arrow_type(value)?, true),
+                ])),
                 false,
             );
             DataType::Map(Arc::new(entries), false)
@@ -151,12 +180,20 @@ pub fn arrow_type(t: &SqlType) -> Result<DataType, QueryError> {
             fields
                 .iter()
                 .map(|f| {
-                    let name = f.field_name.as_ref().map(|n| n.value.to_ascii_lowercase()).unwrap_or_default();
+                    let name = f
+                        .field_name
+                        .as_ref()
+                        .map(|n| n.value.to_ascii_lowercase())
+                        .unwrap_or_default();
                     Ok(Field::new(name, arrow_type(&f.field_type)?, true))
                 })
                 .collect::<Result<Fields, QueryError>>()?,
         ),
-        other => return Err(invalid(format!("Athena DDL: unsupported column type {other}"))),
+        other => {
+            return Err(invalid(format!(
+                "Athena DDL: unsupported column type {other}"
+            )));
+        }
     })
 }
 
@@ -167,15 +204,34 @@ mod tests {
 
     #[test]
     fn reads_back_what_tributary_ddl_prints() {
-        let options = DdlOptions { location: "s3://lake/shop/".into(), database: "analytics".into(), years: (2000, 2099) };
-        let text = format!("CREATE DATABASE IF NOT EXISTS `analytics`;\n{};", statements(&options).join(";\n"));
+        let options = DdlOptions {
+            location: "s3://lake/shop/".into(),
+            database: "analytics".into(),
+            years: (2000, 2099),
+        };
+        let text = format!(
+            "CREATE DATABASE IF NOT EXISTS `analytics`;\n{};",
+            statements(&options).join(";\n")
+        );
         let parsed = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(parsed.len(), 6);
         assert_eq!(parsed[0], DdlStatement::Database("analytics".into()));
-        let DdlStatement::Table(events) = &parsed[1] else { panic!("{:?}", parsed[1]) };
-        assert_eq!((events.database.as_deref(), events.name.as_str()), (Some("analytics"), "events"));
+        let DdlStatement::Table(events) = &parsed[1] else {
+            panic!("{:?}", parsed[1])
+        };
+        assert_eq!(
+            (events.database.as_deref(), events.name.as_str()),
+            (Some("analytics"), "events")
+        );
         assert_eq!(events.location, "s3://lake/shop/events/");
-        assert_eq!(events.partitions.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["year", "month", "day"]);
+        assert_eq!(
+            events
+                .partitions
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>(),
+            ["year", "month", "day"]
+        );
         assert_eq!(events.properties["projection.year.range"], "2000,2099");
         assert!(matches!(parsed[4], DdlStatement::View { .. }));
     }

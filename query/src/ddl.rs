@@ -39,11 +39,19 @@ pub fn hive_type(data_type: &DataType) -> String {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
         DataType::Binary | DataType::LargeBinary => "binary".into(),
         DataType::Date32 => "date".into(),
-        DataType::Timestamp(TimeUnit::Millisecond | TimeUnit::Microsecond, None) => "timestamp".into(),
-        DataType::List(f) | DataType::LargeList(f) => format!("array<{}>", hive_type(f.data_type())),
+        DataType::Timestamp(TimeUnit::Millisecond | TimeUnit::Microsecond, None) => {
+            "timestamp".into()
+        }
+        DataType::List(f) | DataType::LargeList(f) => {
+            format!("array<{}>", hive_type(f.data_type()))
+        }
         DataType::Struct(fields) => format!(
             "struct<{}>",
-            fields.iter().map(|f| format!("{}:{}", f.name(), hive_type(f.data_type()))).collect::<Vec<_>>().join(",")
+            fields
+                .iter()
+                .map(|f| format!("{}:{}", f.name(), hive_type(f.data_type())))
+                .collect::<Vec<_>>()
+                .join(",")
         ),
         // not written by Tributary today; named so a new column type shows up in review
         other => other.to_string().to_lowercase(),
@@ -54,13 +62,24 @@ pub fn hive_type(data_type: &DataType) -> String {
 pub fn create_table(table: Table, options: &DdlOptions) -> String {
     let schema = table.schema();
     let name = table.name();
-    let columns: Vec<String> =
-        schema.fields().iter().map(|f| format!("  `{}` {}", f.name(), hive_type(f.data_type()))).collect();
-    let partitions: Vec<String> = PARTITION_COLUMNS.iter().map(|c| format!("`{c}` string")).collect();
+    let columns: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| format!("  `{}` {}", f.name(), hive_type(f.data_type())))
+        .collect();
+    let partitions: Vec<String> = PARTITION_COLUMNS
+        .iter()
+        .map(|c| format!("`{c}` string"))
+        .collect();
     let location = format!("{}{name}/", options.location);
     let (first, last) = options.years;
     let mut out = String::new();
-    writeln!(out, "CREATE EXTERNAL TABLE IF NOT EXISTS `{}`.`{name}` (", options.database).unwrap();
+    writeln!(
+        out,
+        "CREATE EXTERNAL TABLE IF NOT EXISTS `{}`.`{name}` (",
+        options.database
+    )
+    .unwrap();
     writeln!(out, "{}", columns.join(",\n")).unwrap();
     writeln!(out, ")").unwrap();
     writeln!(out, "PARTITIONED BY ({})", partitions.join(", ")).unwrap();
@@ -78,10 +97,16 @@ pub fn create_table(table: Table, options: &DdlOptions) -> String {
         ("projection.day.type", "integer".into()),
         ("projection.day.range", "1,31".into()),
         ("projection.day.digits", "2".into()),
-        ("storage.location.template", format!("{location}year=${{year}}/month=${{month}}/day=${{day}}")),
+        (
+            "storage.location.template",
+            format!("{location}year=${{year}}/month=${{month}}/day=${{day}}"),
+        ),
         ("parquet.compression", "ZSTD".into()),
     ];
-    let properties: Vec<String> = properties.iter().map(|(k, v)| format!("  '{k}'='{v}'")).collect();
+    let properties: Vec<String> = properties
+        .iter()
+        .map(|(k, v)| format!("  '{k}'='{v}'"))
+        .collect();
     writeln!(out, "{}", properties.join(",\n")).unwrap();
     write!(out, ")").unwrap();
     out
@@ -89,13 +114,22 @@ pub fn create_table(table: Table, options: &DdlOptions) -> String {
 
 /// Every statement: the tables, then the views over them.
 pub fn statements(options: &DdlOptions) -> Vec<String> {
-    let mut out: Vec<String> = Table::ALL.iter().map(|t| create_table(*t, options)).collect();
+    let mut out: Vec<String> = Table::ALL
+        .iter()
+        .map(|t| create_table(*t, options))
+        .collect();
     for (name, sql) in views::ALL {
         let mut body = sql.to_string();
         for table in Table::ALL {
-            body = body.replace(&format!("FROM {}\n", table.name()), &format!("FROM `{}`.`{}`\n", options.database, table.name()));
+            body = body.replace(
+                &format!("FROM {}\n", table.name()),
+                &format!("FROM `{}`.`{}`\n", options.database, table.name()),
+            );
         }
-        out.push(format!("CREATE OR REPLACE VIEW `{}`.`{name}` AS\n{body}", options.database));
+        out.push(format!(
+            "CREATE OR REPLACE VIEW `{}`.`{name}` AS\n{body}",
+            options.database
+        ));
     }
     out
 }
@@ -105,13 +139,20 @@ mod tests {
     use super::*;
 
     fn options() -> DdlOptions {
-        DdlOptions { location: "s3://lake/shop/".into(), database: "analytics".into(), years: (2000, 2099) }
+        DdlOptions {
+            location: "s3://lake/shop/".into(),
+            database: "analytics".into(),
+            years: (2000, 2099),
+        }
     }
 
     #[test]
     fn tables_declare_hive_types_and_projection() {
         let ddl = create_table(Table::Events, &options());
-        assert!(ddl.starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS `analytics`.`events` ("), "{ddl}");
+        assert!(
+            ddl.starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS `analytics`.`events` ("),
+            "{ddl}"
+        );
         assert!(ddl.contains("`timestamp` bigint"), "{ddl}");
         assert!(ddl.contains("`properties` struct<page:string,referrer:string,productid:string,amount:double,currency:string>"), "{ddl}");
         assert!(ddl.contains("PARTITIONED BY (`year` string, `month` string, `day` string)"));
@@ -119,7 +160,12 @@ mod tests {
         assert!(ddl.contains("'storage.location.template'='s3://lake/shop/events/year=${year}/month=${month}/day=${day}'"));
         let orders = create_table(Table::OrderChanges, &options());
         assert!(orders.contains("`total_amount` decimal(18,4)"), "{orders}");
-        assert!(orders.contains("`items` array<struct<product_id:string,quantity:bigint,price:decimal(18,4)>>"), "{orders}");
+        assert!(
+            orders.contains(
+                "`items` array<struct<product_id:string,quantity:bigint,price:decimal(18,4)>>"
+            ),
+            "{orders}"
+        );
         assert!(orders.contains("`change_time` timestamp"), "{orders}");
     }
 
@@ -127,8 +173,20 @@ mod tests {
     fn views_read_the_tables_of_the_database() {
         let all = statements(&options());
         assert_eq!(all.len(), 5);
-        assert!(all[3].starts_with("CREATE OR REPLACE VIEW `analytics`.`orders` AS"), "{}", all[3]);
-        assert!(all[3].contains("FROM `analytics`.`order_changes`"), "{}", all[3]);
-        assert!(all[4].contains("FROM `analytics`.`user_changes`"), "{}", all[4]);
+        assert!(
+            all[3].starts_with("CREATE OR REPLACE VIEW `analytics`.`orders` AS"),
+            "{}",
+            all[3]
+        );
+        assert!(
+            all[3].contains("FROM `analytics`.`order_changes`"),
+            "{}",
+            all[3]
+        );
+        assert!(
+            all[4].contains("FROM `analytics`.`user_changes`"),
+            "{}",
+            all[4]
+        );
     }
 }

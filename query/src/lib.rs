@@ -28,7 +28,9 @@ pub mod sql;
 pub mod trino;
 pub mod views;
 
+pub use datafusion::prelude::SessionContext;
 pub use named::{NamedQuery, Params};
 pub use output::OutputFormat;
-pub use datafusion::prelude::SessionContext;
-pub use session::{CATALOG, DEFAULT_DATABASE, QueryError, database_name, empty, open, open_database, session};
+pub use session::{
+    CATALOG, DEFAULT_DATABASE, QueryError, database_name, empty, open, open_database, session,
+};

@@ -31,13 +31,19 @@ impl FromStr for OutputFormat {
             "csv" => Ok(Self::Csv),
             "json" => Ok(Self::Json),
             "trino" => Ok(Self::Trino),
-            other => Err(format!("unknown output format {other:?} (expected table, csv, json or trino)")),
+            other => Err(format!(
+                "unknown output format {other:?} (expected table, csv, json or trino)"
+            )),
         }
     }
 }
 
 /// Writes `batches` to `out` in `format`.
-pub fn write(batches: &[RecordBatch], format: OutputFormat, out: &mut dyn Write) -> Result<(), ArrowError> {
+pub fn write(
+    batches: &[RecordBatch],
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> Result<(), ArrowError> {
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     match format {
         OutputFormat::Table => {
@@ -47,7 +53,9 @@ pub fn write(batches: &[RecordBatch], format: OutputFormat, out: &mut dyn Write)
             writeln!(out, "({rows} row{})", if rows == 1 { "" } else { "s" })?;
         }
         OutputFormat::Csv => {
-            let mut writer = datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(&mut *out);
+            let mut writer = datafusion::arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut *out);
             for batch in batches {
                 writer.write(batch)?;
             }
@@ -84,8 +92,18 @@ mod tests {
     use std::sync::Arc;
 
     fn batch() -> RecordBatch {
-        let schema = Arc::new(Schema::new(vec![Field::new("user_id", DataType::Utf8, false), Field::new("orders", DataType::Int64, false)]));
-        RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(vec!["a", "b"])), Arc::new(Int64Array::from(vec![3, 4]))]).unwrap()
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("user_id", DataType::Utf8, false),
+            Field::new("orders", DataType::Int64, false),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(vec!["a", "b"])),
+                Arc::new(Int64Array::from(vec![3, 4])),
+            ],
+        )
+        .unwrap()
     }
 
     fn render(format: OutputFormat, batches: &[RecordBatch]) -> String {
@@ -96,11 +114,18 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(render(OutputFormat::Csv, &[batch()]), "user_id,orders\na,3\nb,4\n");
-        let json: serde_json::Value = serde_json::from_str(&render(OutputFormat::Json, &[batch()])).unwrap();
+        assert_eq!(
+            render(OutputFormat::Csv, &[batch()]),
+            "user_id,orders\na,3\nb,4\n"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&render(OutputFormat::Json, &[batch()])).unwrap();
         assert_eq!(json[1]["orders"], 4);
         assert_eq!(render(OutputFormat::Json, &[]).trim(), "[]");
         let table = render(OutputFormat::Table, &[batch()]);
-        assert!(table.contains("| user_id | orders |") && table.ends_with("(2 rows)\n"), "{table}");
+        assert!(
+            table.contains("| user_id | orders |") && table.ends_with("(2 rows)\n"),
+            "{table}"
+        );
     }
 }

@@ -26,10 +26,10 @@ use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use datafusion::arrow::compute::{cast, filter_record_batch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::Session;
+use datafusion::catalog::TableProvider;
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::ListingTable;
-use datafusion::catalog::TableProvider;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::expr_rewriter::unnormalize_col;
 use datafusion::logical_expr::utils::conjunction;
@@ -50,23 +50,37 @@ const MAX_ENUMERATED: usize = 200_000;
 /// The values one partition column takes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Values {
-    Integer { from: i64, to: i64, interval: i64, digits: usize },
+    Integer {
+        from: i64,
+        to: i64,
+        interval: i64,
+        digits: usize,
+    },
     Enum(Vec<String>),
 }
 
 impl Values {
     fn len(&self) -> usize {
         match self {
-            Values::Integer { from, to, interval, .. } => usize::try_from((to - from) / interval + 1).unwrap_or(0),
+            Values::Integer {
+                from, to, interval, ..
+            } => usize::try_from((to - from) / interval + 1).unwrap_or(0),
             Values::Enum(v) => v.len(),
         }
     }
 
     fn texts(&self) -> Vec<String> {
         match self {
-            Values::Integer { from, to, interval, digits } => {
-                (0..self.len() as i64).map(|i| from + i * interval).filter(|v| v <= to).map(|v| format!("{v:0digits$}")).collect()
-            }
+            Values::Integer {
+                from,
+                to,
+                interval,
+                digits,
+            } => (0..self.len() as i64)
+                .map(|i| from + i * interval)
+                .filter(|v| v <= to)
+                .map(|v| format!("{v:0digits$}"))
+                .collect(),
             Values::Enum(v) => v.clone(),
         }
     }
@@ -74,10 +88,14 @@ impl Values {
     /// The same set as a filter on the column (for a listing scan).
     fn filter(&self, column: &str) -> Expr {
         match self {
-            Values::Integer { from, to, .. } => {
-                Expr::Cast(datafusion::logical_expr::Cast::new(Box::new(col(column)), DataType::Int64)).between(lit(*from), lit(*to))
+            Values::Integer { from, to, .. } => Expr::Cast(datafusion::logical_expr::Cast::new(
+                Box::new(col(column)),
+                DataType::Int64,
+            ))
+            .between(lit(*from), lit(*to)),
+            Values::Enum(v) => {
+                col(column).in_list(v.iter().map(|s| lit(s.as_str())).collect(), false)
             }
-            Values::Enum(v) => col(column).in_list(v.iter().map(|s| lit(s.as_str())).collect(), false),
         }
     }
 }
@@ -96,12 +114,18 @@ impl Projection {
         partitions: &[(String, DataType)],
         properties: &BTreeMap<String, String>,
     ) -> Result<Option<Projection>, QueryError> {
-        if properties.get("projection.enabled").is_none_or(|v| !v.eq_ignore_ascii_case("true")) {
+        if properties
+            .get("projection.enabled")
+            .is_none_or(|v| !v.eq_ignore_ascii_case("true"))
+        {
             return Ok(None);
         }
         let invalid = |m: String| QueryError::Invalid(format!("table {table}: {m}"));
         if let Some(template) = properties.get("storage.location.template") {
-            let hive: Vec<String> = partitions.iter().map(|(c, _)| format!("{c}=${{{c}}}")).collect();
+            let hive: Vec<String> = partitions
+                .iter()
+                .map(|(c, _)| format!("{c}=${{{c}}}"))
+                .collect();
             let expected = format!("{}{}", with_slash(location), hive.join("/"));
             if template.trim_end_matches('/') != expected {
                 return Err(invalid(format!(
@@ -114,22 +138,44 @@ impl Projection {
             let get = |key: &str| properties.get(&format!("projection.{name}.{key}"));
             let values = match get("type").map(|t| t.to_ascii_lowercase()).as_deref() {
                 Some("integer") => {
-                    let range = get("range").ok_or_else(|| invalid(format!("projection.{name}.range is missing")))?;
+                    let range = get("range")
+                        .ok_or_else(|| invalid(format!("projection.{name}.range is missing")))?;
                     let (from, to) = range
                         .split_once(',')
                         .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
-                        .ok_or_else(|| invalid(format!("projection.{name}.range {range:?} is not two integers")))?;
+                        .ok_or_else(|| {
+                            invalid(format!(
+                                "projection.{name}.range {range:?} is not two integers"
+                            ))
+                        })?;
                     let number = |key: &str, default: i64| -> Result<i64, QueryError> {
-                        get(key).map_or(Ok(default), |v| v.trim().parse().map_err(|_| invalid(format!("projection.{name}.{key} {v:?} is not a number"))))
+                        get(key).map_or(Ok(default), |v| {
+                            v.trim().parse().map_err(|_| {
+                                invalid(format!("projection.{name}.{key} {v:?} is not a number"))
+                            })
+                        })
                     };
-                    let (interval, digits) = (number("interval", 1)?.max(1), number("digits", 0)?.max(0) as usize);
-                    Values::Integer { from, to, interval, digits }
+                    let (interval, digits) = (
+                        number("interval", 1)?.max(1),
+                        number("digits", 0)?.max(0) as usize,
+                    );
+                    Values::Integer {
+                        from,
+                        to,
+                        interval,
+                        digits,
+                    }
                 }
                 Some("enum") => {
-                    let values = get("values").ok_or_else(|| invalid(format!("projection.{name}.values is missing")))?;
+                    let values = get("values")
+                        .ok_or_else(|| invalid(format!("projection.{name}.values is missing")))?;
                     Values::Enum(values.split(',').map(|v| v.trim().to_string()).collect())
                 }
-                Some(other) => return Err(invalid(format!("projection.{name}.type {other:?} is not supported (integer, enum)"))),
+                Some(other) => {
+                    return Err(invalid(format!(
+                        "projection.{name}.type {other:?} is not supported (integer, enum)"
+                    )));
+                }
                 None => return Err(invalid(format!("projection.{name}.type is missing"))),
             };
             columns.push((name.clone(), data_type.clone(), values));
@@ -139,8 +185,13 @@ impl Projection {
 
     /// Every combination of the projected values, one row each, when there are not too many.
     fn enumerate(&self) -> Result<Option<RecordBatch>> {
-        let total = self.columns.iter().try_fold(1usize, |n, (_, _, v)| n.checked_mul(v.len()));
-        let Some(total) = total.filter(|n| *n <= MAX_ENUMERATED) else { return Ok(None) };
+        let total = self
+            .columns
+            .iter()
+            .try_fold(1usize, |n, (_, _, v)| n.checked_mul(v.len()));
+        let Some(total) = total.filter(|n| *n <= MAX_ENUMERATED) else {
+            return Ok(None);
+        };
         let mut arrays: Vec<ArrayRef> = Vec::new();
         let mut repeat = total;
         for (_, data_type, values) in &self.columns {
@@ -148,17 +199,30 @@ impl Projection {
             repeat /= texts.len().max(1);
             let cycle = total / (texts.len().max(1) * repeat).max(1);
             let column: StringArray = (0..cycle)
-                .flat_map(|_| texts.iter().flat_map(|t| std::iter::repeat_n(Some(t.as_str()), repeat)))
+                .flat_map(|_| {
+                    texts
+                        .iter()
+                        .flat_map(|t| std::iter::repeat_n(Some(t.as_str()), repeat))
+                })
                 .collect();
             arrays.push(cast(&(Arc::new(column) as ArrayRef), data_type)?);
         }
-        let schema = Schema::new(self.columns.iter().map(|(n, t, _)| Field::new(n, t.clone(), true)).collect::<Vec<_>>());
+        let schema = Schema::new(
+            self.columns
+                .iter()
+                .map(|(n, t, _)| Field::new(n, t.clone(), true))
+                .collect::<Vec<_>>(),
+        );
         Ok(Some(RecordBatch::try_new(Arc::new(schema), arrays)?))
     }
 }
 
 fn with_slash(location: &str) -> String {
-    if location.ends_with('/') { location.to_string() } else { format!("{location}/") }
+    if location.ends_with('/') {
+        location.to_string()
+    } else {
+        format!("{location}/")
+    }
 }
 
 /// A Parquet table with partition projection.
@@ -171,20 +235,30 @@ pub struct ProjectedTable {
 impl ProjectedTable {
     /// The projected partitions that `filters` (on partition columns only) leave.
     fn partitions(&self, state: &dyn Session, filters: &[Expr]) -> Result<Option<RecordBatch>> {
-        let Some(all) = self.projection.enumerate()? else { return Ok(None) };
-        let Some(predicate) = conjunction(filters.iter().cloned().map(unnormalize_col)) else { return Ok(Some(all)) };
+        let Some(all) = self.projection.enumerate()? else {
+            return Ok(None);
+        };
+        let Some(predicate) = conjunction(filters.iter().cloned().map(unnormalize_col)) else {
+            return Ok(Some(all));
+        };
         let schema = DFSchema::try_from(all.schema().as_ref().clone())?;
         let predicate = state.create_physical_expr(predicate, &schema)?;
         let mask = predicate.evaluate(&all)?.into_array(all.num_rows())?;
-        let mask = mask.as_any().downcast_ref::<datafusion::arrow::array::BooleanArray>().ok_or_else(|| {
-            DataFusionError::Internal("a partition filter that is not a predicate".into())
-        })?;
+        let mask = mask
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::BooleanArray>()
+            .ok_or_else(|| {
+                DataFusionError::Internal("a partition filter that is not a predicate".into())
+            })?;
         Ok(Some(filter_record_batch(&all, mask)?))
     }
 
     fn is_partition_filter(&self, expr: &Expr) -> bool {
         let refs = expr.column_refs();
-        !refs.is_empty() && refs.iter().all(|c| self.projection.columns.iter().any(|(n, _, _)| *n == c.name))
+        !refs.is_empty()
+            && refs
+                .iter()
+                .all(|c| self.projection.columns.iter().any(|(n, _, _)| *n == c.name))
     }
 }
 
@@ -198,7 +272,10 @@ impl TableProvider for ProjectedTable {
         TableType::Base
     }
 
-    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
         self.inner.supports_filters_pushdown(filters)
     }
 
@@ -209,7 +286,11 @@ impl TableProvider for ProjectedTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let partition_filters: Vec<Expr> = filters.iter().filter(|f| self.is_partition_filter(f)).cloned().collect();
+        let partition_filters: Vec<Expr> = filters
+            .iter()
+            .filter(|f| self.is_partition_filter(f))
+            .cloned()
+            .collect();
         match self.partitions(state, &partition_filters)? {
             Some(partitions) if partitions.num_rows() <= MAX_PARTITION_SCANS => {
                 // one scan per partition directory: equality on every partition column lists
@@ -229,7 +310,8 @@ impl TableProvider for ProjectedTable {
                     .try_collect()
                     .await?;
                 if plans.is_empty() {
-                    let schema = datafusion::physical_plan::project_schema(&self.schema(), projection)?;
+                    let schema =
+                        datafusion::physical_plan::project_schema(&self.schema(), projection)?;
                     return Ok(Arc::new(EmptyExec::new(schema)));
                 }
                 UnionExec::try_new(plans)
@@ -237,7 +319,12 @@ impl TableProvider for ProjectedTable {
             // too many to read one by one: list once, pruned by the filters and the ranges
             _ => {
                 let mut all = filters.to_vec();
-                all.extend(self.projection.columns.iter().map(|(name, _, values)| values.filter(name)));
+                all.extend(
+                    self.projection
+                        .columns
+                        .iter()
+                        .map(|(name, _, values)| values.filter(name)),
+                );
                 self.inner.scan(state, projection, &all, limit).await
             }
         }
@@ -249,12 +336,18 @@ mod tests {
     use super::*;
 
     fn properties(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn reads_integer_and_enum_projections() {
-        let partitions = vec![("year".to_string(), DataType::Utf8), ("region".to_string(), DataType::Utf8)];
+        let partitions = vec![
+            ("year".to_string(), DataType::Utf8),
+            ("region".to_string(), DataType::Utf8),
+        ];
         let props = properties(&[
             ("projection.enabled", "true"),
             ("projection.year.type", "integer"),
@@ -262,15 +355,36 @@ mod tests {
             ("projection.year.digits", "4"),
             ("projection.region.type", "enum"),
             ("projection.region.values", "eu,us"),
-            ("storage.location.template", "s3://b/t/year=${year}/region=${region}"),
+            (
+                "storage.location.template",
+                "s3://b/t/year=${year}/region=${region}",
+            ),
         ]);
-        let p = Projection::from_properties("t", "s3://b/t/", &partitions, &props).unwrap().unwrap();
+        let p = Projection::from_properties("t", "s3://b/t/", &partitions, &props)
+            .unwrap()
+            .unwrap();
         let all = p.enumerate().unwrap().unwrap();
         assert_eq!(all.num_rows(), 4);
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(&[all]).unwrap().to_string();
-        assert!(text.contains("| 2025 | eu     |") && text.contains("| 2026 | us     |"), "{text}");
-        let wrong = properties(&[("projection.enabled", "true"), ("storage.location.template", "s3://b/t/${year}/${region}")]);
-        assert!(Projection::from_properties("t", "s3://b/t/", &partitions, &wrong).unwrap_err().to_string().contains("Hive layout"));
-        assert_eq!(Projection::from_properties("t", "s3://b/t/", &partitions, &BTreeMap::new()).unwrap(), None);
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&[all])
+            .unwrap()
+            .to_string();
+        assert!(
+            text.contains("| 2025 | eu     |") && text.contains("| 2026 | us     |"),
+            "{text}"
+        );
+        let wrong = properties(&[
+            ("projection.enabled", "true"),
+            ("storage.location.template", "s3://b/t/${year}/${region}"),
+        ]);
+        assert!(
+            Projection::from_properties("t", "s3://b/t/", &partitions, &wrong)
+                .unwrap_err()
+                .to_string()
+                .contains("Hive layout")
+        );
+        assert_eq!(
+            Projection::from_properties("t", "s3://b/t/", &partitions, &BTreeMap::new()).unwrap(),
+            None
+        );
     }
 }

@@ -41,7 +41,9 @@ pub fn value(array: &ArrayRef, row: usize) -> Result<String, ArrowError> {
                 DataType::List(_) => array.as_list::<i32>().value(row),
                 _ => array.as_list::<i64>().value(row),
             };
-            let items = (0..list.len()).map(|i| value(&list, i)).collect::<Result<Vec<_>, _>>()?;
+            let items = (0..list.len())
+                .map(|i| value(&list, i))
+                .collect::<Result<Vec<_>, _>>()?;
             format!("[{}]", items.join(", "))
         }
         DataType::Struct(fields) => {
@@ -62,8 +64,20 @@ pub fn value(array: &ArrayRef, row: usize) -> Result<String, ArrowError> {
             format!("{{{}}}", items.join(", "))
         }
         // varbinary: hex bytes separated by spaces, as Trino's CLI prints them
-        DataType::Binary => array.as_binary::<i32>().value(row).iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
-        DataType::LargeBinary => array.as_binary::<i64>().value(row).iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
+        DataType::Binary => array
+            .as_binary::<i32>()
+            .value(row)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        DataType::LargeBinary => array
+            .as_binary::<i64>()
+            .value(row)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(" "),
         _ => array_value_to_string(array, row)?,
     })
 }
@@ -72,7 +86,10 @@ pub fn value(array: &ArrayRef, row: usize) -> Result<String, ArrowError> {
 fn timestamp_text(arrow: &str, digits: usize) -> String {
     let text = arrow.replacen('T', " ", 1);
     // drop a trailing offset (`Z`, `+05:00`, `-05:00`) that Arrow adds to zoned values
-    let end = text.find(['Z', '+']).or_else(|| text[11..].rfind('-').map(|i| i + 11)).unwrap_or(text.len());
+    let end = text
+        .find(['Z', '+'])
+        .or_else(|| text[11..].rfind('-').map(|i| i + 11))
+        .unwrap_or(text.len());
     let (main, fraction) = match text[..end].split_once('.') {
         Some((main, fraction)) => (main.to_string(), fraction.to_string()),
         None => (text[..end].to_string(), String::new()),
@@ -94,20 +111,36 @@ pub fn java_double(x: f64) -> String {
         return "NaN".into();
     }
     if x.is_infinite() {
-        return if x > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if x > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     if x == 0.0 {
-        return if x.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if x.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     let abs = x.abs();
     if (1e-3..1e7).contains(&abs) {
         let text = format!("{x}");
-        return if text.contains('.') { text } else { format!("{text}.0") };
+        return if text.contains('.') {
+            text
+        } else {
+            format!("{text}.0")
+        };
     }
     // Rust's `{:e}` gives the shortest digits too: `1.76722560025e9`
     let sci = format!("{x:e}");
     let (mantissa, exponent) = sci.split_once('e').expect("`{:e}` has an exponent");
-    let mantissa = if mantissa.contains('.') { mantissa.to_string() } else { format!("{mantissa}.0") };
+    let mantissa = if mantissa.contains('.') {
+        mantissa.to_string()
+    } else {
+        format!("{mantissa}.0")
+    };
     format!("{mantissa}E{exponent}")
 }
 
@@ -128,9 +161,21 @@ mod tests {
 
     #[test]
     fn timestamps_get_a_space_and_their_fraction_digits() {
-        assert_eq!(timestamp_text("2026-01-01T00:00:00", 3), "2026-01-01 00:00:00.000");
-        assert_eq!(timestamp_text("2026-01-01T00:00:00.25", 3), "2026-01-01 00:00:00.250");
-        assert_eq!(timestamp_text("2025-12-31T19:00:00-05:00", 3), "2025-12-31 19:00:00.000");
-        assert_eq!(timestamp_text("2026-01-01T00:00:00.5Z", 6), "2026-01-01 00:00:00.500000");
+        assert_eq!(
+            timestamp_text("2026-01-01T00:00:00", 3),
+            "2026-01-01 00:00:00.000"
+        );
+        assert_eq!(
+            timestamp_text("2026-01-01T00:00:00.25", 3),
+            "2026-01-01 00:00:00.250"
+        );
+        assert_eq!(
+            timestamp_text("2025-12-31T19:00:00-05:00", 3),
+            "2025-12-31 19:00:00.000"
+        );
+        assert_eq!(
+            timestamp_text("2026-01-01T00:00:00.5Z", 6),
+            "2026-01-01 00:00:00.500000"
+        );
     }
 }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::error::DataFusionError;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -77,17 +79,34 @@ pub fn empty(database: &str) -> Result<SessionContext, QueryError> {
         .with_information_schema(true)
         // Athena and Trino show `1.5` as DECIMAL; keep DataFusion's parsing but not its
         // view-typed strings, which some clients cannot print
-        .set_bool("datafusion.execution.parquet.schema_force_view_types", false)
-        .set_bool("datafusion.execution.listing_table_ignore_subdirectory", false);
+        .set_bool(
+            "datafusion.execution.parquet.schema_force_view_types",
+            false,
+        )
+        .set_bool(
+            "datafusion.execution.listing_table_ignore_subdirectory",
+            false,
+        );
     Ok(crate::trino::context(config))
 }
 
-fn register_table(ctx: &SessionContext, warehouse: &Warehouse, table: Table) -> Result<(), QueryError> {
+fn register_table(
+    ctx: &SessionContext,
+    warehouse: &Warehouse,
+    table: Table,
+) -> Result<(), QueryError> {
     let url = ListingTableUrl::parse(warehouse.table_url(table.name()))?;
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
-        .with_table_partition_cols(PARTITION_COLUMNS.iter().map(|c| (c.to_string(), DataType::Utf8)).collect());
-    let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(table.schema());
+        .with_table_partition_cols(
+            PARTITION_COLUMNS
+                .iter()
+                .map(|c| (c.to_string(), DataType::Utf8))
+                .collect(),
+        );
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .with_schema(table.schema());
     ctx.register_table(table.name(), Arc::new(ListingTable::try_new(config)?))?;
     Ok(())
 }

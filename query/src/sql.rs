@@ -14,12 +14,15 @@ use crate::session::QueryError;
 /// Parses `sql` (one or more `;`-separated statements) as Trino reads it: the
 /// [`TrinoDialect`](crate::trino::dialect::TrinoDialect), then [`crate::trino::rewrite`].
 pub fn parse(sql: &str) -> Result<Vec<Statement>, QueryError> {
-    let mut statements = DFParser::parse_sql_with_dialect(sql, &crate::trino::dialect::TrinoDialect)
-        .map_err(|e| QueryError::Invalid(format!("SQL syntax error: {e}")))?;
+    let mut statements =
+        DFParser::parse_sql_with_dialect(sql, &crate::trino::dialect::TrinoDialect)
+            .map_err(|e| QueryError::Invalid(format!("SQL syntax error: {e}")))?;
     if statements.is_empty() {
         return Err(QueryError::Invalid("no SQL statement given".into()));
     }
-    statements.iter_mut().for_each(crate::trino::rewrite::statement);
+    statements
+        .iter_mut()
+        .for_each(crate::trino::rewrite::statement);
     Ok(statements.into())
 }
 
@@ -32,7 +35,10 @@ pub fn split(sql: &str) -> Result<Vec<String>, QueryError> {
     for token in tokens {
         match token {
             Token::SemiColon => statements.push(String::new()),
-            other => statements.last_mut().expect("one statement at least").push_str(&other.to_string()),
+            other => statements
+                .last_mut()
+                .expect("one statement at least")
+                .push_str(&other.to_string()),
         }
     }
     statements.retain(|s| !s.trim().is_empty());
@@ -44,7 +50,10 @@ pub fn split(sql: &str) -> Result<Vec<String>, QueryError> {
 
 /// Runs every statement of `sql` in order, returning each one's results. Athena's metadata
 /// statements (`SHOW TABLES`, `DESCRIBE`, …) are answered by [`crate::metadata`].
-pub async fn run_statements(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<RecordBatch>>, QueryError> {
+pub async fn run_statements(
+    ctx: &SessionContext,
+    sql: &str,
+) -> Result<Vec<Vec<RecordBatch>>, QueryError> {
     let mut results = Vec::new();
     for text in split(sql)? {
         if let Some(answer) = crate::metadata::answer(ctx, &text).await {
@@ -61,17 +70,32 @@ pub async fn run_statements(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<R
 
 /// Reads statements from standard input until EOF or `\q`, printing each result.
 /// `interactive` shows prompts (on a terminal).
-pub async fn repl(ctx: &SessionContext, format: OutputFormat, interactive: bool) -> Result<(), QueryError> {
+pub async fn repl(
+    ctx: &SessionContext,
+    format: OutputFormat,
+    interactive: bool,
+) -> Result<(), QueryError> {
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut pending = String::new();
     let prompt = |pending: &str| {
         if interactive {
-            print!("{}", if pending.is_empty() { "tributary> " } else { "        -> " });
+            print!(
+                "{}",
+                if pending.is_empty() {
+                    "tributary> "
+                } else {
+                    "        -> "
+                }
+            );
             let _ = std::io::stdout().flush();
         }
     };
     prompt(&pending);
-    while let Some(line) = lines.next_line().await.map_err(|e| QueryError::Invalid(format!("reading input: {e}")))? {
+    while let Some(line) = lines
+        .next_line()
+        .await
+        .map_err(|e| QueryError::Invalid(format!("reading input: {e}")))?
+    {
         let trimmed = line.trim();
         if pending.is_empty() && matches!(trimmed, "\\q" | "quit" | "exit") {
             break;
@@ -83,7 +107,8 @@ pub async fn repl(ctx: &SessionContext, format: OutputFormat, interactive: bool)
             match run_statements(ctx, &pending).await {
                 Ok(results) => {
                     for batches in results {
-                        output::write(&batches, format, &mut out).map_err(|e| QueryError::Invalid(e.to_string()))?;
+                        output::write(&batches, format, &mut out)
+                            .map_err(|e| QueryError::Invalid(e.to_string()))?;
                     }
                 }
                 // an interactive mistake is reported, not fatal
@@ -97,7 +122,8 @@ pub async fn repl(ctx: &SessionContext, format: OutputFormat, interactive: bool)
         let results = run_statements(ctx, &pending).await?;
         let mut out = std::io::stdout().lock();
         for batches in results {
-            output::write(&batches, format, &mut out).map_err(|e| QueryError::Invalid(e.to_string()))?;
+            output::write(&batches, format, &mut out)
+                .map_err(|e| QueryError::Invalid(e.to_string()))?;
         }
     }
     Ok(())

@@ -18,7 +18,10 @@ pub fn config(args: &BackfillArgs) -> BackfillConfig {
         format: args.format,
         warehouse: args.warehouse.clone(),
         sink: SinkConfig {
-            limits: BufferLimits { max_file_bytes: args.max_file_bytes, max_buffer_bytes: args.max_buffer_bytes },
+            limits: BufferLimits {
+                max_file_bytes: args.max_file_bytes,
+                max_buffer_bytes: args.max_buffer_bytes,
+            },
             codec: args.codec,
         },
         decode_parallelism: args
@@ -44,9 +47,11 @@ pub async fn run_with_progress(config: &BackfillConfig) -> anyhow::Result<Backfi
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(0);
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} [{wide_bar}] {msg} ({eta})")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} {bytes}/{total_bytes} [{wide_bar}] {msg} ({eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         bar
     });
@@ -56,7 +61,10 @@ pub async fn run_with_progress(config: &BackfillConfig) -> anyhow::Result<Backfi
             loop {
                 bar.set_length(progress.bytes_total.load(Ordering::Relaxed));
                 bar.set_position(progress.bytes_read.load(Ordering::Relaxed));
-                bar.set_message(format!("{} records", progress.records.load(Ordering::Relaxed)));
+                bar.set_message(format!(
+                    "{} records",
+                    progress.records.load(Ordering::Relaxed)
+                ));
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         })
@@ -68,7 +76,14 @@ pub async fn run_with_progress(config: &BackfillConfig) -> anyhow::Result<Backfi
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    result.with_context(|| format!("backfill of {} ({}) into {} failed", config.source, config.format.name(), config.warehouse))
+    result.with_context(|| {
+        format!(
+            "backfill of {} ({}) into {} failed",
+            config.source,
+            config.format.name(),
+            config.warehouse
+        )
+    })
 }
 
 fn mib(bytes: u64) -> String {
@@ -84,7 +99,11 @@ pub fn summary_text(config: &BackfillConfig, r: &BackfillReport) -> String {
         config.warehouse,
         r.inputs,
         mib(r.input_bytes),
-        if r.skipped_files > 0 { format!(", {} other files skipped", r.skipped_files) } else { String::new() },
+        if r.skipped_files > 0 {
+            format!(", {} other files skipped", r.skipped_files)
+        } else {
+            String::new()
+        },
         r.records_read,
     );
     for (table, rows) in &r.sink.rows {

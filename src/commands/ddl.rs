@@ -12,10 +12,17 @@ pub fn run(args: DdlArgs) -> anyhow::Result<()> {
         Location::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}/"),
         Location::Local(dir) => {
             let abs = std::path::absolute(&dir)?;
-            format!("file://{}/", abs.display().to_string().trim_end_matches('/'))
+            format!(
+                "file://{}/",
+                abs.display().to_string().trim_end_matches('/')
+            )
         }
     };
-    let options = DdlOptions { location, database, years: args.years };
+    let options = DdlOptions {
+        location,
+        database,
+        years: args.years,
+    };
     println!("CREATE DATABASE IF NOT EXISTS `{}`;\n", options.database);
     for statement in statements(&options) {
         println!("{statement};\n");

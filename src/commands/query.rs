@@ -6,7 +6,11 @@ use tributary_query::{NamedQuery, OutputFormat, Params};
 use crate::cli::QueryArgs;
 
 pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
-    let params = Params { from: args.from, to: args.to, limit: args.limit };
+    let params = Params {
+        from: args.from,
+        to: args.to,
+        limit: args.limit,
+    };
     if let (Some(from), Some(to)) = (params.from, params.to) {
         if from > to {
             bail!("--from {from} is after --to {to}");
@@ -17,8 +21,12 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
         println!("{sql};");
         return Ok(());
     }
-    let Some(warehouse) = args.warehouse else { bail!("--warehouse (or TRIBUTARY_WAREHOUSE) is required to run a query") };
-    let ctx = tributary_query::open_database(&warehouse, &args.database).await.with_context(|| format!("opening the warehouse {warehouse}"))?;
+    let Some(warehouse) = args.warehouse else {
+        bail!("--warehouse (or TRIBUTARY_WAREHOUSE) is required to run a query")
+    };
+    let ctx = tributary_query::open_database(&warehouse, &args.database)
+        .await
+        .with_context(|| format!("opening the warehouse {warehouse}"))?;
     print_query(&ctx, args.name, &sql, args.format).await
 }
 

@@ -44,7 +44,8 @@ pub struct Settings {
 }
 
 fn read_config_file(path: &Path) -> anyhow::Result<ConfigFile> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the config file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
 }
 
@@ -66,44 +67,80 @@ pub fn settings(args: RunArgs) -> anyhow::Result<Settings> {
     fn pick(flag: Option<String>, file: Option<String>, default: &str) -> String {
         flag.or(file).unwrap_or_else(|| default.to_string())
     }
-    let sources = if args.sources.is_empty() { file.sources } else { args.sources };
+    let sources = if args.sources.is_empty() {
+        file.sources
+    } else {
+        args.sources
+    };
     let sources = sources
         .iter()
         .map(|s| s.parse::<SourceSpec>().map_err(anyhow::Error::msg))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let Some(warehouse) = args.warehouse.or(file.warehouse) else {
-        bail!("no warehouse: give --warehouse s3://bucket/prefix (or TRIBUTARY_WAREHOUSE, or warehouse = \"...\" in --config)");
+        bail!(
+            "no warehouse: give --warehouse s3://bucket/prefix (or TRIBUTARY_WAREHOUSE, or warehouse = \"...\" in --config)"
+        );
     };
-    let duration = |name: &str, text: String| parse_duration(&text).map_err(|e| anyhow::anyhow!("--{name}: {e}"));
-    let size = |name: &str, text: String| parse_size(&text).map_err(|e| anyhow::anyhow!("--{name}: {e}"));
-    let start: StartPosition =
-        pick(args.start, file.start, "trim-horizon").parse().map_err(|e: String| anyhow::anyhow!("--start: {e}"))?;
-    let codec: Codec =
-        pick(args.codec, file.codec, "zstd").parse().map_err(|e| anyhow::anyhow!("--codec: {e}"))?;
-    let metrics_addr = pick(args.metrics_addr, file.metrics_addr, "127.0.0.1:9464");
-    let metrics_addr = metrics_addr
+    let duration = |name: &str, text: String| {
+        parse_duration(&text).map_err(|e| anyhow::anyhow!("--{name}: {e}"))
+    };
+    let size =
+        |name: &str, text: String| parse_size(&text).map_err(|e| anyhow::anyhow!("--{name}: {e}"));
+    let start: StartPosition = pick(args.start, file.start, "trim-horizon")
         .parse()
-        .with_context(|| format!("--metrics-addr: {metrics_addr:?} is not an address like 127.0.0.1:9464"))?;
+        .map_err(|e: String| anyhow::anyhow!("--start: {e}"))?;
+    let codec: Codec = pick(args.codec, file.codec, "zstd")
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--codec: {e}"))?;
+    let metrics_addr = pick(args.metrics_addr, file.metrics_addr, "127.0.0.1:9464");
+    let metrics_addr = metrics_addr.parse().with_context(|| {
+        format!("--metrics-addr: {metrics_addr:?} is not an address like 127.0.0.1:9464")
+    })?;
     let worker = WorkerConfig {
         sources,
         warehouse,
         start,
-        flush_interval: duration("flush-interval", pick(args.flush_interval, file.flush_interval, "60s"))?,
-        flush_bytes: size("flush-bytes", pick(args.flush_bytes, file.flush_bytes, "128MiB"))?,
-        max_buffer_bytes: size("max-buffer-bytes", pick(args.max_buffer_bytes, file.max_buffer_bytes, "512MiB"))?,
+        flush_interval: duration(
+            "flush-interval",
+            pick(args.flush_interval, file.flush_interval, "60s"),
+        )?,
+        flush_bytes: size(
+            "flush-bytes",
+            pick(args.flush_bytes, file.flush_bytes, "128MiB"),
+        )?,
+        max_buffer_bytes: size(
+            "max-buffer-bytes",
+            pick(args.max_buffer_bytes, file.max_buffer_bytes, "512MiB"),
+        )?,
         codec,
         worker_id: args.worker_id.or(file.worker_id).unwrap_or_else(host_name),
-        lease_duration: duration("lease-duration", pick(args.lease_duration, file.lease_duration, "30s"))?,
-        discovery_interval: duration("discovery-interval", pick(args.discovery_interval, file.discovery_interval, "10s"))?,
-        poll_interval: duration("poll-interval", pick(args.poll_interval, file.poll_interval, "1s"))?,
+        lease_duration: duration(
+            "lease-duration",
+            pick(args.lease_duration, file.lease_duration, "30s"),
+        )?,
+        discovery_interval: duration(
+            "discovery-interval",
+            pick(args.discovery_interval, file.discovery_interval, "10s"),
+        )?,
+        poll_interval: duration(
+            "poll-interval",
+            pick(args.poll_interval, file.poll_interval, "1s"),
+        )?,
         flush_step_delay: match args.test_flush_step_delay {
             Some(text) => duration("test-flush-step-delay", text)?,
             None => Duration::ZERO,
         },
     };
     worker.validate()?;
-    let shutdown_timeout = duration("shutdown-timeout", pick(args.shutdown_timeout, file.shutdown_timeout, "60s"))?;
-    Ok(Settings { worker, metrics_addr, shutdown_timeout })
+    let shutdown_timeout = duration(
+        "shutdown-timeout",
+        pick(args.shutdown_timeout, file.shutdown_timeout, "60s"),
+    )?;
+    Ok(Settings {
+        worker,
+        metrics_addr,
+        shutdown_timeout,
+    })
 }
 
 /// Waits for the first SIGTERM or SIGINT and names it.
@@ -121,8 +158,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let settings = settings(args)?;
     let metrics = Arc::new(Metrics::new());
     let shutdown = CancellationToken::new();
-    let server = metrics_server::serve(settings.metrics_addr, metrics.clone(), settings.worker.discovery_interval * 3, shutdown.clone())
-        .await?;
+    let server = metrics_server::serve(
+        settings.metrics_addr,
+        metrics.clone(),
+        settings.worker.discovery_interval * 3,
+        shutdown.clone(),
+    )
+    .await?;
     info!(
         worker = %settings.worker.worker_id,
         sources = ?settings.worker.sources.iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -130,7 +172,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         metrics = %server,
         "worker starting"
     );
-    let mut worker = tokio::spawn(tributary_ingest::stream::run(settings.worker, metrics, shutdown.clone()));
+    let mut worker = tokio::spawn(tributary_ingest::stream::run(
+        settings.worker,
+        metrics,
+        shutdown.clone(),
+    ));
     let signals = wait_for_signal();
     tokio::pin!(signals);
     let result = tokio::select! {
@@ -148,7 +194,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     };
     shutdown.cancel();
-    result.context("the worker task failed")?.context("the worker stopped")?;
+    result
+        .context("the worker task failed")?
+        .context("the worker stopped")?;
     info!("worker stopped cleanly");
     Ok(())
 }
@@ -161,7 +209,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tributary.toml");
         std::fs::write(&path, text).unwrap();
-        (dir, RunArgs { config: Some(path), ..Default::default() })
+        (
+            dir,
+            RunArgs {
+                config: Some(path),
+                ..Default::default()
+            },
+        )
     }
 
     #[test]
@@ -171,10 +225,24 @@ mod tests {
         );
         args.flush_interval = Some("5s".into());
         let s = settings(args).unwrap();
-        assert_eq!(s.worker.sources, vec![SourceSpec::Kinesis("clicks".into()), SourceSpec::DynamodbTable("shop".into())]);
+        assert_eq!(
+            s.worker.sources,
+            vec![
+                SourceSpec::Kinesis("clicks".into()),
+                SourceSpec::DynamodbTable("shop".into())
+            ]
+        );
         assert_eq!(s.worker.warehouse, "s3://b/wh");
-        assert_eq!(s.worker.flush_interval, Duration::from_secs(5), "the flag wins");
-        assert_eq!(s.worker.flush_bytes, 64 << 20, "the file wins over the default");
+        assert_eq!(
+            s.worker.flush_interval,
+            Duration::from_secs(5),
+            "the flag wins"
+        );
+        assert_eq!(
+            s.worker.flush_bytes,
+            64 << 20,
+            "the file wins over the default"
+        );
         assert_eq!(s.worker.max_buffer_bytes, 512 << 20, "the default");
         assert_eq!(s.worker.start, StartPosition::TrimHorizon);
         assert_eq!(s.metrics_addr.to_string(), "127.0.0.1:9464");
@@ -182,12 +250,20 @@ mod tests {
 
     #[test]
     fn mistakes_are_named() {
-        let (_dir, args) = with_file("sources = [\"kinesis:clicks\"]\nwarehouse = \"wh\"\nflush_intervall = \"30s\"\n");
+        let (_dir, args) = with_file(
+            "sources = [\"kinesis:clicks\"]\nwarehouse = \"wh\"\nflush_intervall = \"30s\"\n",
+        );
         let err = format!("{:#}", settings(args).unwrap_err());
         assert!(err.contains("unknown field `flush_intervall`"), "{err}");
-        let args = RunArgs { warehouse: Some("wh".into()), ..Default::default() };
+        let args = RunArgs {
+            warehouse: Some("wh".into()),
+            ..Default::default()
+        };
         assert!(format!("{:#}", settings(args).unwrap_err()).contains("no --source"));
-        let args = RunArgs { sources: vec!["kinesis:a".into()], ..Default::default() };
+        let args = RunArgs {
+            sources: vec!["kinesis:a".into()],
+            ..Default::default()
+        };
         assert!(format!("{:#}", settings(args).unwrap_err()).contains("no warehouse"));
         let args = RunArgs {
             sources: vec!["kinesis:a".into()],

@@ -14,16 +14,24 @@ pub async fn run(args: SqlArgs) -> anyhow::Result<()> {
         None => tributary_query::empty(&args.database)?,
     };
     for file in &args.ddl {
-        let ddl = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-        tributary_query::external::register_ddl(&ctx, &ddl).await.with_context(|| format!("registering the tables of {}", file.display()))?;
+        let ddl =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        tributary_query::external::register_ddl(&ctx, &ddl)
+            .await
+            .with_context(|| format!("registering the tables of {}", file.display()))?;
     }
     let sql = match (&args.command, &args.file) {
         (Some(sql), _) => sql.clone(),
-        (None, Some(file)) => std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?,
+        (None, Some(file)) => {
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+        }
         (None, None) => {
             let interactive = std::io::stdin().is_terminal();
             if interactive {
-                eprintln!("database {}: SHOW TABLES lists the tables. End statements with ';', \\q quits.", args.database);
+                eprintln!(
+                    "database {}: SHOW TABLES lists the tables. End statements with ';', \\q quits.",
+                    args.database
+                );
             }
             return Ok(tributary_query::sql::repl(&ctx, args.format, interactive).await?);
         }

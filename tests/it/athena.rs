@@ -19,18 +19,46 @@ print(json.dumps(out))
 
 #[test]
 fn ddl_and_named_queries_parse_as_athena_sql() {
-    let ddl = tributary_ok(&["ddl", "--warehouse", "s3://lake/shop", "--database", "analytics"]);
+    let ddl = tributary_ok(&[
+        "ddl",
+        "--warehouse",
+        "s3://lake/shop",
+        "--database",
+        "analytics",
+    ]);
     let parsed = python_json(PARSE, &[&ddl]);
     let statements = parsed.as_array().unwrap();
     // the database, three tables, two views
     assert_eq!(statements.len(), 6, "{parsed:#}");
-    assert!(statements.iter().all(|s| s["kind"] == "Create"), "{parsed:#}");
+    assert!(
+        statements.iter().all(|s| s["kind"] == "Create"),
+        "{parsed:#}"
+    );
     let events = &statements[1]["columns"];
-    for column in ["eventtype", "userid", "timestamp", "properties", "year", "month", "day"] {
-        assert!(events.as_array().unwrap().iter().any(|c| c == column), "events lacks {column}: {events}");
+    for column in [
+        "eventtype",
+        "userid",
+        "timestamp",
+        "properties",
+        "year",
+        "month",
+        "day",
+    ] {
+        assert!(
+            events.as_array().unwrap().iter().any(|c| c == column),
+            "events lacks {column}: {events}"
+        );
     }
     for name in ["daily-orders", "top-users", "funnel"] {
-        let sql = tributary_ok(&["query", name, "--print-sql", "--from", "2026-01-01", "--to", "2026-01-31"]);
+        let sql = tributary_ok(&[
+            "query",
+            name,
+            "--print-sql",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-01-31",
+        ]);
         let parsed = python_json(PARSE, &[&sql]);
         assert_eq!(parsed.as_array().unwrap().len(), 1, "{name}: {parsed:#}");
         assert_eq!(parsed[0]["kind"], "Select", "{name}: {parsed:#}");
@@ -87,13 +115,30 @@ fn ddl_declares_the_types_the_parquet_files_have() {
     args.extend(&names);
     let files = python_json(FILE_TYPES, &args);
     for table in &tables {
-        let declared: Vec<serde_json::Value> =
-            table.columns.iter().map(|(name, t)| serde_json::json!([name, hive_type(t)])).collect();
+        let declared: Vec<serde_json::Value> = table
+            .columns
+            .iter()
+            .map(|(name, t)| serde_json::json!([name, hive_type(t)]))
+            .collect();
         let found = &files[&table.name];
-        assert!(found["files"].as_u64().unwrap() > 0, "{}: no files", table.name);
+        assert!(
+            found["files"].as_u64().unwrap() > 0,
+            "{}: no files",
+            table.name
+        );
         let schemas = found["schemas"].as_array().unwrap();
-        assert_eq!(schemas.len(), 1, "{}: every file has the same schema: {schemas:?}", table.name);
-        assert_eq!(schemas[0].as_array().unwrap(), &declared, "{}: the DDL's columns and the files' differ", table.name);
+        assert_eq!(
+            schemas.len(),
+            1,
+            "{}: every file has the same schema: {schemas:?}",
+            table.name
+        );
+        assert_eq!(
+            schemas[0].as_array().unwrap(),
+            &declared,
+            "{}: the DDL's columns and the files' differ",
+            table.name
+        );
     }
 }
 
@@ -107,12 +152,27 @@ fn sql_over_athena_ddl_sees_what_athena_sees() {
     crate::backfill::load_events_and_stream(wh);
     let ddl_for = |years: &str| {
         let path = dir.path().join(format!("ddl-{years}.sql"));
-        std::fs::write(&path, tributary_ok(&["ddl", "--warehouse", wh, "--years", years])).unwrap();
+        std::fs::write(
+            &path,
+            tributary_ok(&["ddl", "--warehouse", wh, "--years", years]),
+        )
+        .unwrap();
         path
     };
     let (all_years, before) = (ddl_for("2000-2099"), ddl_for("2000-2025"));
-    let over = |ddl: &std::path::Path, sql: &str| tributary_ok(&["sql", "--ddl", path_str(ddl), "--format", "trino", "-c", sql]);
-    let warehouse = |sql: &str| tributary_ok(&["sql", "--warehouse", wh, "--format", "trino", "-c", sql]);
+    let over = |ddl: &std::path::Path, sql: &str| {
+        tributary_ok(&[
+            "sql",
+            "--ddl",
+            path_str(ddl),
+            "--format",
+            "trino",
+            "-c",
+            sql,
+        ])
+    };
+    let warehouse =
+        |sql: &str| tributary_ok(&["sql", "--warehouse", wh, "--format", "trino", "-c", sql]);
 
     for sql in [
         "SELECT COUNT(*) FROM analytics.events",
@@ -122,23 +182,46 @@ fn sql_over_athena_ddl_sees_what_athena_sees() {
         "SELECT day, COUNT(*) FROM analytics.events WHERE year = '2026' AND month = '01' AND day BETWEEN '03' AND '09' GROUP BY 1 ORDER BY 1",
     ] {
         let (ddl, direct) = (over(&all_years, sql), warehouse(sql));
-        assert!(!direct.trim().is_empty() && direct.trim() != "0", "{sql}: {direct}");
+        assert!(
+            !direct.trim().is_empty() && direct.trim() != "0",
+            "{sql}: {direct}"
+        );
         assert_eq!(ddl, direct, "{sql}");
     }
     // projected years 2000-2025 leave out the 2026 partitions, as on Athena
-    assert_eq!(over(&before, "SELECT COUNT(*) FROM analytics.events").trim(), "0");
+    assert_eq!(
+        over(&before, "SELECT COUNT(*) FROM analytics.events").trim(),
+        "0"
+    );
 
     let tables = over(&all_years, "SHOW TABLES");
-    assert_eq!(tables.lines().collect::<Vec<_>>(), ["events", "order_changes", "orders", "user_changes", "users"]);
+    assert_eq!(
+        tables.lines().collect::<Vec<_>>(),
+        ["events", "order_changes", "orders", "user_changes", "users"]
+    );
     let describe = over(&all_years, "DESCRIBE analytics.events");
-    assert!(describe.lines().any(|l| l.starts_with("eventtype\tstring")), "{describe}");
+    assert!(
+        describe.lines().any(|l| l.starts_with("eventtype\tstring")),
+        "{describe}"
+    );
     assert!(describe.contains("# Partition Information"), "{describe}");
-    assert!(describe.lines().last().unwrap().starts_with("day\tstring"), "{describe}");
+    assert!(
+        describe.lines().last().unwrap().starts_with("day\tstring"),
+        "{describe}"
+    );
     let days = warehouse("SELECT COUNT(DISTINCT year || month || day) FROM events");
     let partitions = over(&all_years, "SHOW PARTITIONS analytics.events");
     assert_eq!(partitions.lines().count().to_string(), days.trim());
-    assert!(partitions.lines().all(|p| p.starts_with("year=2026/month=")), "{partitions}");
+    assert!(
+        partitions
+            .lines()
+            .all(|p| p.starts_with("year=2026/month=")),
+        "{partitions}"
+    );
     let repair = over(&all_years, "MSCK REPAIR TABLE analytics.events");
     assert_eq!(repair.lines().count(), partitions.lines().count());
-    assert!(repair.starts_with("Repair: Added partition to metastore events:year=2026/"), "{repair}");
+    assert!(
+        repair.starts_with("Repair: Added partition to metastore events:year=2026/"),
+        "{repair}"
+    );
 }

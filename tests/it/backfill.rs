@@ -22,28 +22,69 @@ fn named_queries_equal_the_generators_answers() {
     assert_eq!(events["input_files"], 2, "a plain and a gzipped file");
     assert_eq!(stream["records_read"], e.counts.stream_records);
     assert_eq!(stream["duplicates_skipped"], e.counts.stream_duplicates);
-    assert!(e.counts.stream_duplicates > 0, "the fixtures redeliver some records");
+    assert!(
+        e.counts.stream_duplicates > 0,
+        "the fixtures redeliver some records"
+    );
     assert_eq!(stream["rows"]["order_changes"], e.counts.order_changes);
     assert_eq!(stream["rows"]["user_changes"], e.counts.user_changes);
 
-    compare_rows("daily-orders", &query("daily-orders", wh, &[]), &e.stream.daily_orders).unwrap();
-    compare_rows("top-users", &query("top-users", wh, &[]), &e.stream.top_users[..10]).unwrap();
-    compare_rows("top-users --limit 3", &query("top-users", wh, &["--limit", "3"]), &e.stream.top_users[..3]).unwrap();
+    compare_rows(
+        "daily-orders",
+        &query("daily-orders", wh, &[]),
+        &e.stream.daily_orders,
+    )
+    .unwrap();
+    compare_rows(
+        "top-users",
+        &query("top-users", wh, &[]),
+        &e.stream.top_users[..10],
+    )
+    .unwrap();
+    compare_rows(
+        "top-users --limit 3",
+        &query("top-users", wh, &["--limit", "3"]),
+        &e.stream.top_users[..3],
+    )
+    .unwrap();
     compare_rows("funnel", &query("funnel", wh, &[]), &e.funnel).unwrap();
 
     // a date range reads only its partitions and gives the same rows for those days
     let (from, to) = ("2026-01-03", "2026-01-05");
     let in_range = |d: &str| d >= from && d <= to;
-    let want: Vec<_> = e.stream.daily_orders.iter().filter(|r| in_range(&r.order_date)).cloned().collect();
+    let want: Vec<_> = e
+        .stream
+        .daily_orders
+        .iter()
+        .filter(|r| in_range(&r.order_date))
+        .cloned()
+        .collect();
     assert_eq!(want.len(), 3);
-    compare_rows("daily-orders range", &query("daily-orders", wh, &["--from", from, "--to", to]), &want).unwrap();
-    let want: Vec<_> = e.funnel.iter().filter(|r| in_range(&r.day)).cloned().collect();
-    compare_rows("funnel range", &query("funnel", wh, &["--from", from, "--to", to]), &want).unwrap();
+    compare_rows(
+        "daily-orders range",
+        &query("daily-orders", wh, &["--from", from, "--to", to]),
+        &want,
+    )
+    .unwrap();
+    let want: Vec<_> = e
+        .funnel
+        .iter()
+        .filter(|r| in_range(&r.day))
+        .cloned()
+        .collect();
+    compare_rows(
+        "funnel range",
+        &query("funnel", wh, &["--from", from, "--to", to]),
+        &want,
+    )
+    .unwrap();
 
     // the latest-state views
     let created: u64 = e.stream.daily_orders.iter().map(|d| d.orders).sum();
     assert_eq!(count(wh, "orders"), created);
-    let deleted = sql(wh, "SELECT COUNT(*) AS n FROM orders WHERE deleted")[0]["n"].as_u64().unwrap();
+    let deleted = sql(wh, "SELECT COUNT(*) AS n FROM orders WHERE deleted")[0]["n"]
+        .as_u64()
+        .unwrap();
     assert_eq!(deleted, created - e.counts.export_orders);
     assert_eq!(count(wh, "users"), e.counts.export_users);
 }
@@ -62,13 +103,26 @@ fn identifiers_are_case_insensitive_and_partition_filters_prune() {
     assert!(rows[0]["product"].as_str().unwrap().starts_with("prod-"));
     // only the day=05 directory is in the plan
     let plan = tributary_ok(&[
-        "sql", "--warehouse", wh, "--format", "csv", "-c",
+        "sql",
+        "--warehouse",
+        wh,
+        "--format",
+        "csv",
+        "-c",
         "EXPLAIN SELECT userId FROM events WHERE year = '2026' AND month = '01' AND day = '05'",
     ]);
     assert!(plan.contains("day=05"), "{plan}");
-    assert!(!plan.contains("day=04") && !plan.contains("day=06"), "partitions not pruned:\n{plan}");
+    assert!(
+        !plan.contains("day=04") && !plan.contains("day=06"),
+        "partitions not pruned:\n{plan}"
+    );
     // and the count matches the partition's rows
-    let day5 = sql(wh, "SELECT COUNT(*) AS n FROM events WHERE year = '2026' AND month = '01' AND day = '05'")[0]["n"].as_u64().unwrap();
+    let day5 = sql(
+        wh,
+        "SELECT COUNT(*) AS n FROM events WHERE year = '2026' AND month = '01' AND day = '05'",
+    )[0]["n"]
+        .as_u64()
+        .unwrap();
     let by_time = sql(
         wh,
         "SELECT COUNT(*) AS n FROM events WHERE timestamp >= 1767571200000 AND timestamp < 1767657600000",
@@ -86,29 +140,68 @@ fn tables_are_reachable_by_database_name_as_on_athena() {
     load_events_and_stream(wh);
     let all = count(wh, "events");
     assert!(all > 0);
-    for name in ["analytics.events", "ANALYTICS.EVENTS", "awsdatacatalog.analytics.events"] {
+    for name in [
+        "analytics.events",
+        "ANALYTICS.EVENTS",
+        "awsdatacatalog.analytics.events",
+    ] {
         assert_eq!(count(wh, name), all, "{name}");
     }
-    assert_eq!(count(wh, "analytics.orders"), count(wh, "orders"), "views too");
+    assert_eq!(
+        count(wh, "analytics.orders"),
+        count(wh, "orders"),
+        "views too"
+    );
     // the original design's Athena idiom for the event day gives the partition's day
     let by_date = sql(
         wh,
         "SELECT CAST(date(from_unixtime(timestamp / 1000)) AS VARCHAR) AS d, COUNT(*) AS n \
          FROM analytics.events GROUP BY 1 ORDER BY 1",
     );
-    let by_partition =
-        sql(wh, "SELECT year || '-' || month || '-' || day AS d, COUNT(*) AS n FROM analytics.events GROUP BY 1 ORDER BY 1");
+    let by_partition = sql(
+        wh,
+        "SELECT year || '-' || month || '-' || day AS d, COUNT(*) AS n FROM analytics.events GROUP BY 1 ORDER BY 1",
+    );
     assert!(by_date.len() > 1);
     assert_eq!(by_date, by_partition);
     athena_funnel_query_gives_trinos_answer(wh);
     athena_unnest_queries_agree_with_duckdb(wh);
     // another database name, from the flag or TRIBUTARY_DATABASE
-    let rows = tributary_ok(&["sql", "--warehouse", wh, "--database", "shop", "--format", "json", "-c", "SELECT COUNT(*) AS n FROM shop.events"]);
+    let rows = tributary_ok(&[
+        "sql",
+        "--warehouse",
+        wh,
+        "--database",
+        "shop",
+        "--format",
+        "json",
+        "-c",
+        "SELECT COUNT(*) AS n FROM shop.events",
+    ]);
     assert!(rows.contains(&format!("\"n\":{all}")), "{rows}");
-    let out = tributary(&["sql", "--warehouse", wh, "--database", "shop", "-c", "SELECT COUNT(*) FROM analytics.events"]);
+    let out = tributary(&[
+        "sql",
+        "--warehouse",
+        wh,
+        "--database",
+        "shop",
+        "-c",
+        "SELECT COUNT(*) FROM analytics.events",
+    ]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("analytics.events"), "the error names the table");
-    let out = tributary(&["sql", "--warehouse", wh, "--database", "my-db", "-c", "SELECT 1"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("analytics.events"),
+        "the error names the table"
+    );
+    let out = tributary(&[
+        "sql",
+        "--warehouse",
+        wh,
+        "--database",
+        "my-db",
+        "-c",
+        "SELECT 1",
+    ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid database name"));
 }
 
@@ -138,12 +231,19 @@ fn athena_funnel_query_gives_trinos_answer(wh: &str) {
             let tenths = (2000 * carts + views) / (2 * views);
             format!("{}.{}", tenths / 10, tenths % 10)
         };
-        assert_eq!(row[3], expected, "day {}: {carts} carts / {views} views", row[0]);
+        assert_eq!(
+            row[3], expected,
+            "day {}: {carts} carts / {views} views",
+            row[0]
+        );
         checked += usize::from(views > 0);
     }
     assert!(checked > 0, "some day has product views: {out}");
     // the same counts as plain SQL gives them
-    let plain = sql(wh, "SELECT COUNT(*) AS n FROM events WHERE eventtype = 'ADD_TO_CART'");
+    let plain = sql(
+        wh,
+        "SELECT COUNT(*) AS n FROM events WHERE eventtype = 'ADD_TO_CART'",
+    );
     let carts: u64 = rows.iter().map(|r| r[2].parse::<u64>().unwrap()).sum();
     assert_eq!(plain[0]["n"].as_u64(), Some(carts));
 }
@@ -152,7 +252,12 @@ fn athena_funnel_query_gives_trinos_answer(wh: &str) {
 /// with `t.item.price`, and `items[1].price` — against DuckDB on the same Parquet files.
 fn athena_unnest_queries_agree_with_duckdb(wh: &str) {
     let ours = tributary_ok(&[
-        "sql", "--warehouse", wh, "--format", "trino", "-c",
+        "sql",
+        "--warehouse",
+        wh,
+        "--format",
+        "trino",
+        "-c",
         "SELECT COUNT(*), SUM(t.item.price * t.item.quantity) FROM analytics.order_changes AS o CROSS JOIN UNNEST(o.items) AS t(item); \
          SELECT SUM(items[1].price), COUNT(items[1].product_id) FROM analytics.order_changes",
     ]);
@@ -169,11 +274,26 @@ print(json.dumps([[a[0], a[1]], [b[0], b[1]]]))
     );
     let lines: Vec<Vec<&str>> = ours.lines().map(|l| l.split('\t').collect()).collect();
     assert_eq!(lines.len(), 2, "{ours}");
-    let decimal = |text: &str| text.parse::<f64>().unwrap_or_else(|_| panic!("a number: {text}"));
-    assert_eq!(lines[0][0], duckdb[0][0].to_string(), "unnested items: {ours}");
+    let decimal = |text: &str| {
+        text.parse::<f64>()
+            .unwrap_or_else(|_| panic!("a number: {text}"))
+    };
+    assert_eq!(
+        lines[0][0],
+        duckdb[0][0].to_string(),
+        "unnested items: {ours}"
+    );
     assert!(lines[0][0] != "0");
-    assert_eq!(decimal(lines[0][1]), decimal(duckdb[0][1].as_str().unwrap()), "revenue of the items: {ours}");
-    assert_eq!(decimal(lines[1][0]), decimal(duckdb[1][0].as_str().unwrap()), "first items' prices: {ours}");
+    assert_eq!(
+        decimal(lines[0][1]),
+        decimal(duckdb[0][1].as_str().unwrap()),
+        "revenue of the items: {ours}"
+    );
+    assert_eq!(
+        decimal(lines[1][0]),
+        decimal(duckdb[1][0].as_str().unwrap()),
+        "first items' prices: {ours}"
+    );
     assert_eq!(lines[1][1], duckdb[1][1].to_string());
 }
 
@@ -203,7 +323,11 @@ fn backfilling_again_leaves_the_same_tables() {
     let first = backfill(events, "events", wh, &[]);
     let first_files = files(dir.path());
     let second = backfill(events, "events", wh, &[]);
-    assert_eq!(files(dir.path()), first_files, "a re-run rewrites the same objects");
+    assert_eq!(
+        files(dir.path()),
+        first_files,
+        "a re-run rewrites the same objects"
+    );
     assert_eq!(second["stale_files_deleted"], 0);
     assert_eq!(first["rows"], second["rows"]);
     assert_eq!(count(wh, "events"), expected().counts.events);
@@ -212,10 +336,16 @@ fn backfilling_again_leaves_the_same_tables() {
     let small = backfill(events, "events", wh, &["--max-file-bytes", "64KiB"]);
     let small_files = files(dir.path());
     assert_ne!(small_files, first_files, "other limits cut other files");
-    let replaced = first_files.iter().filter(|f| !small_files.contains(f)).count() as u64;
+    let replaced = first_files
+        .iter()
+        .filter(|f| !small_files.contains(f))
+        .count() as u64;
     assert!(replaced > 0);
     assert_eq!(small["stale_files_deleted"], replaced);
-    assert_eq!(small_files.len() as u64, small["files_written"].as_u64().unwrap());
+    assert_eq!(
+        small_files.len() as u64,
+        small["files_written"].as_u64().unwrap()
+    );
     assert_eq!(count(wh, "events"), expected().counts.events);
     compare_rows("funnel", &query("funnel", wh, &[]), &expected().funnel).unwrap();
     backfill(events, "events", wh, &[]);
@@ -226,7 +356,10 @@ fn backfilling_again_leaves_the_same_tables() {
     backfill(stream, "dynamodb-stream", wh, &[]);
     backfill(stream, "dynamodb-stream", wh, &[]);
     assert_eq!(count(wh, "order_changes"), expected().counts.order_changes);
-    let dupes = sql(wh, "SELECT COUNT(*) AS n FROM (SELECT event_id FROM order_changes GROUP BY event_id HAVING COUNT(*) > 1)");
+    let dupes = sql(
+        wh,
+        "SELECT COUNT(*) AS n FROM (SELECT event_id FROM order_changes GROUP BY event_id HAVING COUNT(*) > 1)",
+    );
     assert_eq!(dupes[0]["n"], 0);
 }
 
@@ -241,20 +374,53 @@ fn a_dynamodb_export_loads_as_snapshots() {
     assert_eq!(summary["rows"]["order_changes"], e.counts.export_orders);
     assert_eq!(summary["rows"]["user_changes"], e.counts.export_users);
     assert_eq!(summary["dead_letters"], 0);
-    compare_rows("daily-orders (export)", &query("daily-orders", wh, &[]), &e.export.daily_orders).unwrap();
-    compare_rows("top-users (export)", &query("top-users", wh, &[]), &e.export.top_users[..10]).unwrap();
+    compare_rows(
+        "daily-orders (export)",
+        &query("daily-orders", wh, &[]),
+        &e.export.daily_orders,
+    )
+    .unwrap();
+    compare_rows(
+        "top-users (export)",
+        &query("top-users", wh, &[]),
+        &e.export.top_users[..10],
+    )
+    .unwrap();
     let ops = sql(wh, "SELECT DISTINCT operation FROM order_changes");
     assert_eq!(ops, vec![serde_json::json!({"operation": "SNAPSHOT"})]);
     // the export and the stream together: the stream's later changes win
     backfill(path_str(&f.stream_dir), "dynamodb-stream", wh, &[]);
-    compare_rows("top-users (export + stream)", &query("top-users", wh, &[]), &e.stream.top_users[..10]).unwrap();
+    compare_rows(
+        "top-users (export + stream)",
+        &query("top-users", wh, &[]),
+        &e.stream.top_users[..10],
+    )
+    .unwrap();
 }
 
 #[test]
 fn print_sql_shows_the_query_without_a_warehouse() {
-    let sql = tributary_ok(&["query", "daily-orders", "--print-sql", "--from", "2026-01-02"]);
-    assert!(sql.contains("FROM order_changes") && sql.contains(">= '2026-01-02'"), "{sql}");
-    let out = tributary(&["query", "funnel", "--from", "2026-01-05", "--to", "2026-01-01", "--warehouse", "/tmp"]);
+    let sql = tributary_ok(&[
+        "query",
+        "daily-orders",
+        "--print-sql",
+        "--from",
+        "2026-01-02",
+    ]);
+    assert!(
+        sql.contains("FROM order_changes") && sql.contains(">= '2026-01-02'"),
+        "{sql}"
+    );
+    let out = tributary(&[
+        "query",
+        "funnel",
+        "--from",
+        "2026-01-05",
+        "--to",
+        "2026-01-01",
+        "--warehouse",
+        "/tmp",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is after --to"));
 }
@@ -264,7 +430,13 @@ fn the_repl_runs_statements_from_standard_input() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
-        .args(["sql", "--warehouse", path_str(dir.path()), "--format", "csv"])
+        .args([
+            "sql",
+            "--warehouse",
+            path_str(dir.path()),
+            "--format",
+            "csv",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -279,6 +451,9 @@ fn the_repl_runs_statements_from_standard_input() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(stdout, "answer\n42\nn\n0\n", "a mistake is reported and the session goes on");
+    assert_eq!(
+        stdout, "answer\n42\nn\n0\n",
+        "a mistake is reported and the session goes on"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("error:"));
 }

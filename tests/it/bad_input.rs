@@ -11,9 +11,18 @@ fn dead_letters(warehouse: &std::path::Path, format: &str) -> Vec<serde_json::Va
     let mut lines = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        lines.extend(text.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()));
+        lines.extend(
+            text.lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()),
+        );
     }
-    lines.sort_by_key(|l| l["sequence_number"].as_str().unwrap().parse::<u64>().unwrap());
+    lines.sort_by_key(|l| {
+        l["sequence_number"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    });
     lines
 }
 
@@ -23,11 +32,11 @@ fn bad_events_become_dead_letters_with_reasons() {
     let input = dir.path().join("events.jsonl");
     let lines = [
         GOOD_EVENT,
-        r#"{"eventType":"PAGE_VIEW","userId":"user-2","timest"#,                     // 2: truncated
-        r#"{"eventType":"PURCHASE","userId":"user-3","timestamp":"yesterday"}"#,      // 3: wrong type
-        "",                                                                           // 4: blank, skipped
-        r#"[1, 2, 3]"#,                                                               // 5: not an object
-        r#"{"eventType":"ADD_TO_CART","timestamp":1767607200000}"#,                   // 6: no userId
+        r#"{"eventType":"PAGE_VIEW","userId":"user-2","timest"#, // 2: truncated
+        r#"{"eventType":"PURCHASE","userId":"user-3","timestamp":"yesterday"}"#, // 3: wrong type
+        "",                                                      // 4: blank, skipped
+        r#"[1, 2, 3]"#,                                          // 5: not an object
+        r#"{"eventType":"ADD_TO_CART","timestamp":1767607200000}"#, // 6: no userId
         GOOD_EVENT,
     ];
     std::fs::write(&input, lines.join("\n")).unwrap();
@@ -37,13 +46,40 @@ fn bad_events_become_dead_letters_with_reasons() {
     assert_eq!(summary["rows"]["events"], 2);
     assert_eq!(summary["dead_letters"], 4);
     let letters = dead_letters(&wh, "events");
-    let seqs: Vec<_> = letters.iter().map(|l| l["sequence_number"].as_str().unwrap()).collect();
-    assert_eq!(seqs, ["2", "3", "5", "6"], "line numbers point at the bad lines");
+    let seqs: Vec<_> = letters
+        .iter()
+        .map(|l| l["sequence_number"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        seqs,
+        ["2", "3", "5", "6"],
+        "line numbers point at the bad lines"
+    );
     assert_eq!(letters[0]["raw"], lines[1]);
-    assert!(letters[0]["reason"].as_str().unwrap().contains("EOF"), "{}", letters[0]);
-    assert!(letters[1]["reason"].as_str().unwrap().contains("timestamp"), "{}", letters[1]);
-    assert!(letters[3]["reason"].as_str().unwrap().contains("userId is missing"), "{}", letters[3]);
-    assert!(letters.iter().all(|l| l["shard"].as_str().unwrap().ends_with("events.jsonl") && l["format"] == "events"));
+    assert!(
+        letters[0]["reason"].as_str().unwrap().contains("EOF"),
+        "{}",
+        letters[0]
+    );
+    assert!(
+        letters[1]["reason"].as_str().unwrap().contains("timestamp"),
+        "{}",
+        letters[1]
+    );
+    assert!(
+        letters[3]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("userId is missing"),
+        "{}",
+        letters[3]
+    );
+    assert!(
+        letters
+            .iter()
+            .all(|l| l["shard"].as_str().unwrap().ends_with("events.jsonl")
+                && l["format"] == "events")
+    );
     assert_eq!(count(path_str(&wh), "events"), 2);
 }
 
@@ -65,7 +101,11 @@ fn bad_stream_records_become_dead_letters_with_reasons() {
         stream_record("e1", "ORDER#o1", good.clone()),
         stream_record("e2", "ORDER#o2", wrong_type),
         stream_record("e3", "CART#c1", good.clone()),
-        stream_record("e4", "ORDER#o4", serde_json::json!({"status": {"S": "PAID"}})),
+        stream_record(
+            "e4",
+            "ORDER#o4",
+            serde_json::json!({"status": {"S": "PAID"}}),
+        ),
         r#"{"eventID":"e5","eventName":"INSERT","dynamodb":{"#.to_string(),
         stream_record("e1", "ORDER#o1", good), // redelivered
     ];
@@ -78,9 +118,15 @@ fn bad_stream_records_become_dead_letters_with_reasons() {
     assert_eq!(summary["rows"]["order_changes"], 1);
     assert_eq!(summary["duplicates_skipped"], 1);
     assert_eq!(summary["dead_letters"], 4);
-    let reasons: Vec<String> = dead_letters(&wh, "dynamodb-stream").iter().map(|l| l["reason"].as_str().unwrap().to_string()).collect();
+    let reasons: Vec<String> = dead_letters(&wh, "dynamodb-stream")
+        .iter()
+        .map(|l| l["reason"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(reasons[0], "attribute totalAmount: expected N, found S");
-    assert!(reasons[1].starts_with("unknown entity: SK \"CART#c1\""), "{reasons:?}");
+    assert!(
+        reasons[1].starts_with("unknown entity: SK \"CART#c1\""),
+        "{reasons:?}"
+    );
     assert!(reasons[2].contains("createdAt is missing"), "{reasons:?}");
     assert!(reasons[3].starts_with("invalid JSON"), "{reasons:?}");
 }
@@ -90,7 +136,12 @@ fn an_empty_file_writes_nothing_and_fails_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("empty.jsonl");
     std::fs::write(&input, b"").unwrap();
-    let summary = backfill(path_str(&input), "events", path_str(&dir.path().join("wh")), &[]);
+    let summary = backfill(
+        path_str(&input),
+        "events",
+        path_str(&dir.path().join("wh")),
+        &[],
+    );
     assert_eq!(summary["records_read"], 0);
     assert_eq!(summary["files_written"], 0);
 }
@@ -100,7 +151,10 @@ fn fails_with(args: &[&str], message: &str) {
     let out = tributary(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
-    assert!(stderr.contains(message), "{args:?}: expected {message:?} in:\n{stderr}");
+    assert!(
+        stderr.contains(message),
+        "{args:?}: expected {message:?} in:\n{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
@@ -109,22 +163,97 @@ fn missing_or_corrupt_input_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
     let missing = dir.path().join("nope.jsonl");
-    fails_with(&["backfill", "--source", path_str(&missing), "--format", "events", "--warehouse", path_str(&wh)], "does not exist");
+    fails_with(
+        &[
+            "backfill",
+            "--source",
+            path_str(&missing),
+            "--format",
+            "events",
+            "--warehouse",
+            path_str(&wh),
+        ],
+        "does not exist",
+    );
     let corrupt = dir.path().join("bad.jsonl.gz");
     std::fs::write(&corrupt, [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 7, 7, 7, 7]).unwrap();
-    fails_with(&["backfill", "--source", path_str(&corrupt), "--format", "events", "--warehouse", path_str(&wh)], "reading file://");
+    fails_with(
+        &[
+            "backfill",
+            "--source",
+            path_str(&corrupt),
+            "--format",
+            "events",
+            "--warehouse",
+            path_str(&wh),
+        ],
+        "reading file://",
+    );
     let empty_dir = dir.path().join("empty");
     std::fs::create_dir(&empty_dir).unwrap();
-    fails_with(&["backfill", "--source", path_str(&empty_dir), "--format", "events", "--warehouse", path_str(&wh)], "no input files");
-    fails_with(&["backfill", "--source", path_str(&empty_dir), "--format", "events", "--warehouse", "gs://b/x"], "only local paths and s3://");
+    fails_with(
+        &[
+            "backfill",
+            "--source",
+            path_str(&empty_dir),
+            "--format",
+            "events",
+            "--warehouse",
+            path_str(&wh),
+        ],
+        "no input files",
+    );
+    fails_with(
+        &[
+            "backfill",
+            "--source",
+            path_str(&empty_dir),
+            "--format",
+            "events",
+            "--warehouse",
+            "gs://b/x",
+        ],
+        "only local paths and s3://",
+    );
     // an export without its manifest cannot be dated
     let data = dir.path().join("export").join("data");
     std::fs::create_dir_all(&data).unwrap();
     std::fs::write(data.join("a.json"), b"{}\n").unwrap();
-    fails_with(&["backfill", "--source", path_str(&data), "--format", "dynamodb-export", "--warehouse", path_str(&wh)], "manifest-summary.json");
-    fails_with(&["sql", "--warehouse", path_str(&wh), "-c", "SELEC 1"], "SQL syntax error");
-    fails_with(&["sql", "--warehouse", path_str(&wh), "-c", "SELECT nope FROM events"], "nope");
+    fails_with(
+        &[
+            "backfill",
+            "--source",
+            path_str(&data),
+            "--format",
+            "dynamodb-export",
+            "--warehouse",
+            path_str(&wh),
+        ],
+        "manifest-summary.json",
+    );
+    fails_with(
+        &["sql", "--warehouse", path_str(&wh), "-c", "SELEC 1"],
+        "SQL syntax error",
+    );
+    fails_with(
+        &[
+            "sql",
+            "--warehouse",
+            path_str(&wh),
+            "-c",
+            "SELECT nope FROM events",
+        ],
+        "nope",
+    );
     // a bad flag is clap's usage error (exit 2), not a panic
-    let out = tributary(&["backfill", "--source", "x", "--format", "csv", "--warehouse", "w"]);
+    let out = tributary(&[
+        "backfill",
+        "--source",
+        "x",
+        "--format",
+        "csv",
+        "--warehouse",
+        "w",
+    ]);
     assert_eq!(out.status.code(), Some(2));
 }

@@ -20,16 +20,41 @@ fn trino_cases_give_trinos_answers() {
             .map(|v| serde_json::to_value(v).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         for case in file["case"].as_array().expect("[[case]] entries") {
-            let (sql, expected, doc) = (case["sql"].as_str().unwrap(), case["expected"].as_str().unwrap(), case["doc"].as_str().unwrap());
-            assert!(doc.starts_with("https://trino.io/docs/"), "every case cites Trino's documentation: {sql}");
+            let (sql, expected, doc) = (
+                case["sql"].as_str().unwrap(),
+                case["expected"].as_str().unwrap(),
+                case["doc"].as_str().unwrap(),
+            );
+            assert!(
+                doc.starts_with("https://trino.io/docs/"),
+                "every case cites Trino's documentation: {sql}"
+            );
             cases += 1;
-            let out = tributary(&["sql", "--warehouse", path_str(warehouse.path()), "--format", "trino", "-c", sql]);
-            let got = String::from_utf8_lossy(&out.stdout).trim_end_matches('\n').to_string();
+            let out = tributary(&[
+                "sql",
+                "--warehouse",
+                path_str(warehouse.path()),
+                "--format",
+                "trino",
+                "-c",
+                sql,
+            ]);
+            let got = String::from_utf8_lossy(&out.stdout)
+                .trim_end_matches('\n')
+                .to_string();
             if !out.status.success() || got != expected {
-                failures.push(format!("{sql}\n  expected {expected:?}\n  got      {got:?} {}\n  ({doc})", String::from_utf8_lossy(&out.stderr).trim()));
+                failures.push(format!(
+                    "{sql}\n  expected {expected:?}\n  got      {got:?} {}\n  ({doc})",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
             }
         }
     }
     assert!(cases > 0, "no cases found in {}", dir.display());
-    assert!(failures.is_empty(), "{} of {cases} cases differ from Trino:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases differ from Trino:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -8,8 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
-    StreamViewType,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType, StreamSpecification, StreamViewType,
 };
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, StreamStatus};
@@ -18,7 +18,10 @@ use serde_json::Value;
 use crate::helpers::*;
 
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url(endpoint()).load().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .load()
+        .await
 }
 
 pub async fn kinesis() -> aws_sdk_kinesis::Client {
@@ -40,7 +43,10 @@ where
         if let Some(v) = check().await {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
@@ -48,21 +54,41 @@ where
 /// A fresh Kinesis stream with `shards` shards, ACTIVE.
 pub async fn create_stream(client: &aws_sdk_kinesis::Client, prefix: &str, shards: i32) -> String {
     let name = unique(prefix);
-    client.create_stream().stream_name(&name).shard_count(shards).send().await.expect("create stream");
+    client
+        .create_stream()
+        .stream_name(&name)
+        .shard_count(shards)
+        .send()
+        .await
+        .expect("create stream");
     wait_stream_active(client, &name).await;
     name
 }
 
 pub async fn wait_stream_active(client: &aws_sdk_kinesis::Client, name: &str) {
-    wait_for("the stream to be ACTIVE", Duration::from_secs(60), || async {
-        let out = client.describe_stream_summary().stream_name(name).send().await.ok()?;
-        (out.stream_description_summary()?.stream_status() == &StreamStatus::Active).then_some(())
-    })
+    wait_for(
+        "the stream to be ACTIVE",
+        Duration::from_secs(60),
+        || async {
+            let out = client
+                .describe_stream_summary()
+                .stream_name(name)
+                .send()
+                .await
+                .ok()?;
+            (out.stream_description_summary()?.stream_status() == &StreamStatus::Active)
+                .then_some(())
+        },
+    )
     .await
 }
 
 /// Puts records with PutRecords (500 at a time), retrying the entries the service refused.
-pub async fn put_records(client: &aws_sdk_kinesis::Client, stream: &str, records: &[(String, Vec<u8>)]) {
+pub async fn put_records(
+    client: &aws_sdk_kinesis::Client,
+    stream: &str,
+    records: &[(String, Vec<u8>)],
+) {
     for chunk in records.chunks(500) {
         let mut pending: Vec<&(String, Vec<u8>)> = chunk.iter().collect();
         let mut attempts = 0;
@@ -72,10 +98,20 @@ pub async fn put_records(client: &aws_sdk_kinesis::Client, stream: &str, records
             let entries = pending
                 .iter()
                 .map(|(key, data)| {
-                    PutRecordsRequestEntry::builder().partition_key(key).data(Blob::new(data.clone())).build().unwrap()
+                    PutRecordsRequestEntry::builder()
+                        .partition_key(key)
+                        .data(Blob::new(data.clone()))
+                        .build()
+                        .unwrap()
                 })
                 .collect::<Vec<_>>();
-            let out = match client.put_records().stream_name(stream).set_records(Some(entries)).send().await {
+            let out = match client
+                .put_records()
+                .stream_name(stream)
+                .set_records(Some(entries))
+                .send()
+                .await
+            {
                 Ok(out) => out,
                 Err(_) => {
                     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -102,14 +138,20 @@ pub fn event_records(events_dir: &Path) -> Vec<(String, Vec<u8>)> {
     for path in sorted_files(events_dir) {
         for line in read_lines(&path) {
             let v: Value = serde_json::from_str(&line).expect("fixture event JSON");
-            out.push((v["userId"].as_str().expect("userId").to_string(), line.into_bytes()));
+            out.push((
+                v["userId"].as_str().expect("userId").to_string(),
+                line.into_bytes(),
+            ));
         }
     }
     out
 }
 
 pub fn sorted_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).expect("read dir").map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     files
 }
@@ -119,12 +161,17 @@ pub fn read_lines(path: &Path) -> Vec<String> {
     let bytes = std::fs::read(path).expect("read fixture");
     let text = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut s = String::new();
-        flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut s).expect("gunzip");
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut s)
+            .expect("gunzip");
         s
     } else {
         String::from_utf8(bytes).expect("utf-8")
     };
-    text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect()
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The fixture's DynamoDB Streams records, redeliveries removed, in sequence order: the
@@ -141,7 +188,11 @@ pub fn unique_changes(stream_dir: &Path) -> Vec<Value> {
         }
     }
     let seq = |v: &Value| {
-        let s = v["dynamodb"]["SequenceNumber"].as_str().unwrap().trim_start_matches('0').to_string();
+        let s = v["dynamodb"]["SequenceNumber"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches('0')
+            .to_string();
         (s.len(), s)
     };
     changes.sort_by_key(seq);
@@ -150,8 +201,17 @@ pub fn unique_changes(stream_dir: &Path) -> Vec<Value> {
 
 /// DynamoDB typed JSON → the SDK's attribute value.
 pub fn attribute(v: &Value) -> AttributeValue {
-    let (tag, inner) = v.as_object().and_then(|m| m.iter().next()).expect("a typed attribute");
-    let strings = |a: &Value| a.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let (tag, inner) = v
+        .as_object()
+        .and_then(|m| m.iter().next())
+        .expect("a typed attribute");
+    let strings = |a: &Value| {
+        a.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
     match tag.as_str() {
         "S" => AttributeValue::S(inner.as_str().unwrap().to_string()),
         "N" => AttributeValue::N(inner.as_str().unwrap().to_string()),
@@ -166,15 +226,29 @@ pub fn attribute(v: &Value) -> AttributeValue {
 }
 
 pub fn item(v: &Value) -> std::collections::HashMap<String, AttributeValue> {
-    v.as_object().expect("an item").iter().map(|(k, v)| (k.clone(), attribute(v))).collect()
+    v.as_object()
+        .expect("an item")
+        .iter()
+        .map(|(k, v)| (k.clone(), attribute(v)))
+        .collect()
 }
 
 /// A fresh single-table-design table with a NEW_AND_OLD_IMAGES stream.
 pub async fn create_table(client: &aws_sdk_dynamodb::Client, prefix: &str) -> String {
     let name = unique(prefix);
-    let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .unwrap()
+    };
     let attr = |n: &str| {
-        AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap()
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
     };
     client
         .create_table()
@@ -185,7 +259,11 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, prefix: &str) -> St
         .attribute_definitions(attr("SK"))
         .billing_mode(BillingMode::PayPerRequest)
         .stream_specification(
-            StreamSpecification::builder().stream_enabled(true).stream_view_type(StreamViewType::NewAndOldImages).build().unwrap(),
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .unwrap(),
         )
         .send()
         .await
@@ -200,10 +278,22 @@ pub async fn apply_changes(client: &aws_sdk_dynamodb::Client, table: &str, chang
         let ddb = &change["dynamodb"];
         match change["eventName"].as_str().unwrap() {
             "INSERT" | "MODIFY" => {
-                client.put_item().table_name(table).set_item(Some(item(&ddb["NewImage"]))).send().await.expect("PutItem");
+                client
+                    .put_item()
+                    .table_name(table)
+                    .set_item(Some(item(&ddb["NewImage"])))
+                    .send()
+                    .await
+                    .expect("PutItem");
             }
             "REMOVE" => {
-                client.delete_item().table_name(table).set_key(Some(item(&ddb["Keys"]))).send().await.expect("DeleteItem");
+                client
+                    .delete_item()
+                    .table_name(table)
+                    .set_key(Some(item(&ddb["Keys"])))
+                    .send()
+                    .await
+                    .expect("DeleteItem");
             }
             other => panic!("unknown eventName {other}"),
         }
@@ -212,7 +302,11 @@ pub async fn apply_changes(client: &aws_sdk_dynamodb::Client, table: &str, chang
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// `tributary run` as a child process, logging JSON to a file.
@@ -224,11 +318,25 @@ pub struct Worker {
 
 /// Options every test worker uses: short intervals, so tests see flushes and takeovers quickly.
 pub const FAST: &[&str] = &[
-    "--flush-interval", "1s", "--poll-interval", "200ms", "--discovery-interval", "1s", "--lease-duration", "3s",
+    "--flush-interval",
+    "1s",
+    "--poll-interval",
+    "200ms",
+    "--discovery-interval",
+    "1s",
+    "--lease-duration",
+    "3s",
 ];
 
 impl Worker {
-    pub fn start(sources: &[String], warehouse: &str, log_dir: &Path, name: &str, extra: &[&str], env: &[(&str, String)]) -> Worker {
+    pub fn start(
+        sources: &[String],
+        warehouse: &str,
+        log_dir: &Path,
+        name: &str,
+        extra: &[&str],
+        env: &[(&str, String)],
+    ) -> Worker {
         let metrics_port = free_port();
         let log = log_dir.join(format!("{name}.log"));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tributary"));
@@ -236,18 +344,37 @@ impl Worker {
         for s in sources {
             cmd.args(["--source", s]);
         }
-        cmd.args(["--warehouse", warehouse, "--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
-            .args(["--log-format", "json"])
-            .args(if extra.contains(&"--log") { &[][..] } else { &["--log", "info"][..] })
-            .args(FAST)
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap());
+        cmd.args([
+            "--warehouse",
+            warehouse,
+            "--metrics-addr",
+            &format!("127.0.0.1:{metrics_port}"),
+        ])
+        .args(["--log-format", "json"])
+        .args(if extra.contains(&"--log") {
+            &[][..]
+        } else {
+            &["--log", "info"][..]
+        })
+        .args(FAST)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log)
+                .unwrap(),
+        );
         for (k, v) in env {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("tributary run starts");
-        Worker { child, log, metrics_port }
+        Worker {
+            child,
+            log,
+            metrics_port,
+        }
     }
 
     /// A handle on another worker's metrics port (for use inside closures).
@@ -256,7 +383,10 @@ impl Worker {
     }
 
     pub fn signal(&self, signal: &str) {
-        let status = Command::new("kill").args([signal, &self.child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success(), "kill {signal} failed");
     }
 
@@ -275,7 +405,10 @@ impl Worker {
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                panic!("the worker did not exit within {timeout:?} of {signal}; log:\n{}", self.log_text());
+                panic!(
+                    "the worker did not exit within {timeout:?} of {signal}; log:\n{}",
+                    self.log_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -295,7 +428,9 @@ impl Worker {
     }
 
     pub async fn metric(&self, name: &str, label_filter: &str) -> Option<f64> {
-        Self::probe(self.metrics_port).metric(name, label_filter).await
+        Self::probe(self.metrics_port)
+            .metric(name, label_filter)
+            .await
     }
 }
 
@@ -308,13 +443,19 @@ impl MetricsProbe {
     /// GET `path` on the metrics port: (status, body).
     pub async fn http_get(&self, path: &str) -> Option<(u16, String)> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.metrics_port)).await.ok()?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.metrics_port))
+            .await
+            .ok()?;
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.ok()?;
         let mut response = String::new();
         stream.read_to_string(&mut response).await.ok()?;
         let status = response.split_whitespace().nth(1)?.parse().ok()?;
-        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
         Some((status, body))
     }
 
@@ -339,7 +480,15 @@ impl Drop for Worker {
 
 /// Rows of `table` in the warehouse (0 while the table has no files yet).
 pub fn count_rows(warehouse: &str, table: &str) -> u64 {
-    let out = tributary(&["sql", "--warehouse", warehouse, "--format", "json", "-c", &format!("SELECT COUNT(*) AS n FROM {table}")]);
+    let out = tributary(&[
+        "sql",
+        "--warehouse",
+        warehouse,
+        "--format",
+        "json",
+        "-c",
+        &format!("SELECT COUNT(*) AS n FROM {table}"),
+    ]);
     if !out.status.success() {
         return 0;
     }
@@ -352,11 +501,17 @@ pub async fn wait_for_rows(warehouse: &str, table: &str, n: u64, timeout: Durati
     let deadline = Instant::now() + timeout;
     loop {
         let have = count_rows(warehouse, table);
-        assert!(have <= n, "{table} holds {have} rows, more than the {n} produced: duplicates");
+        assert!(
+            have <= n,
+            "{table} holds {have} rows, more than the {n} produced: duplicates"
+        );
         if have == n {
             return;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?}: {table} holds {have} of {n} rows");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?}: {table} holds {have} of {n} rows"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
@@ -368,8 +523,14 @@ pub fn duplicate_rows(warehouse: &str, table: &str) -> u64 {
         &format!(
             "SELECT COALESCE(SUM(n - 1), 0) AS d FROM (SELECT COUNT(*) AS n FROM {table} \
              GROUP BY ingest_shard, ingest_sequence, {}) t",
-            if table == "events" { "timestamp, userid, eventtype" } else { "event_id" }
+            if table == "events" {
+                "timestamp, userid, eventtype"
+            } else {
+                "event_id"
+            }
         ),
     );
-    rows[0]["d"].as_u64().unwrap_or_else(|| rows[0]["d"].as_str().unwrap().parse().unwrap())
+    rows[0]["d"]
+        .as_u64()
+        .unwrap_or_else(|| rows[0]["d"].as_str().unwrap().parse().unwrap())
 }

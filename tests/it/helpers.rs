@@ -11,7 +11,13 @@ use tributary_fixtures::{FixtureConfig, FixtureSummary};
 
 /// The fixture size the tests use: big enough for every code path, small for a debug build.
 pub fn fixture_config() -> FixtureConfig {
-    FixtureConfig { events: 12_000, users: 150, orders: 900, days: 12, ..Default::default() }
+    FixtureConfig {
+        events: 12_000,
+        users: 150,
+        orders: 900,
+        days: 12,
+        ..Default::default()
+    }
 }
 
 /// Fixtures generated once per test binary, shared read-only.
@@ -19,7 +25,8 @@ pub fn fixtures() -> &'static (tempfile::TempDir, FixtureSummary) {
     static FIXTURES: OnceLock<(tempfile::TempDir, FixtureSummary)> = OnceLock::new();
     FIXTURES.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temp dir");
-        let summary = tributary_fixtures::generate(&fixture_config(), dir.path()).expect("fixtures");
+        let summary =
+            tributary_fixtures::generate(&fixture_config(), dir.path()).expect("fixtures");
         (dir, summary)
     })
 }
@@ -30,7 +37,10 @@ pub fn expected() -> &'static Expected {
 
 /// Runs `tributary` with `args`.
 pub fn tributary(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tributary")).args(args).output().expect("the tributary binary runs")
+    Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(args)
+        .output()
+        .expect("the tributary binary runs")
 }
 
 /// Runs `tributary`, asserting success; returns standard output.
@@ -48,7 +58,16 @@ pub fn tributary_ok(args: &[&str]) -> String {
 
 /// `tributary backfill ... --json`, returning the summary.
 pub fn backfill(source: &str, format: &str, warehouse: &str, extra: &[&str]) -> Value {
-    let mut args = vec!["backfill", "--source", source, "--format", format, "--warehouse", warehouse, "--json"];
+    let mut args = vec![
+        "backfill",
+        "--source",
+        source,
+        "--format",
+        format,
+        "--warehouse",
+        warehouse,
+        "--json",
+    ];
     args.extend_from_slice(extra);
     serde_json::from_str(&tributary_ok(&args)).expect("JSON summary")
 }
@@ -62,11 +81,22 @@ pub fn query(name: &str, warehouse: &str, extra: &[&str]) -> Vec<Value> {
 
 /// Runs SQL with `--format json`.
 pub fn sql(warehouse: &str, sql: &str) -> Vec<Value> {
-    serde_json::from_str(&tributary_ok(&["sql", "--warehouse", warehouse, "--format", "json", "-c", sql])).expect("JSON rows")
+    serde_json::from_str(&tributary_ok(&[
+        "sql",
+        "--warehouse",
+        warehouse,
+        "--format",
+        "json",
+        "-c",
+        sql,
+    ]))
+    .expect("JSON rows")
 }
 
 pub fn count(warehouse: &str, table: &str) -> u64 {
-    sql(warehouse, &format!("SELECT COUNT(*) AS n FROM {table}"))[0]["n"].as_u64().expect("a count")
+    sql(warehouse, &format!("SELECT COUNT(*) AS n FROM {table}"))[0]["n"]
+        .as_u64()
+        .expect("a count")
 }
 
 pub fn path_str(p: &Path) -> &str {
@@ -75,7 +105,10 @@ pub fn path_str(p: &Path) -> &str {
 
 /// A name no other test (or earlier run against the same emulator) uses.
 pub fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
     format!("{prefix}-{}-{:x}", std::process::id(), nanos % 0xffff_ffff)
 }
 
@@ -88,20 +121,35 @@ pub fn endpoint() -> String {
 
 pub async fn s3_client() -> aws_sdk_s3::Client {
     let endpoint = endpoint();
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url(endpoint).load().await;
-    let s3 = aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .load()
+        .await;
+    let s3 = aws_sdk_s3::config::Builder::from(&config)
+        .force_path_style(true)
+        .build();
     aws_sdk_s3::Client::from_conf(s3)
 }
 
 /// A fresh bucket on LocalStack.
 pub async fn create_bucket(client: &aws_sdk_s3::Client, prefix: &str) -> String {
     let bucket = unique(prefix).to_lowercase();
-    client.create_bucket().bucket(&bucket).send().await.expect("create bucket");
+    client
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("create bucket");
     bucket
 }
 
 /// Uploads every file under `dir` to `s3://bucket/prefix/<relative path>`.
-pub async fn upload_dir(client: &aws_sdk_s3::Client, dir: &Path, bucket: &str, prefix: &str) -> usize {
+pub async fn upload_dir(
+    client: &aws_sdk_s3::Client,
+    dir: &Path,
+    bucket: &str,
+    prefix: &str,
+) -> usize {
     let mut stack = vec![dir.to_path_buf()];
     let mut n = 0;
     while let Some(d) = stack.pop() {
@@ -111,9 +159,20 @@ pub async fn upload_dir(client: &aws_sdk_s3::Client, dir: &Path, bucket: &str, p
                 stack.push(p);
                 continue;
             }
-            let key = format!("{prefix}/{}", p.strip_prefix(dir).expect("below dir").to_string_lossy());
-            let body = aws_sdk_s3::primitives::ByteStream::from(std::fs::read(&p).expect("read file"));
-            client.put_object().bucket(bucket).key(&key).body(body).send().await.expect("put object");
+            let key = format!(
+                "{prefix}/{}",
+                p.strip_prefix(dir).expect("below dir").to_string_lossy()
+            );
+            let body =
+                aws_sdk_s3::primitives::ByteStream::from(std::fs::read(&p).expect("read file"));
+            client
+                .put_object()
+                .bucket(bucket)
+                .key(&key)
+                .body(body)
+                .send()
+                .await
+                .expect("put object");
             n += 1;
         }
     }
@@ -123,7 +182,12 @@ pub async fn upload_dir(client: &aws_sdk_s3::Client, dir: &Path, bucket: &str, p
 /// Every key under `prefix`, via ListObjectsV2 with paging.
 pub async fn list_keys(client: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<String> {
     let mut keys = Vec::new();
-    let mut pages = client.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
+    let mut pages = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         for object in page.expect("list page").contents() {
             keys.push(object.key().expect("key").to_string());
@@ -142,7 +206,16 @@ pub fn python() -> PathBuf {
 
 /// Runs a Python script (with `args`) and parses its JSON output.
 pub fn python_json(script: &str, args: &[&str]) -> Value {
-    let out = Command::new(python()).arg("-c").arg(script).args(args).output().expect("python runs");
-    assert!(out.status.success(), "python failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "python failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("python printed JSON")
 }

@@ -77,7 +77,17 @@ fn duckdb_reads_the_same_rows() {
     let theirs = duck["order_changes"].as_array().unwrap();
     assert_eq!(ours.len(), theirs.len());
     for (o, t) in ours.iter().zip(theirs) {
-        let o = [&o["event_id"], &o["sequence_number"], &o["operation"], &o["status"], &o["total"], &o["created_ms"], &o["n_items"], &o["first_price"], &o["extra_attributes"]];
+        let o = [
+            &o["event_id"],
+            &o["sequence_number"],
+            &o["operation"],
+            &o["status"],
+            &o["total"],
+            &o["created_ms"],
+            &o["n_items"],
+            &o["first_price"],
+            &o["extra_attributes"],
+        ];
         let t: Vec<&serde_json::Value> = t.as_array().unwrap().iter().collect();
         assert_eq!(o.as_slice(), t.as_slice());
     }
@@ -89,7 +99,12 @@ fn pyarrow_sees_athena_types() {
     let wh = path_str(dir.path());
     let (_, f) = fixtures();
     backfill(path_str(&f.events_dir), "events", wh, &[]);
-    backfill(path_str(&f.stream_dir), "dynamodb-stream", wh, &["--codec", "snappy"]);
+    backfill(
+        path_str(&f.stream_dir),
+        "dynamodb-stream",
+        wh,
+        &["--codec", "snappy"],
+    );
     let types = python_json(PYARROW_SCRIPT, &[wh]);
     for table in ["events", "order_changes", "user_changes"] {
         for (column, t) in types[table].as_object().unwrap() {
@@ -98,9 +113,24 @@ fn pyarrow_sees_athena_types() {
     }
     let oc = &types["order_changes"];
     assert_eq!(oc["created_at"][0], "INT64");
-    assert!(oc["created_at"][1].as_str().unwrap().contains("Timestamp"), "{oc}");
-    assert!(oc["total_amount"][1].as_str().unwrap().contains("Decimal(precision=18, scale=4)"), "{oc}");
-    assert!(oc["items.list.item.price"][1].as_str().unwrap().contains("Decimal"), "{oc}");
+    assert!(
+        oc["created_at"][1].as_str().unwrap().contains("Timestamp"),
+        "{oc}"
+    );
+    assert!(
+        oc["total_amount"][1]
+            .as_str()
+            .unwrap()
+            .contains("Decimal(precision=18, scale=4)"),
+        "{oc}"
+    );
+    assert!(
+        oc["items.list.item.price"][1]
+            .as_str()
+            .unwrap()
+            .contains("Decimal"),
+        "{oc}"
+    );
     assert_eq!(types["events"]["timestamp"][0], "INT64");
     assert_eq!(types["events_codec"], "ZSTD");
     assert_eq!(types["order_changes_codec"], "SNAPPY");

@@ -11,32 +11,71 @@ async fn backfill_from_s3_into_s3_and_query_it() {
     let bucket = create_bucket(&client, "tributary-it").await;
     let (_, f) = fixtures();
     let e = expected();
-    assert_eq!(upload_dir(&client, &f.events_dir, &bucket, "input/events").await, 2);
+    assert_eq!(
+        upload_dir(&client, &f.events_dir, &bucket, "input/events").await,
+        2
+    );
     upload_dir(&client, &f.stream_dir, &bucket, "input/stream").await;
-    upload_dir(&client, f.export_dir.parent().unwrap().parent().unwrap(), &bucket, "input/export").await;
+    upload_dir(
+        &client,
+        f.export_dir.parent().unwrap().parent().unwrap(),
+        &bucket,
+        "input/export",
+    )
+    .await;
     let wh = format!("s3://{bucket}/warehouse");
 
     let events = backfill(&format!("s3://{bucket}/input/events"), "events", &wh, &[]);
     assert_eq!(events["rows"]["events"], e.counts.events);
-    let stream = backfill(&format!("s3://{bucket}/input/stream/"), "dynamodb-stream", &wh, &[]);
+    let stream = backfill(
+        &format!("s3://{bucket}/input/stream/"),
+        "dynamodb-stream",
+        &wh,
+        &[],
+    );
     assert_eq!(stream["rows"]["order_changes"], e.counts.order_changes);
     assert_eq!(stream["duplicates_skipped"], e.counts.stream_duplicates);
 
     // the layout, as S3 lists it
     let keys = list_keys(&client, &bucket, "warehouse/").await;
-    assert_eq!(keys.len() as u64, events["files_written"].as_u64().unwrap() + stream["files_written"].as_u64().unwrap());
+    assert_eq!(
+        keys.len() as u64,
+        events["files_written"].as_u64().unwrap() + stream["files_written"].as_u64().unwrap()
+    );
     for key in &keys {
         let parts: Vec<&str> = key.split('/').collect();
         assert_eq!(parts.len(), 6, "{key}");
-        assert!(["events", "order_changes", "user_changes"].contains(&parts[1]), "{key}");
-        assert!(parts[2].starts_with("year=") && parts[2].len() == 9, "{key}");
-        assert!(parts[3].starts_with("month=") && parts[3].len() == 8, "{key}");
+        assert!(
+            ["events", "order_changes", "user_changes"].contains(&parts[1]),
+            "{key}"
+        );
+        assert!(
+            parts[2].starts_with("year=") && parts[2].len() == 9,
+            "{key}"
+        );
+        assert!(
+            parts[3].starts_with("month=") && parts[3].len() == 8,
+            "{key}"
+        );
         assert!(parts[4].starts_with("day=") && parts[4].len() == 6, "{key}");
-        assert!(parts[5].starts_with("bf-") && parts[5].ends_with(".parquet"), "{key}");
+        assert!(
+            parts[5].starts_with("bf-") && parts[5].ends_with(".parquet"),
+            "{key}"
+        );
     }
 
-    compare_rows("daily-orders on S3", &query("daily-orders", &wh, &[]), &e.stream.daily_orders).unwrap();
-    compare_rows("top-users on S3", &query("top-users", &wh, &[]), &e.stream.top_users[..10]).unwrap();
+    compare_rows(
+        "daily-orders on S3",
+        &query("daily-orders", &wh, &[]),
+        &e.stream.daily_orders,
+    )
+    .unwrap();
+    compare_rows(
+        "top-users on S3",
+        &query("top-users", &wh, &[]),
+        &e.stream.top_users[..10],
+    )
+    .unwrap();
     compare_rows("funnel on S3", &query("funnel", &wh, &[]), &e.funnel).unwrap();
 
     // again: the same objects, the same counts
@@ -50,14 +89,31 @@ async fn backfill_from_s3_into_s3_and_query_it() {
     let export_wh = format!("s3://{bucket}/export-warehouse");
     let export = backfill(&export_prefix, "dynamodb-export", &export_wh, &[]);
     assert_eq!(export["rows"]["order_changes"], e.counts.export_orders);
-    compare_rows("daily-orders export on S3", &query("daily-orders", &export_wh, &[]), &e.export.daily_orders).unwrap();
+    compare_rows(
+        "daily-orders export on S3",
+        &query("daily-orders", &export_wh, &[]),
+        &e.export.daily_orders,
+    )
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_bucket_or_prefix_is_a_clear_error() {
     let client = s3_client().await;
     let bucket = create_bucket(&client, "tributary-empty").await;
-    let out = tributary(&["backfill", "--source", &format!("s3://{bucket}/nothing-here"), "--format", "events", "--warehouse", &format!("s3://{bucket}/wh")]);
+    let out = tributary(&[
+        "backfill",
+        "--source",
+        &format!("s3://{bucket}/nothing-here"),
+        "--format",
+        "events",
+        "--warehouse",
+        &format!("s3://{bucket}/wh"),
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not exist"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -13,7 +13,14 @@ use crate::helpers::*;
 
 /// A small shop: every code path, at a size the emulator writes in seconds.
 fn small_shop(dir: &std::path::Path, seed: u64) -> tributary_fixtures::FixtureSummary {
-    let config = FixtureConfig { seed, events: 2_000, users: 40, orders: 120, days: 4, ..Default::default() };
+    let config = FixtureConfig {
+        seed,
+        events: 2_000,
+        users: 40,
+        orders: 120,
+        days: 4,
+        ..Default::default()
+    };
     tributary_fixtures::generate(&config, dir).expect("fixtures")
 }
 
@@ -47,7 +54,10 @@ async fn worker_delivers_kinesis_events_and_dynamodb_changes_exactly_once() {
     let changes = unique_changes(&shop.stream_dir);
     let e = &shop.expected;
     assert_eq!(events.len() as u64, e.counts.events);
-    assert_eq!(changes.len() as u64, e.counts.order_changes + e.counts.user_changes);
+    assert_eq!(
+        changes.len() as u64,
+        e.counts.order_changes + e.counts.user_changes
+    );
     let (k2, stream2) = (k.clone(), stream.clone());
     let producer = tokio::spawn(async move { put_records(&k2, &stream2, &events).await });
     apply_changes(&d, &table, &changes).await;
@@ -61,20 +71,52 @@ async fn worker_delivers_kinesis_events_and_dynamodb_changes_exactly_once() {
     // observability while running
     let (status, body) = worker.http_get("/healthz").await.expect("healthz answers");
     assert_eq!(status, 200, "{body}");
-    let read = worker.metric("tributary_records_read_total", &format!("kinesis-{stream}")).await.unwrap();
+    let read = worker
+        .metric("tributary_records_read_total", &format!("kinesis-{stream}"))
+        .await
+        .unwrap();
     assert_eq!(read as u64, e.counts.events);
-    let written = worker.metric("tributary_records_written_total", "table=\"order_changes\"").await.unwrap();
+    let written = worker
+        .metric("tributary_records_written_total", "table=\"order_changes\"")
+        .await
+        .unwrap();
     assert_eq!(written as u64, e.counts.order_changes);
-    assert!(worker.metric("tributary_flush_duration_seconds_count", "").await.unwrap() > 0.0);
-    assert!(worker.metric("tributary_checkpoint_age_seconds", "").await.is_some());
-    assert!(worker.metric("tributary_millis_behind_latest", "kinesis").await.is_some());
+    assert!(
+        worker
+            .metric("tributary_flush_duration_seconds_count", "")
+            .await
+            .unwrap()
+            > 0.0
+    );
+    assert!(
+        worker
+            .metric("tributary_checkpoint_age_seconds", "")
+            .await
+            .is_some()
+    );
+    assert!(
+        worker
+            .metric("tributary_millis_behind_latest", "kinesis")
+            .await
+            .is_some()
+    );
 
     let status = worker.terminate(Duration::from_secs(30));
     assert!(status.success(), "SIGTERM must end in exit 0, got {status}");
 
     // the same answers as the generator computed, through the named queries
-    compare_rows("daily-orders", &query("daily-orders", &wh, &[]), &e.stream.daily_orders).unwrap();
-    compare_rows("top-users", &query("top-users", &wh, &[]), &e.stream.top_users[..10]).unwrap();
+    compare_rows(
+        "daily-orders",
+        &query("daily-orders", &wh, &[]),
+        &e.stream.daily_orders,
+    )
+    .unwrap();
+    compare_rows(
+        "top-users",
+        &query("top-users", &wh, &[]),
+        &e.stream.top_users[..10],
+    )
+    .unwrap();
     compare_rows("funnel", &query("funnel", &wh, &[]), &e.funnel).unwrap();
     assert_eq!(duplicate_rows(&wh, "events"), 0);
     assert_eq!(duplicate_rows(&wh, "order_changes"), 0);
@@ -95,10 +137,23 @@ async fn sigkill_inside_flushes_and_at_random_moments_loses_and_duplicates_nothi
     let wh = format!("s3://{bucket}/wh");
     let sources = [format!("kinesis:{stream}")];
     let log = dir.path().join("worker.log");
-    let occurrences = |what: &str| std::fs::read_to_string(&log).unwrap_or_default().matches(what).count();
+    let occurrences = |what: &str| {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches(what)
+            .count()
+    };
     // a pause after each flush step lets the test kill the worker inside a flush for certain
-    let crashy = ["--flush-bytes", "64KiB", "--test-flush-step-delay", "1s", "--log", "info,tributary_ingest::stream::flush=debug"];
-    let batches: Vec<Vec<(String, Vec<u8>)>> = (0..6).map(|b| events(500, &format!("b{b}"))).collect();
+    let crashy = [
+        "--flush-bytes",
+        "64KiB",
+        "--test-flush-step-delay",
+        "1s",
+        "--log",
+        "info,tributary_ingest::stream::flush=debug",
+    ];
+    let batches: Vec<Vec<(String, Vec<u8>)>> =
+        (0..6).map(|b| events(500, &format!("b{b}"))).collect();
     let total: u64 = batches.iter().map(|b| b.len() as u64).sum();
     let mut rng = rand::rng();
     for (i, batch) in batches.iter().enumerate() {
@@ -108,10 +163,16 @@ async fn sigkill_inside_flushes_and_at_random_moments_loses_and_duplicates_nothi
         let step = ["flush intent recorded", "flush files written", ""][i % 3];
         if !step.is_empty() {
             let before = occurrences(step);
-            wait_for(step, Duration::from_secs(60), || async { (occurrences(step) > before).then_some(()) }).await;
+            wait_for(step, Duration::from_secs(60), || async {
+                (occurrences(step) > before).then_some(())
+            })
+            .await;
         }
         tokio::time::sleep(Duration::from_millis(rng.random_range(0..400))).await;
-        assert!(count_rows(&wh, "events") <= (i as u64 + 1) * 500, "more rows than produced");
+        assert!(
+            count_rows(&wh, "events") <= (i as u64 + 1) * 500,
+            "more rows than produced"
+        );
         worker.kill9();
     }
     // a last run recovers and catches up
@@ -123,12 +184,23 @@ async fn sigkill_inside_flushes_and_at_random_moments_loses_and_duplicates_nothi
     // the kills inside flushes left intents that the next start completed, both ways
     let replays = occurrences("replaying a pending flush");
     let commits = occurrences("pending flush was fully written");
-    println!("recoveries after SIGKILL: {replays} replays, {commits} commits of fully written flushes");
-    assert!(replays >= 1 && commits >= 1, "replays {replays}, commits {commits}");
+    println!(
+        "recoveries after SIGKILL: {replays} replays, {commits} commits of fully written flushes"
+    );
+    assert!(
+        replays >= 1 && commits >= 1,
+        "replays {replays}, commits {commits}"
+    );
     // every batch's pages are there exactly once
-    let per_batch = sql(&wh, "SELECT split_part(properties.page, '/', 2) AS b, COUNT(*) AS n FROM events GROUP BY 1 ORDER BY 1");
+    let per_batch = sql(
+        &wh,
+        "SELECT split_part(properties.page, '/', 2) AS b, COUNT(*) AS n FROM events GROUP BY 1 ORDER BY 1",
+    );
     assert_eq!(per_batch.len(), 6, "{per_batch:?}");
-    assert!(per_batch.iter().all(|r| r["n"].as_u64() == Some(500)), "{per_batch:?}");
+    assert!(
+        per_batch.iter().all(|r| r["n"].as_u64() == Some(500)),
+        "{per_batch:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,13 +210,30 @@ async fn split_and_merge_while_running_lose_nothing_and_read_parents_first() {
     let stream = create_stream(&k, "reshard", 2).await;
     let bucket = create_bucket(&s3, "reshard-wh").await;
     let wh = format!("s3://{bucket}/wh");
-    let worker = Worker::start(&[format!("kinesis:{stream}")], &wh, dir.path(), "worker", &[], &[]);
+    let worker = Worker::start(
+        &[format!("kinesis:{stream}")],
+        &wh,
+        dir.path(),
+        "worker",
+        &[],
+        &[],
+    );
     put_records(&k, &stream, &events(500, "before")).await;
     // split shard 0 in the middle of its hash range
-    let shards = k.list_shards().stream_name(&stream).send().await.unwrap().shards.unwrap();
+    let shards = k
+        .list_shards()
+        .stream_name(&stream)
+        .send()
+        .await
+        .unwrap()
+        .shards
+        .unwrap();
     let s0 = &shards[0];
     let range = s0.hash_key_range().unwrap();
-    let (lo, hi): (u128, u128) = (range.starting_hash_key().parse().unwrap(), range.ending_hash_key().parse().unwrap());
+    let (lo, hi): (u128, u128) = (
+        range.starting_hash_key().parse().unwrap(),
+        range.ending_hash_key().parse().unwrap(),
+    );
     k.split_shard()
         .stream_name(&stream)
         .shard_to_split(s0.shard_id())
@@ -155,14 +244,38 @@ async fn split_and_merge_while_running_lose_nothing_and_read_parents_first() {
     wait_stream_active(&k, &stream).await;
     put_records(&k, &stream, &events(500, "split")).await;
     // merge the upper child of shard 0 with shard 1 (adjacent hash ranges)
-    let shards = k.list_shards().stream_name(&stream).send().await.unwrap().shards.unwrap();
-    let open: Vec<_> = shards.iter().filter(|s| s.sequence_number_range().unwrap().ending_sequence_number().is_none()).collect();
+    let shards = k
+        .list_shards()
+        .stream_name(&stream)
+        .send()
+        .await
+        .unwrap()
+        .shards
+        .unwrap();
+    let open: Vec<_> = shards
+        .iter()
+        .filter(|s| {
+            s.sequence_number_range()
+                .unwrap()
+                .ending_sequence_number()
+                .is_none()
+        })
+        .collect();
     let upper_child = open
         .iter()
         .filter(|s| s.parent_shard_id() == Some(s0.shard_id()))
-        .max_by_key(|s| s.hash_key_range().unwrap().starting_hash_key().parse::<u128>().unwrap())
+        .max_by_key(|s| {
+            s.hash_key_range()
+                .unwrap()
+                .starting_hash_key()
+                .parse::<u128>()
+                .unwrap()
+        })
         .unwrap();
-    let s1 = open.iter().find(|s| s.shard_id() == shards[1].shard_id()).unwrap();
+    let s1 = open
+        .iter()
+        .find(|s| s.shard_id() == shards[1].shard_id())
+        .unwrap();
     k.merge_shards()
         .stream_name(&stream)
         .shard_to_merge(upper_child.shard_id())
@@ -174,7 +287,14 @@ async fn split_and_merge_while_running_lose_nothing_and_read_parents_first() {
     put_records(&k, &stream, &events(500, "merged")).await;
 
     wait_for_rows(&wh, "events", 1_500, Duration::from_secs(120)).await;
-    let all = k.list_shards().stream_name(&stream).send().await.unwrap().shards.unwrap();
+    let all = k
+        .list_shards()
+        .stream_name(&stream)
+        .send()
+        .await
+        .unwrap()
+        .shards
+        .unwrap();
     assert_eq!(all.len(), 5, "2 shards, 2 split children, 1 merged child");
     assert!(worker.terminate(Duration::from_secs(30)).success());
     assert_eq!(duplicate_rows(&wh, "events"), 0);
@@ -182,29 +302,44 @@ async fn split_and_merge_while_running_lose_nothing_and_read_parents_first() {
     // the log shows every child starting only after all of its parents finished
     let lines = worker_log(dir.path(), "worker");
     let position = |message: &str, shard: &str| {
-        lines.iter().position(|l| l["fields"]["message"] == message && l["span"].is_null() && field(l, "shard") == shard)
+        lines.iter().position(|l| {
+            l["fields"]["message"] == message && l["span"].is_null() && field(l, "shard") == shard
+        })
     };
     for shard in &all {
-        let parents: Vec<&str> = [shard.parent_shard_id(), shard.adjacent_parent_shard_id()].into_iter().flatten().collect();
+        let parents: Vec<&str> = [shard.parent_shard_id(), shard.adjacent_parent_shard_id()]
+            .into_iter()
+            .flatten()
+            .collect();
         if parents.is_empty() {
             continue;
         }
-        let started = position("reading shard", shard.shard_id()).unwrap_or_else(|| panic!("{} never read", shard.shard_id()));
+        let started = position("reading shard", shard.shard_id())
+            .unwrap_or_else(|| panic!("{} never read", shard.shard_id()));
         for parent in parents {
             let finished = position("shard finished; its children may start", parent)
                 .unwrap_or_else(|| panic!("parent {parent} never finished"));
-            assert!(finished < started, "child {} started before parent {parent} finished", shard.shard_id());
+            assert!(
+                finished < started,
+                "child {} started before parent {parent} finished",
+                shard.shard_id()
+            );
         }
     }
 }
 
 fn worker_log(dir: &std::path::Path, name: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap();
-    text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    text.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
 }
 
 fn field(line: &Value, name: &str) -> String {
-    line["fields"][name].as_str().map(str::to_string).unwrap_or_default()
+    line["fields"][name]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -214,7 +349,14 @@ async fn malformed_records_end_in_dead_letters_and_kpl_aggregates_are_split() {
     let stream = create_stream(&k, "mixed", 2).await;
     let bucket = create_bucket(&s3, "mixed-wh").await;
     let wh = format!("s3://{bucket}/wh");
-    let worker = Worker::start(&[format!("kinesis:{stream}")], &wh, dir.path(), "worker", &[], &[]);
+    let worker = Worker::start(
+        &[format!("kinesis:{stream}")],
+        &wh,
+        dir.path(),
+        "worker",
+        &[],
+        &[],
+    );
 
     let good = events(300, "plain");
     // KPL aggregates, built here from the KPL's protobuf schema: 20 aggregates of 10 events
@@ -262,28 +404,68 @@ async fn malformed_records_end_in_dead_letters_and_kpl_aggregates_are_split() {
         async move {
             let mut lines = Vec::new();
             for key in list_keys(&s3, &bucket, "wh/dead_letters/").await {
-                let body = s3.get_object().bucket(&bucket).key(&key).send().await.unwrap().body.collect().await.unwrap();
-                lines.extend(String::from_utf8(body.to_vec()).unwrap().lines().map(|l| serde_json::from_str::<Value>(l).unwrap()));
+                let body = s3
+                    .get_object()
+                    .bucket(&bucket)
+                    .key(&key)
+                    .send()
+                    .await
+                    .unwrap()
+                    .body
+                    .collect()
+                    .await
+                    .unwrap();
+                lines.extend(
+                    String::from_utf8(body.to_vec())
+                        .unwrap()
+                        .lines()
+                        .map(|l| serde_json::from_str::<Value>(l).unwrap()),
+                );
             }
             (lines.len() >= bad_count).then_some(lines)
         }
     })
     .await;
     assert!(worker.terminate(Duration::from_secs(30)).success());
-    assert_eq!(dead.len(), bad_count, "one dead letter per malformed record: {dead:#?}");
+    assert_eq!(
+        dead.len(),
+        bad_count,
+        "one dead letter per malformed record: {dead:#?}"
+    );
     for letter in &dead {
-        assert!(letter["shard"].as_str().unwrap().starts_with("shardId-"), "{letter}");
+        assert!(
+            letter["shard"].as_str().unwrap().starts_with("shardId-"),
+            "{letter}"
+        );
         assert!(!letter["sequence_number"].as_str().unwrap().is_empty());
         assert!(!letter["reason"].as_str().unwrap().is_empty());
     }
     let reasons: Vec<&str> = dead.iter().map(|l| l["reason"].as_str().unwrap()).collect();
-    assert!(reasons.iter().any(|r| r.contains("KPL aggregate checksum")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("unknown entity")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("userId is missing")), "{reasons:?}");
-    let kpl_rows = sql(&wh, "SELECT COUNT(*) AS n FROM events WHERE properties.page LIKE '/kpl/%'");
+    assert!(
+        reasons.iter().any(|r| r.contains("KPL aggregate checksum")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("unknown entity")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("userId is missing")),
+        "{reasons:?}"
+    );
+    let kpl_rows = sql(
+        &wh,
+        "SELECT COUNT(*) AS n FROM events WHERE properties.page LIKE '/kpl/%'",
+    );
     assert_eq!(kpl_rows[0]["n"].as_u64(), Some(200));
-    let revenue = sql(&wh, "SELECT CAST(SUM(total_amount) AS VARCHAR) AS r FROM order_changes");
-    assert_eq!(revenue[0]["r"].as_str().unwrap().trim_end_matches('0'), "262.5");
+    let revenue = sql(
+        &wh,
+        "SELECT CAST(SUM(total_amount) AS VARCHAR) AS r FROM order_changes",
+    );
+    assert_eq!(
+        revenue[0]["r"].as_str().unwrap().trim_end_matches('0'),
+        "262.5"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,19 +477,37 @@ async fn an_s3_outage_is_waited_out_without_loss() {
     let wh = format!("s3://{bucket}/wh");
     let proxy = proxy::Proxy::start(&endpoint()).await;
     let env = [("AWS_ENDPOINT_URL_S3", proxy.url())];
-    let worker = Worker::start(&[format!("kinesis:{stream}")], &wh, dir.path(), "worker", &[], &env);
+    let worker = Worker::start(
+        &[format!("kinesis:{stream}")],
+        &wh,
+        dir.path(),
+        "worker",
+        &[],
+        &env,
+    );
     put_records(&k, &stream, &events(300, "first")).await;
     wait_for_rows(&wh, "events", 300, Duration::from_secs(60)).await;
 
     proxy.set_down(true);
     put_records(&k, &stream, &events(300, "second")).await;
     // the worker notices: failed writes are counted and the rows wait
-    wait_for("failed warehouse calls", Duration::from_secs(60), || async {
-        let failed = worker.metric("tributary_errors_total", "").await.unwrap_or(0.0);
-        (failed > 0.0).then_some(())
-    })
+    wait_for(
+        "failed warehouse calls",
+        Duration::from_secs(60),
+        || async {
+            let failed = worker
+                .metric("tributary_errors_total", "")
+                .await
+                .unwrap_or(0.0);
+            (failed > 0.0).then_some(())
+        },
+    )
     .await;
-    assert_eq!(count_rows(&wh, "events"), 300, "nothing new can be written while S3 is down");
+    assert_eq!(
+        count_rows(&wh, "events"),
+        300,
+        "nothing new can be written while S3 is down"
+    );
     proxy.set_down(false);
     wait_for_rows(&wh, "events", 600, Duration::from_secs(120)).await;
     assert!(worker.terminate(Duration::from_secs(30)).success());
@@ -326,22 +526,40 @@ async fn two_workers_split_the_shards_and_one_takes_over_when_the_other_dies() {
         let port = w.metrics_port;
         async move {
             let probe = Worker::probe(port);
-            probe.metric("tributary_shards_owned", "").await.unwrap_or(0.0) as u64
+            probe
+                .metric("tributary_shards_owned", "")
+                .await
+                .unwrap_or(0.0) as u64
         }
     };
     let a = Worker::start(&sources, &wh, dir.path(), "a", &["--worker-id", "a"], &[]);
-    wait_for("a to hold all 4 shards", Duration::from_secs(30), || async { (owned(&a).await == 4).then_some(()) }).await;
+    wait_for(
+        "a to hold all 4 shards",
+        Duration::from_secs(30),
+        || async { (owned(&a).await == 4).then_some(()) },
+    )
+    .await;
     // b joins: a hands over half, and no shard is ever held by both
     let b = Worker::start(&sources, &wh, dir.path(), "b", &["--worker-id", "b"], &[]);
-    wait_for("a and b to hold 2 shards each", Duration::from_secs(45), || async {
-        let (na, nb) = (owned(&a).await, owned(&b).await);
-        assert!(na + nb <= 4, "a holds {na} and b {nb} of 4 shards");
-        (na == 2 && nb == 2).then_some(())
-    })
+    wait_for(
+        "a and b to hold 2 shards each",
+        Duration::from_secs(45),
+        || async {
+            let (na, nb) = (owned(&a).await, owned(&b).await);
+            assert!(na + nb <= 4, "a holds {na} and b {nb} of 4 shards");
+            (na == 2 && nb == 2).then_some(())
+        },
+    )
     .await;
     put_records(&k, &stream, &events(400, "one")).await;
     wait_for_rows(&wh, "events", 400, Duration::from_secs(60)).await;
-    assert!(b.metric("tributary_records_written_total", "").await.unwrap_or(0.0) > 0.0, "b writes its share");
+    assert!(
+        b.metric("tributary_records_written_total", "")
+            .await
+            .unwrap_or(0.0)
+            > 0.0,
+        "b writes its share"
+    );
     a.kill9();
     put_records(&k, &stream, &events(400, "two")).await;
     // b takes a's shards once their leases expire (3 s without renewal)
@@ -364,9 +582,11 @@ async fn start_latest_skips_what_came_before_the_first_start_only() {
     tokio::time::sleep(Duration::from_millis(2_100)).await;
     let latest = ["--start", "latest"];
     let worker = Worker::start(&sources, &wh, dir.path(), "w", &latest, &[]);
-    wait_for("the shard to be claimed", Duration::from_secs(30), || async {
-        (worker.metric("tributary_shards_owned", "").await? >= 1.0).then_some(())
-    })
+    wait_for(
+        "the shard to be claimed",
+        Duration::from_secs(30),
+        || async { (worker.metric("tributary_shards_owned", "").await? >= 1.0).then_some(()) },
+    )
     .await;
     put_records(&k, &stream, &events(50, "new")).await;
     wait_for_rows(&wh, "events", 50, Duration::from_secs(60)).await;
@@ -377,7 +597,10 @@ async fn start_latest_skips_what_came_before_the_first_start_only() {
     wait_for_rows(&wh, "events", 80, Duration::from_secs(60)).await;
     // Ctrl-C (SIGINT) stops as cleanly as SIGTERM
     assert!(worker.stop("-INT", Duration::from_secs(30)).success());
-    let old = sql(&wh, "SELECT COUNT(*) AS n FROM events WHERE properties.page LIKE '/old/%'");
+    let old = sql(
+        &wh,
+        "SELECT COUNT(*) AS n FROM events WHERE properties.page LIKE '/old/%'",
+    );
     assert_eq!(old[0]["n"].as_u64(), Some(0));
 }
 
@@ -415,7 +638,11 @@ mod kpl {
             records: records
                 .iter()
                 .enumerate()
-                .map(|(i, (_, data))| Record { partition_key_index: i as u64, explicit_hash_key_index: None, data: data.clone() })
+                .map(|(i, (_, data))| Record {
+                    partition_key_index: i as u64,
+                    explicit_hash_key_index: None,
+                    data: data.clone(),
+                })
                 .collect(),
         }
         .encode_to_vec();
@@ -440,14 +667,19 @@ mod proxy {
 
     impl Proxy {
         pub async fn start(upstream: &str) -> Proxy {
-            let upstream = upstream.trim_start_matches("http://").trim_end_matches('/').to_string();
+            let upstream = upstream
+                .trim_start_matches("http://")
+                .trim_end_matches('/')
+                .to_string();
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let port = listener.local_addr().unwrap().port();
             let down = Arc::new(AtomicBool::new(false));
             let flag = down.clone();
             tokio::spawn(async move {
                 loop {
-                    let Ok((mut client, _)) = listener.accept().await else { continue };
+                    let Ok((mut client, _)) = listener.accept().await else {
+                        continue;
+                    };
                     if flag.load(Ordering::SeqCst) {
                         drop(client); // accepted and closed at once: the request fails
                         continue;
@@ -455,7 +687,9 @@ mod proxy {
                     let upstream = upstream.clone();
                     let flag = flag.clone();
                     tokio::spawn(async move {
-                        let Ok(mut server) = TcpStream::connect(&upstream).await else { return };
+                        let Ok(mut server) = TcpStream::connect(&upstream).await else {
+                            return;
+                        };
                         // connections opened before the outage are cut when it starts
                         tokio::select! {
                             _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}

@@ -32,7 +32,10 @@ pub struct SdkCredentials {
 impl SdkCredentials {
     /// `None` when the configuration has no credentials provider at all.
     pub fn from_config(config: &SdkConfig) -> Option<Self> {
-        config.credentials_provider().map(|provider| Self { provider, cached: Mutex::new(None) })
+        config.credentials_provider().map(|provider| Self {
+            provider,
+            cached: Mutex::new(None),
+        })
     }
 }
 

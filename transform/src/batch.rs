@@ -3,15 +3,19 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, Decimal128Builder, Float64Builder, Int64Builder, ListArray, RecordBatch, StringBuilder, StructArray,
-    TimestampMillisecondBuilder,
+    ArrayRef, Decimal128Builder, Float64Builder, Int64Builder, ListArray, RecordBatch,
+    StringBuilder, StructArray, TimestampMillisecondBuilder,
 };
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::error::ArrowError;
 
-use crate::layout::{OutOfRange, Partition, Table, event_properties_fields, order_item_fields, order_item_list_field};
-use crate::model::{Change, ClickEvent, MONEY_PRECISION, MONEY_SCALE, Origin, OrderChange, Record, UserChange};
+use crate::layout::{
+    OutOfRange, Partition, Table, event_properties_fields, order_item_fields, order_item_list_field,
+};
+use crate::model::{
+    Change, ClickEvent, MONEY_PRECISION, MONEY_SCALE, OrderChange, Origin, Record, UserChange,
+};
 
 /// Builds one table's batch.
 pub struct BatchBuilder {
@@ -33,7 +37,11 @@ impl BatchBuilder {
             Table::OrderChanges => Columns::Orders(Box::default()),
             Table::UserChanges => Columns::Users(Box::default()),
         };
-        Self { table, rows: 0, columns }
+        Self {
+            table,
+            rows: 0,
+            columns,
+        }
     }
 
     pub fn table(&self) -> Table {
@@ -53,7 +61,10 @@ impl BatchBuilder {
             (Columns::Events(c), Record::Event(e)) => c.append(e),
             (Columns::Orders(c), Record::Order(o)) => c.append(o),
             (Columns::Users(c), Record::User(u)) => c.append(u),
-            _ => panic!("record routed to the {} builder belongs to another table", self.table.name()),
+            _ => panic!(
+                "record routed to the {} builder belongs to another table",
+                self.table.name()
+            ),
         }
         self.rows += 1;
     }
@@ -77,7 +88,8 @@ const COMPACT_BELOW_ROWS: usize = 4096;
 /// estimated bytes each holds. Runs on a worker thread: this is where records become Arrow.
 pub fn partition_batches(records: &[Record]) -> Result<Vec<PartitionBatch>, PartitionError> {
     let mut order: Vec<(Table, Partition)> = Vec::new();
-    let mut builders: std::collections::HashMap<(Table, Partition), BatchBuilder> = std::collections::HashMap::new();
+    let mut builders: std::collections::HashMap<(Table, Partition), BatchBuilder> =
+        std::collections::HashMap::new();
     for record in records {
         let key = (Table::of(record), Partition::of_record(record)?);
         builders
@@ -92,7 +104,10 @@ pub fn partition_batches(records: &[Record]) -> Result<Vec<PartitionBatch>, Part
         .into_iter()
         .map(|key| {
             let mut builder = builders.remove(&key).expect("a builder per key");
-            let arrow = |source| PartitionError::Arrow { table: key.0.name(), source };
+            let arrow = |source| PartitionError::Arrow {
+                table: key.0.name(),
+                source,
+            };
             let mut batch = builder.finish().map_err(arrow)?;
             if batch.num_rows() < COMPACT_BELOW_ROWS {
                 // builders start with room for ~1024 rows: a batch of a few late events would
@@ -100,7 +115,12 @@ pub fn partition_batches(records: &[Record]) -> Result<Vec<PartitionBatch>, Part
                 batch = concat_batches(&batch.schema(), [&batch]).map_err(arrow)?;
             }
             let bytes = batch.get_array_memory_size();
-            Ok(PartitionBatch { table: key.0, partition: key.1, batch, bytes })
+            Ok(PartitionBatch {
+                table: key.0,
+                partition: key.1,
+                batch,
+                bytes,
+            })
         })
         .collect()
 }
@@ -120,7 +140,10 @@ pub enum PartitionError {
     #[error(transparent)]
     OutOfRange(#[from] OutOfRange),
     #[error("building a {table} batch: {source}")]
-    Arrow { table: &'static str, source: ArrowError },
+    Arrow {
+        table: &'static str,
+        source: ArrowError,
+    },
 }
 
 #[derive(Default)]
@@ -176,7 +199,9 @@ impl ChangeColumns {
 }
 
 fn money_builder() -> Decimal128Builder {
-    Decimal128Builder::new().with_precision_and_scale(MONEY_PRECISION, MONEY_SCALE).expect("valid decimal type")
+    Decimal128Builder::new()
+        .with_precision_and_scale(MONEY_PRECISION, MONEY_SCALE)
+        .expect("valid decimal type")
 }
 
 #[derive(Default)]
@@ -285,7 +310,8 @@ impl OrderColumns {
         let mut count = *self.item_offsets.last().expect("offsets start with 0");
         if let Some(items) = &o.items {
             for item in items {
-                self.item_product_id.append_option(item.product_id.as_deref());
+                self.item_product_id
+                    .append_option(item.product_id.as_deref());
                 self.item_quantity.append_option(item.quantity);
                 self.item_price.append_option(item.price);
             }
@@ -293,7 +319,8 @@ impl OrderColumns {
         }
         self.item_offsets.push(count);
         self.item_validity.push(o.items.is_some());
-        self.extra_attributes.append_option(o.extra_attributes.as_deref());
+        self.extra_attributes
+            .append_option(o.extra_attributes.as_deref());
         self.ingest.append(&o.change.origin);
     }
 
@@ -309,7 +336,12 @@ impl OrderColumns {
         );
         let offsets = OffsetBuffer::new(std::mem::replace(&mut self.item_offsets, vec![0]).into());
         let validity = NullBuffer::from(std::mem::take(&mut self.item_validity));
-        let items = ListArray::new(order_item_list_field(), offsets, Arc::new(items_struct), Some(validity));
+        let items = ListArray::new(
+            order_item_list_field(),
+            offsets,
+            Arc::new(items_struct),
+            Some(validity),
+        );
         let mut out = Vec::with_capacity(17);
         self.change.finish(&mut out);
         out.push(Arc::new(self.order_id.finish()) as ArrayRef);
@@ -348,7 +380,8 @@ impl UserColumns {
         self.country.append_option(u.country.as_deref());
         self.created_at.append_value(u.created_at_ms);
         self.updated_at.append_option(u.updated_at_ms);
-        self.extra_attributes.append_option(u.extra_attributes.as_deref());
+        self.extra_attributes
+            .append_option(u.extra_attributes.as_deref());
         self.ingest.append(&u.change.origin);
     }
 
@@ -407,7 +440,11 @@ pub(crate) mod tests {
     #[test]
     fn order_items_become_a_list_of_structs_with_nulls() {
         let mut b = BatchBuilder::new(Table::OrderChanges);
-        let item = |p: &str| OrderItem { product_id: Some(p.into()), quantity: Some(2), price: Some(99_990) };
+        let item = |p: &str| OrderItem {
+            product_id: Some(p.into()),
+            quantity: Some(2),
+            price: Some(99_990),
+        };
         b.append(&order(1, Some(vec![item("a"), item("b")])));
         b.append(&order(2, None));
         b.append(&order(3, Some(vec![])));
@@ -419,7 +456,10 @@ pub(crate) mod tests {
         assert!(items.is_null(1));
         assert!(!items.is_null(2));
         assert_eq!(items.value_length(2), 0);
-        let seq = batch.column_by_name("sequence_number").unwrap().as_string::<i32>();
+        let seq = batch
+            .column_by_name("sequence_number")
+            .unwrap()
+            .as_string::<i32>();
         assert!(seq.value(1).ends_with("0002"));
     }
 

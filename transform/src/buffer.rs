@@ -22,7 +22,10 @@ pub struct BufferLimits {
 
 impl Default for BufferLimits {
     fn default() -> Self {
-        Self { max_file_bytes: 128 << 20, max_buffer_bytes: 128 << 20 }
+        Self {
+            max_file_bytes: 128 << 20,
+            max_buffer_bytes: 128 << 20,
+        }
     }
 }
 
@@ -44,7 +47,11 @@ pub struct Buffers {
 
 impl Buffers {
     pub fn new(limits: BufferLimits) -> Self {
-        Self { limits, open: HashMap::new(), bytes: 0 }
+        Self {
+            limits,
+            open: HashMap::new(),
+            bytes: 0,
+        }
     }
 
     /// Estimated bytes held by all buffers.
@@ -68,14 +75,20 @@ impl Buffers {
         }
         if self.bytes >= self.limits.max_buffer_bytes {
             // the largest buffer frees the most memory and makes the best file; ties by key
-            return self.open.iter().max_by_key(|(k, b)| (b.bytes, std::cmp::Reverse(**k))).map(|(k, _)| *k);
+            return self
+                .open
+                .iter()
+                .max_by_key(|(k, b)| (b.bytes, std::cmp::Reverse(**k)))
+                .map(|(k, _)| *k);
         }
         None
     }
 
     /// Takes the batches of one partition out of the buffers.
     pub fn take(&mut self, key: BufferKey) -> Vec<RecordBatch> {
-        let Some(buffer) = self.open.remove(&key) else { return Vec::new() };
+        let Some(buffer) = self.open.remove(&key) else {
+            return Vec::new();
+        };
         self.bytes -= buffer.bytes;
         buffer.batches
     }
@@ -103,13 +116,20 @@ mod tests {
     }
 
     fn day(d: u32) -> Partition {
-        Partition { year: 2026, month: 1, day: d }
+        Partition {
+            year: 2026,
+            month: 1,
+            day: d,
+        }
     }
 
     #[test]
     fn flushes_a_partition_at_the_file_size() {
         let row = one(0, 1).bytes;
-        let mut buffers = Buffers::new(BufferLimits { max_file_bytes: 5 * row, max_buffer_bytes: 1 << 30 });
+        let mut buffers = Buffers::new(BufferLimits {
+            max_file_bytes: 5 * row,
+            max_buffer_bytes: 1 << 30,
+        });
         let mut flushed = None;
         for i in 0..100 {
             if let Some(key) = buffers.push(one(i, 1)) {
@@ -120,7 +140,10 @@ mod tests {
         let (i, key) = flushed.expect("a flush before 100 rows");
         assert!(i > 1);
         let batches = buffers.take(key);
-        assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>() as u64, i + 1);
+        assert_eq!(
+            batches.iter().map(|b| b.num_rows()).sum::<usize>() as u64,
+            i + 1
+        );
         assert_eq!(buffers.bytes(), 0);
         assert!(buffers.is_empty());
     }
@@ -128,7 +151,10 @@ mod tests {
     #[test]
     fn over_budget_flushes_the_largest_buffer() {
         let row = one(0, 1).bytes;
-        let mut buffers = Buffers::new(BufferLimits { max_file_bytes: 1 << 30, max_buffer_bytes: 10 * row });
+        let mut buffers = Buffers::new(BufferLimits {
+            max_file_bytes: 1 << 30,
+            max_buffer_bytes: 10 * row,
+        });
         let mut i = 0;
         let key = loop {
             // day 2 gets two rows for every row of day 1

@@ -35,7 +35,9 @@ pub fn append_line(out: &mut Vec<u8>, letter: &DeadLetter) {
         arrival_time_ms: letter.origin.arrival_time_ms,
         reason: &letter.reason,
         raw: text,
-        raw_base64: text.is_none().then(|| base64::engine::general_purpose::STANDARD.encode(&letter.raw)),
+        raw_base64: text
+            .is_none()
+            .then(|| base64::engine::general_purpose::STANDARD.encode(&letter.raw)),
     };
     serde_json::to_writer(&mut *out, &line).expect("serializing to a Vec cannot fail");
     out.push(b'\n');
@@ -49,11 +51,19 @@ mod tests {
     #[test]
     fn keeps_text_as_text_and_bytes_as_base64() {
         let mut out = Vec::new();
-        let letter = |raw: &[u8]| DeadLetter { origin: origin(3), format: "events", reason: "bad".into(), raw: raw.to_vec() };
+        let letter = |raw: &[u8]| DeadLetter {
+            origin: origin(3),
+            format: "events",
+            reason: "bad".into(),
+            raw: raw.to_vec(),
+        };
         append_line(&mut out, &letter(b"{\"truncated"));
         append_line(&mut out, &letter(&[0xff, 0x00]));
-        let lines: Vec<serde_json::Value> =
-            out.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect();
+        let lines: Vec<serde_json::Value> = out
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
         assert_eq!(lines[0]["raw"], "{\"truncated");
         assert_eq!(lines[0]["sequence_number"], "3");
         assert_eq!(lines[1]["raw_base64"], "/wA=");

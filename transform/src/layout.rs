@@ -82,7 +82,11 @@ impl Partition {
         if !(1000..=9999).contains(&dt.year()) {
             return Err(OutOfRange(ms));
         }
-        Ok(Self { year: dt.year(), month: dt.month(), day: dt.day() })
+        Ok(Self {
+            year: dt.year(),
+            month: dt.month(),
+            day: dt.day(),
+        })
     }
 
     pub fn of_record(record: &Record) -> Result<Self, OutOfRange> {
@@ -95,7 +99,10 @@ impl Partition {
 
     /// `year=2026/month=01/day=05`
     pub fn path(&self) -> String {
-        format!("year={:04}/month={:02}/day={:02}", self.year, self.month, self.day)
+        format!(
+            "year={:04}/month={:02}/day={:02}",
+            self.year, self.month, self.day
+        )
     }
 }
 
@@ -108,12 +115,21 @@ fn timestamp(name: &str) -> Field {
 }
 
 fn money(name: &str) -> Field {
-    Field::new(name, DataType::Decimal128(MONEY_PRECISION, MONEY_SCALE), true)
+    Field::new(
+        name,
+        DataType::Decimal128(MONEY_PRECISION, MONEY_SCALE),
+        true,
+    )
 }
 
 /// `ingest_*`: where a row came from, so duplicates can be traced.
 fn ingest_fields() -> Vec<Field> {
-    vec![utf8("ingest_source"), utf8("ingest_shard"), utf8("ingest_sequence"), timestamp("ingest_arrival_time")]
+    vec![
+        utf8("ingest_source"),
+        utf8("ingest_shard"),
+        utf8("ingest_sequence"),
+        timestamp("ingest_arrival_time"),
+    ]
 }
 
 /// The CDC header of `order_changes` and `user_changes`.
@@ -121,7 +137,11 @@ fn change_fields() -> Vec<Field> {
     vec![
         Field::new("operation", DataType::Utf8, false),
         utf8("sequence_number"),
-        Field::new("change_time", DataType::Timestamp(TimeUnit::Millisecond, None), false),
+        Field::new(
+            "change_time",
+            DataType::Timestamp(TimeUnit::Millisecond, None),
+            false,
+        ),
         utf8("event_id"),
     ]
 }
@@ -137,11 +157,19 @@ pub fn event_properties_fields() -> Fields {
 }
 
 pub fn order_item_fields() -> Fields {
-    Fields::from(vec![utf8("product_id"), Field::new("quantity", DataType::Int64, true), money("price")])
+    Fields::from(vec![
+        utf8("product_id"),
+        Field::new("quantity", DataType::Int64, true),
+        money("price"),
+    ])
 }
 
 pub fn order_item_list_field() -> Arc<Field> {
-    Arc::new(Field::new("item", DataType::Struct(order_item_fields()), true))
+    Arc::new(Field::new(
+        "item",
+        DataType::Struct(order_item_fields()),
+        true,
+    ))
 }
 
 static EVENTS: LazyLock<SchemaRef> = LazyLock::new(|| {
@@ -149,7 +177,11 @@ static EVENTS: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("eventtype", DataType::Utf8, false),
         Field::new("userid", DataType::Utf8, false),
         Field::new("timestamp", DataType::Int64, false),
-        Field::new("properties", DataType::Struct(event_properties_fields()), true),
+        Field::new(
+            "properties",
+            DataType::Struct(event_properties_fields()),
+            true,
+        ),
         utf8("extra"),
     ];
     fields.extend(ingest_fields());
@@ -164,7 +196,11 @@ static ORDER_CHANGES: LazyLock<SchemaRef> = LazyLock::new(|| {
         utf8("status"),
         money("total_amount"),
         utf8("currency"),
-        Field::new("created_at", DataType::Timestamp(TimeUnit::Millisecond, None), false),
+        Field::new(
+            "created_at",
+            DataType::Timestamp(TimeUnit::Millisecond, None),
+            false,
+        ),
         timestamp("updated_at"),
         Field::new("items", DataType::List(order_item_list_field()), true),
         utf8("extra_attributes"),
@@ -180,7 +216,11 @@ static USER_CHANGES: LazyLock<SchemaRef> = LazyLock::new(|| {
         utf8("email"),
         utf8("name"),
         utf8("country"),
-        Field::new("created_at", DataType::Timestamp(TimeUnit::Millisecond, None), false),
+        Field::new(
+            "created_at",
+            DataType::Timestamp(TimeUnit::Millisecond, None),
+            false,
+        ),
         timestamp("updated_at"),
         utf8("extra_attributes"),
     ]);
@@ -197,7 +237,10 @@ mod tests {
         // 2026-01-05T23:59:59.999Z and one millisecond later
         let p = Partition::of_millis(1_767_657_599_999).unwrap();
         assert_eq!(p.path(), "year=2026/month=01/day=05");
-        assert_eq!(Partition::of_millis(1_767_657_600_000).unwrap().path(), "year=2026/month=01/day=06");
+        assert_eq!(
+            Partition::of_millis(1_767_657_600_000).unwrap().path(),
+            "year=2026/month=01/day=06"
+        );
     }
 
     #[test]
@@ -210,7 +253,12 @@ mod tests {
     fn column_names_are_lower_case() {
         for table in Table::ALL {
             for field in table.schema().fields() {
-                assert_eq!(field.name(), &field.name().to_lowercase(), "{}", table.name());
+                assert_eq!(
+                    field.name(),
+                    &field.name().to_lowercase(),
+                    "{}",
+                    table.name()
+                );
                 assert!(!field.name().starts_with('_'));
             }
         }

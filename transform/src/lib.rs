@@ -27,7 +27,9 @@ pub mod warehouse;
 pub use batch::{PartitionBatch, partition_batches};
 pub use buffer::BufferLimits;
 pub use layout::{Partition, Table};
-pub use model::{ClickEvent, DeadLetter, Operation, OrderChange, OrderItem, Origin, Record, UserChange};
+pub use model::{
+    ClickEvent, DeadLetter, Operation, OrderChange, OrderItem, Origin, Record, UserChange,
+};
 pub use parquet::Codec;
 pub use sequence::SequenceNumber;
 pub use sink::{Sink, SinkConfig, SinkError, SinkReport, WrittenFile, write_parquet};

@@ -28,7 +28,9 @@ impl FromStr for Codec {
             "zstd" => Ok(Codec::Zstd),
             "snappy" => Ok(Codec::Snappy),
             "none" | "uncompressed" => Ok(Codec::Uncompressed),
-            other => Err(format!("unknown codec {other:?} (expected zstd, snappy or none)")),
+            other => Err(format!(
+                "unknown codec {other:?} (expected zstd, snappy or none)"
+            )),
         }
     }
 }
@@ -53,9 +55,12 @@ pub fn writer_properties(codec: Codec) -> WriterProperties {
 
 /// Encodes batches of one schema as a whole Parquet file in memory.
 pub fn encode(batches: &[RecordBatch], codec: Codec) -> Result<Bytes, ParquetError> {
-    let Some(first) = batches.first() else { return Err(ParquetError::General("no batches to encode".into())) };
+    let Some(first) = batches.first() else {
+        return Err(ParquetError::General("no batches to encode".into()));
+    };
     let mut out = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut out, first.schema(), Some(writer_properties(codec)))?;
+    let mut writer =
+        ArrowWriter::try_new(&mut out, first.schema(), Some(writer_properties(codec)))?;
     for batch in batches {
         writer.write(batch)?;
     }
@@ -80,7 +85,12 @@ mod tests {
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes.clone()).unwrap();
         let schema = reader.metadata().file_metadata().schema_descr();
         for column in schema.columns() {
-            assert_ne!(column.physical_type(), PhysicalType::INT96, "{}", column.name());
+            assert_ne!(
+                column.physical_type(),
+                PhysicalType::INT96,
+                "{}",
+                column.name()
+            );
             if column.name() == "created_at" {
                 assert_eq!(column.physical_type(), PhysicalType::INT64);
             }

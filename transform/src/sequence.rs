@@ -24,7 +24,11 @@ impl SequenceNumber {
             return Err(InvalidSequenceNumber(text.to_string()));
         }
         let trimmed = text.trim_start_matches('0');
-        Ok(Self(if trimmed.is_empty() { "0".into() } else { trimmed.into() }))
+        Ok(Self(if trimmed.is_empty() {
+            "0".into()
+        } else {
+            trimmed.into()
+        }))
     }
 
     pub fn from_u64(n: u64) -> Self {
@@ -55,7 +59,10 @@ impl SequenceNumber {
 impl Ord for SequenceNumber {
     fn cmp(&self, other: &Self) -> Ordering {
         // no leading zeros, so a longer number is a larger one
-        self.0.len().cmp(&other.0.len()).then_with(|| self.0.cmp(&other.0))
+        self.0
+            .len()
+            .cmp(&other.0.len())
+            .then_with(|| self.0.cmp(&other.0))
     }
 }
 
@@ -87,8 +94,10 @@ mod tests {
         let ten = SequenceNumber::parse("10").unwrap();
         assert!(nine < ten);
         assert!("9" > "10", "text order differs, which is the point");
-        let a = SequenceNumber::parse("49680448530316052802157095304055627018144915895105880066").unwrap();
-        let b = SequenceNumber::parse("49680448530316052802157095304055627018144915895105880067").unwrap();
+        let a = SequenceNumber::parse("49680448530316052802157095304055627018144915895105880066")
+            .unwrap();
+        let b = SequenceNumber::parse("49680448530316052802157095304055627018144915895105880067")
+            .unwrap();
         assert!(a < b);
     }
 

@@ -32,7 +32,10 @@ pub enum SinkError {
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
     #[error("encoding {path} failed: {source}")]
-    Parquet { path: String, source: datafusion::parquet::errors::ParquetError },
+    Parquet {
+        path: String,
+        source: datafusion::parquet::errors::ParquetError,
+    },
     #[error("a record reached the sink without a valid partition: {0}")]
     Partition(#[from] PartitionError),
     #[error("a Parquet encoding task failed: {0}")]
@@ -112,7 +115,8 @@ impl Sink {
     /// limits say.
     pub async fn push_batches(&mut self, batches: Vec<PartitionBatch>) -> Result<(), SinkError> {
         for batch in batches {
-            *self.report.rows.entry(batch.table.name()).or_default() += batch.batch.num_rows() as u64;
+            *self.report.rows.entry(batch.table.name()).or_default() +=
+                batch.batch.num_rows() as u64;
             if let Some(key) = self.buffers.push(batch) {
                 self.flush(key).await?;
             }
@@ -122,7 +126,8 @@ impl Sink {
 
     /// Adds one record (convenient for small inputs; large ones use [`Sink::push_batches`]).
     pub async fn push(&mut self, record: &Record) -> Result<(), SinkError> {
-        self.push_batches(partition_batches(std::slice::from_ref(record))?).await
+        self.push_batches(partition_batches(std::slice::from_ref(record))?)
+            .await
     }
 
     /// Keeps a dead letter; they are written with the records.
@@ -147,24 +152,36 @@ impl Sink {
         if batches.is_empty() {
             return Ok(());
         }
-        let relative = format!("{}/{}/{}", table.name(), partition.path(), self.next_name("parquet"));
+        let relative = format!(
+            "{}/{}/{}",
+            table.name(),
+            partition.path(),
+            self.next_name("parquet")
+        );
         while self.writes.len() >= MAX_WRITES_IN_FLIGHT {
             self.join_one().await?;
         }
         let warehouse = self.warehouse.clone();
         let codec = self.config.codec;
-        self.writes.spawn(async move { write_parquet(warehouse, relative, batches, codec).await });
+        self.writes
+            .spawn(async move { write_parquet(warehouse, relative, batches, codec).await });
         Ok(())
     }
 
     async fn flush_dead_letters(&mut self, format: &'static str) -> Result<(), SinkError> {
-        let Some(text) = self.dead.remove(format) else { return Ok(()) };
+        let Some(text) = self.dead.remove(format) else {
+            return Ok(());
+        };
         let relative = format!("{DEAD_LETTER_PREFIX}/{format}/{}", self.next_name("jsonl"));
         let path = self.warehouse.path(&relative);
         let lines = text.iter().filter(|b| **b == b'\n').count() as u64;
         let bytes = text.len() as u64;
         self.warehouse.put(&path, Bytes::from(text)).await?;
-        self.report.files.push(WrittenFile { path: relative, rows: lines, bytes });
+        self.report.files.push(WrittenFile {
+            path: relative,
+            rows: lines,
+            bytes,
+        });
         Ok(())
     }
 
@@ -204,13 +221,20 @@ pub async fn write_parquet(
     let encoded = {
         let relative = relative.clone();
         tokio::task::spawn_blocking(move || {
-            parquet::encode(&batches, codec).map_err(|source| SinkError::Parquet { path: relative, source })
+            parquet::encode(&batches, codec).map_err(|source| SinkError::Parquet {
+                path: relative,
+                source,
+            })
         })
         .await??
     };
     let bytes = encoded.len() as u64;
     warehouse.put(&warehouse.path(&relative), encoded).await?;
-    Ok(WrittenFile { path: relative, rows, bytes })
+    Ok(WrittenFile {
+        path: relative,
+        rows,
+        bytes,
+    })
 }
 
 #[cfg(test)]
@@ -227,9 +251,14 @@ mod tests {
             for i in 0..10 {
                 sink.push(&order(i, None)).await.unwrap();
             }
-            sink.dead_letter(&DeadLetter { origin: origin(11), format: "dynamodb-stream", reason: "x".into(), raw: b"{".to_vec() })
-                .await
-                .unwrap();
+            sink.dead_letter(&DeadLetter {
+                origin: origin(11),
+                format: "dynamodb-stream",
+                reason: "x".into(),
+                raw: b"{".to_vec(),
+            })
+            .await
+            .unwrap();
             sink.finish().await.unwrap()
         };
         let first = run(wh.clone()).await;
@@ -243,7 +272,10 @@ mod tests {
         };
         assert_eq!(
             names(&first),
-            vec!["dead_letters/dynamodb-stream/bf-abc-000002.jsonl", "order_changes/year=2026/month=01/day=06/bf-abc-000001.parquet"]
+            vec![
+                "dead_letters/dynamodb-stream/bf-abc-000002.jsonl",
+                "order_changes/year=2026/month=01/day=06/bf-abc-000001.parquet"
+            ]
         );
         assert_eq!(names(&first), names(&second));
         assert_eq!(wh.list(&wh.path("")).await.unwrap().len(), 2);

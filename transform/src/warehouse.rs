@@ -21,11 +21,22 @@ pub enum WarehouseError {
     #[error("invalid warehouse location {location:?}: {reason}")]
     InvalidLocation { location: String, reason: String },
     #[error("cannot create the warehouse directory {path}: {source}")]
-    CreateDir { path: String, source: std::io::Error },
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot open the S3 warehouse {url}: {source}")]
-    S3Config { url: String, source: object_store::Error },
+    S3Config {
+        url: String,
+        source: object_store::Error,
+    },
     #[error("{operation} {key} in the warehouse {url} failed: {source}")]
-    Store { operation: &'static str, key: String, url: String, source: object_store::Error },
+    Store {
+        operation: &'static str,
+        key: String,
+        url: String,
+        source: object_store::Error,
+    },
 }
 
 /// Where the tables live.
@@ -46,16 +57,24 @@ pub enum Location {
 
 impl Location {
     pub fn parse(text: &str) -> Result<Self, WarehouseError> {
-        let invalid = |reason: &str| WarehouseError::InvalidLocation { location: text.to_string(), reason: reason.into() };
+        let invalid = |reason: &str| WarehouseError::InvalidLocation {
+            location: text.to_string(),
+            reason: reason.into(),
+        };
         if let Some(rest) = text.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
                 return Err(invalid("no bucket name after s3://"));
             }
-            return Ok(Location::S3 { bucket: bucket.to_string(), prefix: prefix.trim_matches('/').to_string() });
+            return Ok(Location::S3 {
+                bucket: bucket.to_string(),
+                prefix: prefix.trim_matches('/').to_string(),
+            });
         }
         if text.contains("://") {
-            return Err(invalid("only local paths and s3://bucket/prefix are supported"));
+            return Err(invalid(
+                "only local paths and s3://bucket/prefix are supported",
+            ));
         }
         if text.is_empty() {
             return Err(invalid("empty path"));
@@ -72,7 +91,9 @@ pub async fn s3_store(bucket: &str) -> Result<Arc<dyn ObjectStore>, object_store
         builder = builder.with_region(region.as_ref());
     }
     // the S3-specific override first, as the SDK's own clients do (AWS_ENDPOINT_URL_S3)
-    let s3_endpoint = std::env::var("AWS_ENDPOINT_URL_S3").ok().filter(|e| !e.is_empty());
+    let s3_endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
+        .ok()
+        .filter(|e| !e.is_empty());
     if let Some(endpoint) = s3_endpoint.as_deref().or(config.endpoint_url()) {
         // custom endpoints (LocalStack, MinIO) want path-style requests
         builder = builder
@@ -87,14 +108,24 @@ pub async fn s3_store(bucket: &str) -> Result<Arc<dyn ObjectStore>, object_store
 }
 
 /// The local store and the object path of `dir` (created if missing).
-pub fn local_store(dir: &std::path::Path) -> Result<(Arc<dyn ObjectStore>, Path, Url), WarehouseError> {
-    std::fs::create_dir_all(dir)
-        .map_err(|source| WarehouseError::CreateDir { path: dir.display().to_string(), source })?;
-    let abs = std::fs::canonicalize(dir)
-        .map_err(|source| WarehouseError::CreateDir { path: dir.display().to_string(), source })?;
-    let invalid = |reason: String| WarehouseError::InvalidLocation { location: dir.display().to_string(), reason };
+pub fn local_store(
+    dir: &std::path::Path,
+) -> Result<(Arc<dyn ObjectStore>, Path, Url), WarehouseError> {
+    std::fs::create_dir_all(dir).map_err(|source| WarehouseError::CreateDir {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let abs = std::fs::canonicalize(dir).map_err(|source| WarehouseError::CreateDir {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let invalid = |reason: String| WarehouseError::InvalidLocation {
+        location: dir.display().to_string(),
+        reason,
+    };
     let root = Path::from_filesystem_path(&abs).map_err(|e| invalid(e.to_string()))?;
-    let url = Url::from_directory_path(&abs).map_err(|()| invalid("not an absolute path".into()))?;
+    let url =
+        Url::from_directory_path(&abs).map_err(|()| invalid("not an absolute path".into()))?;
     Ok((Arc::new(LocalFileSystem::new()), root, url))
 }
 
@@ -107,13 +138,26 @@ impl Warehouse {
                 Ok(Self { store, root, url })
             }
             Location::S3 { bucket, prefix } => {
-                let url_text = if prefix.is_empty() { format!("s3://{bucket}/") } else { format!("s3://{bucket}/{prefix}/") };
+                let url_text = if prefix.is_empty() {
+                    format!("s3://{bucket}/")
+                } else {
+                    format!("s3://{bucket}/{prefix}/")
+                };
                 let url = Url::parse(&url_text).map_err(|e| WarehouseError::InvalidLocation {
                     location: location.to_string(),
                     reason: e.to_string(),
                 })?;
-                let store = s3_store(&bucket).await.map_err(|source| WarehouseError::S3Config { url: url_text, source })?;
-                Ok(Self { store, root: Path::from(prefix), url })
+                let store = s3_store(&bucket)
+                    .await
+                    .map_err(|source| WarehouseError::S3Config {
+                        url: url_text,
+                        source,
+                    })?;
+                Ok(Self {
+                    store,
+                    root: Path::from(prefix),
+                    url,
+                })
             }
         }
     }
@@ -157,22 +201,45 @@ impl Warehouse {
     pub fn relative<'a>(&self, path: &'a Path) -> &'a str {
         let root = self.root.as_ref();
         let p = path.as_ref();
-        if root.is_empty() { p } else { p.strip_prefix(root).map_or(p, |r| r.trim_start_matches('/')) }
+        if root.is_empty() {
+            p
+        } else {
+            p.strip_prefix(root)
+                .map_or(p, |r| r.trim_start_matches('/'))
+        }
     }
 
-    fn error(&self, operation: &'static str, key: &Path, source: object_store::Error) -> WarehouseError {
-        WarehouseError::Store { operation, key: key.to_string(), url: self.url.to_string(), source }
+    fn error(
+        &self,
+        operation: &'static str,
+        key: &Path,
+        source: object_store::Error,
+    ) -> WarehouseError {
+        WarehouseError::Store {
+            operation,
+            key: key.to_string(),
+            url: self.url.to_string(),
+            source,
+        }
     }
 
     /// Writes a whole object atomically (replacing any object at that path).
     pub async fn put(&self, path: &Path, bytes: Bytes) -> Result<(), WarehouseError> {
-        self.store.put(path, PutPayload::from_bytes(bytes)).await.map_err(|e| self.error("PUT", path, e))?;
+        self.store
+            .put(path, PutPayload::from_bytes(bytes))
+            .await
+            .map_err(|e| self.error("PUT", path, e))?;
         Ok(())
     }
 
     pub async fn get(&self, path: &Path) -> Result<Option<Bytes>, WarehouseError> {
         match self.store.get(path).await {
-            Ok(result) => Ok(Some(result.bytes().await.map_err(|e| self.error("GET", path, e))?)),
+            Ok(result) => Ok(Some(
+                result
+                    .bytes()
+                    .await
+                    .map_err(|e| self.error("GET", path, e))?,
+            )),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.error("GET", path, e)),
         }
@@ -180,7 +247,11 @@ impl Warehouse {
 
     /// Every object below `prefix` (recursively).
     pub async fn list(&self, prefix: &Path) -> Result<Vec<ObjectMeta>, WarehouseError> {
-        self.store.list(Some(prefix)).try_collect().await.map_err(|e| self.error("LIST", prefix, e))
+        self.store
+            .list(Some(prefix))
+            .try_collect()
+            .await
+            .map_err(|e| self.error("LIST", prefix, e))
     }
 
     /// Deletes an object; a missing one is not an error (a repeated cleanup).
@@ -200,25 +271,42 @@ mod tests {
     fn parses_locations() {
         assert_eq!(
             Location::parse("s3://bucket/a/b/").unwrap(),
-            Location::S3 { bucket: "bucket".into(), prefix: "a/b".into() }
+            Location::S3 {
+                bucket: "bucket".into(),
+                prefix: "a/b".into()
+            }
         );
-        assert_eq!(Location::parse("s3://bucket").unwrap(), Location::S3 { bucket: "bucket".into(), prefix: "".into() });
+        assert_eq!(
+            Location::parse("s3://bucket").unwrap(),
+            Location::S3 {
+                bucket: "bucket".into(),
+                prefix: "".into()
+            }
+        );
         assert!(Location::parse("s3:///x").is_err());
         assert!(Location::parse("gs://bucket").is_err());
-        assert_eq!(Location::parse("./wh").unwrap(), Location::Local("./wh".into()));
+        assert_eq!(
+            Location::parse("./wh").unwrap(),
+            Location::Local("./wh".into())
+        );
     }
 
     #[tokio::test]
     async fn local_puts_lists_and_deletes() {
         let dir = tempfile::tempdir().unwrap();
-        let wh = Warehouse::open(dir.path().join("wh").to_str().unwrap()).await.unwrap();
+        let wh = Warehouse::open(dir.path().join("wh").to_str().unwrap())
+            .await
+            .unwrap();
         assert!(wh.url().as_str().starts_with("file:///"));
         assert!(wh.table_url("events").ends_with("/wh/events/"));
         let p = wh.path("events/year=2026/month=01/day=05/a.parquet");
         wh.put(&p, Bytes::from_static(b"x")).await.unwrap();
         let listed = wh.list(&wh.path("events")).await.unwrap();
         assert_eq!(listed.len(), 1);
-        assert_eq!(wh.relative(&listed[0].location), "events/year=2026/month=01/day=05/a.parquet");
+        assert_eq!(
+            wh.relative(&listed[0].location),
+            "events/year=2026/month=01/day=05/a.parquet"
+        );
         assert_eq!(wh.get(&p).await.unwrap().unwrap().as_ref(), b"x");
         wh.delete(&p).await.unwrap();
         wh.delete(&p).await.unwrap();

@@ -13,13 +13,17 @@ fn typed<'a>(name: &str, value: &'a Value) -> Result<(&'a str, &'a Value), Strin
             let (t, v) = m.iter().next().expect("one entry");
             Ok((t.as_str(), v))
         }
-        other => Err(format!("attribute {name}: not a DynamoDB typed value: {other}")),
+        other => Err(format!(
+            "attribute {name}: not a DynamoDB typed value: {other}"
+        )),
     }
 }
 
 /// A string attribute; `None` when absent or `{"NULL": true}`.
 pub fn string<'a>(item: &'a Item, name: &str) -> Result<Option<&'a str>, String> {
-    let Some(value) = item.get(name) else { return Ok(None) };
+    let Some(value) = item.get(name) else {
+        return Ok(None);
+    };
     match typed(name, value)? {
         ("S", Value::String(s)) => Ok(Some(s)),
         ("NULL", _) => Ok(None),
@@ -34,7 +38,9 @@ pub fn required_string<'a>(item: &'a Item, name: &str) -> Result<&'a str, String
 
 /// The text of a number attribute; `None` when absent or NULL.
 pub fn number<'a>(item: &'a Item, name: &str) -> Result<Option<&'a str>, String> {
-    let Some(value) = item.get(name) else { return Ok(None) };
+    let Some(value) = item.get(name) else {
+        return Ok(None);
+    };
     match typed(name, value)? {
         ("N", Value::String(s)) => Ok(Some(s)),
         ("NULL", _) => Ok(None),
@@ -43,9 +49,16 @@ pub fn number<'a>(item: &'a Item, name: &str) -> Result<Option<&'a str>, String>
 }
 
 /// A number attribute as an exact decimal scaled by 10^`scale`.
-pub fn decimal(item: &Item, name: &str, scale: u32, precision: u32) -> Result<Option<i128>, String> {
+pub fn decimal(
+    item: &Item,
+    name: &str,
+    scale: u32,
+    precision: u32,
+) -> Result<Option<i128>, String> {
     number(item, name)?
-        .map(|text| parse_decimal(text, scale, precision).map_err(|e| format!("attribute {name}: {e}")))
+        .map(|text| {
+            parse_decimal(text, scale, precision).map_err(|e| format!("attribute {name}: {e}"))
+        })
         .transpose()
 }
 
@@ -62,7 +75,9 @@ pub fn integer(item: &Item, name: &str) -> Result<Option<i64>, String> {
 
 /// A list attribute (`L`); `None` when absent or NULL.
 pub fn list<'a>(item: &'a Item, name: &str) -> Result<Option<&'a Vec<Value>>, String> {
-    let Some(value) = item.get(name) else { return Ok(None) };
+    let Some(value) = item.get(name) else {
+        return Ok(None);
+    };
     match typed(name, value)? {
         ("L", Value::Array(a)) => Ok(Some(a)),
         ("NULL", _) => Ok(None),
@@ -95,7 +110,11 @@ pub fn parse_decimal(text: &str, scale: u32, precision: u32) -> Result<i128, Str
     if int_part.is_empty() && frac_part.is_empty() {
         return Err(bad());
     }
-    if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
+    if !int_part
+        .bytes()
+        .chain(frac_part.bytes())
+        .all(|b| b.is_ascii_digit())
+    {
         return Err(bad());
     }
     // digits · 10^(exponent - frac_len) · 10^scale
@@ -115,21 +134,36 @@ pub fn parse_decimal(text: &str, scale: u32, precision: u32) -> Result<i128, Str
     if kept.len() > precision as usize {
         return Err(format!("{text} does not fit DECIMAL({precision},{scale})"));
     }
-    let value: i128 = if kept.is_empty() { 0 } else { kept.parse().map_err(|_| bad())? };
+    let value: i128 = if kept.is_empty() {
+        0
+    } else {
+        kept.parse().map_err(|_| bad())?
+    };
     Ok(if negative { -value } else { value })
 }
 
 /// Converts a typed value to plain JSON: S → string, N → number, BOOL → bool, NULL → null,
 /// M → object, L → array, SS/NS/BS → arrays, B → base64 string (as DynamoDB sends it).
 pub fn to_plain_json(value: &Value) -> Value {
-    let Value::Object(m) = value else { return value.clone() };
-    let Some((t, v)) = m.iter().next().filter(|_| m.len() == 1) else { return value.clone() };
+    let Value::Object(m) = value else {
+        return value.clone();
+    };
+    let Some((t, v)) = m.iter().next().filter(|_| m.len() == 1) else {
+        return value.clone();
+    };
     match (t.as_str(), v) {
         ("N", Value::String(n)) => number_value(n),
-        ("NS", Value::Array(ns)) => {
-            Value::Array(ns.iter().map(|n| n.as_str().map_or_else(|| n.clone(), number_value)).collect())
-        }
-        ("M", Value::Object(inner)) => Value::Object(inner.iter().map(|(k, v)| (k.clone(), to_plain_json(v))).collect()),
+        ("NS", Value::Array(ns)) => Value::Array(
+            ns.iter()
+                .map(|n| n.as_str().map_or_else(|| n.clone(), number_value))
+                .collect(),
+        ),
+        ("M", Value::Object(inner)) => Value::Object(
+            inner
+                .iter()
+                .map(|(k, v)| (k.clone(), to_plain_json(v)))
+                .collect(),
+        ),
         ("L", Value::Array(items)) => Value::Array(items.iter().map(to_plain_json).collect()),
         ("NULL", _) => Value::Null,
         (_, v) => v.clone(), // S, BOOL, B, SS, BS carry their value as is
@@ -138,13 +172,17 @@ pub fn to_plain_json(value: &Value) -> Value {
 
 /// A DynamoDB number as a JSON number when it is one, else kept as text (never rounded).
 fn number_value(text: &str) -> Value {
-    serde_json::from_str::<serde_json::Number>(text).map_or_else(|_| Value::String(text.to_string()), Value::Number)
+    serde_json::from_str::<serde_json::Number>(text)
+        .map_or_else(|_| Value::String(text.to_string()), Value::Number)
 }
 
 /// The attributes of `item` not in `known`, as a JSON object text; `None` when there are none.
 pub fn unnamed_attributes(item: &Item, known: &[&str]) -> Option<String> {
-    let extra: Map<String, Value> =
-        item.iter().filter(|(k, _)| !known.contains(&k.as_str())).map(|(k, v)| (k.clone(), to_plain_json(v))).collect();
+    let extra: Map<String, Value> = item
+        .iter()
+        .filter(|(k, _)| !known.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), to_plain_json(v)))
+        .collect();
     (!extra.is_empty()).then(|| Value::Object(extra).to_string())
 }
 
@@ -162,8 +200,16 @@ mod tests {
         assert_eq!(parse_decimal("12.340000", 4, 18), Ok(123_400));
         assert_eq!(parse_decimal("0", 4, 18), Ok(0));
         assert_eq!(parse_decimal(".5", 4, 18), Ok(5_000));
-        assert!(parse_decimal("0.00001", 4, 18).unwrap_err().contains("more than 4 decimal places"));
-        assert!(parse_decimal("1e20", 4, 18).unwrap_err().contains("DECIMAL(18,4)"));
+        assert!(
+            parse_decimal("0.00001", 4, 18)
+                .unwrap_err()
+                .contains("more than 4 decimal places")
+        );
+        assert!(
+            parse_decimal("1e20", 4, 18)
+                .unwrap_err()
+                .contains("DECIMAL(18,4)")
+        );
         assert!(parse_decimal("abc", 4, 18).is_err());
         assert!(parse_decimal("", 4, 18).is_err());
         assert!(parse_decimal("1.2.3", 4, 18).is_err());
@@ -178,18 +224,36 @@ mod tests {
         assert_eq!(string(&item, "status"), Ok(Some("PAID")));
         assert_eq!(string(&item, "gone"), Ok(None));
         assert_eq!(string(&item, "absent"), Ok(None));
-        assert_eq!(string(&item, "wrong").unwrap_err(), "attribute wrong: expected S, found N");
+        assert_eq!(
+            string(&item, "wrong").unwrap_err(),
+            "attribute wrong: expected S, found N"
+        );
         assert_eq!(decimal(&item, "total", 4, 18), Ok(Some(125_000)));
-        assert!(integer(&item, "total").unwrap_err().contains("whole number"));
-        assert!(required_string(&item, "absent").unwrap_err().contains("missing"));
+        assert!(
+            integer(&item, "total")
+                .unwrap_err()
+                .contains("whole number")
+        );
+        assert!(
+            required_string(&item, "absent")
+                .unwrap_err()
+                .contains("missing")
+        );
     }
 
     #[test]
     fn plain_json_keeps_every_type() {
         let v = json!({"M": {"a": {"N": "1.50"}, "b": {"SS": ["x"]}, "c": {"L": [{"BOOL": true}, {"NULL": true}]}, "d": {"NS": ["2"]}}});
-        assert_eq!(to_plain_json(&v), json!({"a": 1.50, "b": ["x"], "c": [true, null], "d": [2]}));
-        let item: Item = serde_json::from_value(json!({"PK": {"S": "x"}, "gift": {"BOOL": false}})).unwrap();
-        assert_eq!(unnamed_attributes(&item, &["PK"]).unwrap(), r#"{"gift":false}"#);
+        assert_eq!(
+            to_plain_json(&v),
+            json!({"a": 1.50, "b": ["x"], "c": [true, null], "d": [2]})
+        );
+        let item: Item =
+            serde_json::from_value(json!({"PK": {"S": "x"}, "gift": {"BOOL": false}})).unwrap();
+        assert_eq!(
+            unnamed_attributes(&item, &["PK"]).unwrap(),
+            r#"{"gift":false}"#
+        );
         assert_eq!(unnamed_attributes(&item, &["PK", "gift"]), None);
     }
 }

@@ -2,8 +2,10 @@
 //! `SK = ORDER#<orderId>` (an order). Maps one item image to the row of its table.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
-use tributary_transform::model::{Change, MONEY_PRECISION, MONEY_SCALE, OrderChange, OrderItem, Record, UserChange};
 use tributary_transform::Partition;
+use tributary_transform::model::{
+    Change, MONEY_PRECISION, MONEY_SCALE, OrderChange, OrderItem, Record, UserChange,
+};
 
 use super::attribute::{self, Item};
 
@@ -11,14 +13,37 @@ const USER_PREFIX: &str = "USER#";
 const ORDER_PREFIX: &str = "ORDER#";
 const PROFILE: &str = "PROFILE";
 
-const ORDER_ATTRIBUTES: &[&str] =
-    &["PK", "SK", "orderId", "userId", "status", "totalAmount", "currency", "createdAt", "updatedAt", "items"];
-const USER_ATTRIBUTES: &[&str] = &["PK", "SK", "userId", "email", "name", "country", "createdAt", "updatedAt"];
+const ORDER_ATTRIBUTES: &[&str] = &[
+    "PK",
+    "SK",
+    "orderId",
+    "userId",
+    "status",
+    "totalAmount",
+    "currency",
+    "createdAt",
+    "updatedAt",
+    "items",
+];
+const USER_ATTRIBUTES: &[&str] = &[
+    "PK",
+    "SK",
+    "userId",
+    "email",
+    "name",
+    "country",
+    "createdAt",
+    "updatedAt",
+];
 
 /// Maps `image` (with the item's `keys`) to an order or user change.
 pub fn map_item(keys: &Item, image: &Item, change: Change) -> Result<Record, String> {
-    let pk = attribute::string(keys, "PK")?.or(attribute::string(image, "PK")?).ok_or("key attribute PK is missing")?;
-    let sk = attribute::string(keys, "SK")?.or(attribute::string(image, "SK")?).ok_or("key attribute SK is missing")?;
+    let pk = attribute::string(keys, "PK")?
+        .or(attribute::string(image, "PK")?)
+        .ok_or("key attribute PK is missing")?;
+    let sk = attribute::string(keys, "SK")?
+        .or(attribute::string(image, "SK")?)
+        .ok_or("key attribute SK is missing")?;
     let user_id = pk
         .strip_prefix(USER_PREFIX)
         .filter(|id| !id.is_empty())
@@ -28,20 +53,37 @@ pub fn map_item(keys: &Item, image: &Item, change: Change) -> Result<Record, Str
     }
     match sk.strip_prefix(ORDER_PREFIX).filter(|id| !id.is_empty()) {
         Some(order_id) => map_order(user_id, order_id, image, change).map(Record::Order),
-        None => Err(format!("unknown entity: SK {sk:?} is neither {PROFILE} nor {ORDER_PREFIX}<orderId>")),
+        None => Err(format!(
+            "unknown entity: SK {sk:?} is neither {PROFILE} nor {ORDER_PREFIX}<orderId>"
+        )),
     }
 }
 
-fn map_order(user_id: &str, order_id: &str, image: &Item, change: Change) -> Result<OrderChange, String> {
+fn map_order(
+    user_id: &str,
+    order_id: &str,
+    image: &Item,
+    change: Change,
+) -> Result<OrderChange, String> {
     let created_at_ms = required_time(image, "createdAt")?;
     let items = attribute::list(image, "items")?
-        .map(|list| list.iter().enumerate().map(|(i, v)| map_order_item(i, v)).collect::<Result<Vec<_>, _>>())
+        .map(|list| {
+            list.iter()
+                .enumerate()
+                .map(|(i, v)| map_order_item(i, v))
+                .collect::<Result<Vec<_>, _>>()
+        })
         .transpose()?;
     Ok(OrderChange {
         order_id: order_id.to_string(),
         user_id: user_id.to_string(),
         status: attribute::string(image, "status")?.map(str::to_string),
-        total_amount: attribute::decimal(image, "totalAmount", MONEY_SCALE as u32, u32::from(MONEY_PRECISION))?,
+        total_amount: attribute::decimal(
+            image,
+            "totalAmount",
+            MONEY_SCALE as u32,
+            u32::from(MONEY_PRECISION),
+        )?,
         currency: attribute::string(image, "currency")?.map(str::to_string),
         created_at_ms,
         updated_at_ms: optional_time(image, "updatedAt")?,
@@ -55,9 +97,17 @@ fn map_order_item(index: usize, value: &serde_json::Value) -> Result<OrderItem, 
     let item = attribute::map(&format!("items[{index}]"), value)?;
     let context = |e: String| format!("items[{index}]: {e}");
     Ok(OrderItem {
-        product_id: attribute::string(item, "productId").map_err(context)?.map(str::to_string),
+        product_id: attribute::string(item, "productId")
+            .map_err(context)?
+            .map(str::to_string),
         quantity: attribute::integer(item, "quantity").map_err(context)?,
-        price: attribute::decimal(item, "price", MONEY_SCALE as u32, u32::from(MONEY_PRECISION)).map_err(context)?,
+        price: attribute::decimal(
+            item,
+            "price",
+            MONEY_SCALE as u32,
+            u32::from(MONEY_PRECISION),
+        )
+        .map_err(context)?,
     })
 }
 
@@ -75,15 +125,19 @@ fn map_user(user_id: &str, image: &Item, change: Change) -> Result<UserChange, S
 }
 
 fn required_time(image: &Item, name: &str) -> Result<i64, String> {
-    let ms = optional_time(image, name)?
-        .ok_or_else(|| format!("attribute {name} is missing: the item's partition cannot be chosen"))?;
+    let ms = optional_time(image, name)?.ok_or_else(|| {
+        format!("attribute {name} is missing: the item's partition cannot be chosen")
+    })?;
     Partition::of_millis(ms).map_err(|e| format!("attribute {name}: {e}"))?;
     Ok(ms)
 }
 
 fn optional_time(image: &Item, name: &str) -> Result<Option<i64>, String> {
     attribute::string(image, name)?
-        .map(|text| parse_time(text).ok_or_else(|| format!("attribute {name}: {text:?} is not an ISO-8601 date-time")))
+        .map(|text| {
+            parse_time(text)
+                .ok_or_else(|| format!("attribute {name}: {text:?} is not an ISO-8601 date-time"))
+        })
         .transpose()
 }
 
@@ -98,7 +152,12 @@ pub fn parse_time(text: &str) -> Option<i64> {
             return Some(t.and_utc().timestamp_millis());
         }
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_millis())
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(|d| {
+        d.and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc()
+            .timestamp_millis()
+    })
 }
 
 #[cfg(test)]
@@ -113,7 +172,12 @@ mod tests {
             sequence_number: Some(SequenceNumber::from_u64(1)),
             change_time_ms: 0,
             event_id: None,
-            origin: Origin { source: "file".into(), shard: "f".into(), sequence: SequenceNumber::from_u64(1), arrival_time_ms: None },
+            origin: Origin {
+                source: "file".into(),
+                shard: "f".into(),
+                sequence: SequenceNumber::from_u64(1),
+                arrival_time_ms: None,
+            },
         }
     }
 
@@ -128,7 +192,9 @@ mod tests {
             "createdAt": {"S": "2026-01-05T10:00:00Z"}, "giftWrap": {"BOOL": true},
             "items": {"L": [{"M": {"productId": {"S": "p"}, "quantity": {"N": "2"}, "price": {"N": "5.25"}}}]}
         }));
-        let Record::Order(o) = map_item(&Item::new(), &image, change()).unwrap() else { panic!("not an order") };
+        let Record::Order(o) = map_item(&Item::new(), &image, change()).unwrap() else {
+            panic!("not an order")
+        };
         assert_eq!((o.order_id.as_str(), o.user_id.as_str()), ("o1", "u1"));
         assert_eq!(o.total_amount, Some(105_000));
         assert_eq!(o.items.unwrap()[0].price, Some(52_500));
@@ -139,21 +205,42 @@ mod tests {
     #[test]
     fn refuses_unknown_entities_and_wrong_types() {
         let keys = item(json!({"PK": {"S": "USER#u1"}, "SK": {"S": "CART#1"}}));
-        assert!(map_item(&keys, &Item::new(), change()).unwrap_err().contains("unknown entity"));
+        assert!(
+            map_item(&keys, &Item::new(), change())
+                .unwrap_err()
+                .contains("unknown entity")
+        );
         let keys = item(json!({"PK": {"S": "PRODUCT#1"}, "SK": {"S": "PROFILE"}}));
-        assert!(map_item(&keys, &Item::new(), change()).unwrap_err().contains("unknown entity"));
+        assert!(
+            map_item(&keys, &Item::new(), change())
+                .unwrap_err()
+                .contains("unknown entity")
+        );
         let keys = item(json!({"PK": {"S": "USER#u1"}, "SK": {"S": "ORDER#o1"}}));
         let image = item(json!({"createdAt": {"S": "2026-01-05"}, "totalAmount": {"S": "ten"}}));
-        assert_eq!(map_item(&keys, &image, change()).unwrap_err(), "attribute totalAmount: expected N, found S");
+        assert_eq!(
+            map_item(&keys, &image, change()).unwrap_err(),
+            "attribute totalAmount: expected N, found S"
+        );
         let image = item(json!({"totalAmount": {"N": "1"}}));
-        assert!(map_item(&keys, &image, change()).unwrap_err().contains("createdAt is missing"));
+        assert!(
+            map_item(&keys, &image, change())
+                .unwrap_err()
+                .contains("createdAt is missing")
+        );
     }
 
     #[test]
     fn parses_iso_times() {
         assert_eq!(parse_time("2026-01-05T10:00:00Z"), Some(1_767_607_200_000));
-        assert_eq!(parse_time("2026-01-05T12:00:00+02:00"), Some(1_767_607_200_000));
-        assert_eq!(parse_time("2026-01-05T10:00:00.250"), Some(1_767_607_200_250));
+        assert_eq!(
+            parse_time("2026-01-05T12:00:00+02:00"),
+            Some(1_767_607_200_000)
+        );
+        assert_eq!(
+            parse_time("2026-01-05T10:00:00.250"),
+            Some(1_767_607_200_250)
+        );
         assert_eq!(parse_time("2026-01-05"), Some(1_767_571_200_000));
         assert_eq!(parse_time("yesterday"), None);
     }

@@ -12,19 +12,25 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
-use tributary_transform::model::{ClickEvent, Origin};
 use tributary_transform::Partition;
+use tributary_transform::model::{ClickEvent, Origin};
 
 pub fn decode(raw: &[u8], origin: Origin) -> Result<ClickEvent, String> {
     let mut de = serde_json::Deserializer::from_slice(raw);
-    let fields = de.deserialize_map(EventVisitor).map_err(|e| format!("invalid event: {e}"))?;
+    let fields = de
+        .deserialize_map(EventVisitor)
+        .map_err(|e| format!("invalid event: {e}"))?;
     de.end().map_err(|e| format!("invalid event: {e}"))?;
-    let event_type = fields.event_type.ok_or("invalid event: eventType is missing")?;
+    let event_type = fields
+        .event_type
+        .ok_or("invalid event: eventType is missing")?;
     let user_id = fields.user_id.ok_or("invalid event: userId is missing")?;
     if user_id.is_empty() {
         return Err("invalid event: userId is empty".into());
     }
-    let timestamp_ms = fields.timestamp.ok_or("invalid event: timestamp is missing")?;
+    let timestamp_ms = fields
+        .timestamp
+        .ok_or("invalid event: timestamp is missing")?;
     Partition::of_millis(timestamp_ms).map_err(|e| format!("invalid event: timestamp {e}"))?;
     let p = fields.properties;
     let mut extra = fields.extra;
@@ -98,8 +104,12 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
     }
 }
 
-fn value_of<'de, T: de::Deserialize<'de>, A: MapAccess<'de>>(map: &mut A, key: &str) -> Result<T, A::Error> {
-    map.next_value::<T>().map_err(|e| de::Error::custom(format_args!("{key}: {e}")))
+fn value_of<'de, T: de::Deserialize<'de>, A: MapAccess<'de>>(
+    map: &mut A,
+    key: &str,
+) -> Result<T, A::Error> {
+    map.next_value::<T>()
+        .map_err(|e| de::Error::custom(format_args!("{key}: {e}")))
 }
 
 struct EventVisitor;
@@ -119,7 +129,10 @@ impl<'de> Visitor<'de> for EventVisitor {
                 "userId" => fields.user_id = value_of(&mut map, "userId")?,
                 "timestamp" => {
                     let n: Option<serde_json::Number> = value_of(&mut map, "timestamp")?;
-                    fields.timestamp = n.map(|n| epoch_millis(&n)).transpose().map_err(de::Error::custom)?;
+                    fields.timestamp = n
+                        .map(|n| epoch_millis(&n))
+                        .transpose()
+                        .map_err(de::Error::custom)?;
                 }
                 "properties" => {
                     if let Some(p) = map.next_value_seed(OptionalProperties)? {
@@ -201,7 +214,12 @@ mod tests {
     use tributary_transform::SequenceNumber;
 
     fn origin() -> Origin {
-        Origin { source: "file".into(), shard: "f".into(), sequence: SequenceNumber::from_u64(1), arrival_time_ms: None }
+        Origin {
+            source: "file".into(),
+            shard: "f".into(),
+            sequence: SequenceNumber::from_u64(1),
+            arrival_time_ms: None,
+        }
     }
 
     #[test]
@@ -213,7 +231,10 @@ mod tests {
         assert_eq!(e.timestamp_ms, 1_767_607_200_000);
         assert_eq!(e.amount, Some(99.99));
         assert_eq!(e.product_id.as_deref(), Some("pé"));
-        assert_eq!(e.extra.as_deref(), Some(r#"{"properties":{"coupon":"X"},"sessionId":"s1"}"#));
+        assert_eq!(
+            e.extra.as_deref(),
+            Some(r#"{"properties":{"coupon":"X"},"sessionId":"s1"}"#)
+        );
     }
 
     #[test]
@@ -229,18 +250,50 @@ mod tests {
     fn bad_events_say_why() {
         let cases: [(&[u8], &str); 7] = [
             (br#"{"eventType":"PAGE_VIEW","userId":"u","timest"#, "EOF"),
-            (br#"{"eventType":"PAGE_VIEW","timestamp":1}"#, "userId is missing"),
-            (br#"{"eventType":5,"userId":"u","timestamp":1}"#, "eventType: invalid type"),
-            (br#"{"eventType":"X","userId":"u","timestamp":"yesterday"}"#, "timestamp: invalid type"),
-            (br#"{"eventType":"X","userId":"u","timestamp":1.5}"#, "not whole epoch milliseconds"),
-            (br#"{"eventType":"X","userId":"u","timestamp":1,"properties":{"amount":"12"}}"#, "properties.amount"),
+            (
+                br#"{"eventType":"PAGE_VIEW","timestamp":1}"#,
+                "userId is missing",
+            ),
+            (
+                br#"{"eventType":5,"userId":"u","timestamp":1}"#,
+                "eventType: invalid type",
+            ),
+            (
+                br#"{"eventType":"X","userId":"u","timestamp":"yesterday"}"#,
+                "timestamp: invalid type",
+            ),
+            (
+                br#"{"eventType":"X","userId":"u","timestamp":1.5}"#,
+                "not whole epoch milliseconds",
+            ),
+            (
+                br#"{"eventType":"X","userId":"u","timestamp":1,"properties":{"amount":"12"}}"#,
+                "properties.amount",
+            ),
             (br#"[1,2]"#, "invalid event"),
         ];
         for (raw, expected) in cases {
             let err = decode(raw, origin()).unwrap_err();
-            assert!(err.contains(expected), "{err:?} should contain {expected:?}");
+            assert!(
+                err.contains(expected),
+                "{err:?} should contain {expected:?}"
+            );
         }
-        assert!(decode(br#"{"eventType":"X","userId":"u","timestamp":99999999999999999}"#, origin()).unwrap_err().contains("outside"));
-        assert!(decode(br#"{"eventType":"X","userId":"u","timestamp":1} {}"#, origin()).unwrap_err().contains("trailing"));
+        assert!(
+            decode(
+                br#"{"eventType":"X","userId":"u","timestamp":99999999999999999}"#,
+                origin()
+            )
+            .unwrap_err()
+            .contains("outside")
+        );
+        assert!(
+            decode(
+                br#"{"eventType":"X","userId":"u","timestamp":1} {}"#,
+                origin()
+            )
+            .unwrap_err()
+            .contains("trailing")
+        );
     }
 }

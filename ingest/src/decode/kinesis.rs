@@ -25,14 +25,21 @@ pub fn payload_format(data: &[u8]) -> Format {
         dynamodb: Option<IgnoredAny>,
     }
     match serde_json::from_slice::<Probe>(data) {
-        Ok(Probe { event_name: Some(_), dynamodb: Some(_) }) => Format::DynamodbStream,
+        Ok(Probe {
+            event_name: Some(_),
+            dynamodb: Some(_),
+        }) => Format::DynamodbStream,
         _ => Format::Events,
     }
 }
 
 /// Decodes one Kinesis record (de-aggregating KPL records) and hands each user record, with its
 /// format and raw bytes, to `each`.
-pub fn decode_record(data: &[u8], origin: &Origin, mut each: impl FnMut(Format, &[u8], Result<Decoded, String>)) {
+pub fn decode_record(
+    data: &[u8],
+    origin: &Origin,
+    mut each: impl FnMut(Format, &[u8], Result<Decoded, String>),
+) {
     if kpl::is_aggregated(data) {
         match kpl::deaggregate(data) {
             Ok(records) => {
@@ -47,7 +54,11 @@ pub fn decode_record(data: &[u8], origin: &Origin, mut each: impl FnMut(Format, 
     }
 }
 
-fn decode_user_record(data: &[u8], origin: &Origin, each: &mut impl FnMut(Format, &[u8], Result<Decoded, String>)) {
+fn decode_user_record(
+    data: &[u8],
+    origin: &Origin,
+    each: &mut impl FnMut(Format, &[u8], Result<Decoded, String>),
+) {
     let format = payload_format(data);
     // no export time: a Kinesis payload is never an export line
     each(format, data, super::decode(format, data, origin.clone(), 0));
@@ -59,7 +70,12 @@ mod tests {
     use tributary_transform::{Record, SequenceNumber};
 
     fn origin() -> Origin {
-        Origin { source: "kinesis".into(), shard: "shardId-0".into(), sequence: SequenceNumber::from_u64(7), arrival_time_ms: None }
+        Origin {
+            source: "kinesis".into(),
+            shard: "shardId-0".into(),
+            sequence: SequenceNumber::from_u64(7),
+            arrival_time_ms: None,
+        }
     }
 
     const EVENT: &[u8] = br#"{"eventType":"PAGE_VIEW","userId":"u1","timestamp":1767607200000,"properties":{"page":"/dynamodb"}}"#;
@@ -74,11 +90,17 @@ mod tests {
     #[test]
     fn tells_events_from_dynamodb_changes() {
         assert_eq!(payload_format(EVENT), Format::Events);
-        assert_eq!(payload_format(br#"{"eventType":"X","properties":{"dynamodb":1}}"#), Format::Events);
+        assert_eq!(
+            payload_format(br#"{"eventType":"X","properties":{"dynamodb":1}}"#),
+            Format::Events
+        );
         assert_eq!(payload_format(CHANGE), Format::DynamodbStream);
         let out = decode_all(CHANGE);
         assert!(matches!(out[0].1.as_ref().unwrap().record, Record::User(_)));
-        assert!(matches!(decode_all(EVENT)[0].1.as_ref().unwrap().record, Record::Event(_)));
+        assert!(matches!(
+            decode_all(EVENT)[0].1.as_ref().unwrap().record,
+            Record::Event(_)
+        ));
     }
 
     #[test]

@@ -56,14 +56,18 @@ pub fn is_aggregated(data: &[u8]) -> bool {
 /// The user records of an aggregate, in order; `Err` says why the aggregate is unreadable.
 pub fn deaggregate(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     if data.len() < MAGIC.len() + DIGEST_LEN {
-        return Err(format!("KPL aggregate of {} bytes is shorter than its header and checksum", data.len()));
+        return Err(format!(
+            "KPL aggregate of {} bytes is shorter than its header and checksum",
+            data.len()
+        ));
     }
     let body = &data[MAGIC.len()..data.len() - DIGEST_LEN];
     let digest = &data[data.len() - DIGEST_LEN..];
     if Md5::digest(body).as_slice() != digest {
         return Err("KPL aggregate checksum (MD5) does not match its body".into());
     }
-    let aggregate = AggregatedRecord::decode(body).map_err(|e| format!("KPL aggregate protobuf is invalid: {e}"))?;
+    let aggregate = AggregatedRecord::decode(body)
+        .map_err(|e| format!("KPL aggregate protobuf is invalid: {e}"))?;
     let keys = aggregate.partition_key_table.len() as u64;
     aggregate
         .records
@@ -71,7 +75,10 @@ pub fn deaggregate(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
         .enumerate()
         .map(|(i, r)| {
             if r.partition_key_index >= keys {
-                Err(format!("KPL user record {i} names partition key {} of {keys}", r.partition_key_index))
+                Err(format!(
+                    "KPL user record {i} names partition key {} of {keys}",
+                    r.partition_key_index
+                ))
             } else {
                 Ok(r.data)
             }
@@ -95,8 +102,12 @@ pub fn aggregate(records: &[(&str, &[u8])]) -> Vec<u8> {
             tags: Vec::new(),
         });
     }
-    let body = AggregatedRecord { partition_key_table: keys, explicit_hash_key_table: Vec::new(), records: user_records }
-        .encode_to_vec();
+    let body = AggregatedRecord {
+        partition_key_table: keys,
+        explicit_hash_key_table: Vec::new(),
+        records: user_records,
+    }
+    .encode_to_vec();
     let mut out = Vec::with_capacity(MAGIC.len() + body.len() + DIGEST_LEN);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&body);
@@ -110,10 +121,21 @@ mod tests {
 
     #[test]
     fn round_trips_user_records_in_order() {
-        let data = aggregate(&[("u1", b"{\"a\":1}"), ("u2", b"{\"a\":2}"), ("u1", b"{\"a\":3}")]);
+        let data = aggregate(&[
+            ("u1", b"{\"a\":1}"),
+            ("u2", b"{\"a\":2}"),
+            ("u1", b"{\"a\":3}"),
+        ]);
         assert!(is_aggregated(&data));
         let records = deaggregate(&data).unwrap();
-        assert_eq!(records, vec![b"{\"a\":1}".to_vec(), b"{\"a\":2}".to_vec(), b"{\"a\":3}".to_vec()]);
+        assert_eq!(
+            records,
+            vec![
+                b"{\"a\":1}".to_vec(),
+                b"{\"a\":2}".to_vec(),
+                b"{\"a\":3}".to_vec()
+            ]
+        );
         assert!(!is_aggregated(b"{\"a\":1}"));
     }
 

@@ -41,7 +41,9 @@ impl FromStr for Format {
             "events" => Ok(Format::Events),
             "dynamodb-stream" => Ok(Format::DynamodbStream),
             "dynamodb-export" => Ok(Format::DynamodbExport),
-            other => Err(format!("unknown format {other:?} (expected events, dynamodb-stream or dynamodb-export)")),
+            other => Err(format!(
+                "unknown format {other:?} (expected events, dynamodb-stream or dynamodb-export)"
+            )),
         }
     }
 }
@@ -55,12 +57,26 @@ pub struct Decoded {
 }
 
 /// Decodes one record of `format`; `export_time_ms` dates export snapshots.
-pub fn decode(format: Format, raw: &[u8], origin: Origin, export_time_ms: i64) -> Result<Decoded, String> {
+pub fn decode(
+    format: Format,
+    raw: &[u8],
+    origin: Origin,
+    export_time_ms: i64,
+) -> Result<Decoded, String> {
     match format {
-        Format::Events => events::decode(raw, origin).map(|e| Decoded { record: Record::Event(e), event_id: None }),
-        Format::DynamodbStream => {
-            dynamodb::decode(raw, origin).map(|c| Decoded { record: c.record, event_id: Some(c.event_id) })
+        Format::Events => events::decode(raw, origin).map(|e| Decoded {
+            record: Record::Event(e),
+            event_id: None,
+        }),
+        Format::DynamodbStream => dynamodb::decode(raw, origin).map(|c| Decoded {
+            record: c.record,
+            event_id: Some(c.event_id),
+        }),
+        Format::DynamodbExport => {
+            export::decode(raw, origin, export_time_ms).map(|record| Decoded {
+                record,
+                event_id: None,
+            })
         }
-        Format::DynamodbExport => export::decode(raw, origin, export_time_ms).map(|record| Decoded { record, event_id: None }),
     }
 }

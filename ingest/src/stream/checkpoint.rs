@@ -94,8 +94,10 @@ impl ShardState {
         self.checkpoint
             .as_deref()
             .map(|s| {
-                SequenceNumber::parse(s)
-                    .map_err(|e| CheckpointError::Corrupt { key: self.shard.to_string(), reason: e.to_string() })
+                SequenceNumber::parse(s).map_err(|e| CheckpointError::Corrupt {
+                    key: self.shard.to_string(),
+                    reason: e.to_string(),
+                })
             })
             .transpose()
     }
@@ -120,7 +122,11 @@ pub enum CheckpointError {
     #[error("the checkpoint of shard {shard} was changed by another worker (lease lost)")]
     Conflict { shard: ShardId },
     #[error("{operation} checkpoint {key} failed: {source}")]
-    Store { operation: &'static str, key: String, source: object_store::Error },
+    Store {
+        operation: &'static str,
+        key: String,
+        source: object_store::Error,
+    },
     #[error("checkpoint {key} is unreadable: {reason}")]
     Corrupt { key: String, reason: String },
     #[error("checkpoint {key}: {source}")]
@@ -130,7 +136,10 @@ pub enum CheckpointError {
 impl CheckpointError {
     /// Errors worth retrying (the store is down); a conflict or a corrupt object is not.
     pub fn is_transient(&self) -> bool {
-        matches!(self, CheckpointError::Store { .. } | CheckpointError::Io { .. })
+        matches!(
+            self,
+            CheckpointError::Store { .. } | CheckpointError::Io { .. }
+        )
     }
 }
 
@@ -148,10 +157,18 @@ impl CheckpointStore {
     pub fn new(warehouse: Warehouse, source_slug: &str) -> Self {
         let dir = format!("{STATE_PREFIX}/streams/{source_slug}");
         let local_dir = match warehouse.url().scheme() {
-            "file" => warehouse.url().to_file_path().ok().map(|root| root.join(&dir)),
+            "file" => warehouse
+                .url()
+                .to_file_path()
+                .ok()
+                .map(|root| root.join(&dir)),
             _ => None,
         };
-        Self { warehouse, dir, local_dir }
+        Self {
+            warehouse,
+            dir,
+            local_dir,
+        }
     }
 
     fn key(&self, shard: &ShardId) -> String {
@@ -163,10 +180,17 @@ impl CheckpointStore {
     }
 
     fn parse(&self, shard: &ShardId, bytes: &[u8]) -> Result<ShardState, CheckpointError> {
-        let corrupt = |reason: String| CheckpointError::Corrupt { key: self.key(shard), reason };
-        let state: ShardState = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+        let corrupt = |reason: String| CheckpointError::Corrupt {
+            key: self.key(shard),
+            reason,
+        };
+        let state: ShardState =
+            serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
         if state.version > STATE_VERSION {
-            return Err(corrupt(format!("written by a newer Tributary (state version {})", state.version)));
+            return Err(corrupt(format!(
+                "written by a newer Tributary (state version {})",
+                state.version
+            )));
         }
         if &state.shard != shard {
             return Err(corrupt(format!("holds shard {} instead", state.shard)));
@@ -185,48 +209,103 @@ impl CheckpointStore {
                 Err(source) => return Err(CheckpointError::Io { key, source }),
             };
             let state = self.parse(shard, &bytes)?;
-            return Ok(Some(Versioned { state, version: Version::Local(content_version(&bytes)) }));
+            return Ok(Some(Versioned {
+                state,
+                version: Version::Local(content_version(&bytes)),
+            }));
         }
         let path = self.path(shard);
         let result = match self.warehouse.store().get(&path).await {
             Ok(result) => result,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(source) => return Err(CheckpointError::Store { operation: "GET", key: self.key(shard), source }),
+            Err(source) => {
+                return Err(CheckpointError::Store {
+                    operation: "GET",
+                    key: self.key(shard),
+                    source,
+                });
+            }
         };
-        let version = UpdateVersion { e_tag: result.meta.e_tag.clone(), version: result.meta.version.clone() };
+        let version = UpdateVersion {
+            e_tag: result.meta.e_tag.clone(),
+            version: result.meta.version.clone(),
+        };
         let bytes = result
             .bytes()
             .await
-            .map_err(|source| CheckpointError::Store { operation: "GET", key: self.key(shard), source })?;
-        Ok(Some(Versioned { state: self.parse(shard, &bytes)?, version: Version::S3(version) }))
+            .map_err(|source| CheckpointError::Store {
+                operation: "GET",
+                key: self.key(shard),
+                source,
+            })?;
+        Ok(Some(Versioned {
+            state: self.parse(shard, &bytes)?,
+            version: Version::S3(version),
+        }))
     }
 
     /// Writes `state` if the stored object is still `expected` (`None`: if there is none yet).
-    pub async fn swap(&self, state: &ShardState, expected: Option<&Version>) -> Result<Version, CheckpointError> {
+    pub async fn swap(
+        &self,
+        state: &ShardState,
+        expected: Option<&Version>,
+    ) -> Result<Version, CheckpointError> {
         let shard = &state.shard;
         let bytes = serde_json::to_vec_pretty(state).expect("a shard state always serializes");
         if let Some(dir) = &self.local_dir {
-            return local_swap(dir.clone(), self.key(shard), shard.clone(), bytes, expected.cloned()).await;
+            return local_swap(
+                dir.clone(),
+                self.key(shard),
+                shard.clone(),
+                bytes,
+                expected.cloned(),
+            )
+            .await;
         }
         let mode = match expected {
             None => PutMode::Create,
             Some(Version::S3(v)) => PutMode::Update(v.clone()),
             Some(Version::Local(_)) => unreachable!("a local version never reaches the S3 backend"),
         };
-        let options = PutOptions { mode, ..Default::default() };
-        match self.warehouse.store().put_opts(&self.path(shard), PutPayload::from_bytes(Bytes::from(bytes)), options).await {
-            Ok(result) => Ok(Version::S3(UpdateVersion { e_tag: result.e_tag, version: result.version })),
-            Err(object_store::Error::Precondition { .. } | object_store::Error::AlreadyExists { .. }) => {
-                Err(CheckpointError::Conflict { shard: shard.clone() })
-            }
-            Err(source) => Err(CheckpointError::Store { operation: "PUT", key: self.key(shard), source }),
+        let options = PutOptions {
+            mode,
+            ..Default::default()
+        };
+        match self
+            .warehouse
+            .store()
+            .put_opts(
+                &self.path(shard),
+                PutPayload::from_bytes(Bytes::from(bytes)),
+                options,
+            )
+            .await
+        {
+            Ok(result) => Ok(Version::S3(UpdateVersion {
+                e_tag: result.e_tag,
+                version: result.version,
+            })),
+            Err(
+                object_store::Error::Precondition { .. }
+                | object_store::Error::AlreadyExists { .. },
+            ) => Err(CheckpointError::Conflict {
+                shard: shard.clone(),
+            }),
+            Err(source) => Err(CheckpointError::Store {
+                operation: "PUT",
+                key: self.key(shard),
+                source,
+            }),
         }
     }
 }
 
 fn content_version(bytes: &[u8]) -> String {
     use md5::{Digest, Md5};
-    Md5::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Compare-and-swap of a local file: under an exclusive lock on `<shard>.json.lock`, compare
@@ -239,7 +318,10 @@ async fn local_swap(
     expected: Option<Version>,
 ) -> Result<Version, CheckpointError> {
     tokio::task::spawn_blocking(move || {
-        let io = |source: std::io::Error| CheckpointError::Io { key: key.clone(), source };
+        let io = |source: std::io::Error| CheckpointError::Io {
+            key: key.clone(),
+            source,
+        };
         std::fs::create_dir_all(&dir).map_err(io)?;
         let file = dir.join(format!("{shard}.json"));
         let lock = std::fs::File::options()
@@ -264,7 +346,9 @@ async fn local_swap(
         }
         let staging = dir.join(format!(".{shard}.json.{}", std::process::id()));
         std::fs::write(&staging, &bytes).map_err(io)?;
-        std::fs::File::open(&staging).and_then(|f| f.sync_all()).map_err(io)?;
+        std::fs::File::open(&staging)
+            .and_then(|f| f.sync_all())
+            .map_err(io)?;
         std::fs::rename(&staging, &file).map_err(io)?;
         Ok(Version::Local(content_version(&bytes)))
     })
@@ -287,7 +371,10 @@ mod tests {
         state.owner = Some("a".into());
         let v1 = store.swap(&state, None).await.unwrap();
         // a second creator loses
-        assert!(matches!(store.swap(&state, None).await, Err(CheckpointError::Conflict { .. })));
+        assert!(matches!(
+            store.swap(&state, None).await,
+            Err(CheckpointError::Conflict { .. })
+        ));
         // worker b takes over from v1; worker a, still holding v1, is fenced off
         let mut taken = store.load(&shard).await.unwrap().unwrap();
         assert_eq!(taken.version, v1);
@@ -295,7 +382,10 @@ mod tests {
         taken.state.lease_epoch += 1;
         let v2 = store.swap(&taken.state, Some(&v1)).await.unwrap();
         state.checkpoint = Some("42".into());
-        assert!(matches!(store.swap(&state, Some(&v1)).await, Err(CheckpointError::Conflict { .. })));
+        assert!(matches!(
+            store.swap(&state, Some(&v1)).await,
+            Err(CheckpointError::Conflict { .. })
+        ));
         let now = store.load(&shard).await.unwrap().unwrap();
         assert_eq!(now.version, v2);
         assert_eq!(now.state.owner.as_deref(), Some("b"));
@@ -308,9 +398,15 @@ mod tests {
         let wh = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
         let store = CheckpointStore::new(wh, "s");
         let a = ShardId("a".into());
-        store.swap(&ShardState::new(a.clone(), StartPosition::Latest), None).await.unwrap();
-        std::fs::rename(dir.path().join("_tributary/streams/s/a.json"), dir.path().join("_tributary/streams/s/b.json"))
+        store
+            .swap(&ShardState::new(a.clone(), StartPosition::Latest), None)
+            .await
             .unwrap();
+        std::fs::rename(
+            dir.path().join("_tributary/streams/s/a.json"),
+            dir.path().join("_tributary/streams/s/b.json"),
+        )
+        .unwrap();
         let err = store.load(&ShardId("b".into())).await.unwrap_err();
         assert!(err.to_string().contains("holds shard a"), "{err}");
     }

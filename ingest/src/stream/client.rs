@@ -51,26 +51,46 @@ pub struct Fetched {
 pub enum ClientError {
     /// ProvisionedThroughputExceeded / LimitExceeded: back off and ask again.
     #[error("{operation} on shard {shard} was throttled: {message}")]
-    Throttled { operation: &'static str, shard: String, message: String },
+    Throttled {
+        operation: &'static str,
+        shard: String,
+        message: String,
+    },
     /// The iterator is older than its lifetime (5 min for Kinesis, 15 for DynamoDB Streams).
     #[error("the shard iterator of {shard} expired")]
     ExpiredIterator { shard: String },
     /// The position asked for is older than the stream's retention.
     #[error("shard {shard}: records at {position} are past the stream's retention: {message}")]
-    Trimmed { shard: String, position: String, message: String },
+    Trimmed {
+        shard: String,
+        position: String,
+        message: String,
+    },
     #[error("{operation} on {resource} failed: {message}")]
-    Service { operation: &'static str, resource: String, message: String },
+    Service {
+        operation: &'static str,
+        resource: String,
+        message: String,
+    },
 }
 
 impl ClientError {
     /// A failed call, with the whole error chain the SDK gives as the message.
     pub fn service(operation: &'static str, resource: &str, err: impl std::error::Error) -> Self {
-        ClientError::Service { operation, resource: resource.to_string(), message: message(&err) }
+        ClientError::Service {
+            operation,
+            resource: resource.to_string(),
+            message: message(&err),
+        }
     }
 
     /// A GetShardIterator answer without an iterator.
     pub fn no_iterator(shard: &ShardId) -> Self {
-        ClientError::Service { operation: "GetShardIterator", resource: shard.to_string(), message: "no iterator in the answer".into() }
+        ClientError::Service {
+            operation: "GetShardIterator",
+            resource: shard.to_string(),
+            message: "no iterator in the answer".into(),
+        }
     }
 }
 
@@ -101,13 +121,24 @@ pub type SharedClient = Arc<dyn ShardClient>;
 
 /// Makes a name safe and readable in object keys: keeps `[A-Za-z0-9._-]`, maps the rest to `_`.
 pub fn slug(text: &str) -> String {
-    text.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect()
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn slugs_are_key_safe() {
-        assert_eq!(super::slug("orders/stream/2026-11-22T07:00:00.000"), "orders_stream_2026-11-22T07_00_00.000");
+        assert_eq!(
+            super::slug("orders/stream/2026-11-22T07:00:00.000"),
+            "orders_stream_2026-11-22T07_00_00.000"
+        );
     }
 }

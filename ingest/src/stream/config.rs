@@ -34,8 +34,12 @@ impl std::str::FromStr for SourceSpec {
             "dynamodb-stream" if name.starts_with("arn:") && name.contains("/stream/") => {
                 Ok(SourceSpec::DynamodbStream(name.to_string()))
             }
-            "dynamodb-stream" => Err(format!("invalid source {s:?}: dynamodb-stream: needs a stream ARN (…:table/<table>/stream/<label>)")),
-            other => Err(format!("unknown source kind {other:?} in {s:?} (expected kinesis, dynamodb or dynamodb-stream)")),
+            "dynamodb-stream" => Err(format!(
+                "invalid source {s:?}: dynamodb-stream: needs a stream ARN (…:table/<table>/stream/<label>)"
+            )),
+            other => Err(format!(
+                "unknown source kind {other:?} in {s:?} (expected kinesis, dynamodb or dynamodb-stream)"
+            )),
         }
     }
 }
@@ -86,7 +90,9 @@ pub enum ConfigError {
     Zero { name: &'static str },
     #[error("--max-buffer-bytes ({max}) must be at least --flush-bytes ({flush})")]
     BufferBelowFlush { max: usize, flush: usize },
-    #[error("the lease duration ({lease:?}) must be at least three times the poll interval ({poll:?})")]
+    #[error(
+        "the lease duration ({lease:?}) must be at least three times the poll interval ({poll:?})"
+    )]
     LeaseTooShort { lease: Duration, poll: Duration },
 }
 
@@ -107,10 +113,16 @@ impl WorkerConfig {
             }
         }
         if self.max_buffer_bytes < self.flush_bytes {
-            return Err(ConfigError::BufferBelowFlush { max: self.max_buffer_bytes, flush: self.flush_bytes });
+            return Err(ConfigError::BufferBelowFlush {
+                max: self.max_buffer_bytes,
+                flush: self.flush_bytes,
+            });
         }
         if self.lease_duration < self.poll_interval * 3 {
-            return Err(ConfigError::LeaseTooShort { lease: self.lease_duration, poll: self.poll_interval });
+            return Err(ConfigError::LeaseTooShort {
+                lease: self.lease_duration,
+                poll: self.poll_interval,
+            });
         }
         Ok(())
     }
@@ -122,12 +134,39 @@ mod tests {
 
     #[test]
     fn parses_sources() {
-        assert_eq!("kinesis:clicks".parse::<SourceSpec>().unwrap(), SourceSpec::Kinesis("clicks".into()));
-        assert_eq!("dynamodb:shop".parse::<SourceSpec>().unwrap(), SourceSpec::DynamodbTable("shop".into()));
-        let arn = "arn:aws:dynamodb:us-east-1:000000000000:table/shop/stream/2026-11-22T07:00:00.000";
-        assert_eq!(format!("dynamodb-stream:{arn}").parse::<SourceSpec>().unwrap(), SourceSpec::DynamodbStream(arn.into()));
-        assert!("dynamodb-stream:shop".parse::<SourceSpec>().unwrap_err().contains("stream ARN"));
-        assert!("kafka:topic".parse::<SourceSpec>().unwrap_err().contains("unknown source kind"));
-        assert!("clicks".parse::<SourceSpec>().unwrap_err().contains("expected kinesis:"));
+        assert_eq!(
+            "kinesis:clicks".parse::<SourceSpec>().unwrap(),
+            SourceSpec::Kinesis("clicks".into())
+        );
+        assert_eq!(
+            "dynamodb:shop".parse::<SourceSpec>().unwrap(),
+            SourceSpec::DynamodbTable("shop".into())
+        );
+        let arn =
+            "arn:aws:dynamodb:us-east-1:000000000000:table/shop/stream/2026-11-22T07:00:00.000";
+        assert_eq!(
+            format!("dynamodb-stream:{arn}")
+                .parse::<SourceSpec>()
+                .unwrap(),
+            SourceSpec::DynamodbStream(arn.into())
+        );
+        assert!(
+            "dynamodb-stream:shop"
+                .parse::<SourceSpec>()
+                .unwrap_err()
+                .contains("stream ARN")
+        );
+        assert!(
+            "kafka:topic"
+                .parse::<SourceSpec>()
+                .unwrap_err()
+                .contains("unknown source kind")
+        );
+        assert!(
+            "clicks"
+                .parse::<SourceSpec>()
+                .unwrap_err()
+                .contains("expected kinesis:")
+        );
     }
 }

@@ -35,24 +35,39 @@ pub enum ResolveError {
 }
 
 /// The ARN of a table's latest stream.
-pub async fn latest_stream_arn(config: &aws_config::SdkConfig, table: &str) -> Result<String, ResolveError> {
+pub async fn latest_stream_arn(
+    config: &aws_config::SdkConfig,
+    table: &str,
+) -> Result<String, ResolveError> {
     let client = aws_sdk_dynamodb::Client::new(config);
     let out = client
         .describe_table()
         .table_name(table)
         .send()
         .await
-        .map_err(|e| ResolveError::Describe { table: table.to_string(), message: message(&e) })?;
+        .map_err(|e| ResolveError::Describe {
+            table: table.to_string(),
+            message: message(&e),
+        })?;
     out.table
         .and_then(|t| t.latest_stream_arn)
-        .ok_or_else(|| ResolveError::NoStream { table: table.to_string() })
+        .ok_or_else(|| ResolveError::NoStream {
+            table: table.to_string(),
+        })
 }
 
 impl DynamodbStream {
     /// `arn:aws:dynamodb:<region>:<account>:table/<table>/stream/<label>`.
     pub fn new(config: &aws_config::SdkConfig, arn: &str) -> Self {
-        let name = arn.split_once(":table/").map_or(arn, |(_, rest)| rest).replace("/stream/", "-");
-        Self { client: Client::new(config), arn: arn.to_string(), slug: format!("dynamodb-{}", slug(&name)) }
+        let name = arn
+            .split_once(":table/")
+            .map_or(arn, |(_, rest)| rest)
+            .replace("/stream/", "-");
+        Self {
+            client: Client::new(config),
+            arn: arn.to_string(),
+            slug: format!("dynamodb-{}", slug(&name)),
+        }
     }
 }
 
@@ -74,11 +89,19 @@ impl ShardClient for DynamodbStream {
             if let Some(s) = &start {
                 request = request.exclusive_start_shard_id(s);
             }
-            let out = request.send().await.map_err(|e| ClientError::service("DescribeStream", &self.arn, e))?;
-            let Some(description) = out.stream_description else { return Ok(shards) };
+            let out = request
+                .send()
+                .await
+                .map_err(|e| ClientError::service("DescribeStream", &self.arn, e))?;
+            let Some(description) = out.stream_description else {
+                return Ok(shards);
+            };
             for s in description.shards.unwrap_or_default() {
                 let Some(id) = s.shard_id else { continue };
-                shards.push(Shard { id: ShardId(id), parents: s.parent_shard_id.into_iter().map(ShardId).collect() });
+                shards.push(Shard {
+                    id: ShardId(id),
+                    parents: s.parent_shard_id.into_iter().map(ShardId).collect(),
+                });
             }
             match description.last_evaluated_shard_id {
                 Some(last) => start = Some(last),
@@ -88,21 +111,29 @@ impl ShardClient for DynamodbStream {
     }
 
     async fn iterator(&self, shard: &ShardId, position: &Position) -> Result<String, ClientError> {
-        let request = self.client.get_shard_iterator().stream_arn(&self.arn).shard_id(shard.as_str());
+        let request = self
+            .client
+            .get_shard_iterator()
+            .stream_arn(&self.arn)
+            .shard_id(shard.as_str());
         let request = match position {
             // DynamoDB Streams has no AT_TIMESTAMP: the reader starts at the trim horizon and
             // skips older records (see `super::reader`)
-            Position::TrimHorizon | Position::AtTimestamp { .. } => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+            Position::TrimHorizon | Position::AtTimestamp { .. } => {
+                request.shard_iterator_type(ShardIteratorType::TrimHorizon)
+            }
             Position::Latest => request.shard_iterator_type(ShardIteratorType::Latest),
-            Position::AtSequence(s) => {
-                request.shard_iterator_type(ShardIteratorType::AtSequenceNumber).sequence_number(s.as_str())
-            }
-            Position::AfterSequence(s) => {
-                request.shard_iterator_type(ShardIteratorType::AfterSequenceNumber).sequence_number(s.as_str())
-            }
+            Position::AtSequence(s) => request
+                .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+                .sequence_number(s.as_str()),
+            Position::AfterSequence(s) => request
+                .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                .sequence_number(s.as_str()),
         };
         match request.send().await {
-            Ok(out) => out.shard_iterator.ok_or_else(|| ClientError::no_iterator(shard)),
+            Ok(out) => out
+                .shard_iterator
+                .ok_or_else(|| ClientError::no_iterator(shard)),
             Err(e) => match e.as_service_error() {
                 Some(s) if s.is_trimmed_data_access_exception() => Err(ClientError::Trimmed {
                     shard: shard.to_string(),
@@ -115,11 +146,20 @@ impl ShardClient for DynamodbStream {
     }
 
     async fn get_records(&self, shard: &ShardId, iterator: &str) -> Result<Fetched, ClientError> {
-        let out = match self.client.get_records().shard_iterator(iterator).limit(GET_RECORDS_LIMIT).send().await {
+        let out = match self
+            .client
+            .get_records()
+            .shard_iterator(iterator)
+            .limit(GET_RECORDS_LIMIT)
+            .send()
+            .await
+        {
             Ok(out) => out,
             Err(e) => {
                 return Err(match e.as_service_error() {
-                    Some(s) if s.is_expired_iterator_exception() => ClientError::ExpiredIterator { shard: shard.to_string() },
+                    Some(s) if s.is_expired_iterator_exception() => ClientError::ExpiredIterator {
+                        shard: shard.to_string(),
+                    },
                     Some(s) if s.is_limit_exceeded_exception() => ClientError::Throttled {
                         operation: "GetRecords",
                         shard: shard.to_string(),
@@ -149,11 +189,20 @@ impl ShardClient for DynamodbStream {
                 resource: shard.to_string(),
                 message: e.to_string(),
             })?;
-            let arrival_ms =
-                stream_record.and_then(|d| d.approximate_creation_date_time.as_ref()).and_then(|t| t.to_millis().ok());
-            records.push(RawRecord { sequence, arrival_ms, data: record_json(&record).to_string().into_bytes() });
+            let arrival_ms = stream_record
+                .and_then(|d| d.approximate_creation_date_time.as_ref())
+                .and_then(|t| t.to_millis().ok());
+            records.push(RawRecord {
+                sequence,
+                arrival_ms,
+                data: record_json(&record).to_string().into_bytes(),
+            });
         }
-        Ok(Fetched { records, next_iterator: out.next_shard_iterator, millis_behind_latest: None })
+        Ok(Fetched {
+            records,
+            next_iterator: out.next_shard_iterator,
+            millis_behind_latest: None,
+        })
     }
 }
 
@@ -166,9 +215,21 @@ pub fn record_json(record: &Record) -> Value {
         }
     };
     put("eventID", record.event_id.clone().map(Value::String));
-    put("eventName", record.event_name.as_ref().map(|n| Value::String(n.as_str().to_string())));
-    put("eventVersion", record.event_version.clone().map(Value::String));
-    put("eventSource", record.event_source.clone().map(Value::String));
+    put(
+        "eventName",
+        record
+            .event_name
+            .as_ref()
+            .map(|n| Value::String(n.as_str().to_string())),
+    );
+    put(
+        "eventVersion",
+        record.event_version.clone().map(Value::String),
+    );
+    put(
+        "eventSource",
+        record.event_source.clone().map(Value::String),
+    );
     put("awsRegion", record.aws_region.clone().map(Value::String));
     if let Some(d) = &record.dynamodb {
         let mut ddb = Map::new();
@@ -176,7 +237,11 @@ pub fn record_json(record: &Record) -> Value {
             // epoch seconds, as DynamoDB Streams' JSON has it
             ddb.insert("ApproximateCreationDateTime".into(), json!(t.as_secs_f64()));
         }
-        for (key, image) in [("Keys", &d.keys), ("NewImage", &d.new_image), ("OldImage", &d.old_image)] {
+        for (key, image) in [
+            ("Keys", &d.keys),
+            ("NewImage", &d.new_image),
+            ("OldImage", &d.old_image),
+        ] {
             if let Some(image) = image {
                 ddb.insert(key.into(), item_json(image));
             }
@@ -188,7 +253,10 @@ pub fn record_json(record: &Record) -> Value {
             ddb.insert("SizeBytes".into(), json!(s));
         }
         if let Some(v) = &d.stream_view_type {
-            ddb.insert("StreamViewType".into(), Value::String(v.as_str().to_string()));
+            ddb.insert(
+                "StreamViewType".into(),
+                Value::String(v.as_str().to_string()),
+            );
         }
         out.insert("dynamodb".into(), Value::Object(ddb));
     }
@@ -196,7 +264,11 @@ pub fn record_json(record: &Record) -> Value {
 }
 
 fn item_json(item: &HashMap<String, AttributeValue>) -> Value {
-    Value::Object(item.iter().map(|(k, v)| (k.clone(), attribute_json(v))).collect())
+    Value::Object(
+        item.iter()
+            .map(|(k, v)| (k.clone(), attribute_json(v)))
+            .collect(),
+    )
 }
 
 /// One attribute as DynamoDB's typed JSON (`{"S": "x"}`, `{"N": "1.5"}`, ...).
@@ -211,8 +283,12 @@ pub fn attribute_json(value: &AttributeValue) -> Value {
         AttributeValue::Null(n) => json!({"NULL": n}),
         AttributeValue::Ss(v) => json!({"SS": strings(v)}),
         AttributeValue::Ns(v) => json!({"NS": strings(v)}),
-        AttributeValue::Bs(v) => json!({"BS": v.iter().map(|b| b64(b.as_ref())).collect::<Vec<_>>()}),
-        AttributeValue::L(items) => json!({"L": items.iter().map(attribute_json).collect::<Vec<_>>()}),
+        AttributeValue::Bs(v) => {
+            json!({"BS": v.iter().map(|b| b64(b.as_ref())).collect::<Vec<_>>()})
+        }
+        AttributeValue::L(items) => {
+            json!({"L": items.iter().map(attribute_json).collect::<Vec<_>>()})
+        }
         AttributeValue::M(map) => json!({"M": item_json(map)}),
         // an attribute type newer than this SDK: kept visible rather than dropped
         _ => json!({"UNKNOWN": format!("{value:?}")}),
@@ -224,15 +300,18 @@ mod tests {
     use super::*;
     use aws_sdk_dynamodbstreams::primitives::DateTime;
     use aws_sdk_dynamodbstreams::types::{OperationType, StreamRecord};
-    use tributary_transform::model::Origin;
     use tributary_transform::Record as Decoded;
+    use tributary_transform::model::Origin;
 
     #[test]
     fn wire_json_decodes_like_a_stream_file() {
         let image: HashMap<String, AttributeValue> = [
             ("PK".to_string(), AttributeValue::S("USER#u1".into())),
             ("SK".to_string(), AttributeValue::S("ORDER#o1".into())),
-            ("createdAt".to_string(), AttributeValue::S("2026-01-05T10:00:00Z".into())),
+            (
+                "createdAt".to_string(),
+                AttributeValue::S("2026-01-05T10:00:00Z".into()),
+            ),
             ("totalAmount".to_string(), AttributeValue::N("12.5".into())),
             ("tags".to_string(), AttributeValue::Ss(vec!["a".into()])),
         ]
@@ -251,9 +330,16 @@ mod tests {
             .build();
         let json = record_json(&record);
         assert_eq!(json["dynamodb"]["NewImage"]["tags"], json!({"SS": ["a"]}));
-        let origin = Origin { source: "dynamodb-stream".into(), shard: "s".into(), sequence: SequenceNumber::from_u64(34), arrival_time_ms: None };
+        let origin = Origin {
+            source: "dynamodb-stream".into(),
+            shard: "s".into(),
+            sequence: SequenceNumber::from_u64(34),
+            arrival_time_ms: None,
+        };
         let change = crate::decode::dynamodb::decode(json.to_string().as_bytes(), origin).unwrap();
-        let Decoded::Order(o) = change.record else { panic!("not an order") };
+        let Decoded::Order(o) = change.record else {
+            panic!("not an order")
+        };
         assert_eq!(o.change.change_time_ms, 1_767_607_200_000);
         assert_eq!(o.total_amount, Some(125_000));
     }

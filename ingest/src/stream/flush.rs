@@ -22,7 +22,9 @@ use object_store::ObjectStoreExt;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::{debug, info, warn};
 use tributary_transform::layout::DEAD_LETTER_PREFIX;
-use tributary_transform::{Codec, Partition, SequenceNumber, SinkError, Table, Warehouse, write_parquet};
+use tributary_transform::{
+    Codec, Partition, SequenceNumber, SinkError, Table, Warehouse, write_parquet,
+};
 
 use super::checkpoint::{CheckpointError, CheckpointStore, Intent};
 use super::client::{ClientError, SharedClient};
@@ -67,7 +69,13 @@ impl FlushBuffer {
     }
 
     /// Adds a decoded chunk whose stream records run from `first` to `last`.
-    pub fn add(&mut self, chunk: DecodedChunk, first: &SequenceNumber, last: &SequenceNumber, permit: Option<OwnedSemaphorePermit>) {
+    pub fn add(
+        &mut self,
+        chunk: DecodedChunk,
+        first: &SequenceNumber,
+        last: &SequenceNumber,
+        permit: Option<OwnedSemaphorePermit>,
+    ) {
         if self.first.is_none() {
             self.first = Some(first.clone());
             self.since = Some(Instant::now());
@@ -77,11 +85,17 @@ impl FlushBuffer {
         for batch in chunk.batches {
             *self.rows.entry(batch.table).or_default() += batch.batch.num_rows() as u64;
             self.bytes += batch.bytes;
-            self.parts.entry((batch.table, batch.partition)).or_default().push(batch.batch);
+            self.parts
+                .entry((batch.table, batch.partition))
+                .or_default()
+                .push(batch.batch);
         }
         for letter in &chunk.dead_letters {
             self.dead_letters += 1;
-            tributary_transform::dead_letters::append_line(self.dead.entry(letter.format).or_default(), letter);
+            tributary_transform::dead_letters::append_line(
+                self.dead.entry(letter.format).or_default(),
+                letter,
+            );
         }
         match (&mut self.permit, permit) {
             (Some(held), Some(more)) => held.merge(more),
@@ -98,7 +112,11 @@ impl FlushBuffer {
             .parts
             .keys()
             .map(|(table, partition)| PlannedFile {
-                path: format!("{}/{}/{prefix}-{first}.parquet", table.name(), partition.path()),
+                path: format!(
+                    "{}/{}/{prefix}-{first}.parquet",
+                    table.name(),
+                    partition.path()
+                ),
                 content: FileContent::Parquet(*table, *partition),
             })
             .collect();
@@ -125,14 +143,25 @@ pub enum FlushError {
     #[error(transparent)]
     LeaseLost(CheckpointError),
     #[error("checkpoint of shard {shard}: {source}")]
-    Checkpoint { shard: ShardId, source: CheckpointError },
+    Checkpoint {
+        shard: ShardId,
+        source: CheckpointError,
+    },
     #[error("building rows of shard {shard}: {source}")]
-    Build { shard: ShardId, source: tributary_transform::batch::PartitionError },
+    Build {
+        shard: ShardId,
+        source: tributary_transform::batch::PartitionError,
+    },
     #[error(
         "shard {shard}: the pending flush {first}..={last} cannot be replayed: {reason}; \
          its files are partly written and the shard is stopped until an operator looks at it"
     )]
-    ReplayIncomplete { shard: ShardId, first: String, last: String, reason: String },
+    ReplayIncomplete {
+        shard: ShardId,
+        first: String,
+        last: String,
+        reason: String,
+    },
 }
 
 /// What a flush needs besides the buffer.
@@ -180,7 +209,12 @@ impl FlushContext {
                     warn!(shard = %self.shard, %e, ?delay, "checkpoint write failed; retrying");
                     tokio::time::sleep(delay).await;
                 }
-                Err(source) => return Err(FlushError::Checkpoint { shard: self.shard.clone(), source }),
+                Err(source) => {
+                    return Err(FlushError::Checkpoint {
+                        shard: self.shard.clone(),
+                        source,
+                    });
+                }
             }
         }
     }
@@ -196,7 +230,12 @@ impl FlushContext {
     }
 
     /// Makes `buffer` durable and checkpoints it; `finished` marks the shard as fully read.
-    pub async fn flush(&self, lease: &mut Lease, buffer: FlushBuffer, finished: bool) -> Result<(), FlushError> {
+    pub async fn flush(
+        &self,
+        lease: &mut Lease,
+        buffer: FlushBuffer,
+        finished: bool,
+    ) -> Result<(), FlushError> {
         let (Some(first), Some(last)) = (buffer.first.clone(), buffer.last.clone()) else {
             if finished {
                 self.write_state(lease, |s| s.finished = true).await?;
@@ -212,7 +251,8 @@ impl FlushContext {
             files: plan.iter().map(|f| f.path.clone()).collect(),
         };
         // 1. the intent, before any file: whoever holds the shard next knows what to complete
-        self.write_state(lease, |s| s.pending = Some(intent.clone())).await?;
+        self.write_state(lease, |s| s.pending = Some(intent.clone()))
+            .await?;
         debug!(shard = %self.shard, first = %first, last = %last, files = intent.files.len(), "flush intent recorded");
         tokio::time::sleep(self.step_delay).await;
         // 2. the files; a crash from here on is completed by the next owner
@@ -223,32 +263,53 @@ impl FlushContext {
         tokio::time::sleep(self.step_delay).await;
         // 3. the checkpoint, only once every file is durable
         let records = intent.records;
-        self.write_state(lease, |s| s.commit(&intent, finished)).await?;
+        self.write_state(lease, |s| s.commit(&intent, finished))
+            .await?;
         for (table, n) in rows {
             let labels = Metrics::table(&self.source, table.name());
-            self.metrics.records_written.get_or_create(&labels).inc_by(n);
+            self.metrics
+                .records_written
+                .get_or_create(&labels)
+                .inc_by(n);
         }
         for (table, files, bytes) in written {
             let labels = Metrics::table(&self.source, table);
-            self.metrics.files_written.get_or_create(&labels).inc_by(files);
-            self.metrics.bytes_written.get_or_create(&labels).inc_by(bytes);
+            self.metrics
+                .files_written
+                .get_or_create(&labels)
+                .inc_by(files);
+            self.metrics
+                .bytes_written
+                .get_or_create(&labels)
+                .inc_by(bytes);
         }
-        self.metrics.dead_letters.get_or_create(&Metrics::source(&self.source)).inc_by(dead_letters);
-        self.metrics.flush_seconds.get_or_create(&Metrics::source(&self.source)).observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .dead_letters
+            .get_or_create(&Metrics::source(&self.source))
+            .inc_by(dead_letters);
+        self.metrics
+            .flush_seconds
+            .get_or_create(&Metrics::source(&self.source))
+            .observe(started.elapsed().as_secs_f64());
         debug!(shard = %self.shard, first = %first, last = %last, records, "flushed and checkpointed");
         Ok(())
     }
 
     /// Writes every planned file, retrying each until it is durable. Returns (table, files,
     /// bytes) written per table.
-    async fn write_files(&self, plan: Vec<PlannedFile>, mut buffer: FlushBuffer) -> Vec<(&'static str, u64, u64)> {
+    async fn write_files(
+        &self,
+        plan: Vec<PlannedFile>,
+        mut buffer: FlushBuffer,
+    ) -> Vec<(&'static str, u64, u64)> {
         let jobs: Vec<(String, Payload)> = plan
             .into_iter()
             .map(|f| {
                 let payload = match f.content {
-                    FileContent::Parquet(table, partition) => {
-                        Payload::Parquet(table, buffer.parts.remove(&(table, partition)).unwrap_or_default())
-                    }
+                    FileContent::Parquet(table, partition) => Payload::Parquet(
+                        table,
+                        buffer.parts.remove(&(table, partition)).unwrap_or_default(),
+                    ),
                     FileContent::DeadLetters(format) => {
                         Payload::Text(Bytes::from(buffer.dead.remove(format).unwrap_or_default()))
                     }
@@ -271,7 +332,10 @@ impl FlushContext {
             entry.1 += bytes;
         }
         drop(permit);
-        per_table.into_iter().map(|(t, (files, bytes))| (t, files, bytes)).collect()
+        per_table
+            .into_iter()
+            .map(|(t, (files, bytes))| (t, files, bytes))
+            .collect()
     }
 
     /// Runs a warehouse call until it succeeds: S3 outages are waited out, and nothing moves
@@ -300,28 +364,41 @@ impl FlushContext {
 
     /// Writes one file until it succeeds. Returns its table (or `dead_letters`) and size.
     async fn write_one(&self, path: String, payload: Payload) -> (&'static str, u64) {
-        self.until_ok(&format!("writing {path}"), Some("warehouse_write"), || async {
-            match &payload {
-                Payload::Parquet(table, batches) => {
-                    write_parquet(self.warehouse.clone(), path.clone(), batches.clone(), self.codec)
-                        .await
-                        .map(|f| (table.name(), f.bytes))
-                }
-                Payload::Text(text) => self
-                    .warehouse
-                    .put(&self.warehouse.path(&path), text.clone())
+        self.until_ok(
+            &format!("writing {path}"),
+            Some("warehouse_write"),
+            || async {
+                match &payload {
+                    Payload::Parquet(table, batches) => write_parquet(
+                        self.warehouse.clone(),
+                        path.clone(),
+                        batches.clone(),
+                        self.codec,
+                    )
                     .await
-                    .map(|()| (DEAD_LETTER_PREFIX, text.len() as u64))
-                    .map_err(SinkError::from),
-            }
-        })
+                    .map(|f| (table.name(), f.bytes)),
+                    Payload::Text(text) => self
+                        .warehouse
+                        .put(&self.warehouse.path(&path), text.clone())
+                        .await
+                        .map(|()| (DEAD_LETTER_PREFIX, text.len() as u64))
+                        .map_err(SinkError::from),
+                }
+            },
+        )
         .await
     }
 
     /// Completes a pending flush found in the checkpoint: commits it if all of its files exist,
     /// otherwise re-reads exactly its range and writes the same files again.
-    pub async fn complete_pending(&self, lease: &mut Lease, client: &SharedClient) -> Result<(), FlushError> {
-        let Some(intent) = lease.state.pending.clone() else { return Ok(()) };
+    pub async fn complete_pending(
+        &self,
+        lease: &mut Lease,
+        client: &SharedClient,
+    ) -> Result<(), FlushError> {
+        let Some(intent) = lease.state.pending.clone() else {
+            return Ok(());
+        };
         let incomplete = |reason: String| FlushError::ReplayIncomplete {
             shard: self.shard.clone(),
             first: intent.first.clone(),
@@ -341,7 +418,11 @@ impl FlushContext {
         info!(shard = %self.shard, first = %intent.first, last = %intent.last, missing, "replaying a pending flush");
         let first = SequenceNumber::parse(&intent.first).map_err(|e| incomplete(e.to_string()))?;
         let last = SequenceNumber::parse(&intent.last).map_err(|e| incomplete(e.to_string()))?;
-        let mut reader = ShardReader::new(client.clone(), self.shard.clone(), Position::AtSequence(first));
+        let mut reader = ShardReader::new(
+            client.clone(),
+            self.shard.clone(),
+            Position::AtSequence(first),
+        );
         let mut buffer = FlushBuffer::default();
         let shard_name: Arc<str> = Arc::from(self.shard.as_str());
         let mut retries = 0;
@@ -352,7 +433,10 @@ impl FlushContext {
                     records.retain(|r| r.sequence <= last);
                     let decoded = decode_off_thread(client.kind(), shard_name.clone(), records)
                         .await
-                        .map_err(|source| FlushError::Build { shard: self.shard.clone(), source })?;
+                        .map_err(|source| FlushError::Build {
+                            shard: self.shard.clone(),
+                            source,
+                        })?;
                     if let Some(decoded) = decoded {
                         buffer.add(decoded.chunk, &decoded.first, &decoded.last, None);
                     }
@@ -360,9 +444,15 @@ impl FlushContext {
                         break;
                     }
                 }
-                Read::End => return Err(incomplete("the shard ended before the range's last record".into())),
+                Read::End => {
+                    return Err(incomplete(
+                        "the shard ended before the range's last record".into(),
+                    ));
+                }
                 Read::Retry(ClientError::Trimmed { message, .. }) => {
-                    return Err(incomplete(format!("the range is past the stream's retention: {message}")));
+                    return Err(incomplete(format!(
+                        "the range is past the stream's retention: {message}"
+                    )));
                 }
                 Read::Retry(e) => {
                     retries += 1;
@@ -383,12 +473,20 @@ impl FlushContext {
         let planned: BTreeSet<&str> = plan.iter().map(|f| f.path.as_str()).collect();
         // files of the intent that this build does not produce (an older version partitioned
         // differently) must not stay next to the rewritten rows
-        let stale: Vec<String> = intent.files.iter().filter(|f| !planned.contains(f.as_str())).cloned().collect();
+        let stale: Vec<String> = intent
+            .files
+            .iter()
+            .filter(|f| !planned.contains(f.as_str()))
+            .cloned()
+            .collect();
         self.write_files(plan, buffer).await;
         for file in stale {
             warn!(shard = %self.shard, %file, "removing a file of the pending flush that the replay does not produce");
             let path = self.warehouse.path(&file);
-            self.until_ok(&format!("deleting {file}"), None, || self.warehouse.delete(&path)).await;
+            self.until_ok(&format!("deleting {file}"), None, || {
+                self.warehouse.delete(&path)
+            })
+            .await;
         }
         self.write_state(lease, |s| s.commit(&intent, false)).await
     }
@@ -458,15 +556,31 @@ mod tests {
             shard: ShardId("shardId-0".into()),
             step_delay: Duration::ZERO,
         };
-        Setup { _dir: dir, warehouse, stream, client, ctx }
+        Setup {
+            _dir: dir,
+            warehouse,
+            stream,
+            client,
+            ctx,
+        }
     }
 
     async fn claim(s: &Setup, worker: &str) -> Lease {
         let current = s.ctx.store.load(&s.ctx.shard).await.unwrap();
-        let claim = try_claim(&s.ctx.store, &mut Observer::default(), &s.ctx.shard, current, StartPosition::TrimHorizon, worker, Duration::ZERO)
-            .await
-            .unwrap();
-        let Claim::Claimed(lease) = claim else { panic!("claimable") };
+        let claim = try_claim(
+            &s.ctx.store,
+            &mut Observer::default(),
+            &s.ctx.shard,
+            current,
+            StartPosition::TrimHorizon,
+            worker,
+            Duration::ZERO,
+        )
+        .await
+        .unwrap();
+        let Claim::Claimed(lease) = claim else {
+            panic!("claimable")
+        };
         lease
     }
 
@@ -480,11 +594,17 @@ mod tests {
         let mut buffer = FlushBuffer::default();
         let mut left = count;
         while left > 0 {
-            let Read::Records { mut records, .. } = reader.read().await else { panic!("records") };
+            let Read::Records { mut records, .. } = reader.read().await else {
+                panic!("records")
+            };
             records.truncate(left);
             left -= records.len();
-            let (a, b) = (records[0].sequence.clone(), records.last().unwrap().sequence.clone());
-            let chunk = decode_chunk(StreamKind::Kinesis, &Arc::from("shardId-0"), &records).unwrap();
+            let (a, b) = (
+                records[0].sequence.clone(),
+                records.last().unwrap().sequence.clone(),
+            );
+            let chunk =
+                decode_chunk(StreamKind::Kinesis, &Arc::from("shardId-0"), &records).unwrap();
             buffer.add(chunk, &a, &b, None);
         }
         buffer
@@ -492,14 +612,24 @@ mod tests {
 
     async fn files(wh: &Warehouse) -> BTreeSet<String> {
         let listed = wh.list(&wh.path("")).await.unwrap();
-        listed.iter().map(|m| wh.relative(&m.location).to_string()).filter(|p| !p.starts_with("_tributary")).collect()
+        listed
+            .iter()
+            .map(|m| wh.relative(&m.location).to_string())
+            .filter(|p| !p.starts_with("_tributary"))
+            .collect()
     }
 
     fn parquet_rows(dir: &std::path::Path, files: &BTreeSet<String>) -> i64 {
         files
             .iter()
             .filter(|f| f.ends_with(".parquet"))
-            .map(|f| SerializedFileReader::new(std::fs::File::open(dir.join(f)).unwrap()).unwrap().metadata().file_metadata().num_rows())
+            .map(|f| {
+                SerializedFileReader::new(std::fs::File::open(dir.join(f)).unwrap())
+                    .unwrap()
+                    .metadata()
+                    .file_metadata()
+                    .num_rows()
+            })
             .sum()
     }
 
@@ -527,31 +657,63 @@ mod tests {
             records: 26,
             files: plan.iter().map(|f| f.path.clone()).collect(),
         };
-        s.ctx.write_state(&mut a, |st| st.pending = Some(intent.clone())).await.unwrap();
+        s.ctx
+            .write_state(&mut a, |st| st.pending = Some(intent.clone()))
+            .await
+            .unwrap();
         let mut buffer = buffer;
         let first = plan.into_iter().next().unwrap();
-        let FileContent::Parquet(table, partition) = first.content else { panic!("parquet first") };
+        let FileContent::Parquet(table, partition) = first.content else {
+            panic!("parquet first")
+        };
         let batches = buffer.parts.remove(&(table, partition)).unwrap();
-        s.ctx.write_one(first.path.clone(), Payload::Parquet(table, batches)).await;
+        s.ctx
+            .write_one(first.path.clone(), Payload::Parquet(table, batches))
+            .await;
         drop(buffer);
-        assert_eq!(files(&s.warehouse).await.len(), 3, "two files of the first flush, one of the second");
+        assert_eq!(
+            files(&s.warehouse).await.len(),
+            3,
+            "two files of the first flush, one of the second"
+        );
 
         // b takes over, completes the intent by re-reading exactly its range, and is caught up
         let mut b = claim(&s, "b").await;
         s.ctx.complete_pending(&mut b, &s.client).await.unwrap();
         let after = state(&s).await;
-        assert_eq!((after.checkpoint.as_deref(), after.pending.is_none(), after.records_committed), (Some("141"), true, 41));
+        assert_eq!(
+            (
+                after.checkpoint.as_deref(),
+                after.pending.is_none(),
+                after.records_committed
+            ),
+            (Some("141"), true, 41)
+        );
         let written = files(&s.warehouse).await;
         let intended: BTreeSet<String> = intent.files.iter().cloned().collect();
-        assert!(intended.is_subset(&written), "the replay wrote the intended keys: {written:?}");
+        assert!(
+            intended.is_subset(&written),
+            "the replay wrote the intended keys: {written:?}"
+        );
         assert_eq!(written.len(), 2 + intended.len());
-        assert_eq!(parquet_rows(&dir, &written), 40, "every event once; the broken record is a dead letter");
-        let dead = std::fs::read_to_string(dir.join(intent.files.iter().find(|f| f.ends_with(".jsonl")).unwrap())).unwrap();
+        assert_eq!(
+            parquet_rows(&dir, &written),
+            40,
+            "every event once; the broken record is a dead letter"
+        );
+        let dead = std::fs::read_to_string(
+            dir.join(intent.files.iter().find(|f| f.ends_with(".jsonl")).unwrap()),
+        )
+        .unwrap();
         assert_eq!(dead.lines().count(), 1);
         assert!(dead.contains("\"sequence_number\":\"141\""), "{dead}");
 
         // a, the zombie, cannot commit anything any more
-        let err = s.ctx.flush(&mut a, FlushBuffer::default(), true).await.unwrap_err();
+        let err = s
+            .ctx
+            .flush(&mut a, FlushBuffer::default(), true)
+            .await
+            .unwrap_err();
         assert!(matches!(err, FlushError::LeaseLost(_)), "{err}");
     }
 
@@ -561,8 +723,16 @@ mod tests {
         let mut a = claim(&s, "a").await;
         let buffer = read_into_buffer(&s, &a, 11).await;
         let plan = buffer.plan(&s.ctx.file_prefix());
-        let intent = Intent { first: "101".into(), last: "111".into(), records: 11, files: plan.iter().map(|f| f.path.clone()).collect() };
-        s.ctx.write_state(&mut a, |st| st.pending = Some(intent.clone())).await.unwrap();
+        let intent = Intent {
+            first: "101".into(),
+            last: "111".into(),
+            records: 11,
+            files: plan.iter().map(|f| f.path.clone()).collect(),
+        };
+        s.ctx
+            .write_state(&mut a, |st| st.pending = Some(intent.clone()))
+            .await
+            .unwrap();
         s.ctx.write_files(plan, buffer).await;
         // the records are gone from the stream: only a commit without a replay can succeed
         s.stream.close("shardId-0");

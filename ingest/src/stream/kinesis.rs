@@ -23,8 +23,14 @@ pub struct KinesisStream {
 
 impl KinesisStream {
     pub fn new(config: &aws_config::SdkConfig, stream: &str) -> Self {
-        let name = stream.rsplit_once(":stream/").map_or(stream, |(_, name)| name);
-        Self { client: Client::new(config), stream: stream.to_string(), slug: format!("kinesis-{}", slug(name)) }
+        let name = stream
+            .rsplit_once(":stream/")
+            .map_or(stream, |(_, name)| name);
+        Self {
+            client: Client::new(config),
+            stream: stream.to_string(),
+            slug: format!("kinesis-{}", slug(name)),
+        }
     }
 
     fn is_arn(&self) -> bool {
@@ -53,10 +59,20 @@ impl ShardClient for KinesisStream {
                 None if self.is_arn() => request.stream_arn(&self.stream),
                 None => request.stream_name(&self.stream),
             };
-            let page = request.send().await.map_err(|e| ClientError::service("ListShards", &self.stream, e))?;
+            let page = request
+                .send()
+                .await
+                .map_err(|e| ClientError::service("ListShards", &self.stream, e))?;
             for s in page.shards.unwrap_or_default() {
-                let parents = [s.parent_shard_id, s.adjacent_parent_shard_id].into_iter().flatten().map(ShardId).collect();
-                shards.push(Shard { id: ShardId(s.shard_id), parents });
+                let parents = [s.parent_shard_id, s.adjacent_parent_shard_id]
+                    .into_iter()
+                    .flatten()
+                    .map(ShardId)
+                    .collect();
+                shards.push(Shard {
+                    id: ShardId(s.shard_id),
+                    parents,
+                });
             }
             match page.next_token {
                 Some(t) if !t.is_empty() => token = Some(t),
@@ -67,40 +83,60 @@ impl ShardClient for KinesisStream {
 
     async fn iterator(&self, shard: &ShardId, position: &Position) -> Result<String, ClientError> {
         let mut request = self.client.get_shard_iterator().shard_id(shard.as_str());
-        request = if self.is_arn() { request.stream_arn(&self.stream) } else { request.stream_name(&self.stream) };
+        request = if self.is_arn() {
+            request.stream_arn(&self.stream)
+        } else {
+            request.stream_name(&self.stream)
+        };
         request = match position {
             Position::TrimHorizon => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
             Position::Latest => request.shard_iterator_type(ShardIteratorType::Latest),
-            Position::AtTimestamp { millis } => {
-                request.shard_iterator_type(ShardIteratorType::AtTimestamp).timestamp(DateTime::from_millis(*millis))
-            }
-            Position::AtSequence(s) => {
-                request.shard_iterator_type(ShardIteratorType::AtSequenceNumber).starting_sequence_number(s.as_str())
-            }
-            Position::AfterSequence(s) => {
-                request.shard_iterator_type(ShardIteratorType::AfterSequenceNumber).starting_sequence_number(s.as_str())
-            }
+            Position::AtTimestamp { millis } => request
+                .shard_iterator_type(ShardIteratorType::AtTimestamp)
+                .timestamp(DateTime::from_millis(*millis)),
+            Position::AtSequence(s) => request
+                .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+                .starting_sequence_number(s.as_str()),
+            Position::AfterSequence(s) => request
+                .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                .starting_sequence_number(s.as_str()),
         };
         match request.send().await {
-            Ok(out) => out.shard_iterator.ok_or_else(|| ClientError::no_iterator(shard)),
+            Ok(out) => out
+                .shard_iterator
+                .ok_or_else(|| ClientError::no_iterator(shard)),
             Err(e) => match e.as_service_error() {
-                Some(s) if s.is_provisioned_throughput_exceeded_exception() => Err(ClientError::Throttled {
-                    operation: "GetShardIterator",
-                    shard: shard.to_string(),
-                    message: message(&e),
-                }),
+                Some(s) if s.is_provisioned_throughput_exceeded_exception() => {
+                    Err(ClientError::Throttled {
+                        operation: "GetShardIterator",
+                        shard: shard.to_string(),
+                        message: message(&e),
+                    })
+                }
                 _ => Err(ClientError::service("GetShardIterator", shard.as_str(), e)),
             },
         }
     }
 
     async fn get_records(&self, shard: &ShardId, iterator: &str) -> Result<Fetched, ClientError> {
-        let out = match self.client.get_records().shard_iterator(iterator).limit(GET_RECORDS_LIMIT).send().await {
+        let out = match self
+            .client
+            .get_records()
+            .shard_iterator(iterator)
+            .limit(GET_RECORDS_LIMIT)
+            .send()
+            .await
+        {
             Ok(out) => out,
             Err(e) => {
                 return Err(match e.as_service_error() {
-                    Some(s) if s.is_expired_iterator_exception() => ClientError::ExpiredIterator { shard: shard.to_string() },
-                    Some(s) if s.is_provisioned_throughput_exceeded_exception() || s.is_kms_throttling_exception() => {
+                    Some(s) if s.is_expired_iterator_exception() => ClientError::ExpiredIterator {
+                        shard: shard.to_string(),
+                    },
+                    Some(s)
+                        if s.is_provisioned_throughput_exceeded_exception()
+                            || s.is_kms_throttling_exception() =>
+                    {
                         ClientError::Throttled {
                             operation: "GetRecords",
                             shard: shard.to_string(),
@@ -113,14 +149,25 @@ impl ShardClient for KinesisStream {
         };
         let mut records = Vec::with_capacity(out.records.len());
         for r in out.records {
-            let sequence = SequenceNumber::parse(&r.sequence_number).map_err(|e| ClientError::Service {
-                operation: "GetRecords",
-                resource: shard.to_string(),
-                message: e.to_string(),
-            })?;
-            let arrival_ms = r.approximate_arrival_timestamp.and_then(|t| t.to_millis().ok());
-            records.push(RawRecord { sequence, arrival_ms, data: r.data.into_inner() });
+            let sequence =
+                SequenceNumber::parse(&r.sequence_number).map_err(|e| ClientError::Service {
+                    operation: "GetRecords",
+                    resource: shard.to_string(),
+                    message: e.to_string(),
+                })?;
+            let arrival_ms = r
+                .approximate_arrival_timestamp
+                .and_then(|t| t.to_millis().ok());
+            records.push(RawRecord {
+                sequence,
+                arrival_ms,
+                data: r.data.into_inner(),
+            });
         }
-        Ok(Fetched { records, next_iterator: out.next_shard_iterator, millis_behind_latest: out.millis_behind_latest })
+        Ok(Fetched {
+            records,
+            next_iterator: out.next_shard_iterator,
+            millis_behind_latest: out.millis_behind_latest,
+        })
     }
 }

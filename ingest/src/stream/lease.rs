@@ -26,7 +26,9 @@ pub struct Lease {
 pub enum Claim {
     Claimed(Lease),
     /// Another worker holds a live lease.
-    Held { owner: String },
+    Held {
+        owner: String,
+    },
     /// The shard is closed and fully committed.
     Finished,
 }
@@ -66,7 +68,10 @@ impl Observer {
     /// Whether a lease at `version` has stood unchanged for `lease_duration` as seen from here.
     fn expired(&mut self, shard: &ShardId, version: &Version, lease_duration: Duration) -> bool {
         let now = Instant::now();
-        let entry = self.seen.entry(shard.clone()).or_insert_with(|| (version.clone(), now));
+        let entry = self
+            .seen
+            .entry(shard.clone())
+            .or_insert_with(|| (version.clone(), now));
         if &entry.0 != version {
             *entry = (version.clone(), now);
         }
@@ -108,7 +113,9 @@ pub async fn try_claim(
                 && owner != worker
                 && !observer.expired(shard, &version, lease_duration)
             {
-                return Ok(Claim::Held { owner: owner.to_string() });
+                return Ok(Claim::Held {
+                    owner: owner.to_string(),
+                });
             }
             (state, Some(version))
         }
@@ -133,28 +140,68 @@ mod tests {
     #[tokio::test]
     async fn a_live_lease_is_held_an_expired_one_is_taken_and_the_loser_is_fenced() {
         let dir = tempfile::tempdir().unwrap();
-        let store = CheckpointStore::new(Warehouse::open(dir.path().to_str().unwrap()).await.unwrap(), "s");
+        let store = CheckpointStore::new(
+            Warehouse::open(dir.path().to_str().unwrap()).await.unwrap(),
+            "s",
+        );
         let shard = ShardId("shardId-1".into());
         let lease = Duration::from_millis(200);
         let (mut a_obs, mut b_obs) = (Observer::default(), Observer::default());
-        let Claim::Claimed(mut a) = try_claim(&store, &mut a_obs, &shard, None, StartPosition::Latest, "a", lease).await.unwrap()
-        else {
+        let Claim::Claimed(mut a) = try_claim(
+            &store,
+            &mut a_obs,
+            &shard,
+            None,
+            StartPosition::Latest,
+            "a",
+            lease,
+        )
+        .await
+        .unwrap() else {
             panic!("a new shard is free")
         };
-        assert!(matches!(a.state.start, StartPosition::AtTimestamp(_)), "latest is fixed at the first claim");
+        assert!(
+            matches!(a.state.start, StartPosition::AtTimestamp(_)),
+            "latest is fixed at the first claim"
+        );
         let current = store.load(&shard).await.unwrap();
-        let claim = try_claim(&store, &mut b_obs, &shard, current, StartPosition::TrimHorizon, "b", lease).await.unwrap();
+        let claim = try_claim(
+            &store,
+            &mut b_obs,
+            &shard,
+            current,
+            StartPosition::TrimHorizon,
+            "b",
+            lease,
+        )
+        .await
+        .unwrap();
         assert!(matches!(claim, Claim::Held { ref owner } if owner == "a"));
         tokio::time::sleep(lease).await;
         let current = store.load(&shard).await.unwrap();
-        let Claim::Claimed(b) = try_claim(&store, &mut b_obs, &shard, current, StartPosition::TrimHorizon, "b", lease).await.unwrap()
-        else {
+        let Claim::Claimed(b) = try_claim(
+            &store,
+            &mut b_obs,
+            &shard,
+            current,
+            StartPosition::TrimHorizon,
+            "b",
+            lease,
+        )
+        .await
+        .unwrap() else {
             panic!("an unrenewed lease expires")
         };
         assert_eq!(b.state.lease_epoch, 2);
         // a, not knowing, tries to checkpoint: fenced
-        let err = a.write(&store, lease, |s| s.checkpoint = Some("9".into())).await.unwrap_err();
+        let err = a
+            .write(&store, lease, |s| s.checkpoint = Some("9".into()))
+            .await
+            .unwrap_err();
         assert!(matches!(err, CheckpointError::Conflict { .. }));
-        assert_eq!(store.load(&shard).await.unwrap().unwrap().state.checkpoint, None);
+        assert_eq!(
+            store.load(&shard).await.unwrap().unwrap().state.checkpoint,
+            None
+        );
     }
 }

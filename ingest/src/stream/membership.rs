@@ -30,7 +30,12 @@ pub struct Membership {
 }
 
 impl Membership {
-    pub fn new(warehouse: Warehouse, source_slug: &str, me: &str, lease_duration: Duration) -> Self {
+    pub fn new(
+        warehouse: Warehouse,
+        source_slug: &str,
+        me: &str,
+        lease_duration: Duration,
+    ) -> Self {
         Self {
             warehouse,
             dir: format!("{STATE_PREFIX}/streams/{source_slug}/workers"),
@@ -49,19 +54,32 @@ impl Membership {
     pub async fn heartbeat(&mut self) -> Result<usize, WarehouseError> {
         self.round += 1;
         let body = json!({"worker": self.me, "round": self.round, "updated_ms": chrono::Utc::now().timestamp_millis()});
-        self.warehouse.put(&self.warehouse.path(&self.key(&self.me)), Bytes::from(body.to_string())).await?;
+        self.warehouse
+            .put(
+                &self.warehouse.path(&self.key(&self.me)),
+                Bytes::from(body.to_string()),
+            )
+            .await?;
         let now = Instant::now();
         let mut live = 1;
         let listed = self.warehouse.list(&self.warehouse.path(&self.dir)).await?;
         let mut present = Vec::new();
         for meta in listed {
-            let Some(worker) = meta.location.filename().and_then(|f| f.strip_suffix(".json")).map(str::to_string) else {
+            let Some(worker) = meta
+                .location
+                .filename()
+                .and_then(|f| f.strip_suffix(".json"))
+                .map(str::to_string)
+            else {
                 continue;
             };
             if worker == self.me {
                 continue;
             }
-            let entry = self.seen.entry(worker.clone()).or_insert_with(|| (meta.e_tag.clone(), now));
+            let entry = self
+                .seen
+                .entry(worker.clone())
+                .or_insert_with(|| (meta.e_tag.clone(), now));
             if entry.0 != meta.e_tag {
                 *entry = (meta.e_tag.clone(), now);
             }
@@ -76,7 +94,9 @@ impl Membership {
 
     /// Removes this worker's heartbeat (clean shutdown).
     pub async fn leave(&self) -> Result<(), WarehouseError> {
-        self.warehouse.delete(&self.warehouse.path(&self.key(&self.me))).await
+        self.warehouse
+            .delete(&self.warehouse.path(&self.key(&self.me)))
+            .await
     }
 }
 

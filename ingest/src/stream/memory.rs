@@ -26,27 +26,53 @@ pub struct MemoryStream {
 
 impl MemoryStream {
     pub fn new(page: usize) -> Self {
-        Self { shards: Mutex::new(BTreeMap::new()), page }
+        Self {
+            shards: Mutex::new(BTreeMap::new()),
+            page,
+        }
     }
 
     pub fn add_shard(&self, id: &str, parents: &[&str]) {
         let parents = parents.iter().map(|p| ShardId(p.to_string())).collect();
-        self.shards.lock().unwrap().insert(ShardId(id.into()), MemoryShard { parents, ..Default::default() });
+        self.shards.lock().unwrap().insert(
+            ShardId(id.into()),
+            MemoryShard {
+                parents,
+                ..Default::default()
+            },
+        );
     }
 
     /// Appends records with increasing sequence numbers (shared across shards, like Kinesis).
     pub fn put(&self, shard: &str, data: impl IntoIterator<Item = Vec<u8>>) {
         let mut shards = self.shards.lock().unwrap();
-        let mut next = shards.values().flat_map(|s| s.records.last()).map(|r| r.sequence.as_str().parse::<u64>().unwrap()).max().unwrap_or(100) + 1;
-        let shard = shards.get_mut(&ShardId(shard.into())).expect("a known shard");
+        let mut next = shards
+            .values()
+            .flat_map(|s| s.records.last())
+            .map(|r| r.sequence.as_str().parse::<u64>().unwrap())
+            .max()
+            .unwrap_or(100)
+            + 1;
+        let shard = shards
+            .get_mut(&ShardId(shard.into()))
+            .expect("a known shard");
         for d in data {
-            shard.records.push(RawRecord { sequence: SequenceNumber::from_u64(next), arrival_ms: Some(0), data: d });
+            shard.records.push(RawRecord {
+                sequence: SequenceNumber::from_u64(next),
+                arrival_ms: Some(0),
+                data: d,
+            });
             next += 1;
         }
     }
 
     pub fn close(&self, shard: &str) {
-        self.shards.lock().unwrap().get_mut(&ShardId(shard.into())).unwrap().closed = true;
+        self.shards
+            .lock()
+            .unwrap()
+            .get_mut(&ShardId(shard.into()))
+            .unwrap()
+            .closed = true;
     }
 }
 
@@ -62,7 +88,13 @@ impl ShardClient for MemoryStream {
 
     async fn list_shards(&self) -> Result<Vec<Shard>, ClientError> {
         let shards = self.shards.lock().unwrap();
-        Ok(shards.iter().map(|(id, s)| Shard { id: id.clone(), parents: s.parents.clone() }).collect())
+        Ok(shards
+            .iter()
+            .map(|(id, s)| Shard {
+                id: id.clone(),
+                parents: s.parents.clone(),
+            })
+            .collect())
     }
 
     async fn iterator(&self, shard: &ShardId, position: &Position) -> Result<String, ClientError> {
@@ -71,8 +103,14 @@ impl ShardClient for MemoryStream {
         let index = match position {
             Position::TrimHorizon | Position::AtTimestamp { .. } => 0,
             Position::Latest => records.len(),
-            Position::AtSequence(s) => records.iter().position(|r| &r.sequence >= s).unwrap_or(records.len()),
-            Position::AfterSequence(s) => records.iter().position(|r| &r.sequence > s).unwrap_or(records.len()),
+            Position::AtSequence(s) => records
+                .iter()
+                .position(|r| &r.sequence >= s)
+                .unwrap_or(records.len()),
+            Position::AfterSequence(s) => records
+                .iter()
+                .position(|r| &r.sequence > s)
+                .unwrap_or(records.len()),
         };
         Ok(format!("{shard}@{index}"))
     }
@@ -83,7 +121,15 @@ impl ShardClient for MemoryStream {
         let s = &shards[shard];
         let end = (index + self.page).min(s.records.len());
         let records = s.records[index..end].to_vec();
-        let next_iterator = if s.closed && end == s.records.len() { None } else { Some(format!("{shard}@{end}")) };
-        Ok(Fetched { records, next_iterator, millis_behind_latest: Some(0) })
+        let next_iterator = if s.closed && end == s.records.len() {
+            None
+        } else {
+            Some(format!("{shard}@{end}"))
+        };
+        Ok(Fetched {
+            records,
+            next_iterator,
+            millis_behind_latest: Some(0),
+        })
     }
 }

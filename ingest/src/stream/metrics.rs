@@ -74,27 +74,68 @@ impl Metrics {
         let bytes_written = Family::default();
         let files_written = Family::default();
         let dead_letters = Family::default();
-        let flush_seconds =
-            Family::<SourceLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.005, 2.0, 14)));
+        let flush_seconds = Family::<SourceLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.005, 2.0, 14))
+        });
         let errors = Family::default();
         let millis_behind = Family::default();
         let checkpoint_age = Family::default();
         let shards_owned = Family::default();
-        registry.register("records_read", "Stream records read (Kinesis records before KPL de-aggregation)", records_read.clone());
-        registry.register("read_bytes", "Bytes of stream records read", bytes_read.clone());
-        registry.register("records_written", "Rows written to Parquet and checkpointed", records_written.clone());
-        registry.register("written_bytes", "Bytes of Parquet written", bytes_written.clone());
-        registry.register("files_written", "Parquet files written", files_written.clone());
-        registry.register("dead_letters", "Records that could not be decoded, written to dead_letters/", dead_letters.clone());
-        registry.register("flush_duration_seconds", "Time to write a flush's files and checkpoint it", flush_seconds.clone());
-        registry.register("errors", "Throttling, expired iterators, failed calls and lost leases, by kind", errors.clone());
-        registry.register("millis_behind_latest", "Largest MillisBehindLatest across the shards this worker reads", millis_behind.clone());
+        registry.register(
+            "records_read",
+            "Stream records read (Kinesis records before KPL de-aggregation)",
+            records_read.clone(),
+        );
+        registry.register(
+            "read_bytes",
+            "Bytes of stream records read",
+            bytes_read.clone(),
+        );
+        registry.register(
+            "records_written",
+            "Rows written to Parquet and checkpointed",
+            records_written.clone(),
+        );
+        registry.register(
+            "written_bytes",
+            "Bytes of Parquet written",
+            bytes_written.clone(),
+        );
+        registry.register(
+            "files_written",
+            "Parquet files written",
+            files_written.clone(),
+        );
+        registry.register(
+            "dead_letters",
+            "Records that could not be decoded, written to dead_letters/",
+            dead_letters.clone(),
+        );
+        registry.register(
+            "flush_duration_seconds",
+            "Time to write a flush's files and checkpoint it",
+            flush_seconds.clone(),
+        );
+        registry.register(
+            "errors",
+            "Throttling, expired iterators, failed calls and lost leases, by kind",
+            errors.clone(),
+        );
+        registry.register(
+            "millis_behind_latest",
+            "Largest MillisBehindLatest across the shards this worker reads",
+            millis_behind.clone(),
+        );
         registry.register(
             "checkpoint_age_seconds",
             "Seconds since the least recently checkpointed shard of this worker was checkpointed (or found caught up)",
             checkpoint_age.clone(),
         );
-        registry.register("shards_owned", "Shards this worker holds a lease on", shards_owned.clone());
+        registry.register(
+            "shards_owned",
+            "Shards this worker holds a lease on",
+            shards_owned.clone(),
+        );
         Self {
             registry,
             records_read,
@@ -114,36 +155,65 @@ impl Metrics {
     }
 
     pub fn source(source: &str) -> SourceLabels {
-        SourceLabels { source: source.to_string() }
+        SourceLabels {
+            source: source.to_string(),
+        }
     }
 
     pub fn table(source: &str, table: &str) -> TableLabels {
-        TableLabels { source: source.to_string(), table: table.to_string() }
+        TableLabels {
+            source: source.to_string(),
+            table: table.to_string(),
+        }
     }
 
     pub fn error(&self, source: &str, kind: &str) {
-        self.errors.get_or_create(&ErrorLabels { source: source.to_string(), kind: kind.to_string() }).inc();
+        self.errors
+            .get_or_create(&ErrorLabels {
+                source: source.to_string(),
+                kind: kind.to_string(),
+            })
+            .inc();
     }
 
     /// A shard reader started (its checkpoint counts as fresh).
     pub fn shard_started(&self, source: &str, shard: &ShardId) {
-        let gauges = ShardGauges { behind_ms: 0, last_checkpoint: Instant::now() };
-        self.shards.lock().unwrap().insert((source.to_string(), shard.clone()), gauges);
+        let gauges = ShardGauges {
+            behind_ms: 0,
+            last_checkpoint: Instant::now(),
+        };
+        self.shards
+            .lock()
+            .unwrap()
+            .insert((source.to_string(), shard.clone()), gauges);
     }
 
     pub fn shard_stopped(&self, source: &str, shard: &ShardId) {
-        self.shards.lock().unwrap().remove(&(source.to_string(), shard.clone()));
+        self.shards
+            .lock()
+            .unwrap()
+            .remove(&(source.to_string(), shard.clone()));
     }
 
     pub fn shard_behind(&self, source: &str, shard: &ShardId, behind_ms: i64) {
-        if let Some(g) = self.shards.lock().unwrap().get_mut(&(source.to_string(), shard.clone())) {
+        if let Some(g) = self
+            .shards
+            .lock()
+            .unwrap()
+            .get_mut(&(source.to_string(), shard.clone()))
+        {
             g.behind_ms = behind_ms;
         }
     }
 
     /// The shard's checkpoint was written, or it holds nothing uncommitted.
     pub fn shard_checkpointed(&self, source: &str, shard: &ShardId) {
-        if let Some(g) = self.shards.lock().unwrap().get_mut(&(source.to_string(), shard.clone())) {
+        if let Some(g) = self
+            .shards
+            .lock()
+            .unwrap()
+            .get_mut(&(source.to_string(), shard.clone()))
+        {
             g.last_checkpoint = Instant::now();
         }
     }
@@ -155,7 +225,10 @@ impl Metrics {
 
     /// Healthy when the coordinator ran within `within`.
     pub fn healthy(&self, within: Duration) -> bool {
-        self.heartbeat.lock().unwrap().is_some_and(|t| t.elapsed() <= within)
+        self.heartbeat
+            .lock()
+            .unwrap()
+            .is_some_and(|t| t.elapsed() <= within)
     }
 
     /// The metrics in Prometheus text exposition format.
@@ -180,7 +253,8 @@ impl Metrics {
             }
         }
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
         out
     }
 }
@@ -192,16 +266,34 @@ mod tests {
     #[test]
     fn exports_counters_and_per_source_gauges() {
         let m = Metrics::new();
-        m.records_read.get_or_create(&Metrics::source("kinesis-clicks")).inc_by(3);
-        m.records_written.get_or_create(&Metrics::table("kinesis-clicks", "events")).inc_by(2);
+        m.records_read
+            .get_or_create(&Metrics::source("kinesis-clicks"))
+            .inc_by(3);
+        m.records_written
+            .get_or_create(&Metrics::table("kinesis-clicks", "events"))
+            .inc_by(2);
         m.shard_started("kinesis-clicks", &ShardId("a".into()));
         m.shard_started("kinesis-clicks", &ShardId("b".into()));
         m.shard_behind("kinesis-clicks", &ShardId("b".into()), 1500);
         let text = m.encode();
-        assert!(text.contains("tributary_records_read_total{source=\"kinesis-clicks\"} 3"), "{text}");
-        assert!(text.contains("tributary_records_written_total{source=\"kinesis-clicks\",table=\"events\"} 2"), "{text}");
-        assert!(text.contains("tributary_millis_behind_latest{source=\"kinesis-clicks\"} 1500"), "{text}");
-        assert!(text.contains("tributary_shards_owned{source=\"kinesis-clicks\"} 2"), "{text}");
+        assert!(
+            text.contains("tributary_records_read_total{source=\"kinesis-clicks\"} 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "tributary_records_written_total{source=\"kinesis-clicks\",table=\"events\"} 2"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("tributary_millis_behind_latest{source=\"kinesis-clicks\"} 1500"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tributary_shards_owned{source=\"kinesis-clicks\"} 2"),
+            "{text}"
+        );
         assert!(!m.healthy(Duration::from_secs(1)));
         m.heartbeat();
         assert!(m.healthy(Duration::from_secs(1)));

@@ -20,7 +20,11 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn new(min: Duration, max: Duration) -> Self {
-        Self { next: min, min, max }
+        Self {
+            next: min,
+            min,
+            max,
+        }
     }
 
     /// The next wait (between half of it and all of it) and doubles the one after.
@@ -40,7 +44,10 @@ impl Backoff {
 #[derive(Debug)]
 pub enum Read {
     /// Records, possibly none; `behind_ms` is how far behind the tip the reader is.
-    Records { records: Vec<RawRecord>, behind_ms: Option<i64> },
+    Records {
+        records: Vec<RawRecord>,
+        behind_ms: Option<i64>,
+    },
     /// The shard is closed and every record was returned.
     End,
     /// A transient problem (throttling, a failed call); the reader waited before returning.
@@ -63,7 +70,9 @@ pub struct ShardReader {
 impl ShardReader {
     pub fn new(client: SharedClient, shard: ShardId, start: Position) -> Self {
         let skip_before_ms = match (&start, client.kind()) {
-            (Position::AtTimestamp { millis }, super::client::StreamKind::DynamodbStream) => Some(*millis),
+            (Position::AtTimestamp { millis }, super::client::StreamKind::DynamodbStream) => {
+                Some(*millis)
+            }
             _ => None,
         };
         Self {
@@ -125,18 +134,27 @@ impl ShardReader {
                         self.iterator = None;
                     }
                 }
-                Read::Records { records, behind_ms: fetched.millis_behind_latest }
+                Read::Records {
+                    records,
+                    behind_ms: fetched.millis_behind_latest,
+                }
             }
             Err(ClientError::ExpiredIterator { .. }) => {
                 info!(shard = %self.shard, resume = ?self.resume, "shard iterator expired; taking a new one after the last record read");
                 self.iterator = None;
-                Read::Retry(ClientError::ExpiredIterator { shard: self.shard.to_string() })
+                Read::Retry(ClientError::ExpiredIterator {
+                    shard: self.shard.to_string(),
+                })
             }
             Err(ClientError::Trimmed { message, .. }) => {
                 warn!(shard = %self.shard, %message, "iterator past the stream's retention; continuing at the trim horizon");
                 self.iterator = None;
                 self.resume = Position::TrimHorizon;
-                Read::Retry(ClientError::Trimmed { shard: self.shard.to_string(), position: "iterator".into(), message })
+                Read::Retry(ClientError::Trimmed {
+                    shard: self.shard.to_string(),
+                    position: "iterator".into(),
+                    message,
+                })
             }
             Err(e) => self.wait(e).await,
         }
@@ -145,7 +163,9 @@ impl ShardReader {
     async fn wait(&mut self, error: ClientError) -> Read {
         let delay = self.backoff.next_delay();
         match &error {
-            ClientError::Throttled { .. } => info!(shard = %self.shard, ?delay, %error, "throttled; backing off"),
+            ClientError::Throttled { .. } => {
+                info!(shard = %self.shard, ?delay, %error, "throttled; backing off")
+            }
             _ => warn!(shard = %self.shard, ?delay, %error, "read failed; retrying"),
         }
         tokio::time::sleep(delay).await;
@@ -187,30 +207,70 @@ pub(crate) mod tests {
             Ok("it".into())
         }
         async fn get_records(&self, _: &ShardId, _: &str) -> Result<Fetched, ClientError> {
-            self.answers.lock().unwrap().pop_front().expect("a scripted answer")
+            self.answers
+                .lock()
+                .unwrap()
+                .pop_front()
+                .expect("a scripted answer")
         }
     }
 
     fn record(seq: u64) -> RawRecord {
-        RawRecord { sequence: SequenceNumber::from_u64(seq), arrival_ms: None, data: b"{}".to_vec() }
+        RawRecord {
+            sequence: SequenceNumber::from_u64(seq),
+            arrival_ms: None,
+            data: b"{}".to_vec(),
+        }
     }
 
     #[tokio::test]
     async fn resumes_after_the_last_record_when_the_iterator_expires_and_ends_on_a_closed_shard() {
         let answers = VecDeque::from(vec![
-            Ok(Fetched { records: vec![record(5), record(9)], next_iterator: Some("n".into()), millis_behind_latest: Some(0) }),
+            Ok(Fetched {
+                records: vec![record(5), record(9)],
+                next_iterator: Some("n".into()),
+                millis_behind_latest: Some(0),
+            }),
             Err(ClientError::ExpiredIterator { shard: "s".into() }),
-            Err(ClientError::Throttled { operation: "GetRecords", shard: "s".into(), message: "slow down".into() }),
-            Ok(Fetched { records: vec![record(12)], next_iterator: None, millis_behind_latest: None }),
+            Err(ClientError::Throttled {
+                operation: "GetRecords",
+                shard: "s".into(),
+                message: "slow down".into(),
+            }),
+            Ok(Fetched {
+                records: vec![record(12)],
+                next_iterator: None,
+                millis_behind_latest: None,
+            }),
         ]);
-        let client = Arc::new(Scripted { answers: Mutex::new(answers), positions: Mutex::new(vec![]) });
-        let mut reader = ShardReader::new(client.clone(), ShardId("s".into()), Position::TrimHorizon);
-        assert!(matches!(reader.read().await, Read::Records { ref records, .. } if records.len() == 2));
-        assert!(matches!(reader.read().await, Read::Retry(ClientError::ExpiredIterator { .. })));
-        assert!(matches!(reader.read().await, Read::Retry(ClientError::Throttled { .. })));
-        assert!(matches!(reader.read().await, Read::Records { ref records, .. } if records.len() == 1));
+        let client = Arc::new(Scripted {
+            answers: Mutex::new(answers),
+            positions: Mutex::new(vec![]),
+        });
+        let mut reader =
+            ShardReader::new(client.clone(), ShardId("s".into()), Position::TrimHorizon);
+        assert!(
+            matches!(reader.read().await, Read::Records { ref records, .. } if records.len() == 2)
+        );
+        assert!(matches!(
+            reader.read().await,
+            Read::Retry(ClientError::ExpiredIterator { .. })
+        ));
+        assert!(matches!(
+            reader.read().await,
+            Read::Retry(ClientError::Throttled { .. })
+        ));
+        assert!(
+            matches!(reader.read().await, Read::Records { ref records, .. } if records.len() == 1)
+        );
         assert!(matches!(reader.read().await, Read::End));
         let positions = client.positions.lock().unwrap().clone();
-        assert_eq!(positions, vec![Position::TrimHorizon, Position::AfterSequence(SequenceNumber::from_u64(9))]);
+        assert_eq!(
+            positions,
+            vec![
+                Position::TrimHorizon,
+                Position::AfterSequence(SequenceNumber::from_u64(9))
+            ]
+        );
     }
 }

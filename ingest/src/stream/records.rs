@@ -33,8 +33,12 @@ pub fn decode_chunk(
     let mut bytes = 0u64;
     for raw in records {
         bytes += raw.data.len() as u64;
-        let origin =
-            Origin { source: source.clone(), shard: shard.clone(), sequence: raw.sequence.clone(), arrival_time_ms: raw.arrival_ms };
+        let origin = Origin {
+            source: source.clone(),
+            shard: shard.clone(),
+            sequence: raw.sequence.clone(),
+            arrival_time_ms: raw.arrival_ms,
+        };
         let mut take = |format: Format, data: &[u8], result: Result<decode::Decoded, String>| {
             let result = result.and_then(|d| match Partition::of_record(&d.record) {
                 Ok(_) => Ok(d.record),
@@ -52,12 +56,19 @@ pub fn decode_chunk(
         };
         match kind {
             StreamKind::Kinesis => decode::kinesis::decode_record(&raw.data, &origin, take),
-            StreamKind::DynamodbStream => {
-                take(Format::DynamodbStream, &raw.data, decode::decode(Format::DynamodbStream, &raw.data, origin.clone(), 0))
-            }
+            StreamKind::DynamodbStream => take(
+                Format::DynamodbStream,
+                &raw.data,
+                decode::decode(Format::DynamodbStream, &raw.data, origin.clone(), 0),
+            ),
         }
     }
-    Ok(DecodedChunk { batches: partition_batches(&decoded)?, dead_letters, stream_records: records.len() as u64, bytes })
+    Ok(DecodedChunk {
+        batches: partition_batches(&decoded)?,
+        dead_letters,
+        stream_records: records.len() as u64,
+        bytes,
+    })
 }
 
 /// A decoded chunk with the sequence numbers of its first and last stream record.
@@ -73,7 +84,9 @@ pub async fn decode_off_thread(
     shard: Arc<str>,
     records: Vec<RawRecord>,
 ) -> Result<Option<DecodedRange>, tributary_transform::batch::PartitionError> {
-    let (Some(first), Some(last)) = (records.first(), records.last()) else { return Ok(None) };
+    let (Some(first), Some(last)) = (records.first(), records.last()) else {
+        return Ok(None);
+    };
     let (first, last) = (first.sequence.clone(), last.sequence.clone());
     let chunk = tokio::task::spawn_blocking(move || decode_chunk(kind, &shard, &records))
         .await
@@ -88,11 +101,21 @@ mod tests {
 
     #[test]
     fn splits_good_records_from_dead_letters() {
-        let raw = |seq: u64, data: &[u8]| RawRecord { sequence: SequenceNumber::from_u64(seq), arrival_ms: Some(1), data: data.to_vec() };
+        let raw = |seq: u64, data: &[u8]| RawRecord {
+            sequence: SequenceNumber::from_u64(seq),
+            arrival_ms: Some(1),
+            data: data.to_vec(),
+        };
         let records = vec![
-            raw(1, br#"{"eventType":"PAGE_VIEW","userId":"u1","timestamp":1767607200000}"#),
+            raw(
+                1,
+                br#"{"eventType":"PAGE_VIEW","userId":"u1","timestamp":1767607200000}"#,
+            ),
             raw(2, b"{oops"),
-            raw(3, br#"{"eventType":"PAGE_VIEW","userId":"u1","timestamp":1767693600000}"#),
+            raw(
+                3,
+                br#"{"eventType":"PAGE_VIEW","userId":"u1","timestamp":1767693600000}"#,
+            ),
         ];
         let chunk = decode_chunk(StreamKind::Kinesis, &Arc::from("shardId-1"), &records).unwrap();
         assert_eq!(chunk.stream_records, 3);

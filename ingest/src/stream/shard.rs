@@ -79,12 +79,27 @@ mod tests {
 
     #[test]
     fn parses_start_positions() {
-        assert_eq!("latest".parse::<StartPosition>().unwrap(), StartPosition::Latest);
         assert_eq!(
-            "at-timestamp:2026-01-05T10:00:00Z".parse::<StartPosition>().unwrap(),
+            "latest".parse::<StartPosition>().unwrap(),
+            StartPosition::Latest
+        );
+        assert_eq!(
+            "at-timestamp:2026-01-05T10:00:00Z"
+                .parse::<StartPosition>()
+                .unwrap(),
             StartPosition::AtTimestamp(1_767_607_200_000)
         );
-        assert!("at-timestamp:yesterday".parse::<StartPosition>().unwrap_err().contains("RFC 3339"));
-        assert!("earliest".parse::<StartPosition>().unwrap_err().contains("trim-horizon"));
+        assert!(
+            "at-timestamp:yesterday"
+                .parse::<StartPosition>()
+                .unwrap_err()
+                .contains("RFC 3339")
+        );
+        assert!(
+            "earliest"
+                .parse::<StartPosition>()
+                .unwrap_err()
+                .contains("trim-horizon")
+        );
     }
 }

@@ -46,7 +46,11 @@ pub struct ShardTask {
 }
 
 impl ShardTask {
-    pub async fn run(self, mut lease: Lease, cancel: CancellationToken) -> Result<ShardExit, FlushError> {
+    pub async fn run(
+        self,
+        mut lease: Lease,
+        cancel: CancellationToken,
+    ) -> Result<ShardExit, FlushError> {
         let metrics = self.flush.metrics.clone();
         let source = self.flush.source.clone();
         let shard = self.flush.shard.clone();
@@ -62,7 +66,11 @@ impl ShardTask {
         }
     }
 
-    async fn read_shard(&self, lease: &mut Lease, cancel: &CancellationToken) -> Result<ShardExit, FlushError> {
+    async fn read_shard(
+        &self,
+        lease: &mut Lease,
+        cancel: &CancellationToken,
+    ) -> Result<ShardExit, FlushError> {
         let shard = &self.flush.shard;
         let source = &self.flush.source;
         let metrics = &self.flush.metrics;
@@ -74,10 +82,14 @@ impl ShardTask {
                 return Ok(ShardExit::Released);
             }
         }
-        let checkpoint = lease
-            .state
-            .checkpoint_sequence()
-            .map_err(|source| FlushError::Checkpoint { shard: shard.clone(), source })?;
+        let checkpoint =
+            lease
+                .state
+                .checkpoint_sequence()
+                .map_err(|source| FlushError::Checkpoint {
+                    shard: shard.clone(),
+                    source,
+                })?;
         let position = match (checkpoint, lease.state.start) {
             (Some(seq), _) => Position::AfterSequence(seq),
             (None, StartPosition::TrimHorizon) => Position::TrimHorizon,
@@ -93,7 +105,9 @@ impl ShardTask {
         let renew_every = self.flush.lease_duration / 3;
         let mut last_write = Instant::now();
         loop {
-            let flush_due = buffer.since().map(|t| Instant::from_std(t) + self.flush_interval);
+            let flush_due = buffer
+                .since()
+                .map(|t| Instant::from_std(t) + self.flush_interval);
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => {
@@ -222,11 +236,17 @@ mod tests {
             flush_bytes: 64 << 20,
             poll_interval: Duration::from_millis(10),
         };
-        let Claim::Claimed(lease) =
-            try_claim(&store, &mut Observer::default(), &shard, None, StartPosition::TrimHorizon, "w", Duration::from_secs(30))
-                .await
-                .unwrap()
-        else {
+        let Claim::Claimed(lease) = try_claim(
+            &store,
+            &mut Observer::default(),
+            &shard,
+            None,
+            StartPosition::TrimHorizon,
+            "w",
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap() else {
             panic!("a new shard is free")
         };
         let exit = task.run(lease, CancellationToken::new()).await.unwrap();
@@ -238,9 +258,21 @@ mod tests {
             .find(|l| l.starts_with("tributary_flush_duration_seconds_count"))
             .and_then(|l| l.rsplit(' ').next()?.parse().ok())
             .unwrap();
-        assert!(flushes > 3.0, "expected early flushes under a 2 MiB budget, got {flushes}\n{text}");
-        assert!(text.contains("tributary_records_written_total{source=\"kinesis-memory\",table=\"events\"} 20000"), "{text}");
-        assert_eq!(memory.available_permits(), budget_kib, "every reservation was given back");
+        assert!(
+            flushes > 3.0,
+            "expected early flushes under a 2 MiB budget, got {flushes}\n{text}"
+        );
+        assert!(
+            text.contains(
+                "tributary_records_written_total{source=\"kinesis-memory\",table=\"events\"} 20000"
+            ),
+            "{text}"
+        );
+        assert_eq!(
+            memory.available_permits(),
+            budget_kib,
+            "every reservation was given back"
+        );
         let state = store.load(&shard).await.unwrap().unwrap().state;
         assert!(state.finished && state.pending.is_none());
         assert_eq!(state.records_committed, 20_000);

@@ -42,20 +42,33 @@ pub enum WorkerError {
     #[error("the source {0} is given twice")]
     DuplicateSource(String),
     #[error("source {source_name}: {error}")]
-    Shard { source_name: String, error: FlushError },
+    Shard {
+        source_name: String,
+        error: FlushError,
+    },
 }
 
 /// Builds the client of one `--source`.
-pub async fn connect(spec: &SourceSpec, sdk: &aws_config::SdkConfig) -> Result<SharedClient, ResolveError> {
+pub async fn connect(
+    spec: &SourceSpec,
+    sdk: &aws_config::SdkConfig,
+) -> Result<SharedClient, ResolveError> {
     Ok(match spec {
         SourceSpec::Kinesis(stream) => Arc::new(KinesisStream::new(sdk, stream)),
-        SourceSpec::DynamodbTable(table) => Arc::new(DynamodbStream::new(sdk, &latest_stream_arn(sdk, table).await?)),
+        SourceSpec::DynamodbTable(table) => Arc::new(DynamodbStream::new(
+            sdk,
+            &latest_stream_arn(sdk, table).await?,
+        )),
         SourceSpec::DynamodbStream(arn) => Arc::new(DynamodbStream::new(sdk, arn)),
     })
 }
 
 /// Runs until `shutdown` is cancelled, then flushes, checkpoints and releases every shard.
-pub async fn run(config: WorkerConfig, metrics: Arc<Metrics>, shutdown: CancellationToken) -> Result<(), WorkerError> {
+pub async fn run(
+    config: WorkerConfig,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) -> Result<(), WorkerError> {
     config.validate()?;
     let sdk = load_sdk_config().await;
     let warehouse = Warehouse::open(&config.warehouse).await?;
@@ -69,7 +82,9 @@ pub async fn run(config: WorkerConfig, metrics: Arc<Metrics>, shutdown: Cancella
         info!(source = %spec, slug = client.slug(), "source ready");
         clients.push(client);
     }
-    let memory_kib = u32::try_from(config.max_buffer_bytes / 1024).unwrap_or(u32::MAX).max(1);
+    let memory_kib = u32::try_from(config.max_buffer_bytes / 1024)
+        .unwrap_or(u32::MAX)
+        .max(1);
     let memory = Arc::new(Semaphore::new(memory_kib as usize));
     let config = Arc::new(config);
     let mut sources = JoinSet::new();
@@ -121,8 +136,12 @@ struct Known {
 impl SourceLoop {
     async fn run(self, shutdown: CancellationToken) -> Result<(), WorkerError> {
         let slug = self.client.slug().to_string();
-        let membership =
-            Membership::new(self.warehouse.clone(), &slug, &self.config.worker_id, self.config.lease_duration);
+        let membership = Membership::new(
+            self.warehouse.clone(),
+            &slug,
+            &self.config.worker_id,
+            self.config.lease_duration,
+        );
         let mut known = Known {
             running: HashMap::new(),
             finished: HashSet::new(),
@@ -173,7 +192,10 @@ impl SourceLoop {
             let (shard, exit) = done.unwrap_or_else(|e| panic!("a shard task panicked: {e}"));
             if let Err(error) = exit {
                 error!(source = %slug, %shard, %error, "shard could not be flushed at shutdown");
-                fatal.get_or_insert(WorkerError::Shard { source_name: slug.clone(), error });
+                fatal.get_or_insert(WorkerError::Shard {
+                    source_name: slug.clone(),
+                    error,
+                });
             }
         }
         if let Err(e) = known.membership.leave().await {
@@ -209,10 +231,16 @@ impl SourceLoop {
             states.insert(shard.id.clone(), current);
         }
         // 2. this worker's share of the shards readable now (not finished, parents finished)
-        let parents_finished =
-            |shard: &super::shard::Shard, finished: &HashSet<ShardId>| shard.parents.iter().all(|p| !listed.contains(p) || finished.contains(p));
-        let readable =
-            shards.iter().filter(|s| !known.finished.contains(&s.id) && parents_finished(s, &known.finished)).count();
+        let parents_finished = |shard: &super::shard::Shard, finished: &HashSet<ShardId>| {
+            shard
+                .parents
+                .iter()
+                .all(|p| !listed.contains(p) || finished.contains(p))
+        };
+        let readable = shards
+            .iter()
+            .filter(|s| !known.finished.contains(&s.id) && parents_finished(s, &known.finished))
+            .count();
         let workers = known.membership.heartbeat().await?;
         let share = fair_share(readable, workers);
         if known.running.len() > share {
@@ -229,7 +257,9 @@ impl SourceLoop {
         }
         // 3. claim readable shards up to the share
         for shard in &shards {
-            let Some(current) = states.remove(&shard.id) else { continue };
+            let Some(current) = states.remove(&shard.id) else {
+                continue;
+            };
             if !parents_finished(shard, &known.finished) || known.running.len() >= share {
                 continue;
             }
@@ -321,7 +351,8 @@ mod tests {
     use crate::stream::memory::MemoryStream;
 
     fn event(i: usize) -> Vec<u8> {
-        format!(r#"{{"eventType":"PAGE_VIEW","userId":"u{i}","timestamp":1767225600000}}"#).into_bytes()
+        format!(r#"{{"eventType":"PAGE_VIEW","userId":"u{i}","timestamp":1767225600000}}"#)
+            .into_bytes()
     }
 
     #[tokio::test]
@@ -383,11 +414,20 @@ mod tests {
         running.await.unwrap().unwrap();
         let parent = state("shardId-0").await.unwrap();
         assert!(parent.finished && parent.records_committed == 30);
-        let StartPosition::AtTimestamp(t) = parent.start else { panic!("latest is fixed as a time at the first claim") };
+        let StartPosition::AtTimestamp(t) = parent.start else {
+            panic!("latest is fixed as a time at the first claim")
+        };
         for child in ["shardId-1", "shardId-2"] {
             let child = state(child).await.unwrap();
-            assert_eq!(child.start, StartPosition::AtTimestamp(t), "a child starts where its parent did");
-            assert!(child.updated_ms >= parent.updated_ms, "a child is committed after its parent finished");
+            assert_eq!(
+                child.start,
+                StartPosition::AtTimestamp(t),
+                "a child starts where its parent did"
+            );
+            assert!(
+                child.updated_ms >= parent.updated_ms,
+                "a child is committed after its parent finished"
+            );
             assert_eq!(child.owner, None, "released at shutdown");
         }
     }

@@ -19,7 +19,11 @@ pub enum NamedQuery {
 }
 
 impl NamedQuery {
-    pub const ALL: [NamedQuery; 3] = [NamedQuery::DailyOrders, NamedQuery::TopUsers, NamedQuery::Funnel];
+    pub const ALL: [NamedQuery; 3] = [
+        NamedQuery::DailyOrders,
+        NamedQuery::TopUsers,
+        NamedQuery::Funnel,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -46,7 +50,9 @@ impl FromStr for NamedQuery {
         Self::ALL
             .into_iter()
             .find(|q| q.name() == s)
-            .ok_or_else(|| format!("unknown query {s:?} (expected daily-orders, top-users or funnel)"))
+            .ok_or_else(|| {
+                format!("unknown query {s:?} (expected daily-orders, top-users or funnel)")
+            })
     }
 }
 
@@ -75,7 +81,10 @@ impl Params {
     }
 
     pub(crate) fn limit_clause(&self, default: Option<usize>) -> String {
-        self.limit.or(default).map(|n| format!("\nLIMIT {n}")).unwrap_or_default()
+        self.limit
+            .or(default)
+            .map(|n| format!("\nLIMIT {n}"))
+            .unwrap_or_default()
     }
 }
 
@@ -94,7 +103,8 @@ pub(crate) fn latest_orders(params: &Params) -> String {
 }
 
 /// Counts towards revenue: the latest state is neither cancelled nor deleted.
-pub(crate) const REVENUE_CONDITION: &str = "operation <> 'REMOVE' AND COALESCE(status, '') <> 'CANCELLED'";
+pub(crate) const REVENUE_CONDITION: &str =
+    "operation <> 'REMOVE' AND COALESCE(status, '') <> 'CANCELLED'";
 
 #[cfg(test)]
 mod tests {
@@ -103,10 +113,24 @@ mod tests {
     #[test]
     fn partition_filters_cover_both_ends() {
         let d = |s: &str| Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
-        let p = Params { from: d("2026-01-01"), to: d("2026-01-31"), limit: None };
-        assert_eq!(p.partition_filter(), "year || '-' || month || '-' || day BETWEEN '2026-01-01' AND '2026-01-31'");
+        let p = Params {
+            from: d("2026-01-01"),
+            to: d("2026-01-31"),
+            limit: None,
+        };
+        assert_eq!(
+            p.partition_filter(),
+            "year || '-' || month || '-' || day BETWEEN '2026-01-01' AND '2026-01-31'"
+        );
         assert_eq!(Params::default().partition_filter(), "TRUE");
-        assert_eq!(Params { limit: Some(3), ..Default::default() }.limit_clause(Some(10)), "\nLIMIT 3");
+        assert_eq!(
+            Params {
+                limit: Some(3),
+                ..Default::default()
+            }
+            .limit_clause(Some(10)),
+            "\nLIMIT 3"
+        );
         assert_eq!(Params::default().limit_clause(None), "");
         assert!("nope".parse::<NamedQuery>().is_err());
         assert_eq!("top-users".parse::<NamedQuery>(), Ok(NamedQuery::TopUsers));
@@ -120,14 +144,32 @@ mod tests {
         let d = |s: &str| Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
         for params in [
             Params::default(),
-            Params { from: d("2026-01-01"), to: None, limit: Some(5) },
-            Params { from: None, to: d("2026-01-31"), limit: None },
-            Params { from: d("2026-01-01"), to: d("2026-01-31"), limit: Some(1) },
+            Params {
+                from: d("2026-01-01"),
+                to: None,
+                limit: Some(5),
+            },
+            Params {
+                from: None,
+                to: d("2026-01-31"),
+                limit: None,
+            },
+            Params {
+                from: d("2026-01-01"),
+                to: d("2026-01-31"),
+                limit: Some(1),
+            },
         ] {
             for query in NamedQuery::ALL {
                 let sql = query.sql(&params);
-                let rows = crate::sql::run_statements(&ctx, &sql).await.unwrap_or_else(|e| panic!("{sql}\n{e}"));
-                assert_eq!(rows[0].iter().map(|b| b.num_rows()).sum::<usize>(), 0, "an empty warehouse has no rows");
+                let rows = crate::sql::run_statements(&ctx, &sql)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}\n{e}"));
+                assert_eq!(
+                    rows[0].iter().map(|b| b.num_rows()).sum::<usize>(),
+                    0,
+                    "an empty warehouse has no rows"
+                );
             }
         }
     }

@@ -22,7 +22,9 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type};
 use datafusion::common::{ScalarValue, exec_err, plan_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
+};
 
 use super::tdigest::TDigest;
 
@@ -32,7 +34,9 @@ struct ApproxPercentile {
 }
 
 pub fn udaf() -> AggregateUDF {
-    AggregateUDF::from(ApproxPercentile { signature: Signature::user_defined(Volatility::Immutable) })
+    AggregateUDF::from(ApproxPercentile {
+        signature: Signature::user_defined(Volatility::Immutable),
+    })
 }
 
 /// Trino's value types: integers are `bigint`, `real` stays `real`, the rest is `double`.
@@ -40,18 +44,28 @@ fn value_type(t: &DataType) -> Result<DataType> {
     Ok(match t {
         t if t.is_integer() => DataType::Int64,
         DataType::Float32 => DataType::Float32,
-        DataType::Float16 | DataType::Float64 | DataType::Decimal128(..) | DataType::Decimal256(..) | DataType::Null => {
-            DataType::Float64
+        DataType::Float16
+        | DataType::Float64
+        | DataType::Decimal128(..)
+        | DataType::Decimal256(..)
+        | DataType::Null => DataType::Float64,
+        other => {
+            return plan_err!("approx_percentile takes bigint, real or double values, not {other}");
         }
-        other => return plan_err!("approx_percentile takes bigint, real or double values, not {other}"),
     })
 }
 
 fn double_or_doubles(t: &DataType, what: &str) -> Result<DataType> {
     Ok(match t {
-        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => DataType::new_list(DataType::Float64, true),
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
+            DataType::new_list(DataType::Float64, true)
+        }
         t if t.is_numeric() || t.is_null() => DataType::Float64,
-        other => return plan_err!("approx_percentile: the {what} must be a number or an array of numbers, not {other}"),
+        other => {
+            return plan_err!(
+                "approx_percentile: the {what} must be a number or an array of numbers, not {other}"
+            );
+        }
     })
 }
 
@@ -75,9 +89,16 @@ impl AggregateUDFImpl for ApproxPercentile {
                 if !(w.is_numeric() || w.is_null()) {
                     return plan_err!("approx_percentile: the weight must be a number, not {w}");
                 }
-                Ok(vec![value_type(x)?, DataType::Float64, double_or_doubles(p, "percentile")?])
+                Ok(vec![
+                    value_type(x)?,
+                    DataType::Float64,
+                    double_or_doubles(p, "percentile")?,
+                ])
             }
-            _ => plan_err!("approx_percentile takes (x, percentile) or (x, weight, percentile), not {} arguments", args.len()),
+            _ => plan_err!(
+                "approx_percentile takes (x, percentile) or (x, weight, percentile), not {} arguments",
+                args.len()
+            ),
         }
     }
 
@@ -92,7 +113,13 @@ impl AggregateUDFImpl for ApproxPercentile {
     fn state_fields(&self, _: StateFieldsArgs) -> Result<Vec<FieldRef>> {
         let list = |name: &str| Arc::new(Field::new(name, list_of_doubles(), true));
         let double = |name: &str| Arc::new(Field::new(name, DataType::Float64, true));
-        Ok(vec![list("means"), list("weights"), double("min"), double("max"), list("percentiles")])
+        Ok(vec![
+            list("means"),
+            list("weights"),
+            double("min"),
+            double("max"),
+            list("percentiles"),
+        ])
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
@@ -133,26 +160,36 @@ fn percentiles_of(array: &ArrayRef, row: usize) -> Result<Option<Vec<f64>>> {
 }
 
 fn doubles(array: &ArrayRef) -> Result<Float64Array> {
-    Ok(cast(array, &DataType::Float64)?.as_primitive::<Float64Type>().clone())
+    Ok(cast(array, &DataType::Float64)?
+        .as_primitive::<Float64Type>()
+        .clone())
 }
 
 impl Accumulator for PercentileAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
         let x = doubles(&values[0])?;
-        let w = if self.weighted { Some(doubles(&values[1])?) } else { None };
+        let w = if self.weighted {
+            Some(doubles(&values[1])?)
+        } else {
+            None
+        };
         let p = values.last().expect("a percentile argument");
         for row in 0..x.len() {
             if x.is_null(row) || w.as_ref().is_some_and(|w| w.is_null(row)) {
                 continue;
             }
-            let Some(percentiles) = percentiles_of(p, row)? else { continue };
+            let Some(percentiles) = percentiles_of(p, row)? else {
+                continue;
+            };
             let value = x.value(row);
             if !value.is_finite() {
                 return exec_err!("approx_percentile: value must be finite, was {value}");
             }
             let weight = w.as_ref().map_or(1.0, |w| w.value(row));
             if !weight.is_finite() || weight < 1.0 {
-                return exec_err!("approx_percentile: weight must be finite and >= 1, was {weight}");
+                return exec_err!(
+                    "approx_percentile: weight must be finite and >= 1, was {weight}"
+                );
             }
             self.digest.add(value, weight);
             self.percentiles = Some(percentiles);
@@ -162,13 +199,21 @@ impl Accumulator for PercentileAccumulator {
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
         let (means, weights) = (states[0].as_list::<i32>(), states[1].as_list::<i32>());
-        let (min, max) = (states[2].as_primitive::<Float64Type>(), states[3].as_primitive::<Float64Type>());
+        let (min, max) = (
+            states[2].as_primitive::<Float64Type>(),
+            states[3].as_primitive::<Float64Type>(),
+        );
         for row in 0..means.len() {
             if means.is_null(row) || means.value(row).is_empty() {
                 continue;
             }
             let values = |list: ArrayRef| list.as_primitive::<Float64Type>().values().to_vec();
-            let other = TDigest::from_parts(values(means.value(row)), values(weights.value(row)), min.value(row), max.value(row));
+            let other = TDigest::from_parts(
+                values(means.value(row)),
+                values(weights.value(row)),
+                min.value(row),
+                max.value(row),
+            );
             self.digest.merge(other);
             if let Some(p) = percentiles_of(&states[4], row)? {
                 self.percentiles = Some(p);
@@ -181,18 +226,28 @@ impl Accumulator for PercentileAccumulator {
         let (min, max) = (self.digest.min(), self.digest.max());
         let (means, weights) = self.digest.centroids();
         let list = |values: &[f64]| {
-            let values: Vec<ScalarValue> = values.iter().map(|v| ScalarValue::Float64(Some(*v))).collect();
+            let values: Vec<ScalarValue> = values
+                .iter()
+                .map(|v| ScalarValue::Float64(Some(*v)))
+                .collect();
             ScalarValue::List(ScalarValue::new_list_nullable(&values, &DataType::Float64))
         };
         let percentiles = match &self.percentiles {
             Some(p) => list(p),
             None => ScalarValue::try_from(list_of_doubles())?,
         };
-        Ok(vec![list(means), list(weights), ScalarValue::Float64(Some(min)), ScalarValue::Float64(Some(max)), percentiles])
+        Ok(vec![
+            list(means),
+            list(weights),
+            ScalarValue::Float64(Some(min)),
+            ScalarValue::Float64(Some(max)),
+            percentiles,
+        ])
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        let (Some(percentiles), true) = (self.percentiles.clone(), self.digest.count() > 0.0) else {
+        let (Some(percentiles), true) = (self.percentiles.clone(), self.digest.count() > 0.0)
+        else {
             return ScalarValue::try_from(&self.output);
         };
         let value_type = match &self.output {
@@ -213,7 +268,9 @@ impl Accumulator for PercentileAccumulator {
             });
         }
         Ok(match &self.output {
-            DataType::List(_) => ScalarValue::List(ScalarValue::new_list_nullable(&values, &value_type)),
+            DataType::List(_) => {
+                ScalarValue::List(ScalarValue::new_list_nullable(&values, &value_type))
+            }
             _ => values.pop().expect("one percentile"),
         })
     }
@@ -230,23 +287,54 @@ mod tests {
     #[tokio::test]
     async fn answers_a_value_of_the_group_as_trino_does() {
         let data = "(VALUES (1), (2), (3), (4), (NULL)) t(x)";
-        assert_eq!(value(&format!("SELECT approx_percentile(x, 0.5) FROM {data}")).await, "3");
-        assert_eq!(data_type(&format!("SELECT approx_percentile(x, 0.5) FROM {data}")).await, "Int64");
-        assert_eq!(value(&format!("SELECT approx_percentile(x, ARRAY[0, 0.25, 1]) FROM {data}")).await, "[1, 2, 4]");
-        assert_eq!(value(&format!("SELECT approx_percentile(CAST(x AS double), 0.5) FROM {data}")).await, "3.0");
-        assert_eq!(value("SELECT approx_percentile(x, 0.5) FROM (VALUES (1)) t(x) WHERE x > 1").await, "");
+        assert_eq!(
+            value(&format!("SELECT approx_percentile(x, 0.5) FROM {data}")).await,
+            "3"
+        );
+        assert_eq!(
+            data_type(&format!("SELECT approx_percentile(x, 0.5) FROM {data}")).await,
+            "Int64"
+        );
+        assert_eq!(
+            value(&format!(
+                "SELECT approx_percentile(x, ARRAY[0, 0.25, 1]) FROM {data}"
+            ))
+            .await,
+            "[1, 2, 4]"
+        );
+        assert_eq!(
+            value(&format!(
+                "SELECT approx_percentile(CAST(x AS double), 0.5) FROM {data}"
+            ))
+            .await,
+            "3.0"
+        );
+        assert_eq!(
+            value("SELECT approx_percentile(x, 0.5) FROM (VALUES (1)) t(x) WHERE x > 1").await,
+            ""
+        );
     }
 
     #[tokio::test]
     async fn weights_count_as_repeated_values() {
-        let weighted = "SELECT approx_percentile(x, w, 0.5) FROM (VALUES (1, 1), (2, 1), (10, 5)) t(x, w)";
+        let weighted =
+            "SELECT approx_percentile(x, w, 0.5) FROM (VALUES (1, 1), (2, 1), (10, 5)) t(x, w)";
         // rank 3.5 of 7 falls inside the cluster of five 10s, read as spread towards 2: 6.8 → 7
         assert_eq!(value(weighted).await, "7");
         let bad = "SELECT approx_percentile(x, w, 0.5) FROM (VALUES (1, 0.5)) t(x, w)";
-        let error = crate::sql::run_statements(&super::super::tests::context(), bad).await.unwrap_err().to_string();
+        let error = crate::sql::run_statements(&super::super::tests::context(), bad)
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("weight must be finite and >= 1"), "{error}");
         let out_of_range = "SELECT approx_percentile(x, 1.5) FROM (VALUES (1)) t(x)";
-        let error = crate::sql::run_statements(&super::super::tests::context(), out_of_range).await.unwrap_err().to_string();
-        assert!(error.contains("Percentile must be between 0 and 1"), "{error}");
+        let error = crate::sql::run_statements(&super::super::tests::context(), out_of_range)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("Percentile must be between 0 and 1"),
+            "{error}"
+        );
     }
 }

@@ -23,39 +23,62 @@ use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::functions_nested::expr_fn::{array_concat, array_element, array_has, array_slice, gen_series, map_extract};
+use datafusion::functions_nested::expr_fn::{
+    array_concat, array_element, array_has, array_slice, gen_series, map_extract,
+};
 use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
 use datafusion::logical_expr::{Expr, ExprSchemable, Signature, Volatility, lit, when};
 use datafusion::prelude::SessionContext;
 
 use super::simple::{Simple, plan_error};
 
-fn placeholder(_: &[datafusion::arrow::array::ArrayRef], _: &DataType) -> Result<datafusion::arrow::array::ArrayRef> {
-    Err(DataFusionError::Internal("a Trino array function was not rewritten before execution".into()))
+fn placeholder(
+    _: &[datafusion::arrow::array::ArrayRef],
+    _: &DataType,
+) -> Result<datafusion::arrow::array::ArrayRef> {
+    Err(DataFusionError::Internal(
+        "a Trino array function was not rewritten before execution".into(),
+    ))
 }
 
 fn element_type(function: &str, t: &DataType) -> Result<DataType> {
     match t {
-        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => Ok(f.data_type().clone()),
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            Ok(f.data_type().clone())
+        }
         DataType::Map(entries, _) => match entries.data_type() {
             DataType::Struct(kv) if kv.len() == 2 => Ok(kv[1].data_type().clone()),
             _ => Err(plan_error(function, "a map without keys and values")),
         },
         DataType::Null => Ok(DataType::Null),
-        other => Err(plan_error(function, format!("takes an array or a map, not {other}"))),
+        other => Err(plan_error(
+            function,
+            format!("takes an array or a map, not {other}"),
+        )),
     }
 }
 
 /// Registers the placeholders and the lambda aliases ([`ArrayRewrites`] is installed with the
 /// session's analyzer rules).
 pub fn register(ctx: &SessionContext) {
-    ctx.register_udf(Simple::udf("element_at", Signature::any(2, Volatility::Immutable), |a| element_type("element_at", &a[0]), placeholder));
+    ctx.register_udf(Simple::udf(
+        "element_at",
+        Signature::any(2, Volatility::Immutable),
+        |a| element_type("element_at", &a[0]),
+        placeholder,
+    ));
     ctx.register_udf(Simple::udf(
         "contains",
         Signature::any(2, Volatility::Immutable),
         |a| match &a[0] {
-            DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _) | DataType::Null => Ok(DataType::Boolean),
-            other => Err(plan_error("contains", format!("takes an array and an element, not {other}"))),
+            DataType::List(_)
+            | DataType::LargeList(_)
+            | DataType::FixedSizeList(_, _)
+            | DataType::Null => Ok(DataType::Boolean),
+            other => Err(plan_error(
+                "contains",
+                format!("takes an array and an element, not {other}"),
+            )),
         },
         placeholder,
     ));
@@ -72,19 +95,37 @@ pub fn register(ctx: &SessionContext) {
         "sequence",
         Signature::variadic_any(Volatility::Immutable),
         |a| match a.first() {
-            Some(t @ DataType::Date32) => Ok(DataType::List(Arc::new(Field::new_list_field(t.clone(), true)))),
-            Some(t) if t.is_integer() => Ok(DataType::List(Arc::new(Field::new_list_field(DataType::Int64, true)))),
-            other => Err(plan_error("sequence", format!("takes integers or dates, not {other:?}"))),
+            Some(t @ DataType::Date32) => Ok(DataType::List(Arc::new(Field::new_list_field(
+                t.clone(),
+                true,
+            )))),
+            Some(t) if t.is_integer() => Ok(DataType::List(Arc::new(Field::new_list_field(
+                DataType::Int64,
+                true,
+            )))),
+            other => Err(plan_error(
+                "sequence",
+                format!("takes integers or dates, not {other:?}"),
+            )),
         },
         placeholder,
     ));
     use datafusion::functions_nested::{array_any_match, array_filter, array_transform};
     for (function, alias) in [
-        (array_transform::array_transform_higher_order_function(), "transform"),
+        (
+            array_transform::array_transform_higher_order_function(),
+            "transform",
+        ),
         (array_filter::array_filter_higher_order_function(), "filter"),
-        (array_any_match::array_any_match_higher_order_function(), "any_match"),
+        (
+            array_any_match::array_any_match_higher_order_function(),
+            "any_match",
+        ),
     ] {
-        let aliased = datafusion::logical_expr::HigherOrderUDF::new_from_shared_impl(Arc::clone(function.inner())).with_aliases([alias]);
+        let aliased = datafusion::logical_expr::HigherOrderUDF::new_from_shared_impl(Arc::clone(
+            function.inner(),
+        ))
+        .with_aliases([alias]);
         ctx.register_higher_order_function(Arc::new(aliased));
     }
 }
@@ -97,8 +138,15 @@ impl FunctionRewrite for ArrayRewrites {
         "trino_arrays"
     }
 
-    fn rewrite(&self, expr: Expr, schema: &DFSchema, _: &ConfigOptions) -> Result<Transformed<Expr>> {
-        let Expr::ScalarFunction(call) = &expr else { return Ok(Transformed::no(expr)) };
+    fn rewrite(
+        &self,
+        expr: Expr,
+        schema: &DFSchema,
+        _: &ConfigOptions,
+    ) -> Result<Transformed<Expr>> {
+        let Expr::ScalarFunction(call) = &expr else {
+            return Ok(Transformed::no(expr));
+        };
         let args = call.args.clone();
         let rewritten = match call.func.name() {
             "element_at" => match args[0].get_type(schema)? {
@@ -113,7 +161,14 @@ impl FunctionRewrite for ArrayRewrites {
             },
             "concat" => {
                 let mut types = args.iter().map(|a| a.get_type(schema));
-                if !types.any(|t| matches!(t, Ok(DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _)))) {
+                if !types.any(|t| {
+                    matches!(
+                        t,
+                        Ok(DataType::List(_)
+                            | DataType::LargeList(_)
+                            | DataType::FixedSizeList(_, _))
+                    )
+                }) {
                     return Ok(Transformed::no(expr));
                 }
                 array_concat(args)
@@ -129,15 +184,24 @@ impl FunctionRewrite for ArrayRewrites {
             "sequence" => {
                 let is_date = args[0].get_type(schema)? == DataType::Date32;
                 let mut args = args.into_iter();
-                let (start, stop) = (args.next().expect("a start"), args.next().ok_or_else(|| plan_error("sequence", "takes a start and a stop"))?);
+                let (start, stop) = (
+                    args.next().expect("a start"),
+                    args.next()
+                        .ok_or_else(|| plan_error("sequence", "takes a start and a stop"))?,
+                );
                 // by default one step up, or down when the stop is before the start
                 let step = args.next().unwrap_or_else(|| {
                     let (up, down) = if is_date {
-                        (lit(ScalarValue::new_interval_dt(1, 0)), lit(ScalarValue::new_interval_dt(-1, 0)))
+                        (
+                            lit(ScalarValue::new_interval_dt(1, 0)),
+                            lit(ScalarValue::new_interval_dt(-1, 0)),
+                        )
                     } else {
                         (lit(1i64), lit(-1i64))
                     };
-                    when(start.clone().lt_eq(stop.clone()), up).otherwise(down).expect("a CASE with an ELSE")
+                    when(start.clone().lt_eq(stop.clone()), up)
+                        .otherwise(down)
+                        .expect("a CASE with an ELSE")
                 });
                 gen_series(start, stop, step)
             }
@@ -156,17 +220,38 @@ mod tests {
         assert_eq!(value("SELECT element_at(ARRAY[1, 2, 3], 2)").await, "2");
         assert_eq!(value("SELECT element_at(ARRAY[1, 2, 3], -1)").await, "3");
         assert_eq!(value("SELECT element_at(ARRAY[1, 2, 3], 5)").await, "");
-        assert_eq!(value("SELECT element_at(MAP(ARRAY['a'], ARRAY[1]), 'a')").await, "1");
-        assert_eq!(value("SELECT element_at(MAP(ARRAY['a'], ARRAY[1]), 'b')").await, "");
+        assert_eq!(
+            value("SELECT element_at(MAP(ARRAY['a'], ARRAY[1]), 'a')").await,
+            "1"
+        );
+        assert_eq!(
+            value("SELECT element_at(MAP(ARRAY['a'], ARRAY[1]), 'b')").await,
+            ""
+        );
         assert_eq!(value("SELECT contains(ARRAY[1, 2], 2)").await, "true");
-        assert_eq!(value("SELECT concat(ARRAY[1], ARRAY[2, 3])").await, "[1, 2, 3]");
+        assert_eq!(
+            value("SELECT concat(ARRAY[1], ARRAY[2, 3])").await,
+            "[1, 2, 3]"
+        );
         assert_eq!(value("SELECT concat('a', 'b')").await, "ab");
-        assert_eq!(value("SELECT slice(ARRAY[1, 2, 3, 4], 2, 2)").await, "[2, 3]");
+        assert_eq!(
+            value("SELECT slice(ARRAY[1, 2, 3, 4], 2, 2)").await,
+            "[2, 3]"
+        );
         assert_eq!(value("SELECT sequence(1, 5)").await, "[1, 2, 3, 4, 5]");
         assert_eq!(value("SELECT sequence(5, 1, -2)").await, "[5, 3, 1]");
         assert_eq!(value("SELECT sequence(3, 1)").await, "[3, 2, 1]");
-        assert_eq!(value("SELECT sequence(DATE '2026-01-30', DATE '2026-02-01')").await, "[2026-01-30, 2026-01-31, 2026-02-01]");
-        assert_eq!(value("SELECT transform(ARRAY[1, 2], x -> x * 2)").await, "[2, 4]");
-        assert_eq!(value("SELECT filter(ARRAY[1, 2, 3], x -> x > 1)").await, "[2, 3]");
+        assert_eq!(
+            value("SELECT sequence(DATE '2026-01-30', DATE '2026-02-01')").await,
+            "[2026-01-30, 2026-01-31, 2026-02-01]"
+        );
+        assert_eq!(
+            value("SELECT transform(ARRAY[1, 2], x -> x * 2)").await,
+            "[2, 4]"
+        );
+        assert_eq!(
+            value("SELECT filter(ARRAY[1, 2, 3], x -> x > 1)").await,
+            "[2, 3]"
+        );
     }
 }

@@ -13,16 +13,16 @@
 //! type coercion wraps the rounding casts' operand in `round` and replaces the JSON casts by
 //! the function; the plan's column names are kept.
 
+use datafusion::arrow::datatypes::{DataType, FieldRef};
+use datafusion::common::DFSchema;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::error::Result;
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::utils::merge_schema;
-use datafusion::common::DFSchema;
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, TryCast};
 use datafusion::optimizer::AnalyzerRule;
-use datafusion::arrow::datatypes::{DataType, FieldRef};
 
 use super::{json_cast, row_cast};
 
@@ -30,11 +30,22 @@ use super::{json_cast, row_cast};
 pub struct TrinoCasts;
 
 fn rounds(from: &DataType, to: &DataType) -> bool {
-    to.is_integer() && matches!(from, DataType::Float16 | DataType::Float32 | DataType::Float64 | DataType::Decimal128(_, _) | DataType::Decimal256(_, _))
+    to.is_integer()
+        && matches!(
+            from,
+            DataType::Float16
+                | DataType::Float32
+                | DataType::Float64
+                | DataType::Decimal128(_, _)
+                | DataType::Decimal256(_, _)
+        )
 }
 
 fn round(expr: Expr) -> Box<Expr> {
-    Box::new(Expr::ScalarFunction(ScalarFunction::new_udf(datafusion::functions::math::round(), vec![expr])))
+    Box::new(Expr::ScalarFunction(ScalarFunction::new_udf(
+        datafusion::functions::math::round(),
+        vec![expr],
+    )))
 }
 
 /// `CAST(expr AS field)` (`TRY_CAST` when `r#try`) as Trino makes it.
@@ -42,7 +53,17 @@ fn cast(expr: Expr, field: FieldRef, r#try: bool, schema: &DFSchema) -> Result<T
     let (_, source) = expr.to_field(schema)?;
     let (from, to) = (source.data_type(), field.data_type());
     let unchanged = |expr: Expr, field: FieldRef| {
-        Transformed::no(if r#try { Expr::TryCast(TryCast { expr: Box::new(expr), field }) } else { Expr::Cast(Cast { expr: Box::new(expr), field }) })
+        Transformed::no(if r#try {
+            Expr::TryCast(TryCast {
+                expr: Box::new(expr),
+                field,
+            })
+        } else {
+            Expr::Cast(Cast {
+                expr: Box::new(expr),
+                field,
+            })
+        })
     };
     Ok(if json_cast::reads_json(&source, &field) {
         Transformed::yes(json_cast::from_json(expr, to, r#try)?)
@@ -96,6 +117,9 @@ mod tests {
         assert_eq!(value("SELECT CAST(-2.5e0 AS bigint)").await, "-3");
         assert_eq!(value("SELECT CAST(2.4 AS smallint)").await, "2");
         assert_eq!(value("SELECT try_cast(7.5e0 AS integer)").await, "8");
-        assert_eq!(value("SELECT CAST(CAST(1.5 AS integer) AS bigint)").await, "2");
+        assert_eq!(
+            value("SELECT CAST(CAST(1.5 AS integer) AS bigint)").await,
+            "2"
+        );
     }
 }

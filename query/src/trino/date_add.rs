@@ -52,7 +52,9 @@ fn kernel(args: &[ArrayRef], data_type: &DataType) -> Result<ArrayRef> {
         .into_iter()
         .zip(counts.iter())
         .map(|(t, n)| match (t, n) {
-            (Some(t), Some(n)) => add(t, unit, n).map(Some).ok_or_else(|| data_error("date_add", "result out of range")),
+            (Some(t), Some(n)) => add(t, unit, n)
+                .map(Some)
+                .ok_or_else(|| data_error("date_add", "result out of range")),
             _ => Ok(None),
         })
         .collect::<Result<Vec<_>>>()?;
@@ -65,11 +67,21 @@ pub fn udf() -> ScalarUDF {
         Signature::any(3, Volatility::Immutable),
         |args| {
             if !is_string(&args[0]) || !(args[1].is_integer() || args[1] == DataType::Null) {
-                return Err(plan_error("date_add", "takes a unit name, an integer and a date or timestamp"));
+                return Err(plan_error(
+                    "date_add",
+                    "takes a unit name, an integer and a date or timestamp",
+                ));
             }
             match &args[2] {
-                t if is_temporal(t) => Ok(if *t == DataType::Date64 { DataType::Date32 } else { t.clone() }),
-                other => Err(plan_error("date_add", format!("takes a date or a timestamp, not {other}"))),
+                t if is_temporal(t) => Ok(if *t == DataType::Date64 {
+                    DataType::Date32
+                } else {
+                    t.clone()
+                }),
+                other => Err(plan_error(
+                    "date_add",
+                    format!("takes a date or a timestamp, not {other}"),
+                )),
             }
         },
         kernel,
@@ -82,10 +94,22 @@ mod tests {
 
     #[tokio::test]
     async fn moves_by_calendar_and_fixed_units() {
-        assert_eq!(value("SELECT date_add('day', 1, DATE '2026-01-31')").await, "2026-02-01");
-        assert_eq!(value("SELECT date_add('month', 1, DATE '2026-01-31')").await, "2026-02-28");
-        assert_eq!(value("SELECT date_add('year', -1, DATE '2024-02-29')").await, "2023-02-28");
-        assert_eq!(value("SELECT date_add('hour', -2, TIMESTAMP '2026-01-01 01:00:00.000')").await, "2025-12-31T23:00:00");
+        assert_eq!(
+            value("SELECT date_add('day', 1, DATE '2026-01-31')").await,
+            "2026-02-01"
+        );
+        assert_eq!(
+            value("SELECT date_add('month', 1, DATE '2026-01-31')").await,
+            "2026-02-28"
+        );
+        assert_eq!(
+            value("SELECT date_add('year', -1, DATE '2024-02-29')").await,
+            "2023-02-28"
+        );
+        assert_eq!(
+            value("SELECT date_add('hour', -2, TIMESTAMP '2026-01-01 01:00:00.000')").await,
+            "2025-12-31T23:00:00"
+        );
         assert_eq!(
             value("SELECT date_add('day', 1, with_timezone(TIMESTAMP '2026-03-28 12:00:00', 'Europe/Paris'))").await,
             "2026-03-29T12:00:00+02:00",

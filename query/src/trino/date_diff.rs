@@ -23,7 +23,8 @@ use super::time::{Unit, constant_unit, is_temporal, local_datetimes};
 /// Whole `unit`s from `a` to `b`.
 pub fn diff(unit: Unit, a: NaiveDateTime, b: NaiveDateTime) -> i64 {
     if let Some(per) = unit.months() {
-        let mut months = (b.year() as i64 * 12 + b.month0() as i64) - (a.year() as i64 * 12 + a.month0() as i64);
+        let mut months =
+            (b.year() as i64 * 12 + b.month0() as i64) - (a.year() as i64 * 12 + a.month0() as i64);
         // the rest of b's month (day and time) must reach a's for the last month to count
         let rest = |t: NaiveDateTime| (t.day(), t.time());
         if months > 0 && rest(b) < rest(a) {
@@ -43,7 +44,11 @@ fn kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     };
     // a timestamp with time zone: fixed units between instants, calendar units between local times
     let (a, b) = (local_datetimes(&args[1])?, local_datetimes(&args[2])?);
-    let out: Int64Array = a.into_iter().zip(b).map(|(a, b)| Some(diff(unit, a?, b?))).collect();
+    let out: Int64Array = a
+        .into_iter()
+        .zip(b)
+        .map(|(a, b)| Some(diff(unit, a?, b?)))
+        .collect();
     Ok(Arc::new(out))
 }
 
@@ -56,7 +61,10 @@ pub fn udf() -> ScalarUDF {
             if is_string(&args[0]) && temporal(&args[1]) && temporal(&args[2]) {
                 Ok(DataType::Int64)
             } else {
-                Err(plan_error("date_diff", "takes a unit name and two dates or timestamps"))
+                Err(plan_error(
+                    "date_diff",
+                    "takes a unit name and two dates or timestamps",
+                ))
             }
         },
         kernel,
@@ -69,10 +77,22 @@ mod tests {
 
     #[tokio::test]
     async fn counts_whole_units() {
-        assert_eq!(value("SELECT date_diff('day', DATE '2026-01-01', DATE '2026-03-01')").await, "59");
-        assert_eq!(value("SELECT date_diff('month', DATE '2026-01-31', DATE '2026-02-28')").await, "0");
-        assert_eq!(value("SELECT date_diff('month', DATE '2026-01-31', DATE '2026-03-31')").await, "2");
-        assert_eq!(value("SELECT date_diff('year', DATE '2026-06-01', DATE '2024-06-02')").await, "-1");
+        assert_eq!(
+            value("SELECT date_diff('day', DATE '2026-01-01', DATE '2026-03-01')").await,
+            "59"
+        );
+        assert_eq!(
+            value("SELECT date_diff('month', DATE '2026-01-31', DATE '2026-02-28')").await,
+            "0"
+        );
+        assert_eq!(
+            value("SELECT date_diff('month', DATE '2026-01-31', DATE '2026-03-31')").await,
+            "2"
+        );
+        assert_eq!(
+            value("SELECT date_diff('year', DATE '2026-06-01', DATE '2024-06-02')").await,
+            "-1"
+        );
         assert_eq!(
             value("SELECT date_diff('hour', TIMESTAMP '2026-01-01 00:00:00', TIMESTAMP '2026-01-01 05:59:00')").await,
             "5"

@@ -22,7 +22,9 @@ use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::error::Result;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
-use super::simple::{Simple, constant_string, data_error, is_string, parse_each, plan_error, string_args};
+use super::simple::{
+    Simple, constant_string, data_error, is_string, parse_each, plan_error, string_args,
+};
 use super::time::{from_local, local_datetimes, temporal_to};
 
 /// A MySQL format → chrono's strftime format.
@@ -77,7 +79,11 @@ pub fn mysql_to_chrono(format: &str) -> std::result::Result<String, String> {
 pub fn parse_local(text: &str, format: &str) -> Option<NaiveDateTime> {
     let mut parsed = Parsed::new();
     chrono::format::parse(&mut parsed, text, StrftimeItems::new(format)).ok()?;
-    if parsed.year().is_none() && parsed.year_div_100().is_none() && parsed.year_mod_100().is_none() && parsed.isoyear().is_none() {
+    if parsed.year().is_none()
+        && parsed.year_div_100().is_none()
+        && parsed.year_mod_100().is_none()
+        && parsed.isoyear().is_none()
+    {
         parsed.set_year(1970).ok()?;
     }
     if parsed.month().is_none() && parsed.ordinal().is_none() && parsed.isoweek().is_none() {
@@ -115,19 +121,32 @@ pub fn format_with(function: &str, translate: Translate, args: &[ArrayRef]) -> R
     };
     let out: StringArray = local_datetimes(&args[0])?
         .into_iter()
-        .map(|v| v.and_then(|v| zone.from_local_datetime(&v).earliest()).map(|t| t.format(&format).to_string()))
+        .map(|v| {
+            v.and_then(|v| zone.from_local_datetime(&v).earliest())
+                .map(|t| t.format(&format).to_string())
+        })
         .collect();
     Ok(Arc::new(out))
 }
 
 /// Each string of `args[0]` parsed with the constant format `args[1]` into `data_type`.
-pub fn parse_with(function: &str, translate: Translate, args: &[ArrayRef], data_type: &DataType) -> Result<ArrayRef> {
+pub fn parse_with(
+    function: &str,
+    translate: Translate,
+    args: &[ArrayRef],
+    data_type: &DataType,
+) -> Result<ArrayRef> {
     let Some(original) = constant_string(function, "format", &args[1])? else {
         return from_local(vec![None; args[0].len()], data_type);
     };
     let format = translate(&original).map_err(|e| data_error(function, e))?;
     let values = parse_each(&args[0], |s| {
-        parse_local(s, &format).ok_or_else(|| data_error(function, format!("invalid format: \"{s}\" does not match \"{original}\"")))
+        parse_local(s, &format).ok_or_else(|| {
+            data_error(
+                function,
+                format!("invalid format: \"{s}\" does not match \"{original}\""),
+            )
+        })
     })?;
     from_local(values, data_type)
 }
@@ -135,7 +154,10 @@ pub fn parse_with(function: &str, translate: Translate, args: &[ArrayRef], data_
 /// The return type of a formatting function: a date or timestamp and a format give text.
 pub fn format_type(function: &str, args: &[DataType]) -> Result<DataType> {
     if !is_string(&args[1]) {
-        return Err(plan_error(function, format!("takes a format string, not {}", args[1])));
+        return Err(plan_error(
+            function,
+            format!("takes a format string, not {}", args[1]),
+        ));
     }
     temporal_to(function, &args[0], DataType::Utf8)
 }
@@ -153,7 +175,13 @@ pub fn date_parse() -> ScalarUDF {
     Simple::udf(
         "date_parse",
         Signature::any(2, Volatility::Immutable),
-        |args| string_args("date_parse", args, DataType::Timestamp(TimeUnit::Millisecond, None)),
+        |args| {
+            string_args(
+                "date_parse",
+                args,
+                DataType::Timestamp(TimeUnit::Millisecond, None),
+            )
+        },
         |args, t| parse_with("date_parse", mysql_to_chrono, args, t),
     )
 }
@@ -165,16 +193,31 @@ mod tests {
 
     #[test]
     fn translates_mysql_specifiers() {
-        assert_eq!(mysql_to_chrono("%Y-%m-%d %H:%i:%s").unwrap(), "%Y-%m-%d %H:%M:%S");
+        assert_eq!(
+            mysql_to_chrono("%Y-%m-%d %H:%i:%s").unwrap(),
+            "%Y-%m-%d %H:%M:%S"
+        );
         assert_eq!(mysql_to_chrono("100%% %e").unwrap(), "100%% %-d");
         assert!(mysql_to_chrono("%U").is_err());
     }
 
     #[tokio::test]
     async fn formats_and_parses() {
-        assert_eq!(value("SELECT date_format(TIMESTAMP '2026-03-05 14:07:09', '%Y-%m-%d %H:%i:%s')").await, "2026-03-05 14:07:09");
-        assert_eq!(value("SELECT date_format(DATE '2026-03-05', '%W %e %M %Y')").await, "Thursday 5 March 2026");
-        assert_eq!(value("SELECT date_parse('2026/03/05 2:07 PM', '%Y/%m/%d %l:%i %p')").await, "2026-03-05T14:07:00");
-        assert_eq!(value("SELECT date_parse('2026-03', '%Y-%m')").await, "2026-03-01T00:00:00");
+        assert_eq!(
+            value("SELECT date_format(TIMESTAMP '2026-03-05 14:07:09', '%Y-%m-%d %H:%i:%s')").await,
+            "2026-03-05 14:07:09"
+        );
+        assert_eq!(
+            value("SELECT date_format(DATE '2026-03-05', '%W %e %M %Y')").await,
+            "Thursday 5 March 2026"
+        );
+        assert_eq!(
+            value("SELECT date_parse('2026/03/05 2:07 PM', '%Y/%m/%d %l:%i %p')").await,
+            "2026-03-05T14:07:00"
+        );
+        assert_eq!(
+            value("SELECT date_parse('2026-03', '%Y-%m')").await,
+            "2026-03-01T00:00:00"
+        );
     }
 }

@@ -40,7 +40,9 @@ fn kernel(args: &[ArrayRef], data_type: &DataType) -> Result<ArrayRef> {
         return from_local(vec![None; args[1].len()], data_type);
     };
     let values = cast(&args[1], data_type)?;
-    let cut = local_datetimes(&values)?.into_iter().map(|t| t.and_then(|t| truncate(t, unit)));
+    let cut = local_datetimes(&values)?
+        .into_iter()
+        .map(|t| t.and_then(|t| truncate(t, unit)));
     from_local(cut, data_type)
 }
 
@@ -49,8 +51,15 @@ pub fn udf() -> ScalarUDF {
         "date_trunc",
         Signature::any(2, Volatility::Immutable),
         |args| match &args[1] {
-            t if is_string(&args[0]) && is_temporal(t) => Ok(if *t == DataType::Date64 { DataType::Date32 } else { t.clone() }),
-            other => Err(plan_error("date_trunc", format!("takes a unit name and a date or a timestamp, not {other}"))),
+            t if is_string(&args[0]) && is_temporal(t) => Ok(if *t == DataType::Date64 {
+                DataType::Date32
+            } else {
+                t.clone()
+            }),
+            other => Err(plan_error(
+                "date_trunc",
+                format!("takes a unit name and a date or a timestamp, not {other}"),
+            )),
         },
         kernel,
     )
@@ -62,12 +71,25 @@ mod tests {
 
     #[tokio::test]
     async fn truncates_keeping_the_type() {
-        assert_eq!(value("SELECT date_trunc('month', DATE '2026-03-15')").await, "2026-03-01");
-        assert_eq!(value("SELECT date_trunc('week', DATE '2026-03-15')").await, "2026-03-09");
-        assert_eq!(value("SELECT date_trunc('quarter', DATE '2026-08-15')").await, "2026-07-01");
-        assert_eq!(value("SELECT date_trunc('hour', TIMESTAMP '2026-03-15 10:42:07.123')").await, "2026-03-15T10:00:00");
         assert_eq!(
-            value("SELECT date_trunc('day', from_unixtime(0) AT TIME ZONE 'America/New_York')").await,
+            value("SELECT date_trunc('month', DATE '2026-03-15')").await,
+            "2026-03-01"
+        );
+        assert_eq!(
+            value("SELECT date_trunc('week', DATE '2026-03-15')").await,
+            "2026-03-09"
+        );
+        assert_eq!(
+            value("SELECT date_trunc('quarter', DATE '2026-08-15')").await,
+            "2026-07-01"
+        );
+        assert_eq!(
+            value("SELECT date_trunc('hour', TIMESTAMP '2026-03-15 10:42:07.123')").await,
+            "2026-03-15T10:00:00"
+        );
+        assert_eq!(
+            value("SELECT date_trunc('day', from_unixtime(0) AT TIME ZONE 'America/New_York')")
+                .await,
             "1969-12-31T00:00:00-05:00"
         );
     }

@@ -33,7 +33,8 @@ use datafusion::common::{DFSchema, ExprSchema, ScalarValue};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawBinaryExpr};
 use datafusion::logical_expr::{
-    ColumnarValue, Expr, ExprSchemable, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Expr, ExprSchemable, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
 };
 use datafusion::sql::sqlparser::ast::BinaryOperator;
 
@@ -52,7 +53,10 @@ pub struct DecimalArithmetic {
 
 impl DecimalArithmetic {
     pub fn new(op: Op) -> Self {
-        Self { op, signature: Signature::user_defined(Volatility::Immutable) }
+        Self {
+            op,
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
     }
 }
 
@@ -79,7 +83,9 @@ impl Op {
             Op::Modulo => ((pb - sb).min(pa - sa) + sa.max(sb), sa.max(sb)),
         };
         if scale > DECIMAL128_MAX_PRECISION as i32 {
-            return Err(DataFusionError::Plan(format!("decimal scale {scale} is larger than the maximum 38")));
+            return Err(DataFusionError::Plan(format!(
+                "decimal scale {scale} is larger than the maximum 38"
+            )));
         }
         Ok((precision.max(scale).max(1) as u8, scale as i8))
     }
@@ -121,43 +127,62 @@ impl ScalarUDFImpl for DecimalArithmetic {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let all_scalars = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let all_scalars = args
+            .args
+            .iter()
+            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let (a, b) = (cast(&arrays[0], &operand_type(arrays[0].data_type())?)?, cast(&arrays[1], &operand_type(arrays[1].data_type())?)?);
-        let (a, b) = (a.as_primitive::<Decimal128Type>(), b.as_primitive::<Decimal128Type>());
+        let (a, b) = (
+            cast(&arrays[0], &operand_type(arrays[0].data_type())?)?,
+            cast(&arrays[1], &operand_type(arrays[1].data_type())?)?,
+        );
+        let (a, b) = (
+            a.as_primitive::<Decimal128Type>(),
+            b.as_primitive::<Decimal128Type>(),
+        );
         let (sa, sb) = (a.scale() as i32, b.scale() as i32);
-        let DataType::Decimal128(p, s) = self.return_type(&[a.data_type().clone(), b.data_type().clone()])? else {
+        let DataType::Decimal128(p, s) =
+            self.return_type(&[a.data_type().clone(), b.data_type().clone()])?
+        else {
             unreachable!("decimal results")
         };
         let s = s as i32;
         let limit = pow10(p as i32);
         let op = self.op;
-        let result: Decimal128Array = datafusion::arrow::compute::kernels::arity::try_binary(a, b, |x, y| {
-            let (x, y) = (i256::from_i128(x), i256::from_i128(y));
-            let value = match op {
-                Op::Multiply => x.checked_mul(y).ok_or_else(overflow)?,
-                Op::Divide | Op::Modulo if y == i256::ZERO => {
-                    return Err(ArrowError::DivideByZero);
-                }
-                // x / 10^sa ÷ y / 10^sb at scale s: x · 10^(s - sa + sb) / y, half away from zero
-                Op::Divide => {
-                    let dividend = x.checked_mul(pow10(s - sa + sb)).ok_or_else(overflow)?;
-                    let (quotient, remainder) = (dividend / y, dividend % y);
-                    let doubled = remainder.wrapping_abs().checked_mul(i256::from_i128(2)).ok_or_else(overflow)?;
-                    if doubled >= y.wrapping_abs() {
-                        if (x < i256::ZERO) != (y < i256::ZERO) { quotient - i256::ONE } else { quotient + i256::ONE }
-                    } else {
-                        quotient
+        let result: Decimal128Array =
+            datafusion::arrow::compute::kernels::arity::try_binary(a, b, |x, y| {
+                let (x, y) = (i256::from_i128(x), i256::from_i128(y));
+                let value = match op {
+                    Op::Multiply => x.checked_mul(y).ok_or_else(overflow)?,
+                    Op::Divide | Op::Modulo if y == i256::ZERO => {
+                        return Err(ArrowError::DivideByZero);
                     }
+                    // x / 10^sa ÷ y / 10^sb at scale s: x · 10^(s - sa + sb) / y, half away from zero
+                    Op::Divide => {
+                        let dividend = x.checked_mul(pow10(s - sa + sb)).ok_or_else(overflow)?;
+                        let (quotient, remainder) = (dividend / y, dividend % y);
+                        let doubled = remainder
+                            .wrapping_abs()
+                            .checked_mul(i256::from_i128(2))
+                            .ok_or_else(overflow)?;
+                        if doubled >= y.wrapping_abs() {
+                            if (x < i256::ZERO) != (y < i256::ZERO) {
+                                quotient - i256::ONE
+                            } else {
+                                quotient + i256::ONE
+                            }
+                        } else {
+                            quotient
+                        }
+                    }
+                    // both at scale s, then the remainder (sign of the dividend)
+                    Op::Modulo => (x * pow10(s - sa)) % (y * pow10(s - sb)),
+                };
+                if value >= limit || value <= limit.wrapping_neg() {
+                    return Err(overflow());
                 }
-                // both at scale s, then the remainder (sign of the dividend)
-                Op::Modulo => (x * pow10(s - sa)) % (y * pow10(s - sb)),
-            };
-            if value >= limit || value <= limit.wrapping_neg() {
-                return Err(overflow());
-            }
-            value.to_i128().ok_or_else(overflow)
-        })?;
+                value.to_i128().ok_or_else(overflow)
+            })?;
         let result = Arc::new(result.with_precision_and_scale(p, s as i8)?) as ArrayRef;
         Ok(if all_scalars {
             ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?)
@@ -182,7 +207,11 @@ fn operand_type(t: &DataType) -> Result<DataType> {
 pub struct DecimalPlanner;
 
 impl ExprPlanner for DecimalPlanner {
-    fn plan_binary_op(&self, expr: RawBinaryExpr, schema: &DFSchema) -> Result<PlannerResult<RawBinaryExpr>> {
+    fn plan_binary_op(
+        &self,
+        expr: RawBinaryExpr,
+        schema: &DFSchema,
+    ) -> Result<PlannerResult<RawBinaryExpr>> {
         let op = match expr.op {
             BinaryOperator::Multiply => Op::Multiply,
             BinaryOperator::Divide => Op::Divide,
@@ -194,10 +223,12 @@ impl ExprPlanner for DecimalPlanner {
         let exact = |t: &Option<DataType>| t.as_ref().is_some_and(|t| as_decimal(t).is_some());
         if (decimal(&left) || decimal(&right)) && exact(&left) && exact(&right) {
             let udf = Arc::new(ScalarUDF::from(DecimalArithmetic::new(op)));
-            return Ok(PlannerResult::Planned(Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(
-                udf,
-                vec![expr.left, expr.right],
-            ))));
+            return Ok(PlannerResult::Planned(Expr::ScalarFunction(
+                datafusion::logical_expr::expr::ScalarFunction::new_udf(
+                    udf,
+                    vec![expr.left, expr.right],
+                ),
+            )));
         }
         Ok(PlannerResult::Original(expr))
     }
@@ -221,13 +252,19 @@ mod tests {
         assert_eq!(value("SELECT 1.5 * 2.25").await, "3.375");
         assert_eq!(data_type("SELECT 1.5 * 2.25").await, "Decimal128(5, 3)");
         assert_eq!(value("SELECT 7.5 % 2").await, "1.5");
-        assert_eq!(value("SELECT 1.0 / 3e0").await, "0.3333333333333333", "a double operand makes it double arithmetic");
+        assert_eq!(
+            value("SELECT 1.0 / 3e0").await,
+            "0.3333333333333333",
+            "a double operand makes it double arithmetic"
+        );
     }
 
     #[tokio::test]
     async fn division_by_zero_is_an_error() {
         let ctx = super::super::tests::context();
-        let err = crate::sql::run_statements(&ctx, "SELECT 1.0 / 0").await.unwrap_err();
+        let err = crate::sql::run_statements(&ctx, "SELECT 1.0 / 0")
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("Divide by zero"), "{err}");
     }
 }

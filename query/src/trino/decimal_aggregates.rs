@@ -20,7 +20,10 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, ReversedUDAF, Signature};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator,
+    ReversedUDAF, Signature,
+};
 
 #[derive(Debug, PartialEq, Eq, Hash)]
 enum Kind {
@@ -35,11 +38,17 @@ struct Retyped {
 }
 
 pub fn avg() -> AggregateUDF {
-    AggregateUDF::from(Retyped { inner: datafusion::functions_aggregate::average::avg_udaf(), kind: Kind::Avg })
+    AggregateUDF::from(Retyped {
+        inner: datafusion::functions_aggregate::average::avg_udaf(),
+        kind: Kind::Avg,
+    })
 }
 
 pub fn sum() -> AggregateUDF {
-    AggregateUDF::from(Retyped { inner: datafusion::functions_aggregate::sum::sum_udaf(), kind: Kind::Sum })
+    AggregateUDF::from(Retyped {
+        inner: datafusion::functions_aggregate::sum::sum_udaf(),
+        kind: Kind::Sum,
+    })
 }
 
 impl Retyped {
@@ -55,7 +64,11 @@ impl Retyped {
     /// DataFusion's own result field, from the arguments' fields.
     fn inner_field(&self, expr_fields: &[FieldRef], name: &str) -> Result<FieldRef> {
         let types: Vec<DataType> = expr_fields.iter().map(|f| f.data_type().clone()).collect();
-        Ok(Arc::new(Field::new(name, self.inner.return_type(&types)?, true)))
+        Ok(Arc::new(Field::new(
+            name,
+            self.inner.return_type(&types)?,
+            true,
+        )))
     }
 }
 
@@ -78,31 +91,55 @@ impl AggregateUDFImpl for Retyped {
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         let inner = self.inner.return_type(arg_types)?;
-        Ok(arg_types.first().and_then(|t| self.retype(t)).unwrap_or(inner))
+        Ok(arg_types
+            .first()
+            .and_then(|t| self.retype(t))
+            .unwrap_or(inner))
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         let to = args.return_field.data_type().clone();
-        let inner_args = AccumulatorArgs { return_field: self.inner_field(args.expr_fields, args.name)?, ..args };
-        Ok(Box::new(Cast { inner: self.inner.accumulator(inner_args)?, to }))
+        let inner_args = AccumulatorArgs {
+            return_field: self.inner_field(args.expr_fields, args.name)?,
+            ..args
+        };
+        Ok(Box::new(Cast {
+            inner: self.inner.accumulator(inner_args)?,
+            to,
+        }))
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
         let return_field = self.inner_field(args.input_fields, args.name)?;
-        self.inner.state_fields(StateFieldsArgs { return_field, ..args })
+        self.inner.state_fields(StateFieldsArgs {
+            return_field,
+            ..args
+        })
     }
 
     fn groups_accumulator_supported(&self, args: AccumulatorArgs) -> bool {
         match self.inner_field(args.expr_fields, args.name) {
-            Ok(return_field) => self.inner.groups_accumulator_supported(AccumulatorArgs { return_field, ..args }),
+            Ok(return_field) => self.inner.groups_accumulator_supported(AccumulatorArgs {
+                return_field,
+                ..args
+            }),
             Err(_) => false,
         }
     }
 
-    fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
+    fn create_groups_accumulator(
+        &self,
+        args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
         let to = args.return_field.data_type().clone();
-        let inner_args = AccumulatorArgs { return_field: self.inner_field(args.expr_fields, args.name)?, ..args };
-        Ok(Box::new(CastGroups { inner: self.inner.create_groups_accumulator(inner_args)?, to }))
+        let inner_args = AccumulatorArgs {
+            return_field: self.inner_field(args.expr_fields, args.name)?,
+            ..args
+        };
+        Ok(Box::new(CastGroups {
+            inner: self.inner.create_groups_accumulator(inner_args)?,
+            to,
+        }))
     }
 
     fn reverse_expr(&self) -> ReversedUDAF {
@@ -158,8 +195,15 @@ struct CastGroups {
 }
 
 impl GroupsAccumulator for CastGroups {
-    fn update_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], opt_filter: Option<&BooleanArray>, total_num_groups: usize) -> Result<()> {
-        self.inner.update_batch(values, group_indices, opt_filter, total_num_groups)
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.inner
+            .update_batch(values, group_indices, opt_filter, total_num_groups)
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
@@ -170,11 +214,21 @@ impl GroupsAccumulator for CastGroups {
         self.inner.state(emit_to)
     }
 
-    fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
-        self.inner.merge_batch(values, group_indices, total_num_groups)
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.inner
+            .merge_batch(values, group_indices, total_num_groups)
     }
 
-    fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
         self.inner.convert_to_state(values, opt_filter)
     }
 
@@ -191,8 +245,14 @@ mod tests {
     async fn keep_trinos_decimal_types() {
         let data = "(VALUES (1.0), (1.1)) t(x)";
         assert_eq!(value(&format!("SELECT avg(x) FROM {data}")).await, "1.1");
-        assert_eq!(data_type(&format!("SELECT avg(x) FROM {data}")).await, "Decimal128(2, 1)");
-        assert_eq!(data_type(&format!("SELECT sum(x) FROM {data}")).await, "Decimal128(38, 1)");
+        assert_eq!(
+            data_type(&format!("SELECT avg(x) FROM {data}")).await,
+            "Decimal128(2, 1)"
+        );
+        assert_eq!(
+            data_type(&format!("SELECT sum(x) FROM {data}")).await,
+            "Decimal128(38, 1)"
+        );
         assert_eq!(value(&format!("SELECT sum(x) FROM {data}")).await, "2.1");
         // grouped (the groups accumulator), and as a window
         let grouped = "SELECT array_agg(a ORDER BY k) FROM (SELECT k, avg(x) AS a FROM (VALUES (1, 2.25), (1, 2.30), (2, 1.00)) t(k, x) GROUP BY k)";
@@ -200,7 +260,13 @@ mod tests {
         let window = "SELECT array_agg(a ORDER BY k) FROM (SELECT k, avg(x) OVER (ORDER BY k) AS a FROM (VALUES (1, 1.0), (2, 2.0)) t(k, x))";
         assert_eq!(value(window).await, "[1.0, 1.5]");
         // other types keep DataFusion's (Trino's too)
-        assert_eq!(data_type("SELECT avg(x) FROM (VALUES (1), (2)) t(x)").await, "Float64");
-        assert_eq!(data_type("SELECT sum(x) FROM (VALUES (1), (2)) t(x)").await, "Int64");
+        assert_eq!(
+            data_type("SELECT avg(x) FROM (VALUES (1), (2)) t(x)").await,
+            "Float64"
+        );
+        assert_eq!(
+            data_type("SELECT sum(x) FROM (VALUES (1), (2)) t(x)").await,
+            "Int64"
+        );
     }
 }

@@ -132,8 +132,14 @@ mod tests {
     #[test]
     fn parses_lambdas_and_everything_generic_parses() {
         let parse = |sql: &str| Parser::parse_sql(&TrinoDialect, sql).map(|s| s[0].to_string());
-        assert_eq!(parse("SELECT transform(a, x -> x * 2) FROM t").unwrap(), "SELECT transform(a, x -> x * 2) FROM t");
+        assert_eq!(
+            parse("SELECT transform(a, x -> x * 2) FROM t").unwrap(),
+            "SELECT transform(a, x -> x * 2) FROM t"
+        );
         assert!(parse("SELECT reduce(a, 0, (s, x) -> s + x, s -> s) FROM t").is_ok());
-        assert!(parse("SELECT * EXCEPT (a) FROM t").is_ok(), "a generic-dialect feature still parses");
+        assert!(
+            parse("SELECT * EXCEPT (a) FROM t").is_ok(),
+            "a generic-dialect feature still parses"
+        );
     }
 }

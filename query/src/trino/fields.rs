@@ -30,7 +30,10 @@ macro_rules! field {
     ($fn_name:ident, $get:expr) => {
         fn $fn_name(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
             let get: fn(&NaiveDateTime) -> i64 = $get;
-            let values: Int64Array = local_datetimes(&args[0])?.iter().map(|v| v.as_ref().map(get)).collect();
+            let values: Int64Array = local_datetimes(&args[0])?
+                .iter()
+                .map(|v| v.as_ref().map(get))
+                .collect();
             Ok(std::sync::Arc::new(values))
         }
     };
@@ -55,24 +58,42 @@ fn bigint(args: &[DataType]) -> Result<DataType> {
 
 /// Each value's offset from UTC in minutes, in its zone at that instant.
 fn offset_minutes(array: &ArrayRef) -> Result<Vec<Option<i64>>> {
-    let DataType::Timestamp(_, Some(zone)) = array.data_type() else { return Ok(vec![None; array.len()]) };
+    let DataType::Timestamp(_, Some(zone)) = array.data_type() else {
+        return Ok(vec![None; array.len()]);
+    };
     let tz = Tz::from_str(zone)?;
-    Ok(instants(array)?.into_iter().map(|v| v.map(|utc| utc.with_timezone(&tz).offset().fix().local_minus_utc() as i64 / 60)).collect())
+    Ok(instants(array)?
+        .into_iter()
+        .map(|v| v.map(|utc| utc.with_timezone(&tz).offset().fix().local_minus_utc() as i64 / 60))
+        .collect())
 }
 
 fn zone_offset_type(args: &[DataType]) -> Result<DataType> {
     match &args[0] {
         DataType::Timestamp(_, Some(_)) | DataType::Null => Ok(DataType::Int64),
-        other => Err(plan_error("timezone_hour", format!("takes a timestamp with time zone, not {other}"))),
+        other => Err(plan_error(
+            "timezone_hour",
+            format!("takes a timestamp with time zone, not {other}"),
+        )),
     }
 }
 
 fn timezone_hour(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
-    Ok(std::sync::Arc::new(offset_minutes(&args[0])?.into_iter().map(|m| m.map(|m| m / 60)).collect::<Int64Array>()))
+    Ok(std::sync::Arc::new(
+        offset_minutes(&args[0])?
+            .into_iter()
+            .map(|m| m.map(|m| m / 60))
+            .collect::<Int64Array>(),
+    ))
 }
 
 fn timezone_minute(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
-    Ok(std::sync::Arc::new(offset_minutes(&args[0])?.into_iter().map(|m| m.map(|m| m % 60)).collect::<Int64Array>()))
+    Ok(std::sync::Arc::new(
+        offset_minutes(&args[0])?
+            .into_iter()
+            .map(|m| m.map(|m| m % 60))
+            .collect::<Int64Array>(),
+    ))
 }
 
 fn last_day_of_month(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
@@ -124,17 +145,47 @@ mod tests {
         assert_eq!(value("SELECT day_of_week(DATE '2026-01-04')").await, "7");
         assert_eq!(value("SELECT dow(DATE '2026-01-05')").await, "1");
         assert_eq!(value("SELECT week(DATE '2027-01-01')").await, "53");
-        assert_eq!(value("SELECT year_of_week(DATE '2027-01-01')").await, "2026");
+        assert_eq!(
+            value("SELECT year_of_week(DATE '2027-01-01')").await,
+            "2026"
+        );
         assert_eq!(value("SELECT quarter(DATE '2026-08-01')").await, "3");
         assert_eq!(value("SELECT day_of_year(DATE '2026-12-31')").await, "365");
-        assert_eq!(value("SELECT millisecond(TIMESTAMP '2026-01-01 10:11:12.345')").await, "345");
-        assert_eq!(value("SELECT hour(from_unixtime(0) AT TIME ZONE 'Asia/Kolkata')").await, "5");
-        assert_eq!(value("SELECT last_day_of_month(DATE '2024-02-10')").await, "2024-02-29");
-        assert_eq!(value("SELECT timezone_hour(from_unixtime(0) AT TIME ZONE 'Asia/Kolkata')").await, "5");
-        assert_eq!(value("SELECT timezone_minute(from_unixtime(0) AT TIME ZONE 'Asia/Kolkata')").await, "30");
-        assert_eq!(value("SELECT timezone_hour(from_unixtime(0) AT TIME ZONE 'America/St_Johns')").await, "-3");
-        assert_eq!(value("SELECT timezone_minute(from_unixtime(0) AT TIME ZONE 'America/St_Johns')").await, "-30");
+        assert_eq!(
+            value("SELECT millisecond(TIMESTAMP '2026-01-01 10:11:12.345')").await,
+            "345"
+        );
+        assert_eq!(
+            value("SELECT hour(from_unixtime(0) AT TIME ZONE 'Asia/Kolkata')").await,
+            "5"
+        );
+        assert_eq!(
+            value("SELECT last_day_of_month(DATE '2024-02-10')").await,
+            "2024-02-29"
+        );
+        assert_eq!(
+            value("SELECT timezone_hour(from_unixtime(0) AT TIME ZONE 'Asia/Kolkata')").await,
+            "5"
+        );
+        assert_eq!(
+            value("SELECT timezone_minute(from_unixtime(0) AT TIME ZONE 'Asia/Kolkata')").await,
+            "30"
+        );
+        assert_eq!(
+            value("SELECT timezone_hour(from_unixtime(0) AT TIME ZONE 'America/St_Johns')").await,
+            "-3"
+        );
+        assert_eq!(
+            value("SELECT timezone_minute(from_unixtime(0) AT TIME ZONE 'America/St_Johns')").await,
+            "-30"
+        );
         // New York's offset follows daylight saving time
-        assert_eq!(value("SELECT timezone_hour(from_unixtime(1783000000) AT TIME ZONE 'America/New_York')").await, "-4");
+        assert_eq!(
+            value(
+                "SELECT timezone_hour(from_unixtime(1783000000) AT TIME ZONE 'America/New_York')"
+            )
+            .await,
+            "-4"
+        );
     }
 }

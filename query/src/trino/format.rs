@@ -47,7 +47,11 @@ enum Arg {
     Text(String),
     Date(NaiveDate),
     Local(NaiveDateTime),
-    Zoned { local: NaiveDateTime, offset: i32, zone: String },
+    Zoned {
+        local: NaiveDateTime,
+        offset: i32,
+        zone: String,
+    },
 }
 
 fn formattable(t: &DataType) -> bool {
@@ -70,7 +74,10 @@ fn formattable(t: &DataType) -> bool {
 fn return_type(args: &[DataType]) -> Result<DataType> {
     match args.split_first() {
         Some((f, rest)) if is_string(f) => match rest.iter().find(|t| !formattable(t)) {
-            Some(t) => Err(plan_error("format", format!("cannot format a value of type {t}"))),
+            Some(t) => Err(plan_error(
+                "format",
+                format!("cannot format a value of type {t}"),
+            )),
             None => Ok(DataType::Utf8),
         },
         _ => Err(plan_error("format", "takes a format string and the values")),
@@ -80,24 +87,68 @@ fn return_type(args: &[DataType]) -> Result<DataType> {
 /// A column's values as Java values.
 fn column(array: &ArrayRef) -> Result<Vec<Arg>> {
     let t = array.data_type();
-    let nullable = |values: Vec<Option<Arg>>| values.into_iter().map(|v| v.unwrap_or(Arg::Null)).collect();
+    let nullable =
+        |values: Vec<Option<Arg>>| values.into_iter().map(|v| v.unwrap_or(Arg::Null)).collect();
     Ok(match t {
         DataType::Null => vec![Arg::Null; array.len()],
-        DataType::Boolean => nullable(array.as_boolean().iter().map(|v| v.map(Arg::Bool)).collect()),
-        t if t.is_integer() => nullable(cast(array, &DataType::Int64)?.as_primitive::<Int64Type>().iter().map(|v| v.map(Arg::Long)).collect()),
+        DataType::Boolean => nullable(
+            array
+                .as_boolean()
+                .iter()
+                .map(|v| v.map(Arg::Bool))
+                .collect(),
+        ),
+        t if t.is_integer() => nullable(
+            cast(array, &DataType::Int64)?
+                .as_primitive::<Int64Type>()
+                .iter()
+                .map(|v| v.map(Arg::Long))
+                .collect(),
+        ),
         // a real's shortest digits, as Java's float
         DataType::Float32 => nullable(
-            array.as_primitive::<Float32Type>().iter().map(|v| v.map(|v| Arg::Double(v.to_string().parse().unwrap_or(v as f64)))).collect(),
+            array
+                .as_primitive::<Float32Type>()
+                .iter()
+                .map(|v| v.map(|v| Arg::Double(v.to_string().parse().unwrap_or(v as f64))))
+                .collect(),
         ),
-        DataType::Float64 => nullable(array.as_primitive::<Float64Type>().iter().map(|v| v.map(Arg::Double)).collect()),
+        DataType::Float64 => nullable(
+            array
+                .as_primitive::<Float64Type>()
+                .iter()
+                .map(|v| v.map(Arg::Double))
+                .collect(),
+        ),
         DataType::Decimal32(_, s) | DataType::Decimal64(_, s) | DataType::Decimal128(_, s) => {
             let scale = *s;
             let decimals = cast(array, &DataType::Decimal128(38, scale))?;
-            nullable(decimals.as_primitive::<Decimal128Type>().iter().map(|v| v.map(|v| Arg::Decimal(v, scale))).collect())
+            nullable(
+                decimals
+                    .as_primitive::<Decimal128Type>()
+                    .iter()
+                    .map(|v| v.map(|v| Arg::Decimal(v, scale)))
+                    .collect(),
+            )
         }
-        t if is_string(t) => nullable(utf8(array)?.iter().map(|v| v.map(|v| Arg::Text(v.to_string()))).collect()),
-        DataType::Date32 | DataType::Date64 => nullable(local_datetimes(array)?.into_iter().map(|v| v.map(|v| Arg::Date(v.date()))).collect()),
-        DataType::Timestamp(_, None) => nullable(local_datetimes(array)?.into_iter().map(|v| v.map(Arg::Local)).collect()),
+        t if is_string(t) => nullable(
+            utf8(array)?
+                .iter()
+                .map(|v| v.map(|v| Arg::Text(v.to_string())))
+                .collect(),
+        ),
+        DataType::Date32 | DataType::Date64 => nullable(
+            local_datetimes(array)?
+                .into_iter()
+                .map(|v| v.map(|v| Arg::Date(v.date())))
+                .collect(),
+        ),
+        DataType::Timestamp(_, None) => nullable(
+            local_datetimes(array)?
+                .into_iter()
+                .map(|v| v.map(Arg::Local))
+                .collect(),
+        ),
         DataType::Timestamp(_, Some(zone)) => {
             let tz = Tz::from_str(zone)?;
             nullable(
@@ -106,13 +157,22 @@ fn column(array: &ArrayRef) -> Result<Vec<Arg>> {
                     .map(|v| {
                         v.map(|utc| {
                             let instant = utc.with_timezone(&tz);
-                            Arg::Zoned { local: instant.naive_local(), offset: instant.offset().fix().local_minus_utc(), zone: zone.to_string() }
+                            Arg::Zoned {
+                                local: instant.naive_local(),
+                                offset: instant.offset().fix().local_minus_utc(),
+                                zone: zone.to_string(),
+                            }
                         })
                     })
                     .collect(),
             )
         }
-        other => return Err(plan_error("format", format!("cannot format a value of type {other}"))),
+        other => {
+            return Err(plan_error(
+                "format",
+                format!("cannot format a value of type {other}"),
+            ));
+        }
     })
 }
 
@@ -139,11 +199,19 @@ fn format_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
 }
 
 fn invalid(format: &str, reason: String) -> datafusion::error::DataFusionError {
-    data_error("format", format!("Invalid format string: {format} ({reason})"))
+    data_error(
+        "format",
+        format!("Invalid format string: {format} ({reason})"),
+    )
 }
 
 pub fn udf() -> ScalarUDF {
-    Simple::udf("format", Signature::variadic_any(Volatility::Immutable), return_type, format_kernel)
+    Simple::udf(
+        "format",
+        Signature::variadic_any(Volatility::Immutable),
+        return_type,
+        format_kernel,
+    )
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -208,7 +276,9 @@ fn parse(format: &str) -> Result<Vec<Piece>, String> {
         if let Some(n) = digits(&mut i) {
             if chars.get(i) == Some(&'$') {
                 i += 1;
-                let n: usize = n.parse().map_err(|_| format!("IllegalFormatArgumentIndex: {n}"))?;
+                let n: usize = n
+                    .parse()
+                    .map_err(|_| format!("IllegalFormatArgumentIndex: {n}"))?;
                 if n == 0 {
                     return Err("IllegalFormatArgumentIndex: 0".into());
                 }
@@ -240,11 +310,24 @@ fn parse(format: &str) -> Result<Vec<Piece>, String> {
             *flag = true;
             i += 1;
         }
-        let width = digits(&mut i).map(|w| w.parse::<usize>().map_err(|_| format!("IllegalFormatWidth: {w}"))).transpose()?;
+        let width = digits(&mut i)
+            .map(|w| {
+                w.parse::<usize>()
+                    .map_err(|_| format!("IllegalFormatWidth: {w}"))
+            })
+            .transpose()?;
         let precision = if chars.get(i) == Some(&'.') {
             i += 1;
-            let p = digits(&mut i).ok_or_else(|| format!("IllegalFormatPrecision: {}", chars[start..i].iter().collect::<String>()))?;
-            Some(p.parse::<usize>().map_err(|_| format!("IllegalFormatPrecision: {p}"))?)
+            let p = digits(&mut i).ok_or_else(|| {
+                format!(
+                    "IllegalFormatPrecision: {}",
+                    chars[start..i].iter().collect::<String>()
+                )
+            })?;
+            Some(
+                p.parse::<usize>()
+                    .map_err(|_| format!("IllegalFormatPrecision: {p}"))?,
+            )
         } else {
             None
         };
@@ -254,13 +337,27 @@ fn parse(format: &str) -> Result<Vec<Piece>, String> {
             i += 1;
         }
         let Some(&conversion) = chars.get(i) else {
-            return Err(format!("UnknownFormatConversion: Conversion = '{}'", if time { chars[i - 1] } else { '%' }));
+            return Err(format!(
+                "UnknownFormatConversion: Conversion = '{}'",
+                if time { chars[i - 1] } else { '%' }
+            ));
         };
         i += 1;
         let spec_text: String = chars[start..i].iter().collect();
-        let known = if time { "HIklMSLNpzZsQBbhAaCYyjmdeRTrDFc".contains(conversion) } else { "bBhHsScCdoxXeEfgGaA%n".contains(conversion) };
+        let known = if time {
+            "HIklMSLNpzZsQBbhAaCYyjmdeRTrDFc".contains(conversion)
+        } else {
+            "bBhHsScCdoxXeEfgGaA%n".contains(conversion)
+        };
         if !known {
-            return Err(format!("UnknownFormatConversion: Conversion = '{}'", if time { format!("{}{conversion}", chars[i - 2]) } else { conversion.to_string() }));
+            return Err(format!(
+                "UnknownFormatConversion: Conversion = '{}'",
+                if time {
+                    format!("{}{conversion}", chars[i - 2])
+                } else {
+                    conversion.to_string()
+                }
+            ));
         }
         if (flags.left || flags.zero) && width.is_none() {
             return Err(format!("MissingFormatWidth: {spec_text}"));
@@ -268,8 +365,21 @@ fn parse(format: &str) -> Result<Vec<Piece>, String> {
         if !text.is_empty() {
             pieces.push(Piece::Text(std::mem::take(&mut text)));
         }
-        let conversion = if time { conversion } else { conversion.to_ascii_lowercase() };
-        pieces.push(Piece::Spec(Spec { text: spec_text, index, flags, width, precision, time, upper, conversion }));
+        let conversion = if time {
+            conversion
+        } else {
+            conversion.to_ascii_lowercase()
+        };
+        pieces.push(Piece::Spec(Spec {
+            text: spec_text,
+            index,
+            flags,
+            width,
+            precision,
+            time,
+            upper,
+            conversion,
+        }));
     }
     if !text.is_empty() {
         pieces.push(Piece::Text(text));
@@ -303,12 +413,27 @@ fn render(pieces: &[Piece], args: &[&Arg]) -> Result<String, String> {
                 ordinary - 1
             }
             Index::At(n) => n - 1,
-            Index::Previous => last.ok_or_else(|| format!("MissingFormatArgument: Format specifier '{}'", spec.text))?,
+            Index::Previous => last.ok_or_else(|| {
+                format!("MissingFormatArgument: Format specifier '{}'", spec.text)
+            })?,
         };
         last = Some(position);
-        let arg = args.get(position).ok_or_else(|| format!("MissingFormatArgument: Format specifier '{}'", spec.text))?;
-        let text = if spec.time { time_field(spec, arg)? } else { convert(spec, arg)? };
-        out.push_str(&justify(if spec.upper { text.to_uppercase() } else { text }, spec));
+        let arg = args
+            .get(position)
+            .ok_or_else(|| format!("MissingFormatArgument: Format specifier '{}'", spec.text))?;
+        let text = if spec.time {
+            time_field(spec, arg)?
+        } else {
+            convert(spec, arg)?
+        };
+        out.push_str(&justify(
+            if spec.upper {
+                text.to_uppercase()
+            } else {
+                text
+            },
+            spec,
+        ));
     }
     Ok(out)
 }
@@ -319,7 +444,11 @@ fn justify(text: String, spec: &Spec) -> String {
     match spec.width {
         Some(w) if w > length => {
             let pad = " ".repeat(w - length);
-            if spec.flags.left { text + &pad } else { pad + &text }
+            if spec.flags.left {
+                text + &pad
+            } else {
+                pad + &text
+            }
         }
         _ => text,
     }
@@ -340,11 +469,18 @@ fn java_class(arg: &Arg) -> &'static str {
 }
 
 fn mismatch(spec: &Spec, arg: &Arg) -> String {
-    format!("IllegalFormatConversion: {} != {}", spec.conversion, java_class(arg))
+    format!(
+        "IllegalFormatConversion: {} != {}",
+        spec.conversion,
+        java_class(arg)
+    )
 }
 
 fn flags_mismatch(spec: &Spec, flag: char) -> String {
-    format!("FormatFlagsConversionMismatch: Conversion = {}, Flags = {flag}", spec.conversion)
+    format!(
+        "FormatFlagsConversionMismatch: Conversion = {}, Flags = {flag}",
+        spec.conversion
+    )
 }
 
 /// Java's `toString` of the value (`%s`).
@@ -358,10 +494,22 @@ fn java_string(arg: &Arg) -> String {
         Arg::Text(t) => t.clone(),
         Arg::Date(d) => d.format("%Y-%m-%d").to_string(),
         Arg::Local(t) => local_date_time_string(t),
-        Arg::Zoned { local, offset, zone } => {
-            let offset_text = if *offset == 0 { "Z".to_string() } else { offset_string(*offset, true) };
+        Arg::Zoned {
+            local,
+            offset,
+            zone,
+        } => {
+            let offset_text = if *offset == 0 {
+                "Z".to_string()
+            } else {
+                offset_string(*offset, true)
+            };
             // a zone named by an offset is that offset; a region is added in brackets
-            let region = if zone.starts_with(['+', '-']) { String::new() } else { format!("[{zone}]") };
+            let region = if zone.starts_with(['+', '-']) {
+                String::new()
+            } else {
+                format!("[{zone}]")
+            };
             format!("{}{offset_text}{region}", local_date_time_string(local))
         }
     }
@@ -390,7 +538,11 @@ fn local_date_time_string(t: &NaiveDateTime) -> String {
 fn offset_string(seconds: i32, colon: bool) -> String {
     let sign = if seconds < 0 { '-' } else { '+' };
     let minutes = seconds.abs() / 60;
-    if colon { format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60) } else { format!("{sign}{:02}{:02}", minutes / 60, minutes % 60) }
+    if colon {
+        format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+    } else {
+        format!("{sign}{:02}{:02}", minutes / 60, minutes % 60)
+    }
 }
 
 /// `BigDecimal.toString`: plain unless the exponent is below -6.
@@ -404,12 +556,20 @@ fn big_decimal_string(unscaled: i128, scale: i8) -> String {
     }
     if adjusted >= -6 {
         let scale = scale as usize;
-        let padded = if digits.len() <= scale { format!("{}{digits}", "0".repeat(scale + 1 - digits.len())) } else { digits };
+        let padded = if digits.len() <= scale {
+            format!("{}{digits}", "0".repeat(scale + 1 - digits.len()))
+        } else {
+            digits
+        };
         let (whole, fraction) = padded.split_at(padded.len() - scale);
         return format!("{sign}{whole}.{fraction}");
     }
     let (first, rest) = digits.split_at(1);
-    let fraction = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+    let fraction = if rest.is_empty() {
+        String::new()
+    } else {
+        format!(".{rest}")
+    };
     format!("{sign}{first}{fraction}E{adjusted}")
 }
 
@@ -434,27 +594,46 @@ fn convert(spec: &Spec, arg: &Arg) -> Result<String, String> {
         'd' => match arg {
             Arg::Long(v) => {
                 if spec.precision.is_some() {
-                    return Err(format!("IllegalFormatPrecision: {}", spec.precision.unwrap_or(0)));
+                    return Err(format!(
+                        "IllegalFormatPrecision: {}",
+                        spec.precision.unwrap_or(0)
+                    ));
                 }
                 if spec.flags.alternate {
                     return Err(flags_mismatch(spec, '#'));
                 }
-                Ok(signed(*v < 0, v.unsigned_abs().to_string(), spec.flags, spec.width))
+                Ok(signed(
+                    *v < 0,
+                    v.unsigned_abs().to_string(),
+                    spec.flags,
+                    spec.width,
+                ))
             }
             _ => Err(mismatch(spec, arg)),
         },
         'o' | 'x' => match arg {
             Arg::Long(v) => {
-                for (set, flag) in [(spec.flags.plus, '+'), (spec.flags.space, ' '), (spec.flags.group, ','), (spec.flags.paren, '(')] {
+                for (set, flag) in [
+                    (spec.flags.plus, '+'),
+                    (spec.flags.space, ' '),
+                    (spec.flags.group, ','),
+                    (spec.flags.paren, '('),
+                ] {
                     if set {
                         return Err(flags_mismatch(spec, flag));
                     }
                 }
                 let bits = *v as u64;
-                let (digits, prefix) = if spec.conversion == 'o' { (format!("{bits:o}"), "0") } else { (format!("{bits:x}"), "0x") };
+                let (digits, prefix) = if spec.conversion == 'o' {
+                    (format!("{bits:o}"), "0")
+                } else {
+                    (format!("{bits:x}"), "0x")
+                };
                 let prefix = if spec.flags.alternate { prefix } else { "" };
                 let zeros = match spec.width {
-                    Some(w) if spec.flags.zero && w > digits.len() + prefix.len() => "0".repeat(w - digits.len() - prefix.len()),
+                    Some(w) if spec.flags.zero && w > digits.len() + prefix.len() => {
+                        "0".repeat(w - digits.len() - prefix.len())
+                    }
                     _ => String::new(),
                 };
                 Ok(format!("{prefix}{zeros}{digits}"))
@@ -466,7 +645,11 @@ fn convert(spec: &Spec, arg: &Arg) -> Result<String, String> {
                 // NaN has no sign; an infinity takes the sign flags but no zeros or grouping
                 Arg::Double(v) if v.is_nan() => return Ok("NaN".into()),
                 Arg::Double(v) if v.is_infinite() => {
-                    let flags = Flags { zero: false, group: false, ..spec.flags };
+                    let flags = Flags {
+                        zero: false,
+                        group: false,
+                        ..spec.flags
+                    };
                     return Ok(signed(*v < 0.0, "Infinity".into(), flags, None));
                 }
                 Arg::Double(v) => Digits::of_double(*v),
@@ -487,7 +670,10 @@ fn convert(spec: &Spec, arg: &Arg) -> Result<String, String> {
             };
             Ok(signed(negative, magnitude, spec.flags, spec.width))
         }
-        _ => Err(format!("the conversion %{} is not provided", spec.conversion)),
+        _ => Err(format!(
+            "the conversion %{} is not provided",
+            spec.conversion
+        )),
     }
 }
 
@@ -542,7 +728,11 @@ impl Digits {
         let text = format!("{:e}", v.abs());
         let (mantissa, exponent) = text.split_once('e').expect("`{:e}` has an exponent");
         let exponent: i32 = exponent.parse().expect("an integer exponent");
-        Digits::from_parts(v.is_sign_negative() && v != 0.0, mantissa.replace('.', ""), exponent + 1)
+        Digits::from_parts(
+            v.is_sign_negative() && v != 0.0,
+            mantissa.replace('.', ""),
+            exponent + 1,
+        )
     }
 
     /// A decimal's exact digits.
@@ -554,9 +744,22 @@ impl Digits {
 
     fn from_parts(negative: bool, digits: String, point: i32) -> Digits {
         let leading = digits.len() - digits.trim_start_matches('0').len();
-        let digits: Vec<u8> = digits.trim_start_matches('0').trim_end_matches('0').bytes().map(|b| b - b'0').collect();
-        let point = if digits.is_empty() { 0 } else { point - leading as i32 };
-        Digits { negative, digits, point }
+        let digits: Vec<u8> = digits
+            .trim_start_matches('0')
+            .trim_end_matches('0')
+            .bytes()
+            .map(|b| b - b'0')
+            .collect();
+        let point = if digits.is_empty() {
+            0
+        } else {
+            point - leading as i32
+        };
+        Digits {
+            negative,
+            digits,
+            point,
+        }
     }
 
     /// Rounded half up to `keep` significant digits (`keep` may be zero or negative: the value
@@ -566,10 +769,18 @@ impl Digits {
             return self.clone();
         }
         if keep < 0 || (keep == 0 && self.digits[0] < 5) {
-            return Digits { negative: self.negative, digits: Vec::new(), point: 0 };
+            return Digits {
+                negative: self.negative,
+                digits: Vec::new(),
+                point: 0,
+            };
         }
         if keep == 0 {
-            return Digits { negative: self.negative, digits: vec![1], point: self.point + 1 };
+            return Digits {
+                negative: self.negative,
+                digits: vec![1],
+                point: self.point + 1,
+            };
         }
         let mut digits = self.digits[..keep as usize].to_vec();
         let mut point = self.point;
@@ -593,29 +804,69 @@ impl Digits {
         while digits.last() == Some(&0) {
             digits.pop();
         }
-        Digits { negative: self.negative, digits, point }
+        Digits {
+            negative: self.negative,
+            digits,
+            point,
+        }
     }
 
     fn digit(&self, position: i32) -> char {
         // position 0 is the first significant digit
-        if position >= 0 && (position as usize) < self.digits.len() { (b'0' + self.digits[position as usize]) as char } else { '0' }
+        if position >= 0 && (position as usize) < self.digits.len() {
+            (b'0' + self.digits[position as usize]) as char
+        } else {
+            '0'
+        }
     }
 
     /// `123.450` with `precision` fraction digits, rounded half up.
     fn fixed(&self, precision: usize, point_always: bool) -> String {
-        let rounded = if self.digits.is_empty() { self.clone() } else { self.round(self.point + precision as i32) };
-        let whole: String = if rounded.digits.is_empty() || rounded.point <= 0 { "0".into() } else { (0..rounded.point).map(|i| rounded.digit(i)).collect() };
-        let fraction: String = (0..precision as i32).map(|i| if rounded.digits.is_empty() { '0' } else { rounded.digit(rounded.point + i) }).collect();
-        if precision == 0 { if point_always { format!("{whole}.") } else { whole } } else { format!("{whole}.{fraction}") }
+        let rounded = if self.digits.is_empty() {
+            self.clone()
+        } else {
+            self.round(self.point + precision as i32)
+        };
+        let whole: String = if rounded.digits.is_empty() || rounded.point <= 0 {
+            "0".into()
+        } else {
+            (0..rounded.point).map(|i| rounded.digit(i)).collect()
+        };
+        let fraction: String = (0..precision as i32)
+            .map(|i| {
+                if rounded.digits.is_empty() {
+                    '0'
+                } else {
+                    rounded.digit(rounded.point + i)
+                }
+            })
+            .collect();
+        if precision == 0 {
+            if point_always {
+                format!("{whole}.")
+            } else {
+                whole
+            }
+        } else {
+            format!("{whole}.{fraction}")
+        }
     }
 
     /// `1.234500e+02` with `precision` fraction digits, rounded half up.
     fn scientific(&self, precision: usize, point_always: bool) -> String {
         let rounded = self.round(precision as i32 + 1);
-        let exponent = if rounded.digits.is_empty() { 0 } else { rounded.point - 1 };
+        let exponent = if rounded.digits.is_empty() {
+            0
+        } else {
+            rounded.point - 1
+        };
         let fraction: String = (1..=precision as i32).map(|i| rounded.digit(i)).collect();
         let first = rounded.digit(0);
-        let point = if precision > 0 || point_always { "." } else { "" };
+        let point = if precision > 0 || point_always {
+            "."
+        } else {
+            ""
+        };
         let sign = if exponent < 0 { '-' } else { '+' };
         format!("{first}{point}{fraction}e{sign}{:02}", exponent.abs())
     }
@@ -635,14 +886,38 @@ impl Digits {
     }
 }
 
-const MONTHS: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const DAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
 
 /// `%t…`: a field of a date, a timestamp, a timestamp with time zone, or a `long` of
 /// milliseconds since the epoch (read in UTC, Athena's zone).
 fn time_field(spec: &Spec, arg: &Arg) -> Result<String, String> {
     if spec.precision.is_some() {
-        return Err(format!("IllegalFormatPrecision: {}", spec.precision.unwrap_or(0)));
+        return Err(format!(
+            "IllegalFormatPrecision: {}",
+            spec.precision.unwrap_or(0)
+        ));
     }
     let (date, time, offset): (NaiveDate, Option<NaiveDateTime>, Option<i32>) = match arg {
         Arg::Null => return Ok("null".into()),
@@ -650,14 +925,42 @@ fn time_field(spec: &Spec, arg: &Arg) -> Result<String, String> {
         Arg::Local(t) => (t.date(), Some(*t), None),
         Arg::Zoned { local, offset, .. } => (local.date(), Some(*local), Some(*offset)),
         Arg::Long(ms) => {
-            let t = DateTime::from_timestamp_millis(*ms).ok_or_else(|| format!("the instant {ms} is out of range"))?.naive_utc();
+            let t = DateTime::from_timestamp_millis(*ms)
+                .ok_or_else(|| format!("the instant {ms} is out of range"))?
+                .naive_utc();
             (t.date(), Some(t), Some(0))
         }
-        other => return Err(format!("IllegalFormatConversion: {} != {}", spec.conversion, java_class(other))),
+        other => {
+            return Err(format!(
+                "IllegalFormatConversion: {} != {}",
+                spec.conversion,
+                java_class(other)
+            ));
+        }
     };
-    let needs_time = || time.ok_or_else(|| format!("UnsupportedTemporalType: %t{} needs a time, not a date", spec.conversion));
-    let needs_zone = || offset.ok_or_else(|| format!("UnsupportedTemporalType: %t{} needs a time zone", spec.conversion));
-    let hour12 = |t: &NaiveDateTime| if t.hour() % 12 == 0 { 12 } else { t.hour() % 12 };
+    let needs_time = || {
+        time.ok_or_else(|| {
+            format!(
+                "UnsupportedTemporalType: %t{} needs a time, not a date",
+                spec.conversion
+            )
+        })
+    };
+    let needs_zone = || {
+        offset.ok_or_else(|| {
+            format!(
+                "UnsupportedTemporalType: %t{} needs a time zone",
+                spec.conversion
+            )
+        })
+    };
+    let hour12 = |t: &NaiveDateTime| {
+        if t.hour() % 12 == 0 {
+            12
+        } else {
+            t.hour() % 12
+        }
+    };
     let field = |c: char| -> Result<String, String> {
         Ok(match c {
             'H' => format!("{:02}", needs_time()?.hour()),
@@ -668,10 +971,16 @@ fn time_field(spec: &Spec, arg: &Arg) -> Result<String, String> {
             'S' => format!("{:02}", needs_time()?.second()),
             'L' => format!("{:03}", needs_time()?.nanosecond() / 1_000_000),
             'N' => format!("{:09}", needs_time()?.nanosecond()),
-            'p' => (if needs_time()?.hour() < 12 { "am" } else { "pm" }).to_string(),
+            'p' => (if needs_time()?.hour() < 12 {
+                "am"
+            } else {
+                "pm"
+            })
+            .to_string(),
             'z' => offset_string(needs_zone()?, false),
             's' => (needs_time()?.and_utc().timestamp() - needs_zone()? as i64).to_string(),
-            'Q' => (needs_time()?.and_utc().timestamp_millis() - needs_zone()? as i64 * 1000).to_string(),
+            'Q' => (needs_time()?.and_utc().timestamp_millis() - needs_zone()? as i64 * 1000)
+                .to_string(),
             'B' => MONTHS[date.month0() as usize].to_string(),
             'b' | 'h' => MONTHS[date.month0() as usize][..3].to_string(),
             'A' => DAYS[date.weekday().num_days_from_monday() as usize].to_string(),
@@ -689,7 +998,13 @@ fn time_field(spec: &Spec, arg: &Arg) -> Result<String, String> {
     match spec.conversion {
         'R' => Ok(format!("{}:{}", field('H')?, field('M')?)),
         'T' => Ok(format!("{}:{}:{}", field('H')?, field('M')?, field('S')?)),
-        'r' => Ok(format!("{}:{}:{} {}", field('I')?, field('M')?, field('S')?, field('p')?.to_uppercase())),
+        'r' => Ok(format!(
+            "{}:{}:{} {}",
+            field('I')?,
+            field('M')?,
+            field('S')?,
+            field('p')?.to_uppercase()
+        )),
         'D' => Ok(format!("{}/{}/{}", field('m')?, field('d')?, field('y')?)),
         'F' => Ok(format!("{}-{}-{}", field('Y')?, field('m')?, field('d')?)),
         c => field(c),
@@ -706,29 +1021,86 @@ mod tests {
         assert_eq!(value("SELECT format('%s%%', 123)").await, "123%");
         assert_eq!(value("SELECT format('%.5f', pi())").await, "3.14159");
         assert_eq!(value("SELECT format('%03d', 8)").await, "008");
-        assert_eq!(value("SELECT format('%,.2f', 1234567.89)").await, "1,234,567.89");
-        assert_eq!(value("SELECT format('%-7s,%7s', 'hello', 'world')").await, "hello  ,  world");
-        assert_eq!(value("SELECT format('%2$s %3$s %1$s', 'a', 'b', 'c')").await, "b c a");
-        assert_eq!(value("SELECT format('%1$tA, %1$tB %1$te, %1$tY', date '2006-07-04')").await, "Tuesday, July 4, 2006");
+        assert_eq!(
+            value("SELECT format('%,.2f', 1234567.89)").await,
+            "1,234,567.89"
+        );
+        assert_eq!(
+            value("SELECT format('%-7s,%7s', 'hello', 'world')").await,
+            "hello  ,  world"
+        );
+        assert_eq!(
+            value("SELECT format('%2$s %3$s %1$s', 'a', 'b', 'c')").await,
+            "b c a"
+        );
+        assert_eq!(
+            value("SELECT format('%1$tA, %1$tB %1$te, %1$tY', date '2006-07-04')").await,
+            "Tuesday, July 4, 2006"
+        );
         // Java's rules
         assert_eq!(value("SELECT format('%.2f', 0.125e0)").await, "0.13");
         assert_eq!(value("SELECT format('%.2f', 1.005e0)").await, "1.01");
         assert_eq!(value("SELECT format('%.1f', 0.05)").await, "0.1");
-        assert_eq!(value("SELECT format('%e', 12345.678e0)").await, "1.234568e+04");
-        assert_eq!(value("SELECT format('%g', 0.0001234e0)").await, "0.000123400");
-        assert_eq!(value("SELECT format('%g', 123456789e0)").await, "1.23457e+08");
-        assert_eq!(value("SELECT format('%x|%#X|%o', -1, 255, 8)").await, "ffffffffffffffff|0XFF|10");
-        assert_eq!(value("SELECT format('%(,d|%+d|% d|%08.2f', -1234567, 5, 5, -3.14159e0)").await, "(1,234,567)|+5| 5|-0003.14");
-        assert_eq!(value("SELECT format('%s %S %b %.3s', 2.5e0, 'abc', NULL, 'abcdef')").await, "2.5 ABC false abc");
+        assert_eq!(
+            value("SELECT format('%e', 12345.678e0)").await,
+            "1.234568e+04"
+        );
+        assert_eq!(
+            value("SELECT format('%g', 0.0001234e0)").await,
+            "0.000123400"
+        );
+        assert_eq!(
+            value("SELECT format('%g', 123456789e0)").await,
+            "1.23457e+08"
+        );
+        assert_eq!(
+            value("SELECT format('%x|%#X|%o', -1, 255, 8)").await,
+            "ffffffffffffffff|0XFF|10"
+        );
+        assert_eq!(
+            value("SELECT format('%(,d|%+d|% d|%08.2f', -1234567, 5, 5, -3.14159e0)").await,
+            "(1,234,567)|+5| 5|-0003.14"
+        );
+        assert_eq!(
+            value("SELECT format('%s %S %b %.3s', 2.5e0, 'abc', NULL, 'abcdef')").await,
+            "2.5 ABC false abc"
+        );
         assert_eq!(value("SELECT format('%s', 0.00000010)").await, "1.0E-7");
         assert_eq!(value("SELECT format('%s|%tF %<tT', TIMESTAMP '2026-03-01 10:00:00', TIMESTAMP '2026-03-01 10:05:06')").await, "2026-03-01T10:00|2026-03-01 10:05:06");
-        assert_eq!(value("SELECT format('%s', from_unixtime(0))").await, "1970-01-01T00:00Z[UTC]");
-        assert_eq!(value("SELECT format('%tz %<tH', from_unixtime(0) AT TIME ZONE 'Asia/Kolkata')").await, "+0530 05");
-        assert_eq!(value("SELECT format('%Tp %tQ', from_unixtime(3600), from_unixtime(1.5e0))").await, "AM 1500");
-        assert!(error("SELECT format('%d', 1.5e0)").await.contains("Invalid format string: %d (IllegalFormatConversion: d != java.lang.Double)"));
-        assert!(error("SELECT format('%.2f', 1)").await.contains("f != java.lang.Long"));
-        assert!(error("SELECT format('%s %s', 1)").await.contains("MissingFormatArgument"));
-        assert!(error("SELECT format('%q', 1)").await.contains("UnknownFormatConversion"));
-        assert!(error("SELECT format('%tH', DATE '2026-01-01')").await.contains("needs a time"));
+        assert_eq!(
+            value("SELECT format('%s', from_unixtime(0))").await,
+            "1970-01-01T00:00Z[UTC]"
+        );
+        assert_eq!(
+            value("SELECT format('%tz %<tH', from_unixtime(0) AT TIME ZONE 'Asia/Kolkata')").await,
+            "+0530 05"
+        );
+        assert_eq!(
+            value("SELECT format('%Tp %tQ', from_unixtime(3600), from_unixtime(1.5e0))").await,
+            "AM 1500"
+        );
+        assert!(error("SELECT format('%d', 1.5e0)").await.contains(
+            "Invalid format string: %d (IllegalFormatConversion: d != java.lang.Double)"
+        ));
+        assert!(
+            error("SELECT format('%.2f', 1)")
+                .await
+                .contains("f != java.lang.Long")
+        );
+        assert!(
+            error("SELECT format('%s %s', 1)")
+                .await
+                .contains("MissingFormatArgument")
+        );
+        assert!(
+            error("SELECT format('%q', 1)")
+                .await
+                .contains("UnknownFormatConversion")
+        );
+        assert!(
+            error("SELECT format('%tH', DATE '2026-01-01')")
+                .await
+                .contains("needs a time")
+        );
     }
 }

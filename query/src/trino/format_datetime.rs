@@ -90,7 +90,11 @@ pub fn joda_to_chrono(pattern: &str) -> std::result::Result<String, String> {
             ('S', 3) => "%3f".to_string(),
             ('S', 6) => "%6f".to_string(),
             ('S', 9) => "%9f".to_string(),
-            ('S', n) => return Err(format!("{n} fraction digits ('S') are not supported; use 3, 6 or 9")),
+            ('S', n) => {
+                return Err(format!(
+                    "{n} fraction digits ('S') are not supported; use 3, 6 or 9"
+                ));
+            }
             ('Z', 1) => "%z".to_string(),
             ('Z', _) => "%:z".to_string(),
             ('z', _) => "%Z".to_string(),
@@ -114,7 +118,13 @@ pub fn parse_datetime() -> ScalarUDF {
     Simple::udf(
         "parse_datetime",
         Signature::any(2, Volatility::Immutable),
-        |args| string_args("parse_datetime", args, DataType::Timestamp(TimeUnit::Millisecond, Some(Arc::from("UTC")))),
+        |args| {
+            string_args(
+                "parse_datetime",
+                args,
+                DataType::Timestamp(TimeUnit::Millisecond, Some(Arc::from("UTC"))),
+            )
+        },
         |args, t| parse_with("parse_datetime", joda_to_chrono, args, t),
     )
 }
@@ -126,8 +136,14 @@ mod tests {
 
     #[test]
     fn translates_joda_patterns() {
-        assert_eq!(joda_to_chrono("yyyy-MM-dd HH:mm:ss.SSS").unwrap(), "%Y-%m-%d %H:%M:%S.%3f");
-        assert_eq!(joda_to_chrono("EEEE, MMMM d 'at' h a").unwrap(), "%A, %B %-d at %-I %p");
+        assert_eq!(
+            joda_to_chrono("yyyy-MM-dd HH:mm:ss.SSS").unwrap(),
+            "%Y-%m-%d %H:%M:%S.%3f"
+        );
+        assert_eq!(
+            joda_to_chrono("EEEE, MMMM d 'at' h a").unwrap(),
+            "%A, %B %-d at %-I %p"
+        );
         assert!(joda_to_chrono("q").is_err());
     }
 
@@ -137,7 +153,13 @@ mod tests {
             value("SELECT format_datetime(TIMESTAMP '2026-03-05 14:07:09.120', 'yyyy-MM-dd HH:mm:ss.SSS')").await,
             "2026-03-05 14:07:09.120"
         );
-        assert_eq!(value("SELECT format_datetime(DATE '2026-03-05', 'EEEE, MMMM d')").await, "Thursday, March 5");
-        assert_eq!(value("SELECT parse_datetime('2026-03-05 14:07', 'yyyy-MM-dd HH:mm')").await, "2026-03-05T14:07:00Z");
+        assert_eq!(
+            value("SELECT format_datetime(DATE '2026-03-05', 'EEEE, MMMM d')").await,
+            "Thursday, March 5"
+        );
+        assert_eq!(
+            value("SELECT parse_datetime('2026-03-05 14:07', 'yyyy-MM-dd HH:mm')").await,
+            "2026-03-05T14:07:00Z"
+        );
     }
 }

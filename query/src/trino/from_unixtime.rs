@@ -25,15 +25,24 @@ pub fn udf() -> ScalarUDF {
         Signature::any(1, Volatility::Immutable),
         |args| {
             if args[0].is_numeric() || args[0] == DataType::Null {
-                Ok(DataType::Timestamp(TimeUnit::Millisecond, Some(Arc::from("UTC"))))
+                Ok(DataType::Timestamp(
+                    TimeUnit::Millisecond,
+                    Some(Arc::from("UTC")),
+                ))
             } else {
-                Err(plan_error("from_unixtime", format!("takes epoch seconds as a number, not {}", args[0])))
+                Err(plan_error(
+                    "from_unixtime",
+                    format!("takes epoch seconds as a number, not {}", args[0]),
+                ))
             }
         },
         |args, _| {
             let seconds = cast(&args[0], &DataType::Float64)?;
-            let millis: TimestampMillisecondArray =
-                seconds.as_primitive::<Float64Type>().iter().map(|s| s.map(|s| (s * 1000.0).round() as i64)).collect();
+            let millis: TimestampMillisecondArray = seconds
+                .as_primitive::<Float64Type>()
+                .iter()
+                .map(|s| s.map(|s| (s * 1000.0).round() as i64))
+                .collect();
             Ok(Arc::new(millis.with_timezone("UTC")))
         },
     )
@@ -45,9 +54,21 @@ mod tests {
 
     #[tokio::test]
     async fn gives_a_utc_timestamp_with_milliseconds() {
-        assert_eq!(value("SELECT from_unixtime(1767225600)").await, "2026-01-01T00:00:00Z");
-        assert_eq!(value("SELECT from_unixtime(1767225600.5)").await, "2026-01-01T00:00:00.500Z");
-        assert_eq!(value("SELECT from_unixtime(CAST(1767225600123 AS BIGINT) / 1000)").await, "2026-01-01T00:00:00Z");
-        assert_eq!(data_type("SELECT from_unixtime(0)").await, "Timestamp(ms, \"UTC\")");
+        assert_eq!(
+            value("SELECT from_unixtime(1767225600)").await,
+            "2026-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            value("SELECT from_unixtime(1767225600.5)").await,
+            "2026-01-01T00:00:00.500Z"
+        );
+        assert_eq!(
+            value("SELECT from_unixtime(CAST(1767225600123 AS BIGINT) / 1000)").await,
+            "2026-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            data_type("SELECT from_unixtime(0)").await,
+            "Timestamp(ms, \"UTC\")"
+        );
     }
 }

@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, AsArray, BooleanArray, Int64Array, StringArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{Float64Type, Int64Type};
 use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{Float64Type, Int64Type};
 use datafusion::error::Result;
 use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 use serde_json::Value;
@@ -48,7 +48,9 @@ fn parse_path(path: &str) -> std::result::Result<Vec<Step>, String> {
         } else if let Some(after) = rest.strip_prefix('[') {
             let end = after.find(']').ok_or_else(bad)?;
             let inside = after[..end].trim();
-            let quoted = inside.strip_prefix('"').and_then(|s| s.strip_suffix('"'))
+            let quoted = inside
+                .strip_prefix('"')
+                .and_then(|s| s.strip_suffix('"'))
                 .or_else(|| inside.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')));
             steps.push(match quoted {
                 Some(key) => Step::Key(key.to_string()),
@@ -73,11 +75,17 @@ fn walk<'a>(mut value: &'a Value, steps: &[Step]) -> Option<&'a Value> {
 }
 
 fn constant_path(function: &str, args: &[ArrayRef]) -> Result<Option<Vec<Step>>> {
-    constant_string(function, "JSON path", &args[1])?.map(|p| parse_path(&p).map_err(|e| data_error(function, e))).transpose()
+    constant_string(function, "JSON path", &args[1])?
+        .map(|p| parse_path(&p).map_err(|e| data_error(function, e)))
+        .transpose()
 }
 
 fn extract(args: &[ArrayRef], scalar: bool) -> Result<ArrayRef> {
-    let function = if scalar { "json_extract_scalar" } else { "json_extract" };
+    let function = if scalar {
+        "json_extract_scalar"
+    } else {
+        "json_extract"
+    };
     let Some(path) = constant_path(function, args)? else {
         return Ok(Arc::new(StringArray::new_null(args[0].len())));
     };
@@ -112,7 +120,12 @@ fn parse_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
 fn length_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     let out: Int64Array = utf8(&args[0])?
         .iter()
-        .map(|t| serde_json::from_str::<Value>(t?).ok()?.as_array().map(|a| a.len() as i64))
+        .map(|t| {
+            serde_json::from_str::<Value>(t?)
+                .ok()?
+                .as_array()
+                .map(|a| a.len() as i64)
+        })
         .collect();
     Ok(Arc::new(out))
 }
@@ -140,9 +153,21 @@ fn size_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
 fn contains_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     let wanted = &args[1];
     let needles: Vec<Option<Value>> = match wanted.data_type() {
-        DataType::Boolean => wanted.as_boolean().iter().map(|b| b.map(Value::Bool)).collect(),
-        t if t.is_integer() => cast(wanted, &DataType::Int64)?.as_primitive::<Int64Type>().iter().map(|n| n.map(Value::from)).collect(),
-        t if t.is_numeric() => cast(wanted, &DataType::Float64)?.as_primitive::<Float64Type>().iter().map(|x| x.map(Value::from)).collect(),
+        DataType::Boolean => wanted
+            .as_boolean()
+            .iter()
+            .map(|b| b.map(Value::Bool))
+            .collect(),
+        t if t.is_integer() => cast(wanted, &DataType::Int64)?
+            .as_primitive::<Int64Type>()
+            .iter()
+            .map(|n| n.map(Value::from))
+            .collect(),
+        t if t.is_numeric() => cast(wanted, &DataType::Float64)?
+            .as_primitive::<Float64Type>()
+            .iter()
+            .map(|x| x.map(Value::from))
+            .collect(),
         _ => utf8(wanted)?.iter().map(|s| s.map(Value::from)).collect(),
     };
     let same = |element: &Value, needle: &Value| match (element, needle) {
@@ -172,7 +197,11 @@ fn get_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
             let doc = serde_json::from_str::<Value>(text?).ok()?;
             let array = doc.as_array()?;
             let index = index?;
-            let position = if index < 0 { array.len().checked_sub(index.unsigned_abs() as usize)? } else { index as usize };
+            let position = if index < 0 {
+                array.len().checked_sub(index.unsigned_abs() as usize)?
+            } else {
+                index as usize
+            };
             array.get(position).map(Value::to_string)
         })
         .collect();
@@ -180,16 +209,59 @@ fn get_kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
 }
 
 pub fn all() -> Vec<ScalarUDF> {
-    let (one, two) = (|| Signature::any(1, Volatility::Immutable), || Signature::any(2, Volatility::Immutable));
+    let (one, two) = (
+        || Signature::any(1, Volatility::Immutable),
+        || Signature::any(2, Volatility::Immutable),
+    );
     vec![
-        json_udf("json_extract", two(), |a| string_args("json_extract", a, DataType::Utf8), |a, _| extract(a, false)),
-        Simple::udf("json_extract_scalar", two(), |a| string_args("json_extract_scalar", a, DataType::Utf8), |a, _| extract(a, true)),
-        Simple::udf("json_size", two(), |a| string_args("json_size", a, DataType::Int64), size_kernel),
-        json_udf("json_parse", one(), |a| string_args("json_parse", a, DataType::Utf8), parse_kernel),
-        Simple::udf("json_format", one(), |a| string_args("json_format", a, DataType::Utf8), parse_kernel),
-        Simple::udf("json_array_contains", two(), |_| Ok(DataType::Boolean), contains_kernel),
-        json_udf("json_array_get", two(), |a| string_args("json_array_get", a, DataType::Utf8), get_kernel),
-        Simple::udf("json_array_length", one(), |a| string_args("json_array_length", a, DataType::Int64), length_kernel),
+        json_udf(
+            "json_extract",
+            two(),
+            |a| string_args("json_extract", a, DataType::Utf8),
+            |a, _| extract(a, false),
+        ),
+        Simple::udf(
+            "json_extract_scalar",
+            two(),
+            |a| string_args("json_extract_scalar", a, DataType::Utf8),
+            |a, _| extract(a, true),
+        ),
+        Simple::udf(
+            "json_size",
+            two(),
+            |a| string_args("json_size", a, DataType::Int64),
+            size_kernel,
+        ),
+        json_udf(
+            "json_parse",
+            one(),
+            |a| string_args("json_parse", a, DataType::Utf8),
+            parse_kernel,
+        ),
+        Simple::udf(
+            "json_format",
+            one(),
+            |a| string_args("json_format", a, DataType::Utf8),
+            parse_kernel,
+        ),
+        Simple::udf(
+            "json_array_contains",
+            two(),
+            |_| Ok(DataType::Boolean),
+            contains_kernel,
+        ),
+        json_udf(
+            "json_array_get",
+            two(),
+            |a| string_args("json_array_get", a, DataType::Utf8),
+            get_kernel,
+        ),
+        Simple::udf(
+            "json_array_length",
+            one(),
+            |a| string_args("json_array_length", a, DataType::Int64),
+            length_kernel,
+        ),
     ]
 }
 
@@ -200,7 +272,14 @@ mod tests {
 
     #[test]
     fn parses_paths() {
-        assert_eq!(parse_path("$.a[1]['b c']").unwrap(), vec![Step::Key("a".into()), Step::Index(1), Step::Key("b c".into())]);
+        assert_eq!(
+            parse_path("$.a[1]['b c']").unwrap(),
+            vec![
+                Step::Key("a".into()),
+                Step::Index(1),
+                Step::Key("b c".into())
+            ]
+        );
         assert!(parse_path("a.b").is_err());
         assert!(parse_path("$.a[x]").is_err());
     }
@@ -208,18 +287,51 @@ mod tests {
     #[tokio::test]
     async fn extracts_as_trino_does() {
         let doc = r#"'{"user":{"id":7,"tags":["a","b"]}}'"#;
-        assert_eq!(value(&format!("SELECT json_extract_scalar({doc}, '$.user.id')")).await, "7");
-        assert_eq!(value(&format!("SELECT json_extract({doc}, '$.user.tags')")).await, r#"["a","b"]"#);
-        assert_eq!(value(&format!("SELECT json_extract_scalar({doc}, '$.user.tags[1]')")).await, "b");
-        assert_eq!(value(&format!("SELECT json_extract_scalar({doc}, '$.user')")).await, "");
+        assert_eq!(
+            value(&format!("SELECT json_extract_scalar({doc}, '$.user.id')")).await,
+            "7"
+        );
+        assert_eq!(
+            value(&format!("SELECT json_extract({doc}, '$.user.tags')")).await,
+            r#"["a","b"]"#
+        );
+        assert_eq!(
+            value(&format!(
+                "SELECT json_extract_scalar({doc}, '$.user.tags[1]')"
+            ))
+            .await,
+            "b"
+        );
+        assert_eq!(
+            value(&format!("SELECT json_extract_scalar({doc}, '$.user')")).await,
+            ""
+        );
         assert_eq!(value("SELECT json_array_length('[1, 2, 3]')").await, "3");
-        assert_eq!(value("SELECT json_array_contains('[1, 2, 3]', 2)").await, "true");
-        assert_eq!(value("SELECT json_array_contains('[1, \"a\", true]', 'a')").await, "true");
-        assert_eq!(value("SELECT json_array_contains('[1.5]', 1.5e0)").await, "true");
+        assert_eq!(
+            value("SELECT json_array_contains('[1, 2, 3]', 2)").await,
+            "true"
+        );
+        assert_eq!(
+            value("SELECT json_array_contains('[1, \"a\", true]', 'a')").await,
+            "true"
+        );
+        assert_eq!(
+            value("SELECT json_array_contains('[1.5]', 1.5e0)").await,
+            "true"
+        );
         assert_eq!(value("SELECT json_array_contains('{}', 2)").await, "");
-        assert_eq!(value("SELECT json_array_get('[\"a\", [3, 9], \"c\"]', 1)").await, "[3,9]");
-        assert_eq!(value("SELECT json_array_get('[\"a\", [3, 9], \"c\"]', -1)").await, "\"c\"");
+        assert_eq!(
+            value("SELECT json_array_get('[\"a\", [3, 9], \"c\"]', 1)").await,
+            "[3,9]"
+        );
+        assert_eq!(
+            value("SELECT json_array_get('[\"a\", [3, 9], \"c\"]', -1)").await,
+            "\"c\""
+        );
         assert_eq!(value("SELECT json_array_get('[\"a\"]', 5)").await, "");
-        assert_eq!(value(r#"SELECT json_format(json_parse('{"b": 1, "a": [true, null]}'))"#).await, r#"{"a":[true,null],"b":1}"#);
+        assert_eq!(
+            value(r#"SELECT json_format(json_parse('{"b": 1, "a": [true, null]}'))"#).await,
+            r#"{"a":[true,null],"b":1}"#
+        );
     }
 }

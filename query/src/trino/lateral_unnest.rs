@@ -16,7 +16,8 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    Expr, Ident, Join, JoinConstraint, JoinOperator, Query, Select, SetExpr, TableFactor, TableWithJoins, VisitMut, VisitorMut,
+    Expr, Ident, Join, JoinConstraint, JoinOperator, Query, Select, SetExpr, TableFactor,
+    TableWithJoins, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::parser::Parser;
 
@@ -51,11 +52,22 @@ struct Unnest {
 }
 
 fn as_unnest(factor: &TableFactor) -> Option<Unnest> {
-    let TableFactor::UNNEST { alias, array_exprs, with_ordinality, .. } = factor else { return None };
+    let TableFactor::UNNEST {
+        alias,
+        array_exprs,
+        with_ordinality,
+        ..
+    } = factor
+    else {
+        return None;
+    };
     Some(Unnest {
         arrays: array_exprs.clone(),
         alias: alias.as_ref().map(|a| a.name.clone()),
-        columns: alias.as_ref().map(|a| a.columns.iter().map(|c| c.name.clone()).collect()).unwrap_or_default(),
+        columns: alias
+            .as_ref()
+            .map(|a| a.columns.iter().map(|c| c.name.clone()).collect())
+            .unwrap_or_default(),
         ordinality: *with_ordinality,
     })
 }
@@ -63,11 +75,18 @@ fn as_unnest(factor: &TableFactor) -> Option<Unnest> {
 /// Rewrites the `FROM` of `select`; returns the renaming of the unnest's alias it needs.
 fn select_from(select: &mut Select) -> Option<Requalify> {
     // `FROM r, UNNEST(…)`: the unnest as a cross join of the first item
-    if select.from.len() == 2 && select.from[1].joins.is_empty() && as_unnest(&select.from[1].relation).is_some() {
+    if select.from.len() == 2
+        && select.from[1].joins.is_empty()
+        && as_unnest(&select.from[1].relation).is_some()
+    {
         let second = select.from.remove(1);
         select.from[0].joins.insert(
             0,
-            Join { relation: second.relation, global: false, join_operator: JoinOperator::CrossJoin(JoinConstraint::None) },
+            Join {
+                relation: second.relation,
+                global: false,
+                join_operator: JoinOperator::CrossJoin(JoinConstraint::None),
+            },
         );
     }
     let first = select.from.first_mut()?;
@@ -85,13 +104,33 @@ fn select_from(select: &mut Select) -> Option<Requalify> {
         items.push(format!("unnest({array}) AS {column}"));
     }
     if unnest.ordinality {
-        let lengths: Vec<String> = unnest.arrays.iter().map(|a| format!("cardinality({a})")).collect();
-        let longest = if lengths.len() == 1 { lengths[0].clone() } else { format!("greatest({})", lengths.join(", ")) };
-        items.push(format!("unnest(generate_series(1, {longest})) AS {}", unnest.columns.last().expect("an ordinality column")));
+        let lengths: Vec<String> = unnest
+            .arrays
+            .iter()
+            .map(|a| format!("cardinality({a})"))
+            .collect();
+        let longest = if lengths.len() == 1 {
+            lengths[0].clone()
+        } else {
+            format!("greatest({})", lengths.join(", "))
+        };
+        items.push(format!(
+            "unnest(generate_series(1, {longest})) AS {}",
+            unnest.columns.last().expect("an ordinality column")
+        ));
     }
-    let derived = format!("SELECT 1 FROM (SELECT {} FROM {}) AS {name}", items.join(", "), first.relation);
-    let parsed = Parser::new(&TrinoDialect).try_with_sql(&derived).and_then(|mut p| p.parse_query()).ok()?;
-    let SetExpr::Select(parsed) = *parsed.body else { return None };
+    let derived = format!(
+        "SELECT 1 FROM (SELECT {} FROM {}) AS {name}",
+        items.join(", "),
+        first.relation
+    );
+    let parsed = Parser::new(&TrinoDialect)
+        .try_with_sql(&derived)
+        .and_then(|mut p| p.parse_query())
+        .ok()?;
+    let SetExpr::Select(parsed) = *parsed.body else {
+        return None;
+    };
     let TableWithJoins { relation, .. } = parsed.from.into_iter().next()?;
     first.relation = relation;
     first.joins.remove(0);
@@ -101,8 +140,15 @@ fn select_from(select: &mut Select) -> Option<Requalify> {
 /// The name a relation is referred to by: its alias, or a table's own name.
 fn relation_name(relation: &TableFactor) -> Option<Ident> {
     match relation {
-        TableFactor::Table { alias: Some(alias), .. } | TableFactor::Derived { alias: Some(alias), .. } => Some(alias.name.clone()),
-        TableFactor::Table { name, alias: None, .. } => name.0.last().and_then(|part| part.as_ident().cloned()),
+        TableFactor::Table {
+            alias: Some(alias), ..
+        }
+        | TableFactor::Derived {
+            alias: Some(alias), ..
+        } => Some(alias.name.clone()),
+        TableFactor::Table {
+            name, alias: None, ..
+        } => name.0.last().and_then(|part| part.as_ident().cloned()),
         _ => None,
     }
 }
@@ -136,15 +182,30 @@ mod tests {
         run_statements(&ctx, "CREATE VIEW u AS SELECT * FROM (VALUES (1, ['x', 'y']), (2, ['z']), (3, [])) AS v(id, tags)")
             .await
             .unwrap();
-        let batches = run_statements(&ctx, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-        datafusion::arrow::util::pretty::pretty_format_batches(&batches[0]).unwrap().to_string()
+        let batches = run_statements(&ctx, sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        datafusion::arrow::util::pretty::pretty_format_batches(&batches[0])
+            .unwrap()
+            .to_string()
     }
 
     #[tokio::test]
     async fn joins_each_row_with_its_own_elements() {
-        let out = rows("SELECT u.id, t.tag FROM u CROSS JOIN UNNEST(u.tags) AS t(tag) ORDER BY t.tag").await;
-        assert!(out.contains("| 1  | x   |") && out.contains("| 1  | y   |") && out.contains("| 2  | z   |"), "{out}");
-        assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), 4, "a header and three rows: {out}");
+        let out =
+            rows("SELECT u.id, t.tag FROM u CROSS JOIN UNNEST(u.tags) AS t(tag) ORDER BY t.tag")
+                .await;
+        assert!(
+            out.contains("| 1  | x   |")
+                && out.contains("| 1  | y   |")
+                && out.contains("| 2  | z   |"),
+            "{out}"
+        );
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with("| ")).count(),
+            4,
+            "a header and three rows: {out}"
+        );
         let out = rows("SELECT a.id, t.tag, t.n FROM u AS a, UNNEST(a.tags) WITH ORDINALITY AS t(tag, n) ORDER BY 1, 3").await;
         assert!(out.contains("| 1  | y   | 2 |"), "{out}");
     }

@@ -13,9 +13,9 @@
 //! An analyzer rule that runs before type coercion; the names DataFusion gave the expressions
 //! are kept, so the plan's columns keep theirs.
 
-use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::error::Result;
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::utils::merge_schema;
@@ -41,8 +41,13 @@ impl AnalyzerRule for IntegerLiterals {
             plan.map_expressions(|expr| {
                 let name = names.save(&expr);
                 let rewritten = expr.transform_down(|e| match e {
-                    Expr::Literal(ScalarValue::Int64(Some(v)), meta) if i32::try_from(v).is_ok() => {
-                        Ok(Transformed::yes(Expr::Literal(ScalarValue::Int32(Some(v as i32)), meta)))
+                    Expr::Literal(ScalarValue::Int64(Some(v)), meta)
+                        if i32::try_from(v).is_ok() =>
+                    {
+                        Ok(Transformed::yes(Expr::Literal(
+                            ScalarValue::Int32(Some(v as i32)),
+                            meta,
+                        )))
                     }
                     other => Ok(Transformed::no(other)),
                 })?;
@@ -76,5 +81,6 @@ fn resolve_lambdas(expr: Expr, schema: &DFSchema) -> Result<Expr> {
 }
 
 fn has_lambda(expr: &Expr) -> bool {
-    expr.exists(|e| Ok(matches!(e, Expr::HigherOrderFunction(_)))).unwrap_or(false)
+    expr.exists(|e| Ok(matches!(e, Expr::HigherOrderFunction(_))))
+        .unwrap_or(false)
 }

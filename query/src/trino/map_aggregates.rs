@@ -19,7 +19,9 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Kind {
@@ -34,16 +36,28 @@ struct MapAggregate {
 }
 
 pub fn histogram() -> AggregateUDF {
-    AggregateUDF::from(MapAggregate { kind: Kind::Histogram, signature: Signature::any(1, Volatility::Immutable) })
+    AggregateUDF::from(MapAggregate {
+        kind: Kind::Histogram,
+        signature: Signature::any(1, Volatility::Immutable),
+    })
 }
 
 pub fn map_agg() -> AggregateUDF {
-    AggregateUDF::from(MapAggregate { kind: Kind::MapAgg, signature: Signature::any(2, Volatility::Immutable) })
+    AggregateUDF::from(MapAggregate {
+        kind: Kind::MapAgg,
+        signature: Signature::any(2, Volatility::Immutable),
+    })
 }
 
 pub(crate) fn map_type(key: &DataType, value: &DataType) -> DataType {
-    let entries = Fields::from(vec![Field::new("key", key.clone(), false), Field::new("value", value.clone(), true)]);
-    DataType::Map(Arc::new(Field::new("entries", DataType::Struct(entries), false)), false)
+    let entries = Fields::from(vec![
+        Field::new("key", key.clone(), false),
+        Field::new("value", value.clone(), true),
+    ]);
+    DataType::Map(
+        Arc::new(Field::new("entries", DataType::Struct(entries), false)),
+        false,
+    )
 }
 
 fn key_value(map: &DataType) -> (DataType, DataType) {
@@ -77,13 +91,19 @@ impl AggregateUDFImpl for MapAggregate {
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
         let (key, value) = key_value(args.return_field.data_type());
-        let list = |name: &str, t: DataType| Arc::new(Field::new(name, DataType::new_list(t, true), true));
+        let list =
+            |name: &str, t: DataType| Arc::new(Field::new(name, DataType::new_list(t, true), true));
         Ok(vec![list("keys", key), list("values", value)])
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         let (key, value) = key_value(args.return_field.data_type());
-        Ok(Box::new(MapAccumulator { kind: self.kind, key, value, entries: HashMap::new() }))
+        Ok(Box::new(MapAccumulator {
+            kind: self.kind,
+            key,
+            value,
+            entries: HashMap::new(),
+        }))
     }
 }
 
@@ -100,7 +120,10 @@ impl MapAccumulator {
     fn sorted(&self) -> (Vec<ScalarValue>, Vec<ScalarValue>) {
         let mut entries: Vec<_> = self.entries.iter().collect();
         entries.sort_by(|a, b| a.0.partial_cmp(b.0).unwrap_or(std::cmp::Ordering::Equal));
-        entries.into_iter().map(|(k, v)| (k.clone(), v.clone())).unzip()
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .unzip()
     }
 
     fn add(&mut self, key: ScalarValue, value: ScalarValue) -> Result<()> {
@@ -109,7 +132,10 @@ impl MapAccumulator {
         }
         match self.kind {
             Kind::Histogram => {
-                let count = self.entries.entry(key).or_insert(ScalarValue::Int64(Some(0)));
+                let count = self
+                    .entries
+                    .entry(key)
+                    .or_insert(ScalarValue::Int64(Some(0)));
                 *count = count.add(&value)?;
             }
             Kind::MapAgg => {
@@ -141,7 +167,10 @@ impl Accumulator for MapAccumulator {
             }
             let (k, v) = (keys.value(row), values.value(row));
             for i in 0..k.len() {
-                self.add(ScalarValue::try_from_array(&k, i)?, ScalarValue::try_from_array(&v, i)?)?;
+                self.add(
+                    ScalarValue::try_from_array(&k, i)?,
+                    ScalarValue::try_from_array(&v, i)?,
+                )?;
             }
         }
         Ok(())
@@ -149,25 +178,52 @@ impl Accumulator for MapAccumulator {
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         let (keys, values) = self.sorted();
-        let (keys, values) = (ScalarValue::new_list_nullable(&keys, &self.key), ScalarValue::new_list_nullable(&values, &self.value));
+        let (keys, values) = (
+            ScalarValue::new_list_nullable(&keys, &self.key),
+            ScalarValue::new_list_nullable(&values, &self.value),
+        );
         Ok(vec![ScalarValue::List(keys), ScalarValue::List(values)])
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
         let (keys, values) = self.sorted();
         let array = |values: Vec<ScalarValue>, t: &DataType| -> Result<ArrayRef> {
-            if values.is_empty() { Ok(datafusion::arrow::array::new_empty_array(t)) } else { ScalarValue::iter_to_array(values) }
+            if values.is_empty() {
+                Ok(datafusion::arrow::array::new_empty_array(t))
+            } else {
+                ScalarValue::iter_to_array(values)
+            }
         };
         let (keys, values) = (array(keys, &self.key)?, array(values, &self.value)?);
-        let (key_field, value_field) = (Field::new("key", self.key.clone(), false), Field::new("value", self.value.clone(), true));
-        let entries = StructArray::try_new(Fields::from(vec![key_field, value_field]), vec![keys, values], None)?;
-        let DataType::Map(entries_field, _) = map_type(&self.key, &self.value) else { unreachable!("a map type") };
-        let map = MapArray::try_new(entries_field, OffsetBuffer::from_lengths([entries.len()]), entries, None, false)?;
+        let (key_field, value_field) = (
+            Field::new("key", self.key.clone(), false),
+            Field::new("value", self.value.clone(), true),
+        );
+        let entries = StructArray::try_new(
+            Fields::from(vec![key_field, value_field]),
+            vec![keys, values],
+            None,
+        )?;
+        let DataType::Map(entries_field, _) = map_type(&self.key, &self.value) else {
+            unreachable!("a map type")
+        };
+        let map = MapArray::try_new(
+            entries_field,
+            OffsetBuffer::from_lengths([entries.len()]),
+            entries,
+            None,
+            false,
+        )?;
         Ok(ScalarValue::Map(Arc::new(map)))
     }
 
     fn size(&self) -> usize {
-        size_of_val(self) + self.entries.iter().map(|(k, v)| k.size() + v.size()).sum::<usize>()
+        size_of_val(self)
+            + self
+                .entries
+                .iter()
+                .map(|(k, v)| k.size() + v.size())
+                .sum::<usize>()
     }
 }
 
@@ -178,7 +234,13 @@ mod tests {
     #[tokio::test]
     async fn build_maps() {
         let data = "(VALUES ('b', 1), ('a', 2), ('b', 3), (NULL, 4)) AS t(k, v)";
-        assert_eq!(value(&format!("SELECT histogram(k) FROM {data}")).await, "{a: 1, b: 2}");
-        assert_eq!(value(&format!("SELECT map_agg(k, v) FROM {data}")).await, "{a: 2, b: 1}");
+        assert_eq!(
+            value(&format!("SELECT histogram(k) FROM {data}")).await,
+            "{a: 1, b: 2}"
+        );
+        assert_eq!(
+            value(&format!("SELECT map_agg(k, v) FROM {data}")).await,
+            "{a: 2, b: 1}"
+        );
     }
 }

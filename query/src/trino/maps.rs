@@ -16,7 +16,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, MapArray, StructArray, UInt64Array, new_null_array};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, MapArray, StructArray, UInt64Array, new_null_array,
+};
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::compute::{cast, interleave, take};
 use datafusion::arrow::datatypes::DataType;
@@ -28,21 +30,45 @@ use super::map_aggregates::map_type;
 use super::simple::{Simple, data_error, plan_error};
 
 /// A map array of `map_type` from its keys, values and row offsets.
-fn map_array(map_type: &DataType, keys: ArrayRef, values: ArrayRef, offsets: Vec<i32>, nulls: Option<NullBuffer>) -> Result<ArrayRef> {
-    let DataType::Map(entries_field, sorted) = map_type else { return Err(plan_error("map", format!("not a map type: {map_type}"))) };
-    let DataType::Struct(fields) = entries_field.data_type() else { return Err(plan_error("map", "map entries are not rows")) };
+fn map_array(
+    map_type: &DataType,
+    keys: ArrayRef,
+    values: ArrayRef,
+    offsets: Vec<i32>,
+    nulls: Option<NullBuffer>,
+) -> Result<ArrayRef> {
+    let DataType::Map(entries_field, sorted) = map_type else {
+        return Err(plan_error("map", format!("not a map type: {map_type}")));
+    };
+    let DataType::Struct(fields) = entries_field.data_type() else {
+        return Err(plan_error("map", "map entries are not rows"));
+    };
     let entries = StructArray::try_new(fields.clone(), vec![keys, values], None)?;
-    Ok(Arc::new(MapArray::try_new(Arc::clone(entries_field), OffsetBuffer::new(offsets.into()), entries, nulls, *sorted)?))
+    Ok(Arc::new(MapArray::try_new(
+        Arc::clone(entries_field),
+        OffsetBuffer::new(offsets.into()),
+        entries,
+        nulls,
+        *sorted,
+    )?))
 }
 
 fn from_entries_type(args: &[DataType]) -> Result<DataType> {
     match &args[0] {
         DataType::List(item) | DataType::LargeList(item) => match item.data_type() {
-            DataType::Struct(fields) if fields.len() == 2 => Ok(map_type(fields[0].data_type(), fields[1].data_type())),
-            other => Err(plan_error("map_from_entries", format!("takes an array of (key, value) rows, not of {other}"))),
+            DataType::Struct(fields) if fields.len() == 2 => {
+                Ok(map_type(fields[0].data_type(), fields[1].data_type()))
+            }
+            other => Err(plan_error(
+                "map_from_entries",
+                format!("takes an array of (key, value) rows, not of {other}"),
+            )),
         },
         DataType::Null => Ok(DataType::Null),
-        other => Err(plan_error("map_from_entries", format!("takes an array of (key, value) rows, not {other}"))),
+        other => Err(plan_error(
+            "map_from_entries",
+            format!("takes an array of (key, value) rows, not {other}"),
+        )),
     }
 }
 
@@ -74,7 +100,10 @@ fn map_from_entries(args: &[ArrayRef], result: &DataType) -> Result<ArrayRef> {
                 }
                 let key = ScalarValue::try_from_array(keys, i)?;
                 if !seen.insert(key.clone()) {
-                    return Err(data_error("map_from_entries", format!("Duplicate map keys ({key}) are not allowed")));
+                    return Err(data_error(
+                        "map_from_entries",
+                        format!("Duplicate map keys ({key}) are not allowed"),
+                    ));
                 }
                 indices.push(i as u64);
             }
@@ -82,20 +111,34 @@ fn map_from_entries(args: &[ArrayRef], result: &DataType) -> Result<ArrayRef> {
         offsets.push(indices.len() as i32);
     }
     let indices = UInt64Array::from(indices);
-    map_array(result, take(keys, &indices, None)?, take(values, &indices, None)?, offsets, list.nulls().cloned())
+    map_array(
+        result,
+        take(keys, &indices, None)?,
+        take(values, &indices, None)?,
+        offsets,
+        list.nulls().cloned(),
+    )
 }
 
 fn concat_type(args: &[DataType]) -> Result<DataType> {
     if args.len() < 2 {
-        return Err(plan_error("map_concat", "There must be two or more concatenation arguments"));
+        return Err(plan_error(
+            "map_concat",
+            "There must be two or more concatenation arguments",
+        ));
     }
     let mut maps = args.iter().filter(|t| **t != DataType::Null);
-    let Some(first) = maps.next() else { return Ok(DataType::Null) };
+    let Some(first) = maps.next() else {
+        return Ok(DataType::Null);
+    };
     if !matches!(first, DataType::Map(_, _)) {
         return Err(plan_error("map_concat", format!("takes maps, not {first}")));
     }
     match maps.find(|t| *t != first) {
-        Some(other) => Err(plan_error("map_concat", format!("takes maps of one type, not {first} and {other}"))),
+        Some(other) => Err(plan_error(
+            "map_concat",
+            format!("takes maps of one type, not {first} and {other}"),
+        )),
         None => Ok(first.clone()),
     }
 }
@@ -105,7 +148,10 @@ fn map_concat(args: &[ArrayRef], result: &DataType) -> Result<ArrayRef> {
     if *result == DataType::Null {
         return Ok(new_null_array(result, rows));
     }
-    let maps = args.iter().map(|a| cast(a, result)).collect::<Result<Vec<_>, _>>()?;
+    let maps = args
+        .iter()
+        .map(|a| cast(a, result))
+        .collect::<Result<Vec<_>, _>>()?;
     let maps: Vec<&MapArray> = maps.iter().map(|m| m.as_map()).collect();
     let keys: Vec<&dyn Array> = maps.iter().map(|m| m.keys().as_ref()).collect();
     let values: Vec<&dyn Array> = maps.iter().map(|m| m.values().as_ref()).collect();
@@ -118,7 +164,8 @@ fn map_concat(args: &[ArrayRef], result: &DataType) -> Result<ArrayRef> {
         if present {
             let mut seen = HashSet::new();
             for (m, map) in maps.iter().enumerate().rev() {
-                let range = map.value_offsets()[row] as usize..map.value_offsets()[row + 1] as usize;
+                let range =
+                    map.value_offsets()[row] as usize..map.value_offsets()[row + 1] as usize;
                 for i in range {
                     if seen.insert(ScalarValue::try_from_array(keys[m], i)?) {
                         picked.push((m, i));
@@ -139,8 +186,18 @@ fn map_concat(args: &[ArrayRef], result: &DataType) -> Result<ArrayRef> {
 
 pub fn all() -> Vec<ScalarUDF> {
     vec![
-        Simple::udf("map_from_entries", Signature::any(1, Volatility::Immutable), from_entries_type, map_from_entries),
-        Simple::udf("map_concat", Signature::variadic_any(Volatility::Immutable), concat_type, map_concat),
+        Simple::udf(
+            "map_from_entries",
+            Signature::any(1, Volatility::Immutable),
+            from_entries_type,
+            map_from_entries,
+        ),
+        Simple::udf(
+            "map_concat",
+            Signature::variadic_any(Volatility::Immutable),
+            concat_type,
+            map_concat,
+        ),
     ]
 }
 
@@ -150,14 +207,39 @@ mod tests {
 
     #[tokio::test]
     async fn builds_maps_as_trino_does() {
-        assert_eq!(value("SELECT map_from_entries(ARRAY[(1, 'x'), (2, 'y')])").await, "{1: x, 2: y}");
-        assert_eq!(value("SELECT map_from_entries(ARRAY[(1, 'x'), (2, 'y')])[2]").await, "y");
-        assert!(error("SELECT map_from_entries(ARRAY[(1, 'x'), (1, 'y')])").await.contains("Duplicate map keys (1)"));
-        assert!(error("SELECT map_from_entries(ARRAY[(NULL, 'x')])").await.contains("map key cannot be null"));
-        let concat = "map_concat(MAP(ARRAY['a', 'b'], ARRAY[1, 2]), MAP(ARRAY['b', 'c'], ARRAY[3, 4]))";
-        assert_eq!(value(&format!("SELECT {concat}")).await, "{b: 3, c: 4, a: 1}");
+        assert_eq!(
+            value("SELECT map_from_entries(ARRAY[(1, 'x'), (2, 'y')])").await,
+            "{1: x, 2: y}"
+        );
+        assert_eq!(
+            value("SELECT map_from_entries(ARRAY[(1, 'x'), (2, 'y')])[2]").await,
+            "y"
+        );
+        assert!(
+            error("SELECT map_from_entries(ARRAY[(1, 'x'), (1, 'y')])")
+                .await
+                .contains("Duplicate map keys (1)")
+        );
+        assert!(
+            error("SELECT map_from_entries(ARRAY[(NULL, 'x')])")
+                .await
+                .contains("map key cannot be null")
+        );
+        let concat =
+            "map_concat(MAP(ARRAY['a', 'b'], ARRAY[1, 2]), MAP(ARRAY['b', 'c'], ARRAY[3, 4]))";
+        assert_eq!(
+            value(&format!("SELECT {concat}")).await,
+            "{b: 3, c: 4, a: 1}"
+        );
         assert_eq!(value(&format!("SELECT cardinality({concat})")).await, "3");
-        assert_eq!(value("SELECT map_concat(MAP(ARRAY['a'], ARRAY[1]), NULL) IS NULL").await, "true");
-        assert!(error("SELECT map_concat(MAP(ARRAY['a'], ARRAY[1]))").await.contains("two or more"));
+        assert_eq!(
+            value("SELECT map_concat(MAP(ARRAY['a'], ARRAY[1]), NULL) IS NULL").await,
+            "true"
+        );
+        assert!(
+            error("SELECT map_concat(MAP(ARRAY['a'], ARRAY[1]))")
+                .await
+                .contains("two or more")
+        );
     }
 }

@@ -21,7 +21,10 @@ use super::simple::{Simple, data_error, is_string, plan_error, utf8};
 
 fn sign_type(args: &[DataType]) -> Result<DataType> {
     match &args[0] {
-        DataType::Decimal32(..) | DataType::Decimal64(..) | DataType::Decimal128(..) | DataType::Decimal256(..) => Ok(DataType::Decimal128(1, 0)),
+        DataType::Decimal32(..)
+        | DataType::Decimal64(..)
+        | DataType::Decimal128(..)
+        | DataType::Decimal256(..) => Ok(DataType::Decimal128(1, 0)),
         DataType::Null => Ok(DataType::Int32),
         t if t.is_numeric() => Ok(t.clone()),
         other => Err(plan_error("sign", format!("takes a number, not {other}"))),
@@ -33,13 +36,32 @@ fn sign(args: &[ArrayRef], result: &DataType) -> Result<ArrayRef> {
     let signs: Float64Array = values
         .as_primitive::<Float64Type>()
         .iter()
-        .map(|v| v.map(|x| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else if x == 0.0 { 0.0 } else { x }))
+        .map(|v| {
+            v.map(|x| {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else if x == 0.0 {
+                    0.0
+                } else {
+                    x
+                }
+            })
+        })
         .collect();
     Ok(cast(&(Arc::new(signs) as ArrayRef), result)?)
 }
 
 fn radix(function: &str, r: i64) -> Result<u32> {
-    if (2..=36).contains(&r) { Ok(r as u32) } else { Err(data_error(function, format!("radix must be between 2 and 36, not {r}"))) }
+    if (2..=36).contains(&r) {
+        Ok(r as u32)
+    } else {
+        Err(data_error(
+            function,
+            format!("radix must be between 2 and 36, not {r}"),
+        ))
+    }
 }
 
 fn from_base(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
@@ -51,7 +73,12 @@ fn from_base(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
         .map(|(text, r)| match (text, r) {
             (Some(text), Some(r)) => i64::from_str_radix(text, radix("from_base", r)?)
                 .map(Some)
-                .map_err(|_| data_error("from_base", format!("not a valid base-{r} number: {text:?}"))),
+                .map_err(|_| {
+                    data_error(
+                        "from_base",
+                        format!("not a valid base-{r} number: {text:?}"),
+                    )
+                }),
             _ => Ok(None),
         })
         .collect::<Result<Int64Array>>()?;
@@ -71,7 +98,10 @@ fn to_base(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
                 let mut digits = Vec::new();
                 let mut rest = n.unsigned_abs();
                 loop {
-                    digits.push(std::char::from_digit((rest % r as u64) as u32, r).expect("a digit below the radix"));
+                    digits.push(
+                        std::char::from_digit((rest % r as u64) as u32, r)
+                            .expect("a digit below the radix"),
+                    );
                     rest /= r as u64;
                     if rest == 0 {
                         break;
@@ -91,17 +121,34 @@ fn to_base(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
 pub fn all() -> Vec<ScalarUDF> {
     let two = || Signature::any(2, Volatility::Immutable);
     vec![
-        Simple::udf("sign", Signature::any(1, Volatility::Immutable), sign_type, sign),
+        Simple::udf(
+            "sign",
+            Signature::any(1, Volatility::Immutable),
+            sign_type,
+            sign,
+        ),
         Simple::udf(
             "from_base",
             two(),
-            |a| if is_string(&a[0]) && a[1].is_integer() { Ok(DataType::Int64) } else { Err(plan_error("from_base", "takes text and a radix")) },
+            |a| {
+                if is_string(&a[0]) && a[1].is_integer() {
+                    Ok(DataType::Int64)
+                } else {
+                    Err(plan_error("from_base", "takes text and a radix"))
+                }
+            },
             from_base,
         ),
         Simple::udf(
             "to_base",
             two(),
-            |a| if (a[0].is_integer() || a[0] == DataType::Null) && a[1].is_integer() { Ok(DataType::Utf8) } else { Err(plan_error("to_base", "takes an integer and a radix")) },
+            |a| {
+                if (a[0].is_integer() || a[0] == DataType::Null) && a[1].is_integer() {
+                    Ok(DataType::Utf8)
+                } else {
+                    Err(plan_error("to_base", "takes an integer and a radix"))
+                }
+            },
             to_base,
         ),
     ]

@@ -111,9 +111,15 @@ pub fn context(config: SessionConfig) -> SessionContext {
         .with_analyzer_rules(analyzer_rules)
         .build();
     use datafusion::execution::FunctionRegistry;
-    state.register_expr_planner(Arc::new(decimal::DecimalPlanner)).expect("a session takes expression planners");
-    state.register_function_rewrite(Arc::new(arrays::ArrayRewrites)).expect("a session takes function rewrites");
-    state.register_function_rewrite(Arc::new(round::RoundRewrite)).expect("a session takes function rewrites");
+    state
+        .register_expr_planner(Arc::new(decimal::DecimalPlanner))
+        .expect("a session takes expression planners");
+    state
+        .register_function_rewrite(Arc::new(arrays::ArrayRewrites))
+        .expect("a session takes function rewrites");
+    state
+        .register_function_rewrite(Arc::new(round::RoundRewrite))
+        .expect("a session takes function rewrites");
     let ctx = SessionContext::new_with_state(state);
     register(&ctx);
     ctx
@@ -144,7 +150,17 @@ pub fn register(ctx: &SessionContext) {
         format::udf(),
         zip::udf(),
     ];
-    let families = [binary::all(), fields::all(), iso8601::all(), json::all(), maps::all(), math::all(), regexp::all(), strings::all(), url::all()];
+    let families = [
+        binary::all(),
+        fields::all(),
+        iso8601::all(),
+        json::all(),
+        maps::all(),
+        math::all(),
+        regexp::all(),
+        strings::all(),
+        url::all(),
+    ];
     for udf in single.into_iter().chain(families.into_iter().flatten()) {
         ctx.register_udf(udf);
     }
@@ -172,7 +188,9 @@ pub(crate) mod tests {
     /// Runs `sql` (one row, one column) as Trino reads it and renders the value (Arrow's
     /// rendering).
     pub async fn value(sql: &str) -> String {
-        let batches = crate::sql::run_statements(&context(), sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let batches = crate::sql::run_statements(&context(), sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
         array_value_to_string(batches[0][0].column(0), 0).unwrap()
     }
 
@@ -186,7 +204,9 @@ pub(crate) mod tests {
 
     /// The Arrow type of `sql`'s one column.
     pub async fn data_type(sql: &str) -> String {
-        let batches = crate::sql::run_statements(&context(), sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let batches = crate::sql::run_statements(&context(), sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
         batches[0][0].schema().field(0).data_type().to_string()
     }
 }

@@ -23,7 +23,9 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Int64
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
+};
 
 use super::simple::plan_error;
 
@@ -40,11 +42,17 @@ struct Moments {
 }
 
 pub fn skewness() -> AggregateUDF {
-    AggregateUDF::from(Moments { statistic: Statistic::Skewness, signature: Signature::any(1, Volatility::Immutable) })
+    AggregateUDF::from(Moments {
+        statistic: Statistic::Skewness,
+        signature: Signature::any(1, Volatility::Immutable),
+    })
 }
 
 pub fn kurtosis() -> AggregateUDF {
-    AggregateUDF::from(Moments { statistic: Statistic::Kurtosis, signature: Signature::any(1, Volatility::Immutable) })
+    AggregateUDF::from(Moments {
+        statistic: Statistic::Kurtosis,
+        signature: Signature::any(1, Volatility::Immutable),
+    })
 }
 
 impl AggregateUDFImpl for Moments {
@@ -63,7 +71,10 @@ impl AggregateUDFImpl for Moments {
         if args[0].is_numeric() || args[0] == DataType::Null {
             Ok(DataType::Float64)
         } else {
-            Err(plan_error(self.name(), format!("takes numbers, not {}", args[0])))
+            Err(plan_error(
+                self.name(),
+                format!("takes numbers, not {}", args[0]),
+            ))
         }
     }
 
@@ -79,7 +90,10 @@ impl AggregateUDFImpl for Moments {
     }
 
     fn accumulator(&self, _: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(MomentsAccumulator { statistic: self.statistic, state: State::default() }))
+        Ok(Box::new(MomentsAccumulator {
+            statistic: self.statistic,
+            state: State::default(),
+        }))
     }
 }
 
@@ -103,7 +117,8 @@ impl State {
         let delta_n2 = delta_n * delta_n;
         let term = delta * delta_n * n1;
         self.mean += delta_n;
-        self.m4 += term * delta_n2 * (n * n - 3.0 * n + 3.0) + 6.0 * delta_n2 * self.m2 - 4.0 * delta_n * self.m3;
+        self.m4 += term * delta_n2 * (n * n - 3.0 * n + 3.0) + 6.0 * delta_n2 * self.m2
+            - 4.0 * delta_n * self.m3;
         self.m3 += term * delta_n * (n - 2.0) - 3.0 * delta_n * self.m2;
         self.m2 += term;
     }
@@ -119,15 +134,28 @@ impl State {
         let (na, nb) = (self.n as f64, other.n as f64);
         let n = na + nb;
         let delta = other.mean - self.mean;
-        let (delta2, delta3, delta4) = (delta * delta, delta * delta * delta, delta * delta * delta * delta);
+        let (delta2, delta3, delta4) = (
+            delta * delta,
+            delta * delta * delta,
+            delta * delta * delta * delta,
+        );
         let m4 = self.m4
             + other.m4
             + delta4 * na * nb * (na * na - na * nb + nb * nb) / (n * n * n)
             + 6.0 * delta2 * (na * na * other.m2 + nb * nb * self.m2) / (n * n)
             + 4.0 * delta * (na * other.m3 - nb * self.m3) / n;
-        let m3 = self.m3 + other.m3 + delta3 * na * nb * (na - nb) / (n * n) + 3.0 * delta * (na * other.m2 - nb * self.m2) / n;
+        let m3 = self.m3
+            + other.m3
+            + delta3 * na * nb * (na - nb) / (n * n)
+            + 3.0 * delta * (na * other.m2 - nb * self.m2) / n;
         let m2 = self.m2 + other.m2 + delta2 * na * nb / n;
-        *self = State { n: self.n + other.n, mean: (na * self.mean + nb * other.mean) / n, m2, m3, m4 };
+        *self = State {
+            n: self.n + other.n,
+            mean: (na * self.mean + nb * other.mean) / n,
+            m2,
+            m3,
+            m4,
+        };
     }
 
     fn skewness(&self) -> Option<f64> {
@@ -138,7 +166,8 @@ impl State {
         let n = self.n as f64;
         (self.n >= 4).then(|| {
             let d = (n - 2.0) * (n - 3.0);
-            ((n - 1.0) * n * (n + 1.0)) / d * self.m4 / (self.m2 * self.m2) - 3.0 * ((n - 1.0) * (n - 1.0)) / d
+            ((n - 1.0) * n * (n + 1.0)) / d * self.m4 / (self.m2 * self.m2)
+                - 3.0 * ((n - 1.0) * (n - 1.0)) / d
         })
     }
 }
@@ -162,15 +191,33 @@ impl Accumulator for MomentsAccumulator {
         let count = states[0].as_primitive::<Int64Type>();
         let [mean, m2, m3, m4] = [1, 2, 3, 4].map(|i| states[i].as_primitive::<Float64Type>());
         for row in 0..count.len() {
-            let other = State { n: count.value(row), mean: mean.value(row), m2: m2.value(row), m3: m3.value(row), m4: m4.value(row) };
+            let other = State {
+                n: count.value(row),
+                mean: mean.value(row),
+                m2: m2.value(row),
+                m3: m3.value(row),
+                m4: m4.value(row),
+            };
             self.state.merge(other);
         }
         Ok(())
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let State { n, mean, m2, m3, m4 } = self.state;
-        Ok(vec![ScalarValue::from(n), ScalarValue::from(mean), ScalarValue::from(m2), ScalarValue::from(m3), ScalarValue::from(m4)])
+        let State {
+            n,
+            mean,
+            m2,
+            m3,
+            m4,
+        } = self.state;
+        Ok(vec![
+            ScalarValue::from(n),
+            ScalarValue::from(mean),
+            ScalarValue::from(m2),
+            ScalarValue::from(m3),
+            ScalarValue::from(m4),
+        ])
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
@@ -196,7 +243,8 @@ mod tests {
         let mean = xs.iter().sum::<f64>() / n;
         let m = |p: i32| xs.iter().map(|x| (x - mean).powi(p)).sum::<f64>();
         let skewness = n.sqrt() * m(3) / m(2).powf(1.5);
-        let kurtosis = (n - 1.0) * n * (n + 1.0) / ((n - 2.0) * (n - 3.0)) * m(4) / (m(2) * m(2)) - 3.0 * (n - 1.0) * (n - 1.0) / ((n - 2.0) * (n - 3.0));
+        let kurtosis = (n - 1.0) * n * (n + 1.0) / ((n - 2.0) * (n - 3.0)) * m(4) / (m(2) * m(2))
+            - 3.0 * (n - 1.0) * (n - 1.0) / ((n - 2.0) * (n - 3.0));
         (skewness, kurtosis)
     }
 
@@ -211,8 +259,14 @@ mod tests {
         xs[3..].iter().for_each(|x| right.add(*x));
         left.merge(right);
         for state in [whole, left] {
-            assert!((state.skewness().unwrap() - skewness).abs() < 1e-12, "{state:?}");
-            assert!((state.kurtosis().unwrap() - kurtosis).abs() < 1e-12, "{state:?}");
+            assert!(
+                (state.skewness().unwrap() - skewness).abs() < 1e-12,
+                "{state:?}"
+            );
+            assert!(
+                (state.kurtosis().unwrap() - kurtosis).abs() < 1e-12,
+                "{state:?}"
+            );
         }
     }
 
@@ -220,13 +274,34 @@ mod tests {
     async fn follows_trinos_definitions() {
         // symmetric values: no skew; 1, 2, 3, 4 has M2 = 5 and M4 = 10.25, so kurtosis is
         // 30 * 10.25 / 25 - 13.5
-        assert_eq!(value("SELECT skewness(x) FROM (VALUES (1), (2), (3), (4)) AS t(x)").await, "0.0");
-        let kurtosis: f64 = value("SELECT kurtosis(x) FROM (VALUES (1), (2), (3), (4)) AS t(x)").await.parse().unwrap();
-        assert!((kurtosis - (30.0 * 10.25 / 25.0 - 13.5)).abs() < 1e-12, "{kurtosis}");
-        assert_eq!(value("SELECT skewness(x) FROM (VALUES (1), (2)) AS t(x)").await, "");
-        assert_eq!(value("SELECT kurtosis(x) FROM (VALUES (1), (2), (3), (NULL)) AS t(x)").await, "");
-        let skewness: f64 = value("SELECT skewness(x) FROM (VALUES (1), (2), (3), (10)) AS t(x)").await.parse().unwrap();
+        assert_eq!(
+            value("SELECT skewness(x) FROM (VALUES (1), (2), (3), (4)) AS t(x)").await,
+            "0.0"
+        );
+        let kurtosis: f64 = value("SELECT kurtosis(x) FROM (VALUES (1), (2), (3), (4)) AS t(x)")
+            .await
+            .parse()
+            .unwrap();
+        assert!(
+            (kurtosis - (30.0 * 10.25 / 25.0 - 13.5)).abs() < 1e-12,
+            "{kurtosis}"
+        );
+        assert_eq!(
+            value("SELECT skewness(x) FROM (VALUES (1), (2)) AS t(x)").await,
+            ""
+        );
+        assert_eq!(
+            value("SELECT kurtosis(x) FROM (VALUES (1), (2), (3), (NULL)) AS t(x)").await,
+            ""
+        );
+        let skewness: f64 = value("SELECT skewness(x) FROM (VALUES (1), (2), (3), (10)) AS t(x)")
+            .await
+            .parse()
+            .unwrap();
         // mean 4: deviations -3, -2, -1, 6; M2 = 50, M3 = 180
-        assert!((skewness - 2.0 * 180.0 / 50f64.powf(1.5)).abs() < 1e-12, "{skewness}");
+        assert!(
+            (skewness - 2.0 * 180.0 / 50f64.powf(1.5)).abs() < 1e-12,
+            "{skewness}"
+        );
     }
 }

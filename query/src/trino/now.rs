@@ -16,7 +16,10 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
-use datafusion::logical_expr::{ColumnarValue, Expr, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
+};
 
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Now {
@@ -28,12 +31,22 @@ struct Now {
 
 /// `now()`, also spelled `current_timestamp`: a `timestamp(3) with time zone` in UTC.
 pub fn now() -> ScalarUDF {
-    ScalarUDF::from(Now { name: "now", aliases: vec!["current_timestamp".into()], zone: Some(Arc::from("UTC")), signature: Signature::nullary(Volatility::Stable) })
+    ScalarUDF::from(Now {
+        name: "now",
+        aliases: vec!["current_timestamp".into()],
+        zone: Some(Arc::from("UTC")),
+        signature: Signature::nullary(Volatility::Stable),
+    })
 }
 
 /// `localtimestamp`: a `timestamp(3)`, the UTC wall clock.
 pub fn localtimestamp() -> ScalarUDF {
-    ScalarUDF::from(Now { name: "localtimestamp", aliases: Vec::new(), zone: None, signature: Signature::nullary(Volatility::Stable) })
+    ScalarUDF::from(Now {
+        name: "localtimestamp",
+        aliases: Vec::new(),
+        zone: None,
+        signature: Signature::nullary(Volatility::Stable),
+    })
 }
 
 impl Now {
@@ -56,12 +69,19 @@ impl ScalarUDFImpl for Now {
     }
 
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Timestamp(TimeUnit::Millisecond, self.zone.clone()))
+        Ok(DataType::Timestamp(
+            TimeUnit::Millisecond,
+            self.zone.clone(),
+        ))
     }
 
     fn return_field_from_args(&self, _: ReturnFieldArgs) -> Result<FieldRef> {
         // never NULL
-        Ok(Arc::new(Field::new(self.name, self.return_type(&[])?, false)))
+        Ok(Arc::new(Field::new(
+            self.name,
+            self.return_type(&[])?,
+            false,
+        )))
     }
 
     fn simplify(&self, args: Vec<Expr>, info: &SimplifyContext) -> Result<ExprSimplifyResult> {
@@ -82,11 +102,20 @@ mod tests {
 
     #[tokio::test]
     async fn have_trinos_types() {
-        assert_eq!(data_type("SELECT current_timestamp").await, "Timestamp(ms, \"UTC\")");
+        assert_eq!(
+            data_type("SELECT current_timestamp").await,
+            "Timestamp(ms, \"UTC\")"
+        );
         assert_eq!(data_type("SELECT now()").await, "Timestamp(ms, \"UTC\")");
         assert_eq!(data_type("SELECT localtimestamp").await, "Timestamp(ms)");
         assert_eq!(value("SELECT now() = current_timestamp").await, "true");
-        assert_eq!(value("SELECT current_timestamp > TIMESTAMP '2026-01-01 00:00:00 UTC'").await, "true");
-        assert_eq!(value("SELECT date(current_timestamp) = current_date").await, "true");
+        assert_eq!(
+            value("SELECT current_timestamp > TIMESTAMP '2026-01-01 00:00:00 UTC'").await,
+            "true"
+        );
+        assert_eq!(
+            value("SELECT date(current_timestamp) = current_date").await,
+            "true"
+        );
     }
 }

@@ -23,8 +23,8 @@ use datafusion::arrow::compute::{cast, interleave, nullif, take, take_arrays};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
-    ColumnarValue, HigherOrderFunctionArgs, HigherOrderReturnFieldArgs, HigherOrderSignature, HigherOrderUDF,
-    HigherOrderUDFImpl, LambdaParametersProgress, ValueOrLambda, Volatility,
+    ColumnarValue, HigherOrderFunctionArgs, HigherOrderReturnFieldArgs, HigherOrderSignature,
+    HigherOrderUDF, HigherOrderUDFImpl, LambdaParametersProgress, ValueOrLambda, Volatility,
 };
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -35,7 +35,12 @@ struct Reduce {
 pub fn function() -> HigherOrderUDF {
     HigherOrderUDF::new_from_impl(Reduce {
         signature: HigherOrderSignature::exact(
-            vec![ValueOrLambda::Value(()), ValueOrLambda::Value(()), ValueOrLambda::Lambda(()), ValueOrLambda::Lambda(())],
+            vec![
+                ValueOrLambda::Value(()),
+                ValueOrLambda::Value(()),
+                ValueOrLambda::Lambda(()),
+                ValueOrLambda::Lambda(()),
+            ],
             Volatility::Immutable,
         ),
     })
@@ -43,7 +48,9 @@ pub fn function() -> HigherOrderUDF {
 
 fn element_field(list: &FieldRef) -> Result<FieldRef> {
     match list.data_type() {
-        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => Ok(Arc::clone(f)),
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            Ok(Arc::clone(f))
+        }
         DataType::Null => Ok(Arc::new(Field::new_list_field(DataType::Null, true))),
         other => plan_err!("reduce takes an array first, not {other}"),
     }
@@ -67,8 +74,17 @@ impl HigherOrderUDFImpl for Reduce {
         &self.signature
     }
 
-    fn lambda_parameters(&self, step: usize, fields: &[ValueOrLambda<FieldRef, Option<FieldRef>>]) -> Result<LambdaParametersProgress> {
-        let [ValueOrLambda::Value(list), ValueOrLambda::Value(initial), ValueOrLambda::Lambda(input), ValueOrLambda::Lambda(_)] = fields
+    fn lambda_parameters(
+        &self,
+        step: usize,
+        fields: &[ValueOrLambda<FieldRef, Option<FieldRef>>],
+    ) -> Result<LambdaParametersProgress> {
+        let [
+            ValueOrLambda::Value(list),
+            ValueOrLambda::Value(initial),
+            ValueOrLambda::Lambda(input),
+            ValueOrLambda::Lambda(_),
+        ] = fields
         else {
             return plan_err!("reduce takes (array, initialState, (s, x) -> …, s -> …)");
         };
@@ -79,7 +95,10 @@ impl HigherOrderUDFImpl for Reduce {
             // the expression is planned again), fold in that type …
             (_, Some(returned)) => {
                 let s = state(state_type(returned.data_type()));
-                Ok(LambdaParametersProgress::Complete(vec![vec![Arc::clone(&s), element], vec![s]]))
+                Ok(LambdaParametersProgress::Complete(vec![
+                    vec![Arc::clone(&s), element],
+                    vec![s],
+                ]))
             }
             // … and first learn it from a state of the initial value's type
             (0, None) => Ok(LambdaParametersProgress::Partial(vec![
@@ -96,25 +115,39 @@ impl HigherOrderUDFImpl for Reduce {
         Ok(arg_types.to_vec())
     }
 
-    fn coerce_values_for_lambdas(&self, fields: &[ValueOrLambda<DataType, DataType>]) -> Result<Option<Vec<DataType>>> {
+    fn coerce_values_for_lambdas(
+        &self,
+        fields: &[ValueOrLambda<DataType, DataType>],
+    ) -> Result<Option<Vec<DataType>>> {
         match fields {
-            [ValueOrLambda::Value(list), _, ValueOrLambda::Lambda(returned), _] => {
-                Ok(Some(vec![list.clone(), state_type(returned)]))
-            }
+            [
+                ValueOrLambda::Value(list),
+                _,
+                ValueOrLambda::Lambda(returned),
+                _,
+            ] => Ok(Some(vec![list.clone(), state_type(returned)])),
             _ => plan_err!("reduce takes (array, initialState, (s, x) -> …, s -> …)"),
         }
     }
 
     fn return_field_from_args(&self, args: HigherOrderReturnFieldArgs) -> Result<FieldRef> {
         match args.arg_fields {
-            [_, _, _, ValueOrLambda::Lambda(output)] => Ok(Arc::new(Field::new("reduce", output.data_type().clone(), true))),
+            [_, _, _, ValueOrLambda::Lambda(output)] => Ok(Arc::new(Field::new(
+                "reduce",
+                output.data_type().clone(),
+                true,
+            ))),
             _ => plan_err!("reduce takes (array, initialState, (s, x) -> …, s -> …)"),
         }
     }
 
     fn invoke_with_args(&self, args: HigherOrderFunctionArgs) -> Result<ColumnarValue> {
-        let [ValueOrLambda::Value(list), ValueOrLambda::Value(initial), ValueOrLambda::Lambda(input), ValueOrLambda::Lambda(output)] =
-            &args.args[..]
+        let [
+            ValueOrLambda::Value(list),
+            ValueOrLambda::Value(initial),
+            ValueOrLambda::Lambda(input),
+            ValueOrLambda::Lambda(output),
+        ] = &args.args[..]
         else {
             return exec_err!("reduce takes (array, initialState, (s, x) -> …, s -> …)");
         };
@@ -122,25 +155,46 @@ impl HigherOrderUDFImpl for Reduce {
         let list = list.to_array(rows)?;
         let list = match list.data_type() {
             DataType::List(_) => list,
-            DataType::LargeList(f) | DataType::FixedSizeList(f, _) => cast(&list, &DataType::List(Arc::clone(f)))?,
-            DataType::Null => return Ok(ColumnarValue::Array(datafusion::arrow::array::new_null_array(args.return_type(), rows))),
+            DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+                cast(&list, &DataType::List(Arc::clone(f)))?
+            }
+            DataType::Null => {
+                return Ok(ColumnarValue::Array(
+                    datafusion::arrow::array::new_null_array(args.return_type(), rows),
+                ));
+            }
             other => return exec_err!("reduce takes an array, not {other}"),
         };
         let list = list.as_list::<i32>();
         let offsets = list.value_offsets();
-        let length = |row: usize| if list.is_null(row) { 0 } else { (offsets[row + 1] - offsets[row]) as usize };
+        let length = |row: usize| {
+            if list.is_null(row) {
+                0
+            } else {
+                (offsets[row + 1] - offsets[row]) as usize
+            }
+        };
         let longest = (0..rows).map(length).max().unwrap_or(0);
 
         let mut state = initial.to_array(rows)?;
         for k in 0..longest {
             // the rows whose array has a k-th element, and where that element is
-            let active: Vec<u32> = (0..rows).filter(|&r| length(r) > k).map(|r| r as u32).collect();
-            let elements: UInt32Array = active.iter().map(|&r| offsets[r as usize] as u32 + k as u32).collect();
+            let active: Vec<u32> = (0..rows)
+                .filter(|&r| length(r) > k)
+                .map(|r| r as u32)
+                .collect();
+            let elements: UInt32Array = active
+                .iter()
+                .map(|&r| offsets[r as usize] as u32 + k as u32)
+                .collect();
             let active = UInt32Array::from(active);
             let s = take(&state, &active, None)?;
             let x = take(list.values(), &elements, None)?;
             let folded = input
-                .evaluate(&[&|| Ok(Arc::clone(&s)), &|| Ok(Arc::clone(&x))], |captured| Ok(take_arrays(captured, &active, None)?))?
+                .evaluate(
+                    &[&|| Ok(Arc::clone(&s)), &|| Ok(Arc::clone(&x))],
+                    |captured| Ok(take_arrays(captured, &active, None)?),
+                )?
                 .into_array(active.len())?;
             let folded = cast(&folded, state.data_type())?;
             // the new state: folded for the active rows, unchanged for the others
@@ -150,12 +204,17 @@ impl HigherOrderUDFImpl for Reduce {
             }
             state = interleave(&[state.as_ref(), folded.as_ref()], &choice)?;
         }
-        let answer = output.evaluate(&[&|| Ok(Arc::clone(&state))], |captured| Ok(captured.to_vec()))?.into_array(rows)?;
+        let answer = output
+            .evaluate(&[&|| Ok(Arc::clone(&state))], |captured| {
+                Ok(captured.to_vec())
+            })?
+            .into_array(rows)?;
         let answer = cast(&answer, args.return_type())?;
         // a NULL array folds to NULL
         Ok(ColumnarValue::Array(match list.nulls() {
             Some(nulls) if nulls.null_count() > 0 => {
-                let is_null = BooleanArray::from((0..rows).map(|r| list.is_null(r)).collect::<Vec<_>>());
+                let is_null =
+                    BooleanArray::from((0..rows).map(|r| list.is_null(r)).collect::<Vec<_>>());
                 nullif(&answer, &is_null)?
             }
             _ => answer,
@@ -169,12 +228,27 @@ mod tests {
 
     #[tokio::test]
     async fn folds_as_trino_does() {
-        assert_eq!(value("SELECT reduce(ARRAY[5, 20, 50], 0, (s, x) -> s + x, s -> s)").await, "75");
-        assert_eq!(data_type("SELECT reduce(ARRAY[5, 20, 50], 0, (s, x) -> s + x, s -> s)").await, "Int32");
-        assert_eq!(value("SELECT reduce(ARRAY[5, 20, NULL, 50], 0, (s, x) -> s + x, s -> s)").await, "");
-        assert_eq!(value("SELECT reduce(ARRAY[2147483647, 1], BIGINT '0', (s, x) -> s + x, s -> s)").await, "2147483648");
+        assert_eq!(
+            value("SELECT reduce(ARRAY[5, 20, 50], 0, (s, x) -> s + x, s -> s)").await,
+            "75"
+        );
+        assert_eq!(
+            data_type("SELECT reduce(ARRAY[5, 20, 50], 0, (s, x) -> s + x, s -> s)").await,
+            "Int32"
+        );
+        assert_eq!(
+            value("SELECT reduce(ARRAY[5, 20, NULL, 50], 0, (s, x) -> s + x, s -> s)").await,
+            ""
+        );
+        assert_eq!(
+            value("SELECT reduce(ARRAY[2147483647, 1], BIGINT '0', (s, x) -> s + x, s -> s)").await,
+            "2147483648"
+        );
         assert_eq!(value("SELECT reduce(a, 0, (s, x) -> s + x, s -> s) FROM (SELECT ARRAY[1] AS a UNION ALL SELECT NULL) WHERE a IS NULL").await, "");
-        assert_eq!(value("SELECT reduce(ARRAY['a', 'b'], '', (s, x) -> s || x, s -> upper(s))").await, "AB");
+        assert_eq!(
+            value("SELECT reduce(ARRAY['a', 'b'], '', (s, x) -> s || x, s -> upper(s))").await,
+            "AB"
+        );
     }
 
     #[tokio::test]

@@ -45,8 +45,9 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{
-    AccessExpr, BinaryOperator, CastKind, DataType, ExactNumberInfo, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, OneOrManyWithParens, Query, SelectItem, SetExpr, TableFactor, Value,
-    VisitMut, VisitorMut,
+    AccessExpr, BinaryOperator, CastKind, DataType, ExactNumberInfo, Expr, FunctionArg,
+    FunctionArgExpr, FunctionArguments, Ident, OneOrManyWithParens, Query, SelectItem, SetExpr,
+    TableFactor, Value, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::parser::Parser;
 
@@ -75,12 +76,23 @@ impl VisitorMut for Trino {
     }
 
     fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
-        if let TableFactor::UNNEST { array_exprs, with_ordinality, .. } = factor
+        if let TableFactor::UNNEST {
+            array_exprs,
+            with_ordinality,
+            ..
+        } = factor
             && *with_ordinality
             && !array_exprs.is_empty()
         {
-            let longest = array_exprs.iter().map(|a| format!("cardinality({a})")).collect::<Vec<_>>();
-            let longest = if longest.len() == 1 { longest[0].clone() } else { format!("greatest({})", longest.join(", ")) };
+            let longest = array_exprs
+                .iter()
+                .map(|a| format!("cardinality({a})"))
+                .collect::<Vec<_>>();
+            let longest = if longest.len() == 1 {
+                longest[0].clone()
+            } else {
+                format!("greatest({})", longest.join(", "))
+            };
             array_exprs.push(parse_expr(&format!("generate_series(1, {longest})")));
             *with_ordinality = false;
         }
@@ -119,7 +131,10 @@ impl VisitorMut for Trino {
                     let text = text.replace('\'', "''");
                     *expr = parse_expr(&format!("json_parse('{text}')"));
                 }
-                (DataType::Decimal(info @ ExactNumberInfo::None), Value::SingleQuotedString(text)) => {
+                (
+                    DataType::Decimal(info @ ExactNumberInfo::None),
+                    Value::SingleQuotedString(text),
+                ) => {
                     if let Some((precision, scale)) = decimal_digits(text) {
                         *info = ExactNumberInfo::PrecisionAndScale(precision, scale);
                     }
@@ -128,7 +143,8 @@ impl VisitorMut for Trino {
             },
             Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("typeof") => {
                 if let FunctionArguments::List(list) = &f.args
-                    && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))] = list.args.as_slice()
+                    && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))] =
+                        list.args.as_slice()
                     && let Value::SingleQuotedString(text) = &v.value
                 {
                     let name = format!("varchar({})", text.chars().count());
@@ -139,14 +155,20 @@ impl VisitorMut for Trino {
             Expr::CompoundFieldAccess { access_chain, .. } => {
                 for access in access_chain.iter_mut() {
                     if let AccessExpr::Dot(Expr::Identifier(field)) = access {
-                        let name = if field.quote_style.is_some() { field.value.clone() } else { field.value.to_ascii_lowercase() };
-                        *access = AccessExpr::Dot(Expr::Value(Value::SingleQuotedString(name).into()));
+                        let name = if field.quote_style.is_some() {
+                            field.value.clone()
+                        } else {
+                            field.value.to_ascii_lowercase()
+                        };
+                        *access =
+                            AccessExpr::Dot(Expr::Value(Value::SingleQuotedString(name).into()));
                     }
                 }
             }
             Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("try") => {
                 if let FunctionArguments::List(list) = &f.args
-                    && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(inner))] = list.args.as_slice()
+                    && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(inner))] =
+                        list.args.as_slice()
                 {
                     let mut inner = inner.clone();
                     let _ = inner.visit(&mut Try);
@@ -154,10 +176,16 @@ impl VisitorMut for Trino {
                 }
             }
             // a keyword in Trino, a column name to the generic dialect
-            Expr::Identifier(ident) if ident.quote_style.is_none() && ident.value.eq_ignore_ascii_case("localtimestamp") => {
+            Expr::Identifier(ident)
+                if ident.quote_style.is_none()
+                    && ident.value.eq_ignore_ascii_case("localtimestamp") =>
+            {
                 *expr = parse_expr("localtimestamp()");
             }
-            Expr::AtTimeZone { timestamp, time_zone } => {
+            Expr::AtTimeZone {
+                timestamp,
+                time_zone,
+            } => {
                 *expr = parse_expr(&format!("at_timezone({timestamp}, {time_zone})"));
             }
             _ => {}
@@ -176,10 +204,18 @@ impl VisitorMut for Try {
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         match expr {
-            Expr::BinaryOp { op: BinaryOperator::Divide | BinaryOperator::Modulo, right, .. } => {
+            Expr::BinaryOp {
+                op: BinaryOperator::Divide | BinaryOperator::Modulo,
+                right,
+                ..
+            } => {
                 *right = Box::new(parse_expr(&format!("NULLIF({right}, 0)")));
             }
-            Expr::Cast { kind, .. } if *kind == CastKind::Cast || *kind == CastKind::DoubleColon => *kind = CastKind::TryCast,
+            Expr::Cast { kind, .. }
+                if *kind == CastKind::Cast || *kind == CastKind::DoubleColon =>
+            {
+                *kind = CastKind::TryCast
+            }
             _ => {}
         }
         ControlFlow::Continue(())
@@ -195,7 +231,10 @@ fn name_columns(body: &mut SetExpr) {
                 if let SelectItem::UnnamedExpr(expr) = item
                     && !matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
                 {
-                    *item = SelectItem::ExprWithAlias { expr: expr.clone(), alias: Ident::new(format!("_col{position}")) };
+                    *item = SelectItem::ExprWithAlias {
+                        expr: expr.clone(),
+                        alias: Ident::new(format!("_col{position}")),
+                    };
                 }
             }
         }
@@ -220,7 +259,9 @@ fn respelled(expr: &Expr) -> Option<Expr> {
     // `x -> NOT (p)` for the lambda `x -> p`
     let negated = |position: usize| match &f.args {
         FunctionArguments::List(list) => match list.args.get(position) {
-            Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Lambda(l)))) => Some(format!("{} -> NOT ({})", l.params, l.body)),
+            Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Lambda(l)))) => {
+                Some(format!("{} -> NOT ({})", l.params, l.body))
+            }
             _ => None,
         },
         _ => None,
@@ -232,7 +273,9 @@ fn respelled(expr: &Expr) -> Option<Expr> {
             Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Lambda(l)))) => {
                 let params: Vec<String> = match &l.params {
                     OneOrManyWithParens::One(p) => vec![p.name.value.clone()],
-                    OneOrManyWithParens::Many(ps) => ps.iter().map(|p| p.name.value.clone()).collect(),
+                    OneOrManyWithParens::Many(ps) => {
+                        ps.iter().map(|p| p.name.value.clone()).collect()
+                    }
                 };
                 let [a, b] = <[String; 2]>::try_from(params).ok()?;
                 let mut body = (*l.body).clone();
@@ -243,7 +286,8 @@ fn respelled(expr: &Expr) -> Option<Expr> {
         },
         _ => None,
     };
-    let over_entry = |position: usize| lambda_over(position, ["__entry['key']", "__entry['value']"]);
+    let over_entry =
+        |position: usize| lambda_over(position, ["__entry['key']", "__entry['value']"]);
     // an aggregate inside an expression cannot take the call's OVER or FILTER
     let plain = f.over.is_none() && f.filter.is_none();
     let name = f.name.to_string().to_ascii_lowercase();
@@ -255,8 +299,12 @@ fn respelled(expr: &Expr) -> Option<Expr> {
         ("every", [x]) => format!("bool_and({x})"),
         ("variance", [x]) => format!("var_samp({x})"),
         ("geometric_mean", [x]) if plain => format!("exp(avg(ln(CAST({x} AS double))))"),
-        ("max", [x, n]) if plain => format!("slice(array_sort(array_agg({x}) FILTER (WHERE {x} IS NOT NULL), 'DESC'), 1, {n})"),
-        ("min", [x, n]) if plain => format!("slice(array_sort(array_agg({x}) FILTER (WHERE {x} IS NOT NULL), 'ASC'), 1, {n})"),
+        ("max", [x, n]) if plain => format!(
+            "slice(array_sort(array_agg({x}) FILTER (WHERE {x} IS NOT NULL), 'DESC'), 1, {n})"
+        ),
+        ("min", [x, n]) if plain => format!(
+            "slice(array_sort(array_agg({x}) FILTER (WHERE {x} IS NOT NULL), 'ASC'), 1, {n})"
+        ),
         // functions
         ("mod", [a, b]) => format!("({a} % {b})"),
         ("truncate", [x]) => format!("trunc({x})"),
@@ -277,30 +325,49 @@ fn respelled(expr: &Expr) -> Option<Expr> {
         ("bitwise_xor", [a, b]) => format!("(CAST({a} AS bigint) ^ CAST({b} AS bigint))"),
         // two's complement: NOT x is -1 - x, which cannot overflow
         ("bitwise_not", [x]) => format!("(-1 - CAST({x} AS bigint))"),
-        ("zip_with", [a, b, _]) => format!("transform(zip({a}, {b}), __pair -> {})", lambda_over(2, ["__pair['field0']", "__pair['field1']"])?),
+        ("zip_with", [a, b, _]) => format!(
+            "transform(zip({a}, {b}), __pair -> {})",
+            lambda_over(2, ["__pair['field0']", "__pair['field1']"])?
+        ),
         ("row", values) if !values.is_empty() => anonymous_row(values),
         ("from_unixtime", [t, zone]) => format!("at_timezone(from_unixtime({t}), {zone})"),
-        ("regexp_position", [s, pattern]) => format!("CASE regexp_instr({s}, {pattern}) WHEN 0 THEN -1 ELSE regexp_instr({s}, {pattern}) END"),
+        ("regexp_position", [s, pattern]) => format!(
+            "CASE regexp_instr({s}, {pattern}) WHEN 0 THEN -1 ELSE regexp_instr({s}, {pattern}) END"
+        ),
         ("width_bucket", [x, low, high, n]) => format!(
             "CASE WHEN CAST({x} AS double) < {low} THEN 0 WHEN CAST({x} AS double) >= {high} THEN {n} + 1 \
              ELSE CAST(floor((CAST({x} AS double) - {low}) * {n} / ({high} - {low})) AS bigint) + 1 END"
         ),
         ("map_filter", [m, _]) => {
             let kept = format!("filter(map_entries({m}), __entry -> {})", over_entry(1)?);
-            format!("map(transform({kept}, __entry -> __entry['key']), transform({kept}, __entry -> __entry['value']))")
+            format!(
+                "map(transform({kept}, __entry -> __entry['key']), transform({kept}, __entry -> __entry['value']))"
+            )
         }
         ("transform_values", [m, _]) => {
-            format!("map(map_keys({m}), transform(map_entries({m}), __entry -> {}))", over_entry(1)?)
+            format!(
+                "map(map_keys({m}), transform(map_entries({m}), __entry -> {}))",
+                over_entry(1)?
+            )
         }
         ("transform_keys", [m, _]) => {
-            format!("map(transform(map_entries({m}), __entry -> {}), map_values({m}))", over_entry(1)?)
+            format!(
+                "map(transform(map_entries({m}), __entry -> {}), map_values({m}))",
+                over_entry(1)?
+            )
         }
         // not an aggregate, but spelled differently too: Trino's `IF` evaluates only the branch taken
         ("if", [condition, then]) => format!("CASE WHEN {condition} THEN {then} END"),
-        ("if", [condition, then, otherwise]) => format!("CASE WHEN {condition} THEN {then} ELSE {otherwise} END"),
+        ("if", [condition, then, otherwise]) => {
+            format!("CASE WHEN {condition} THEN {then} ELSE {otherwise} END")
+        }
         ("listagg", [x, separator]) => {
             let order: Vec<String> = f.within_group.iter().map(ToString::to_string).collect();
-            let order = if order.is_empty() { String::new() } else { format!(" ORDER BY {}", order.join(", ")) };
+            let order = if order.is_empty() {
+                String::new()
+            } else {
+                format!(" ORDER BY {}", order.join(", "))
+            };
             format!("string_agg({x}, {separator}{order})")
         }
         _ => return None,
@@ -317,7 +384,11 @@ fn respelled(expr: &Expr) -> Option<Expr> {
 /// `ROW(a, b)` or `(a, b)`: a row whose fields have no names, which Trino's clients call
 /// `field0`, `field1`, … (see [`super::types::anonymous_field`]).
 fn anonymous_row(values: &[String]) -> String {
-    let fields: Vec<String> = values.iter().enumerate().map(|(i, v)| format!("'{}', {v}", super::types::anonymous_field(i))).collect();
+    let fields: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("'{}', {v}", super::types::anonymous_field(i)))
+        .collect();
     format!("named_struct({})", fields.join(", "))
 }
 
@@ -328,7 +399,10 @@ impl VisitorMut for Substitute<'_> {
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         if let Expr::Identifier(ident) = expr
-            && let Some((_, replacement)) = self.0.iter().find(|(name, _)| ident.value.eq_ignore_ascii_case(name))
+            && let Some((_, replacement)) = self
+                .0
+                .iter()
+                .find(|(name, _)| ident.value.eq_ignore_ascii_case(name))
         {
             *expr = parse_expr(replacement);
         }
@@ -348,7 +422,12 @@ fn parse_expr(text: &str) -> Expr {
 fn decimal_digits(text: &str) -> Option<(u64, i64)> {
     let digits = text.trim().trim_start_matches(['+', '-']);
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    if !(whole.chars().chain(fraction.chars()).all(|c| c.is_ascii_digit()) && (whole.len() + fraction.len()) > 0) {
+    if !(whole
+        .chars()
+        .chain(fraction.chars())
+        .all(|c| c.is_ascii_digit())
+        && (whole.len() + fraction.len()) > 0)
+    {
         return None;
     }
     let whole = whole.trim_start_matches('0').len() as u64;
@@ -380,22 +459,48 @@ mod tests {
 
     #[test]
     fn reads_sql_as_trino_does() {
-        assert_eq!(rewritten("SELECT a, t.b, a + 1, count(*) FROM t"), "SELECT a, t.b, a + 1 AS _col2, count(*) AS _col3 FROM t");
-        assert_eq!(rewritten("SELECT 1.5e3"), "SELECT CAST('1.5e3' AS DOUBLE) AS _col0");
-        assert_eq!(rewritten("SELECT TIMESTAMP '2026-01-01 10:00:00.25' AS t"), "SELECT TIMESTAMP(2) '2026-01-01 10:00:00.25' AS t");
-        assert_eq!(rewritten("SELECT TIMESTAMP '2026-01-01 10:00:00' AS t"), "SELECT TIMESTAMP(0) '2026-01-01 10:00:00' AS t");
-        assert_eq!(rewritten("SELECT typeof('cat') AS t"), "SELECT 'varchar(3)' AS t");
-        assert_eq!(rewritten("SELECT try(a / b + CAST(c AS int)) AS t FROM u"), "SELECT (a / NULLIF(b, 0) + TRY_CAST(c AS INT)) AS t FROM u");
-        assert_eq!(rewritten("SELECT items[1].Price AS p FROM t"), "SELECT items[1].'price' AS p FROM t");
         assert_eq!(
-            rewritten("SELECT count_if(a > 1) AS c, max_by(a, b) AS m, listagg(a, ',') WITHIN GROUP (ORDER BY b) AS l FROM t"),
+            rewritten("SELECT a, t.b, a + 1, count(*) FROM t"),
+            "SELECT a, t.b, a + 1 AS _col2, count(*) AS _col3 FROM t"
+        );
+        assert_eq!(
+            rewritten("SELECT 1.5e3"),
+            "SELECT CAST('1.5e3' AS DOUBLE) AS _col0"
+        );
+        assert_eq!(
+            rewritten("SELECT TIMESTAMP '2026-01-01 10:00:00.25' AS t"),
+            "SELECT TIMESTAMP(2) '2026-01-01 10:00:00.25' AS t"
+        );
+        assert_eq!(
+            rewritten("SELECT TIMESTAMP '2026-01-01 10:00:00' AS t"),
+            "SELECT TIMESTAMP(0) '2026-01-01 10:00:00' AS t"
+        );
+        assert_eq!(
+            rewritten("SELECT typeof('cat') AS t"),
+            "SELECT 'varchar(3)' AS t"
+        );
+        assert_eq!(
+            rewritten("SELECT try(a / b + CAST(c AS int)) AS t FROM u"),
+            "SELECT (a / NULLIF(b, 0) + TRY_CAST(c AS INT)) AS t FROM u"
+        );
+        assert_eq!(
+            rewritten("SELECT items[1].Price AS p FROM t"),
+            "SELECT items[1].'price' AS p FROM t"
+        );
+        assert_eq!(
+            rewritten(
+                "SELECT count_if(a > 1) AS c, max_by(a, b) AS m, listagg(a, ',') WITHIN GROUP (ORDER BY b) AS l FROM t"
+            ),
             "SELECT count(CASE WHEN a > 1 THEN 1 END) AS c, first_value(a ORDER BY b DESC NULLS LAST) AS m, string_agg(a, ',' ORDER BY b) AS l FROM t"
         );
         assert_eq!(
             rewritten("SELECT x, n FROM UNNEST(ARRAY['a', 'b']) WITH ORDINALITY AS t(x, n)"),
             "SELECT x, n FROM UNNEST(ARRAY['a', 'b'], generate_series(1, cardinality(ARRAY['a', 'b']))) AS t (x, n)"
         );
-        assert_eq!(rewritten("SELECT x AT TIME ZONE 'UTC' AS t FROM u"), "SELECT at_timezone(x, 'UTC') AS t FROM u");
+        assert_eq!(
+            rewritten("SELECT x AT TIME ZONE 'UTC' AS t FROM u"),
+            "SELECT at_timezone(x, 'UTC') AS t FROM u"
+        );
         assert_eq!(
             rewritten("SELECT a + 1 FROM t UNION ALL SELECT (SELECT max(b) FROM u)"),
             "SELECT a + 1 AS _col0 FROM t UNION ALL SELECT (SELECT max(b) AS _col0 FROM u) AS _col0"

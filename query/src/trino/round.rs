@@ -26,23 +26,40 @@ impl FunctionRewrite for RoundRewrite {
         "trino_round"
     }
 
-    fn rewrite(&self, expr: Expr, schema: &DFSchema, _: &ConfigOptions) -> Result<Transformed<Expr>> {
-        let Expr::ScalarFunction(call) = &expr else { return Ok(Transformed::no(expr)) };
+    fn rewrite(
+        &self,
+        expr: Expr,
+        schema: &DFSchema,
+        _: &ConfigOptions,
+    ) -> Result<Transformed<Expr>> {
+        let Expr::ScalarFunction(call) = &expr else {
+            return Ok(Transformed::no(expr));
+        };
         if call.func.name() != "round" || call.args.is_empty() {
             return Ok(Transformed::no(expr));
         }
-        let DataType::Decimal128(p, s) = call.args[0].get_type(schema)? else { return Ok(Transformed::no(expr)) };
+        let DataType::Decimal128(p, s) = call.args[0].get_type(schema)? else {
+            return Ok(Transformed::no(expr));
+        };
         let target = if call.args.len() == 2 {
             DataType::Decimal128(p, s)
         } else {
-            DataType::Decimal128((p as i16 - s as i16 + (s as i16).min(1)).clamp(1, 38) as u8, 0)
+            DataType::Decimal128(
+                (p as i16 - s as i16 + (s as i16).min(1)).clamp(1, 38) as u8,
+                0,
+            )
         };
         let mut args = call.args.clone();
         if args.len() == 1 {
             args.push(lit(0i64));
         }
-        let rounded = Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(call.func.clone(), args));
-        Ok(Transformed::yes(Expr::Cast(Cast::new(Box::new(rounded), target))))
+        let rounded = Expr::ScalarFunction(
+            datafusion::logical_expr::expr::ScalarFunction::new_udf(call.func.clone(), args),
+        );
+        Ok(Transformed::yes(Expr::Cast(Cast::new(
+            Box::new(rounded),
+            target,
+        ))))
     }
 }
 
@@ -52,11 +69,18 @@ mod tests {
 
     #[tokio::test]
     async fn keeps_trinos_types() {
-        assert_eq!(value("SELECT round(CAST(33.3333 AS decimal(6,4)), 2)").await, "33.3300");
+        assert_eq!(
+            value("SELECT round(CAST(33.3333 AS decimal(6,4)), 2)").await,
+            "33.3300"
+        );
         assert_eq!(value("SELECT round(2.5)").await, "3");
         assert_eq!(data_type("SELECT round(2.5)").await, "Decimal128(2, 0)");
         assert_eq!(value("SELECT round(-2.5)").await, "-3");
         assert_eq!(value("SELECT ROUND(100.0 * 1 / 3, 2)").await, "33.3");
-        assert_eq!(value("SELECT round(2.5e0)").await, "3.0", "a double stays a double");
+        assert_eq!(
+            value("SELECT round(2.5e0)").await,
+            "3.0",
+            "a double stays a double"
+        );
     }
 }

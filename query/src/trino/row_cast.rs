@@ -27,7 +27,12 @@ use super::simple::Simple;
 use super::type_of::trino_type_name;
 
 pub fn udf() -> ScalarUDF {
-    Simple::udf("trino_row_cast", Signature::any(2, Volatility::Immutable), |args| Ok(args[1].clone()), |args, to| positional(&args[0], to))
+    Simple::udf(
+        "trino_row_cast",
+        Signature::any(2, Volatility::Immutable),
+        |args| Ok(args[1].clone()),
+        |args, to| positional(&args[0], to),
+    )
 }
 
 /// Does a cast from `from` to `to` take row fields by position where DataFusion would take
@@ -35,11 +40,15 @@ pub fn udf() -> ScalarUDF {
 pub fn applies(from: &DataType, to: &DataType) -> Result<bool> {
     match (from, to) {
         (DataType::Struct(a), DataType::Struct(b)) if a.len() != b.len() => {
-            plan_err!("Cannot cast {} to {}: the rows have different numbers of fields", trino_type_name(from), trino_type_name(to))
+            plan_err!(
+                "Cannot cast {} to {}: the rows have different numbers of fields",
+                trino_type_name(from),
+                trino_type_name(to)
+            )
         }
-        (DataType::Struct(a), DataType::Struct(b)) => {
-            Ok(a.iter().zip(b.iter()).any(|(x, y)| x.name() != y.name() || applies(x.data_type(), y.data_type()).unwrap_or(false)))
-        }
+        (DataType::Struct(a), DataType::Struct(b)) => Ok(a.iter().zip(b.iter()).any(|(x, y)| {
+            x.name() != y.name() || applies(x.data_type(), y.data_type()).unwrap_or(false)
+        })),
         (DataType::List(a), DataType::List(b)) => applies(a.data_type(), b.data_type()),
         _ => Ok(false),
     }
@@ -48,7 +57,10 @@ pub fn applies(from: &DataType, to: &DataType) -> Result<bool> {
 /// The call that casts `expr` to `to` field by field.
 pub fn call(expr: Expr, to: &DataType) -> Result<Expr> {
     let template = Expr::Literal(ScalarValue::try_new_null(to)?, None);
-    Ok(Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(udf()), vec![expr, template])))
+    Ok(Expr::ScalarFunction(ScalarFunction::new_udf(
+        Arc::new(udf()),
+        vec![expr, template],
+    )))
 }
 
 /// `array` as `to`, row fields taken by position.
@@ -56,15 +68,32 @@ fn positional(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
     Ok(match (array.data_type(), to) {
         (DataType::Struct(_), DataType::Struct(fields)) => {
             let rows = array.as_struct();
-            let columns = rows.columns().iter().zip(fields.iter()).map(|(c, f)| positional(c, f.data_type())).collect::<Result<Vec<_>>>()?;
-            let fields: Fields = fields.iter().map(|f| f.as_ref().clone().with_nullable(true)).collect();
-            Arc::new(StructArray::try_new(fields, columns, rows.nulls().cloned())?)
+            let columns = rows
+                .columns()
+                .iter()
+                .zip(fields.iter())
+                .map(|(c, f)| positional(c, f.data_type()))
+                .collect::<Result<Vec<_>>>()?;
+            let fields: Fields = fields
+                .iter()
+                .map(|f| f.as_ref().clone().with_nullable(true))
+                .collect();
+            Arc::new(StructArray::try_new(
+                fields,
+                columns,
+                rows.nulls().cloned(),
+            )?)
         }
         (DataType::List(_), DataType::List(element)) => {
             let list = array.as_list::<i32>();
             let values = positional(list.values(), element.data_type())?;
             let element = Arc::new(element.as_ref().clone().with_nullable(true));
-            Arc::new(ListArray::try_new(element, list.offsets().clone(), values, list.nulls().cloned())?)
+            Arc::new(ListArray::try_new(
+                element,
+                list.offsets().clone(),
+                values,
+                list.nulls().cloned(),
+            )?)
         }
         _ => cast(array, to)?,
     })
@@ -76,11 +105,24 @@ mod tests {
 
     #[tokio::test]
     async fn casts_rows_by_position() {
-        assert_eq!(value("SELECT CAST(ROW(1, 'a') AS row(id bigint, name varchar))").await, "{id: 1, name: a}");
-        assert_eq!(value("SELECT CAST(ROW(1, 'a') AS row(id bigint, name varchar)).name").await, "a");
-        assert_eq!(data_type("SELECT CAST(ROW(1, 'a') AS row(id bigint, name varchar)).id").await, "Int64");
+        assert_eq!(
+            value("SELECT CAST(ROW(1, 'a') AS row(id bigint, name varchar))").await,
+            "{id: 1, name: a}"
+        );
+        assert_eq!(
+            value("SELECT CAST(ROW(1, 'a') AS row(id bigint, name varchar)).name").await,
+            "a"
+        );
+        assert_eq!(
+            data_type("SELECT CAST(ROW(1, 'a') AS row(id bigint, name varchar)).id").await,
+            "Int64"
+        );
         let nested = "SELECT CAST(ARRAY[ROW(1, 2.5), NULL] AS array(row(n integer, price double)))";
         assert_eq!(value(nested).await, "[{n: 1, price: 2.5}, ]");
-        assert!(error("SELECT CAST(ROW(1, 2) AS row(a integer))").await.contains("different numbers of fields"));
+        assert!(
+            error("SELECT CAST(ROW(1, 2) AS row(a integer))")
+                .await
+                .contains("different numbers of fields")
+        );
     }
 }

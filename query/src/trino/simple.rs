@@ -11,7 +11,9 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
-use datafusion::logical_expr::{ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature};
+use datafusion::logical_expr::{
+    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+};
 
 /// The return type of a call with these argument types.
 pub type ReturnType = fn(&[DataType]) -> Result<DataType>;
@@ -30,8 +32,20 @@ pub struct Simple {
 }
 
 impl Simple {
-    pub fn udf(name: &'static str, signature: Signature, return_type: ReturnType, kernel: Kernel) -> ScalarUDF {
-        ScalarUDF::from(Simple { name, aliases: Vec::new(), signature, return_type, kernel, json: false })
+    pub fn udf(
+        name: &'static str,
+        signature: Signature,
+        return_type: ReturnType,
+        kernel: Kernel,
+    ) -> ScalarUDF {
+        ScalarUDF::from(Simple {
+            name,
+            aliases: Vec::new(),
+            signature,
+            return_type,
+            kernel,
+            json: false,
+        })
     }
 
     pub fn udf_with_aliases(
@@ -42,13 +56,32 @@ impl Simple {
         kernel: Kernel,
     ) -> ScalarUDF {
         let aliases = aliases.iter().map(|a| a.to_string()).collect();
-        ScalarUDF::from(Simple { name, aliases, signature, return_type, kernel, json: false })
+        ScalarUDF::from(Simple {
+            name,
+            aliases,
+            signature,
+            return_type,
+            kernel,
+            json: false,
+        })
     }
 }
 
 /// A function whose result is Trino's `json` (`json_parse`, `json_extract`).
-pub fn json_udf(name: &'static str, signature: Signature, return_type: ReturnType, kernel: Kernel) -> ScalarUDF {
-    ScalarUDF::from(Simple { name, aliases: Vec::new(), signature, return_type, kernel, json: true })
+pub fn json_udf(
+    name: &'static str,
+    signature: Signature,
+    return_type: ReturnType,
+    kernel: Kernel,
+) -> ScalarUDF {
+    ScalarUDF::from(Simple {
+        name,
+        aliases: Vec::new(),
+        signature,
+        return_type,
+        kernel,
+        json: true,
+    })
 }
 
 impl PartialEq for Simple {
@@ -84,13 +117,24 @@ impl ScalarUDFImpl for Simple {
     }
 
     fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        let types: Vec<DataType> = args.arg_fields.iter().map(|f| f.data_type().clone()).collect();
+        let types: Vec<DataType> = args
+            .arg_fields
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
         let field = Field::new(self.name, (self.return_type)(&types)?, true);
-        Ok(Arc::new(if self.json { super::types::json_field(field) } else { field }))
+        Ok(Arc::new(if self.json {
+            super::types::json_field(field)
+        } else {
+            field
+        }))
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let constant = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let constant = args
+            .args
+            .iter()
+            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
         let result = (self.kernel)(&arrays, args.return_field.data_type())?;
         Ok(if constant && !arrays.is_empty() {
@@ -102,12 +146,18 @@ impl ScalarUDFImpl for Simple {
 }
 
 /// A plan error naming the function.
-pub fn plan_error(function: &str, message: impl std::fmt::Display) -> datafusion::error::DataFusionError {
+pub fn plan_error(
+    function: &str,
+    message: impl std::fmt::Display,
+) -> datafusion::error::DataFusionError {
     datafusion::error::DataFusionError::Plan(format!("{function}(): {message}"))
 }
 
 /// An execution error naming the function (bad input data, as Trino reports it).
-pub fn data_error(function: &str, message: impl std::fmt::Display) -> datafusion::error::DataFusionError {
+pub fn data_error(
+    function: &str,
+    message: impl std::fmt::Display,
+) -> datafusion::error::DataFusionError {
     datafusion::error::DataFusionError::Execution(format!("{function}(): {message}"))
 }
 
@@ -119,7 +169,10 @@ pub fn utf8(array: &ArrayRef) -> Result<StringArray> {
 
 /// Is `t` a string type (or NULL)?
 pub fn is_string(t: &DataType) -> bool {
-    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null)
+    matches!(
+        t,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null
+    )
 }
 
 /// The return type of a function over text: its first argument is a string, the others strings
@@ -129,7 +182,16 @@ pub fn string_args(function: &str, args: &[DataType], result: DataType) -> Resul
     if first_is_text && args[1..].iter().all(|t| is_string(t) || t.is_integer()) {
         Ok(result)
     } else {
-        Err(plan_error(function, format!("takes text, not {}", args.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))))
+        Err(plan_error(
+            function,
+            format!(
+                "takes text, not {}",
+                args.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ))
     }
 }
 
@@ -139,13 +201,22 @@ pub fn constant_string(function: &str, what: &str, array: &ArrayRef) -> Result<O
     let values = utf8(array)?;
     let first = values.iter().next().flatten();
     if values.iter().any(|v| v != first) {
-        return Err(data_error(function, format!("the {what} must be the same for every row")));
+        return Err(data_error(
+            function,
+            format!("the {what} must be the same for every row"),
+        ));
     }
     Ok(first.map(str::to_string))
 }
 
 /// Each string parsed by `parse`; NULL stays NULL, and the first text that does not parse is
 /// the error.
-pub fn parse_each<T>(array: &ArrayRef, parse: impl Fn(&str) -> Result<T>) -> Result<Vec<Option<T>>> {
-    utf8(array)?.iter().map(|s| s.map(&parse).transpose()).collect()
+pub fn parse_each<T>(
+    array: &ArrayRef,
+    parse: impl Fn(&str) -> Result<T>,
+) -> Result<Vec<Option<T>>> {
+    utf8(array)?
+        .iter()
+        .map(|s| s.map(&parse).transpose())
+        .collect()
 }

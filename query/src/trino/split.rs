@@ -20,7 +20,10 @@ use super::simple::{Simple, data_error, is_string, plan_error, utf8};
 fn kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     let delimiters = utf8(&args[1])?;
     let limits: Vec<Option<i64>> = match args.get(2) {
-        Some(l) => cast(l, &DataType::Int64)?.as_primitive::<Int64Type>().iter().collect(),
+        Some(l) => cast(l, &DataType::Int64)?
+            .as_primitive::<Int64Type>()
+            .iter()
+            .collect(),
         None => vec![Some(i64::MAX); args[0].len()],
     };
     let mut out = ListBuilder::new(StringBuilder::new());
@@ -35,7 +38,8 @@ fn kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
         if limit <= 0 {
             return Err(data_error("split", "limit must be positive"));
         }
-        s.splitn(usize::try_from(limit).unwrap_or(usize::MAX), d).for_each(|p| out.values().append_value(p));
+        s.splitn(usize::try_from(limit).unwrap_or(usize::MAX), d)
+            .for_each(|p| out.values().append_value(p));
         out.append(true);
     }
     Ok(Arc::new(out.finish()))
@@ -43,7 +47,10 @@ fn kernel(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
 
 pub fn udf() -> ScalarUDF {
     let sig = Signature::one_of(
-        vec![Signature::any(2, Volatility::Immutable).type_signature, Signature::any(3, Volatility::Immutable).type_signature],
+        vec![
+            Signature::any(2, Volatility::Immutable).type_signature,
+            Signature::any(3, Volatility::Immutable).type_signature,
+        ],
         Volatility::Immutable,
     );
     Simple::udf(
@@ -51,9 +58,15 @@ pub fn udf() -> ScalarUDF {
         sig,
         |a| {
             if is_string(&a[0]) && is_string(&a[1]) && a.get(2).is_none_or(|t| t.is_integer()) {
-                Ok(DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))))
+                Ok(DataType::List(Arc::new(Field::new_list_field(
+                    DataType::Utf8,
+                    true,
+                ))))
             } else {
-                Err(plan_error("split", format!("takes a string, a delimiter and an optional limit, not {a:?}")))
+                Err(plan_error(
+                    "split",
+                    format!("takes a string, a delimiter and an optional limit, not {a:?}"),
+                ))
             }
         },
         kernel,

@@ -28,9 +28,14 @@ fn hamming(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
         .map(|pair| match pair {
             (Some(a), Some(b)) => {
                 if a.chars().count() != b.chars().count() {
-                    return Err(data_error("hamming_distance", "the two strings must have the same length"));
+                    return Err(data_error(
+                        "hamming_distance",
+                        "the two strings must have the same length",
+                    ));
                 }
-                Ok(Some(a.chars().zip(b.chars()).filter(|(x, y)| x != y).count() as i64))
+                Ok(Some(
+                    a.chars().zip(b.chars()).filter(|(x, y)| x != y).count() as i64,
+                ))
             }
             _ => Ok(None),
         })
@@ -40,32 +45,64 @@ fn hamming(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
 
 /// `map(varchar, varchar)` as Trino's maps are laid out here.
 fn text_map() -> DataType {
-    let entries = Fields::from(vec![Field::new("key", DataType::Utf8, false), Field::new("value", DataType::Utf8, true)]);
-    DataType::Map(Arc::new(Field::new("entries", DataType::Struct(entries), false)), false)
+    let entries = Fields::from(vec![
+        Field::new("key", DataType::Utf8, false),
+        Field::new("value", DataType::Utf8, true),
+    ]);
+    DataType::Map(
+        Arc::new(Field::new("entries", DataType::Struct(entries), false)),
+        false,
+    )
 }
 
 fn split_to_map(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
-    let names = MapFieldNames { entry: "entries".into(), key: "key".into(), value: "value".into() };
+    let names = MapFieldNames {
+        entry: "entries".into(),
+        key: "key".into(),
+        value: "value".into(),
+    };
     let mut out = MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new());
-    let (texts, entry_delimiters, pair_delimiters) = (utf8(&args[0])?, utf8(&args[1])?, utf8(&args[2])?);
-    for ((text, entry_delimiter), pair_delimiter) in texts.iter().zip(entry_delimiters.iter()).zip(pair_delimiters.iter()) {
-        let (Some(text), Some(entry_delimiter), Some(pair_delimiter)) = (text, entry_delimiter, pair_delimiter) else {
+    let (texts, entry_delimiters, pair_delimiters) =
+        (utf8(&args[0])?, utf8(&args[1])?, utf8(&args[2])?);
+    for ((text, entry_delimiter), pair_delimiter) in texts
+        .iter()
+        .zip(entry_delimiters.iter())
+        .zip(pair_delimiters.iter())
+    {
+        let (Some(text), Some(entry_delimiter), Some(pair_delimiter)) =
+            (text, entry_delimiter, pair_delimiter)
+        else {
             out.append(false)?;
             continue;
         };
-        if entry_delimiter.is_empty() || pair_delimiter.is_empty() || entry_delimiter == pair_delimiter {
-            return Err(data_error("split_to_map", "the delimiters must be non-empty and different"));
+        if entry_delimiter.is_empty()
+            || pair_delimiter.is_empty()
+            || entry_delimiter == pair_delimiter
+        {
+            return Err(data_error(
+                "split_to_map",
+                "the delimiters must be non-empty and different",
+            ));
         }
         let text = text.strip_suffix(entry_delimiter).unwrap_or(text);
         let mut seen = HashSet::new();
         if !text.is_empty() {
             for entry in text.split(entry_delimiter) {
                 let mut parts = entry.split(pair_delimiter);
-                let (Some(key), Some(value), None) = (parts.next(), parts.next(), parts.next()) else {
-                    return Err(data_error("split_to_map", format!("Key-value delimiter must appear exactly once in each entry. Bad input: '{entry}'")));
+                let (Some(key), Some(value), None) = (parts.next(), parts.next(), parts.next())
+                else {
+                    return Err(data_error(
+                        "split_to_map",
+                        format!(
+                            "Key-value delimiter must appear exactly once in each entry. Bad input: '{entry}'"
+                        ),
+                    ));
                 };
                 if !seen.insert(key) {
-                    return Err(data_error("split_to_map", format!("Duplicate keys ({key}) are not allowed")));
+                    return Err(data_error(
+                        "split_to_map",
+                        format!("Duplicate keys ({key}) are not allowed"),
+                    ));
                 }
                 out.keys().append_value(key);
                 out.values().append_value(value);
@@ -78,8 +115,18 @@ fn split_to_map(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
 
 pub fn all() -> Vec<ScalarUDF> {
     vec![
-        Simple::udf("hamming_distance", Signature::any(2, Volatility::Immutable), |a| string_args("hamming_distance", a, DataType::Int64), hamming),
-        Simple::udf("split_to_map", Signature::any(3, Volatility::Immutable), |a| string_args("split_to_map", a, text_map()), split_to_map),
+        Simple::udf(
+            "hamming_distance",
+            Signature::any(2, Volatility::Immutable),
+            |a| string_args("hamming_distance", a, DataType::Int64),
+            hamming,
+        ),
+        Simple::udf(
+            "split_to_map",
+            Signature::any(3, Volatility::Immutable),
+            |a| string_args("split_to_map", a, text_map()),
+            split_to_map,
+        ),
     ]
 }
 
@@ -89,12 +136,36 @@ mod tests {
 
     #[tokio::test]
     async fn follow_trinos_rules() {
-        assert_eq!(value("SELECT hamming_distance('abcde', 'abxye')").await, "2");
-        assert!(error("SELECT hamming_distance('ab', 'abc')").await.contains("same length"));
-        assert_eq!(value("SELECT split_to_map('a=1,b=2,', ',', '=')").await, "{a: 1, b: 2}");
-        assert_eq!(value("SELECT split_to_map('a=1,b=2', ',', '=')['b']").await, "2");
-        assert_eq!(value("SELECT cardinality(split_to_map('', ',', '='))").await, "0");
-        assert!(error("SELECT split_to_map('a=1,a=2', ',', '=')").await.contains("Duplicate keys (a)"));
-        assert!(error("SELECT split_to_map('a', ',', '=')").await.contains("exactly once"));
+        assert_eq!(
+            value("SELECT hamming_distance('abcde', 'abxye')").await,
+            "2"
+        );
+        assert!(
+            error("SELECT hamming_distance('ab', 'abc')")
+                .await
+                .contains("same length")
+        );
+        assert_eq!(
+            value("SELECT split_to_map('a=1,b=2,', ',', '=')").await,
+            "{a: 1, b: 2}"
+        );
+        assert_eq!(
+            value("SELECT split_to_map('a=1,b=2', ',', '=')['b']").await,
+            "2"
+        );
+        assert_eq!(
+            value("SELECT cardinality(split_to_map('', ',', '='))").await,
+            "0"
+        );
+        assert!(
+            error("SELECT split_to_map('a=1,a=2', ',', '=')")
+                .await
+                .contains("Duplicate keys (a)")
+        );
+        assert!(
+            error("SELECT split_to_map('a', ',', '=')")
+                .await
+                .contains("exactly once")
+        );
     }
 }

@@ -65,7 +65,15 @@ impl TDigest {
     /// A digest from centroids (as [`TDigest::centroids`] gave them), with the extremes seen.
     pub fn from_parts(means: Vec<f64>, weights: Vec<f64>, min: f64, max: f64) -> Self {
         let total = weights.iter().sum();
-        Self { means, weights, total, min, max, unmerged: true, ..Self::default() }
+        Self {
+            means,
+            weights,
+            total,
+            min,
+            max,
+            unmerged: true,
+            ..Self::default()
+        }
     }
 
     /// The total weight added.
@@ -127,7 +135,11 @@ impl TDigest {
             return;
         }
         let mut order: Vec<usize> = (0..self.means.len()).collect();
-        order.sort_unstable_by(|&a, &b| self.means[a].partial_cmp(&self.means[b]).unwrap_or(Ordering::Equal));
+        order.sort_unstable_by(|&a, &b| {
+            self.means[a]
+                .partial_cmp(&self.means[b])
+                .unwrap_or(Ordering::Equal)
+        });
         if self.backwards {
             order.reverse();
         }
@@ -192,7 +204,16 @@ impl TDigest {
         }
         let near_top = |rank: f64| rank <= total - 1.0 && weights[last] / 2.0 > 1.0;
         if near_top(rank) && total - rank <= weights[last] / 2.0 {
-            return Some(self.max + slope(total - rank, 1.0, self.max, weights[last] / 2.0, means[last]));
+            return Some(
+                self.max
+                    + slope(
+                        total - rank,
+                        1.0,
+                        self.max,
+                        weights[last] / 2.0,
+                        means[last],
+                    ),
+            );
         }
         if rank >= total - 1.0 {
             return Some(self.max);
@@ -210,7 +231,14 @@ impl TDigest {
         }
         if left == last {
             return Some(if near_top(rank) {
-                self.max + slope(total - rank, 1.0, self.max, weights[last] / 2.0, means[last])
+                self.max
+                    + slope(
+                        total - rank,
+                        1.0,
+                        self.max,
+                        weights[last] / 2.0,
+                        means[last],
+                    )
             } else {
                 self.max
             });
@@ -272,7 +300,10 @@ mod tests {
         for q in [0.01, 0.1, 0.5, 0.9, 0.99] {
             let got = d.value_at(q).unwrap();
             let want = q * n as f64;
-            assert!((got - want).abs() < 0.01 * n as f64, "q={q}: {got} vs {want}");
+            assert!(
+                (got - want).abs() < 0.01 * n as f64,
+                "q={q}: {got} vs {want}"
+            );
         }
         assert!(d.means.len() < 1000, "{} centroids", d.means.len());
         assert_eq!(d.value_at(1.0), Some((n - 1) as f64));

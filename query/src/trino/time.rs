@@ -15,7 +15,10 @@ use super::simple::constant_string;
 
 /// Is `t` a date or a timestamp?
 pub fn is_temporal(t: &DataType) -> bool {
-    matches!(t, DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _))
+    matches!(
+        t,
+        DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _)
+    )
 }
 
 /// A function of a date or a timestamp (or NULL) returning `result`.
@@ -23,7 +26,9 @@ pub fn temporal_to(function: &str, arg: &DataType, result: DataType) -> Result<D
     if is_temporal(arg) || *arg == DataType::Null {
         Ok(result)
     } else {
-        Err(DataFusionError::Plan(format!("{function}(): takes a date or a timestamp, not {arg}")))
+        Err(DataFusionError::Plan(format!(
+            "{function}(): takes a date or a timestamp, not {arg}"
+        )))
     }
 }
 
@@ -39,7 +44,10 @@ pub fn local_datetimes(array: &ArrayRef) -> Result<Vec<Option<NaiveDateTime>>> {
             Ok(days
                 .as_primitive::<Date32Type>()
                 .iter()
-                .map(|d| d.and_then(|d| epoch().checked_add_signed(chrono::Duration::days(d as i64))).and_then(|d| d.and_hms_opt(0, 0, 0)))
+                .map(|d| {
+                    d.and_then(|d| epoch().checked_add_signed(chrono::Duration::days(d as i64)))
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                })
                 .collect())
         }
         DataType::Timestamp(_, zone) => {
@@ -55,22 +63,33 @@ pub fn local_datetimes(array: &ArrayRef) -> Result<Vec<Option<NaiveDateTime>>> {
                 .collect())
         }
         DataType::Null => Ok(vec![None; array.len()]),
-        other => Err(DataFusionError::Execution(format!("expected a date or a timestamp, got {other}"))),
+        other => Err(DataFusionError::Execution(format!(
+            "expected a date or a timestamp, got {other}"
+        ))),
     }
 }
 
 /// Each value of a timestamp array as an instant (a timestamp without zone read in UTC).
 pub fn instants(array: &ArrayRef) -> Result<Vec<Option<DateTime<Utc>>>> {
     let nanos = cast(array, &DataType::Timestamp(TimeUnit::Nanosecond, None))?;
-    Ok(nanos.as_primitive::<TimestampNanosecondType>().iter().map(|v| v.map(DateTime::from_timestamp_nanos)).collect())
+    Ok(nanos
+        .as_primitive::<TimestampNanosecondType>()
+        .iter()
+        .map(|v| v.map(DateTime::from_timestamp_nanos))
+        .collect())
 }
 
 /// An array of `data_type` (a date or a timestamp) holding these local date-times.
-pub fn from_local(values: impl IntoIterator<Item = Option<NaiveDateTime>>, data_type: &DataType) -> Result<ArrayRef> {
+pub fn from_local(
+    values: impl IntoIterator<Item = Option<NaiveDateTime>>,
+    data_type: &DataType,
+) -> Result<ArrayRef> {
     match data_type {
         DataType::Date32 => {
-            let days: Date32Array =
-                values.into_iter().map(|v| v.map(|v| (v.date() - epoch()).num_days() as i32)).collect();
+            let days: Date32Array = values
+                .into_iter()
+                .map(|v| v.map(|v| (v.date() - epoch()).num_days() as i32))
+                .collect();
             Ok(Arc::new(days))
         }
         DataType::Timestamp(_, zone) => {
@@ -79,7 +98,10 @@ pub fn from_local(values: impl IntoIterator<Item = Option<NaiveDateTime>>, data_
                 .into_iter()
                 .map(|v| {
                     v.and_then(|v| match &tz {
-                        Some(tz) => tz.from_local_datetime(&v).earliest().and_then(|t| t.timestamp_nanos_opt()),
+                        Some(tz) => tz
+                            .from_local_datetime(&v)
+                            .earliest()
+                            .and_then(|t| t.timestamp_nanos_opt()),
                         None => v.and_utc().timestamp_nanos_opt(),
                     })
                 })
@@ -90,7 +112,9 @@ pub fn from_local(values: impl IntoIterator<Item = Option<NaiveDateTime>>, data_
             });
             Ok(cast(&nanos, data_type)?)
         }
-        other => Err(DataFusionError::Execution(format!("expected a date or a timestamp, got {other}"))),
+        other => Err(DataFusionError::Execution(format!(
+            "expected a date or a timestamp, got {other}"
+        ))),
     }
 }
 
@@ -154,12 +178,18 @@ impl Unit {
 
 /// The unit named by the first argument, the same on every row.
 pub fn constant_unit(function: &str, units: &ArrayRef) -> Result<Option<Unit>> {
-    constant_string(function, "unit", units)?.map(|name| Unit::parse(function, &name)).transpose()
+    constant_string(function, "unit", units)?
+        .map(|name| Unit::parse(function, &name))
+        .transpose()
 }
 
 /// The same stored values under another type of the same layout (a timestamp's zone label:
 /// the instants stay).
 pub fn relabel(array: &ArrayRef, data_type: &DataType) -> Result<ArrayRef> {
-    let data = array.to_data().into_builder().data_type(data_type.clone()).build()?;
+    let data = array
+        .to_data()
+        .into_builder()
+        .data_type(data_type.clone())
+        .build()?;
     Ok(datafusion::arrow::array::make_array(data))
 }

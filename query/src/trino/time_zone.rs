@@ -27,7 +27,8 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{
-    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
 };
 
 use super::simple::plan_error;
@@ -48,11 +49,17 @@ struct ZoneFunction {
 }
 
 pub fn at_timezone() -> ScalarUDF {
-    ScalarUDF::from(ZoneFunction { kind: Kind::At, signature: Signature::any(2, Volatility::Immutable) })
+    ScalarUDF::from(ZoneFunction {
+        kind: Kind::At,
+        signature: Signature::any(2, Volatility::Immutable),
+    })
 }
 
 pub fn with_timezone() -> ScalarUDF {
-    ScalarUDF::from(ZoneFunction { kind: Kind::With, signature: Signature::any(2, Volatility::Immutable) })
+    ScalarUDF::from(ZoneFunction {
+        kind: Kind::With,
+        signature: Signature::any(2, Volatility::Immutable),
+    })
 }
 
 impl ScalarUDFImpl for ZoneFunction {
@@ -68,23 +75,45 @@ impl ScalarUDFImpl for ZoneFunction {
     }
 
     fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
-        Err(DataFusionError::Internal(format!("{} uses return_field_from_args", self.name())))
+        Err(DataFusionError::Internal(format!(
+            "{} uses return_field_from_args",
+            self.name()
+        )))
     }
 
     fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
         let name = match args.scalar_arguments[1] {
-            Some(ScalarValue::Utf8(Some(z)) | ScalarValue::LargeUtf8(Some(z)) | ScalarValue::Utf8View(Some(z))) => z,
-            _ => return Err(plan_error(self.name(), "takes the zone as a constant string")),
+            Some(
+                ScalarValue::Utf8(Some(z))
+                | ScalarValue::LargeUtf8(Some(z))
+                | ScalarValue::Utf8View(Some(z)),
+            ) => z,
+            _ => {
+                return Err(plan_error(
+                    self.name(),
+                    "takes the zone as a constant string",
+                ));
+            }
         };
-        Tz::from_str(name).map_err(|_| plan_error(self.name(), format!("unknown time zone {name:?}")))?;
+        Tz::from_str(name)
+            .map_err(|_| plan_error(self.name(), format!("unknown time zone {name:?}")))?;
         let data_type = match (self.kind, args.arg_fields[0].data_type()) {
-            (Kind::At, DataType::Timestamp(unit, _)) | (Kind::With, DataType::Timestamp(unit, None)) => {
+            (Kind::At, DataType::Timestamp(unit, _))
+            | (Kind::With, DataType::Timestamp(unit, None)) => {
                 DataType::Timestamp(*unit, Some(Arc::from(name.as_str())))
             }
             (_, DataType::Null) => DataType::Null,
-            (Kind::At, other) => return Err(plan_error(self.name(), format!("takes a timestamp, not {other}"))),
+            (Kind::At, other) => {
+                return Err(plan_error(
+                    self.name(),
+                    format!("takes a timestamp, not {other}"),
+                ));
+            }
             (Kind::With, other) => {
-                return Err(plan_error(self.name(), format!("takes a timestamp without time zone, not {other}")));
+                return Err(plan_error(
+                    self.name(),
+                    format!("takes a timestamp without time zone, not {other}"),
+                ));
             }
         };
         Ok(Arc::new(Field::new(self.name(), data_type, true)))
@@ -100,7 +129,11 @@ impl ScalarUDFImpl for ZoneFunction {
             (Kind::At, _) => relabel(&array, &target)?,
             (Kind::With, _) => from_local(local_datetimes(&array)?, &target)?,
         };
-        Ok(if constant { ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?) } else { ColumnarValue::Array(result) })
+        Ok(if constant {
+            ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?)
+        } else {
+            ColumnarValue::Array(result)
+        })
     }
 }
 
@@ -110,16 +143,29 @@ mod tests {
 
     #[tokio::test]
     async fn at_timezone_shows_the_same_instant_in_another_zone() {
-        assert_eq!(value("SELECT from_unixtime(0) AT TIME ZONE 'America/New_York'").await, "1969-12-31T19:00:00-05:00");
-        assert_eq!(value("SELECT at_timezone(TIMESTAMP '2026-01-01 12:00:00', 'Asia/Tokyo')").await, "2026-01-01T21:00:00+09:00");
+        assert_eq!(
+            value("SELECT from_unixtime(0) AT TIME ZONE 'America/New_York'").await,
+            "1969-12-31T19:00:00-05:00"
+        );
+        assert_eq!(
+            value("SELECT at_timezone(TIMESTAMP '2026-01-01 12:00:00', 'Asia/Tokyo')").await,
+            "2026-01-01T21:00:00+09:00"
+        );
     }
 
     #[tokio::test]
     async fn with_timezone_reads_local_time_in_the_zone() {
         assert_eq!(
-            value("SELECT with_timezone(TIMESTAMP '2026-01-01 12:00:00', 'America/New_York')").await,
+            value("SELECT with_timezone(TIMESTAMP '2026-01-01 12:00:00', 'America/New_York')")
+                .await,
             "2026-01-01T12:00:00-05:00"
         );
-        assert_eq!(value("SELECT to_unixtime(with_timezone(TIMESTAMP '1970-01-01 00:00:00', 'Europe/Paris'))").await, "-3600.0");
+        assert_eq!(
+            value(
+                "SELECT to_unixtime(with_timezone(TIMESTAMP '1970-01-01 00:00:00', 'Europe/Paris'))"
+            )
+            .await,
+            "-3600.0"
+        );
     }
 }

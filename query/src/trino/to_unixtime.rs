@@ -31,8 +31,11 @@ pub fn udf() -> ScalarUDF {
             };
             let micros = cast(&args[0], &DataType::Timestamp(TimeUnit::Microsecond, zone))?;
             let micros = cast(&micros, &DataType::Int64)?;
-            let seconds: Float64Array =
-                micros.as_primitive::<Int64Type>().iter().map(|m| m.map(|m| m as f64 / 1e6)).collect();
+            let seconds: Float64Array = micros
+                .as_primitive::<Int64Type>()
+                .iter()
+                .map(|m| m.map(|m| m as f64 / 1e6))
+                .collect();
             Ok(Arc::new(seconds))
         },
     )
@@ -44,8 +47,17 @@ mod tests {
 
     #[tokio::test]
     async fn gives_fractional_seconds_as_a_double() {
-        assert_eq!(value("SELECT to_unixtime(TIMESTAMP '2026-01-01 00:00:00.250')").await, "1767225600.25");
-        assert_eq!(value("SELECT to_unixtime(from_unixtime(1767225600.5))").await, "1767225600.5");
-        assert_eq!(data_type("SELECT to_unixtime(TIMESTAMP '2026-01-01 00:00:00')").await, "Float64");
+        assert_eq!(
+            value("SELECT to_unixtime(TIMESTAMP '2026-01-01 00:00:00.250')").await,
+            "1767225600.25"
+        );
+        assert_eq!(
+            value("SELECT to_unixtime(from_unixtime(1767225600.5))").await,
+            "1767225600.5"
+        );
+        assert_eq!(
+            data_type("SELECT to_unixtime(TIMESTAMP '2026-01-01 00:00:00')").await,
+            "Float64"
+        );
     }
 }

@@ -13,7 +13,9 @@
 //! Arrow types. A row field without a name (`row(integer, varchar)`) is named `field0`, `field1`, …
 //! Trino: <https://trino.io/docs/current/language/types.html#structural>.
 
-use datafusion::sql::sqlparser::ast::{ArrayElemTypeDef, CastKind, DataType, Expr, Ident, StructBracketKind, StructField};
+use datafusion::sql::sqlparser::ast::{
+    ArrayElemTypeDef, CastKind, DataType, Expr, Ident, StructBracketKind, StructField,
+};
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
 use datafusion::sql::sqlparser::tokenizer::Token;
@@ -39,12 +41,21 @@ fn cast_arguments(parser: &mut Parser, kind: CastKind) -> Result<Expr, ParserErr
     parser.expect_keyword_is(Keyword::AS)?;
     let data_type = data_type(parser)?;
     parser.expect_token(&Token::RParen)?;
-    Ok(Expr::Cast { kind, expr: Box::new(expr), data_type, array: false, format: None })
+    Ok(Expr::Cast {
+        kind,
+        expr: Box::new(expr),
+        data_type,
+        array: false,
+        format: None,
+    })
 }
 
 /// A type, with Trino's nested spellings; any other type as the generic dialect reads it.
 pub fn data_type(parser: &mut Parser) -> Result<DataType, ParserError> {
-    let constructor = match (&parser.peek_token_ref().token, &parser.peek_nth_token_ref(1).token) {
+    let constructor = match (
+        &parser.peek_token_ref().token,
+        &parser.peek_nth_token_ref(1).token,
+    ) {
         (Token::Word(w), Token::LParen) if w.quote_style.is_none() => w.value.to_ascii_lowercase(),
         _ => return parser.parse_data_type(),
     };
@@ -66,8 +77,16 @@ pub fn data_type(parser: &mut Parser) -> Result<DataType, ParserError> {
             loop {
                 let named = matches!(&parser.peek_token_ref().token, Token::Word(_))
                     && matches!(&parser.peek_nth_token_ref(1).token, Token::Word(_));
-                let field_name = if named { Some(parser.parse_identifier()?) } else { Some(Ident::new(format!("field{}", fields.len()))) };
-                fields.push(StructField { field_name, field_type: data_type(parser)?, options: None });
+                let field_name = if named {
+                    Some(parser.parse_identifier()?)
+                } else {
+                    Some(Ident::new(format!("field{}", fields.len())))
+                };
+                fields.push(StructField {
+                    field_name,
+                    field_type: data_type(parser)?,
+                    options: None,
+                });
                 if !parser.consume_token(&Token::Comma) {
                     break;
                 }
@@ -86,16 +105,32 @@ mod tests {
     use super::super::dialect::TrinoDialect;
 
     fn parsed(sql: &str) -> String {
-        Parser::parse_sql(&TrinoDialect, sql).unwrap_or_else(|e| panic!("{sql}: {e}"))[0].to_string()
+        Parser::parse_sql(&TrinoDialect, sql).unwrap_or_else(|e| panic!("{sql}: {e}"))[0]
+            .to_string()
     }
 
     #[test]
     fn reads_trinos_nested_types() {
-        assert_eq!(parsed("SELECT CAST(a AS array(integer))"), "SELECT CAST(a AS ARRAY<INTEGER>)");
-        assert_eq!(parsed("SELECT TRY_CAST(a AS map(varchar, array(bigint)))"), "SELECT TRY_CAST(a AS Map(VARCHAR, ARRAY<BIGINT>))");
-        assert_eq!(parsed("SELECT CAST(a AS row(Id bigint, \"Name\" varchar))"), "SELECT CAST(a AS STRUCT(Id BIGINT, \"Name\" VARCHAR))");
-        assert_eq!(parsed("SELECT CAST(a AS ROW(integer, decimal(10, 2)))"), "SELECT CAST(a AS STRUCT(field0 INTEGER, field1 DECIMAL(10,2)))");
-        assert_eq!(parsed("SELECT CAST(a AS ARRAY<INT>), CAST(b AS decimal(5, 1))"), "SELECT CAST(a AS ARRAY<INT>), CAST(b AS DECIMAL(5,1))");
+        assert_eq!(
+            parsed("SELECT CAST(a AS array(integer))"),
+            "SELECT CAST(a AS ARRAY<INTEGER>)"
+        );
+        assert_eq!(
+            parsed("SELECT TRY_CAST(a AS map(varchar, array(bigint)))"),
+            "SELECT TRY_CAST(a AS Map(VARCHAR, ARRAY<BIGINT>))"
+        );
+        assert_eq!(
+            parsed("SELECT CAST(a AS row(Id bigint, \"Name\" varchar))"),
+            "SELECT CAST(a AS STRUCT(Id BIGINT, \"Name\" VARCHAR))"
+        );
+        assert_eq!(
+            parsed("SELECT CAST(a AS ROW(integer, decimal(10, 2)))"),
+            "SELECT CAST(a AS STRUCT(field0 INTEGER, field1 DECIMAL(10,2)))"
+        );
+        assert_eq!(
+            parsed("SELECT CAST(a AS ARRAY<INT>), CAST(b AS decimal(5, 1))"),
+            "SELECT CAST(a AS ARRAY<INT>), CAST(b AS DECIMAL(5,1))"
+        );
         // what the rewrites print reads back the same
         let printed = parsed("SELECT CAST(a AS map(varchar, row(x integer)))");
         assert_eq!(parsed(&printed), printed);

@@ -47,11 +47,17 @@ pub fn precision_of_unit(unit: TimeUnit) -> usize {
 impl TypePlanner for TrinoTypes {
     fn plan_type_field(&self, sql_type: &SqlType) -> Result<Option<FieldRef>> {
         let data_type = match sql_type {
-            SqlType::Timestamp(..) | SqlType::JSON | SqlType::Varbinary(_) | SqlType::Custom(..) => scalar(sql_type),
-            SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(..) => Some(arrow_type(sql_type)?),
+            SqlType::Timestamp(..)
+            | SqlType::JSON
+            | SqlType::Varbinary(_)
+            | SqlType::Custom(..) => scalar(sql_type),
+            SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(..) => {
+                Some(arrow_type(sql_type)?)
+            }
             _ => None,
         };
-        let json = matches!(sql_type, SqlType::JSON) || matches!(sql_type, SqlType::Custom(name, _) if name.to_string().eq_ignore_ascii_case("json"));
+        let json = matches!(sql_type, SqlType::JSON)
+            || matches!(sql_type, SqlType::Custom(name, _) if name.to_string().eq_ignore_ascii_case("json"));
         Ok(data_type.map(|t| {
             let field = Field::new("", t, true);
             Arc::new(if json { json_field(field) } else { field })
@@ -67,7 +73,8 @@ pub fn anonymous_field(position: usize) -> String {
 
 /// Is `name` the name [`anonymous_field`] gives the `position`th field?
 pub fn is_anonymous_field(name: &str, position: usize) -> bool {
-    name.strip_prefix("field").is_some_and(|n| n == position.to_string())
+    name.strip_prefix("field")
+        .is_some_and(|n| n == position.to_string())
 }
 
 /// The Arrow extension type that marks a text as JSON, under Arrow's metadata key for
@@ -79,13 +86,19 @@ const EXTENSION_TYPE_NAME_KEY: &str = "ARROW:extension:name";
 /// ([`super::json_cast`]) and `typeof` says `json`.
 pub fn json_field(field: Field) -> Field {
     let mut metadata = field.metadata().clone();
-    metadata.insert(EXTENSION_TYPE_NAME_KEY.to_string(), JSON_EXTENSION.to_string());
+    metadata.insert(
+        EXTENSION_TYPE_NAME_KEY.to_string(),
+        JSON_EXTENSION.to_string(),
+    );
     field.with_metadata(metadata)
 }
 
 /// Is `field` Trino's `json`?
 pub fn is_json(field: &Field) -> bool {
-    field.metadata().get(EXTENSION_TYPE_NAME_KEY).is_some_and(|name| name == JSON_EXTENSION)
+    field
+        .metadata()
+        .get(EXTENSION_TYPE_NAME_KEY)
+        .is_some_and(|name| name == JSON_EXTENSION)
 }
 
 /// Trino's reading of a scalar type where it differs from DataFusion's; None elsewhere.
@@ -93,12 +106,15 @@ fn scalar(sql_type: &SqlType) -> Option<DataType> {
     match sql_type {
         SqlType::Timestamp(precision, zone) => {
             let unit = unit_of_precision(precision.unwrap_or(3));
-            let zone = matches!(zone, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz).then(|| Arc::from("UTC"));
+            let zone = matches!(zone, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz)
+                .then(|| Arc::from("UTC"));
             Some(DataType::Timestamp(unit, zone))
         }
         SqlType::JSON => Some(DataType::Utf8),
         SqlType::Varbinary(_) => Some(DataType::Binary),
-        SqlType::Custom(name, _) if name.to_string().eq_ignore_ascii_case("json") => Some(DataType::Utf8),
+        SqlType::Custom(name, _) if name.to_string().eq_ignore_ascii_case("json") => {
+            Some(DataType::Utf8)
+        }
         _ => None,
     }
 }
@@ -112,12 +128,20 @@ pub fn arrow_type(sql_type: &SqlType) -> Result<DataType> {
         return Ok(t);
     }
     Ok(match sql_type {
-        SqlType::Array(ArrayElemTypeDef::AngleBracket(inner) | ArrayElemTypeDef::SquareBracket(inner, _) | ArrayElemTypeDef::Parenthesis(inner)) => {
-            DataType::List(Arc::new(Field::new_list_field(arrow_type(inner)?, true)))
-        }
+        SqlType::Array(
+            ArrayElemTypeDef::AngleBracket(inner)
+            | ArrayElemTypeDef::SquareBracket(inner, _)
+            | ArrayElemTypeDef::Parenthesis(inner),
+        ) => DataType::List(Arc::new(Field::new_list_field(arrow_type(inner)?, true))),
         SqlType::Map(key, value) => {
-            let entries = Fields::from(vec![Field::new("key", arrow_type(key)?, false), Field::new("value", arrow_type(value)?, true)]);
-            DataType::Map(Arc::new(Field::new("entries", DataType::Struct(entries), false)), false)
+            let entries = Fields::from(vec![
+                Field::new("key", arrow_type(key)?, false),
+                Field::new("value", arrow_type(value)?, true),
+            ]);
+            DataType::Map(
+                Arc::new(Field::new("entries", DataType::Struct(entries), false)),
+                false,
+            )
         }
         SqlType::Struct(fields, _) => DataType::Struct(
             fields

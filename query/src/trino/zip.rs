@@ -28,7 +28,13 @@ fn element_fields(args: &[DataType]) -> Result<Fields> {
     args.iter()
         .enumerate()
         .map(|(i, t)| match t {
-            DataType::List(item) | DataType::LargeList(item) | DataType::FixedSizeList(item, _) => Ok(Field::new(anonymous_field(i), item.data_type().clone(), true)),
+            DataType::List(item) | DataType::LargeList(item) | DataType::FixedSizeList(item, _) => {
+                Ok(Field::new(
+                    anonymous_field(i),
+                    item.data_type().clone(),
+                    true,
+                ))
+            }
             // a NULL array: the result is NULL
             DataType::Null => Ok(Field::new(anonymous_field(i), DataType::Null, true)),
             other => Err(plan_error("zip", format!("takes arrays, not {other}"))),
@@ -37,12 +43,19 @@ fn element_fields(args: &[DataType]) -> Result<Fields> {
 }
 
 fn zip_type(args: &[DataType]) -> Result<DataType> {
-    Ok(DataType::new_list(DataType::Struct(element_fields(args)?), true))
+    Ok(DataType::new_list(
+        DataType::Struct(element_fields(args)?),
+        true,
+    ))
 }
 
 fn zip(args: &[ArrayRef], result: &DataType) -> Result<ArrayRef> {
-    let DataType::List(item) = result else { return Err(plan_error("zip", "returns an array")) };
-    let DataType::Struct(fields) = item.data_type() else { return Err(plan_error("zip", "returns an array of rows")) };
+    let DataType::List(item) = result else {
+        return Err(plan_error("zip", "returns an array"));
+    };
+    let DataType::Struct(fields) = item.data_type() else {
+        return Err(plan_error("zip", "returns an array of rows"));
+    };
     let lists = args
         .iter()
         .zip(fields.iter())
@@ -58,9 +71,16 @@ fn zip(args: &[ArrayRef], result: &DataType) -> Result<ArrayRef> {
         let present = lists.iter().all(|l| l.is_valid(row));
         valid.push(present);
         if present {
-            let longest = lists.iter().map(|l| l.value_length(row) as usize).max().unwrap_or(0);
+            let longest = lists
+                .iter()
+                .map(|l| l.value_length(row) as usize)
+                .max()
+                .unwrap_or(0);
             for (list, picks) in lists.iter().zip(picks.iter_mut()) {
-                let (start, length) = (list.value_offsets()[row] as usize, list.value_length(row) as usize);
+                let (start, length) = (
+                    list.value_offsets()[row] as usize,
+                    list.value_length(row) as usize,
+                );
                 picks.extend((0..longest).map(|j| (j < length).then_some((start + j) as u64)));
             }
         }
@@ -72,11 +92,21 @@ fn zip(args: &[ArrayRef], result: &DataType) -> Result<ArrayRef> {
         .map(|(list, picks)| take(list.values().as_ref(), &UInt64Array::from(picks), None))
         .collect::<Result<Vec<_>, _>>()?;
     let rows_of = StructArray::try_new(fields.clone(), columns, None)?;
-    Ok(Arc::new(ListArray::try_new(Arc::clone(item), OffsetBuffer::new(offsets.into()), Arc::new(rows_of), Some(NullBuffer::from(valid)))?))
+    Ok(Arc::new(ListArray::try_new(
+        Arc::clone(item),
+        OffsetBuffer::new(offsets.into()),
+        Arc::new(rows_of),
+        Some(NullBuffer::from(valid)),
+    )?))
 }
 
 pub fn udf() -> ScalarUDF {
-    Simple::udf("zip", Signature::variadic_any(Volatility::Immutable), zip_type, zip)
+    Simple::udf(
+        "zip",
+        Signature::variadic_any(Volatility::Immutable),
+        zip_type,
+        zip,
+    )
 }
 
 #[cfg(test)]
@@ -87,10 +117,19 @@ mod tests {
     async fn pads_the_shorter_arrays() {
         let zipped = "zip(ARRAY[1, 2], ARRAY['1b', null, '3b'])";
         assert_eq!(value(&format!("SELECT cardinality({zipped})")).await, "3");
-        assert_eq!(value(&format!("SELECT transform({zipped}, r -> r['field1'])")).await, "[1b, , 3b]");
-        assert_eq!(value(&format!("SELECT transform({zipped}, r -> r['field0'])")).await, "[1, 2, ]");
+        assert_eq!(
+            value(&format!("SELECT transform({zipped}, r -> r['field1'])")).await,
+            "[1b, , 3b]"
+        );
+        assert_eq!(
+            value(&format!("SELECT transform({zipped}, r -> r['field0'])")).await,
+            "[1, 2, ]"
+        );
         assert_eq!(value("SELECT zip(ARRAY[1], NULL) IS NULL").await, "true");
         assert_eq!(value("SELECT zip_with(ARRAY[1, 3, 5], ARRAY['a', 'b', 'c'], (x, y) -> (y, x))[2]['field1']").await, "3");
-        assert_eq!(value("SELECT zip_with(ARRAY[1, 2], ARRAY[3, 4], (x, y) -> x + y)").await, "[4, 6]");
+        assert_eq!(
+            value("SELECT zip_with(ARRAY[1, 2], ARRAY[3, 4], (x, y) -> x + y)").await,
+            "[4, 6]"
+        );
     }
 }
