@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tokio::sync::mpsc;
-use tributary_transform::layout::{DEAD_LETTER_PREFIX, Table};
+use tributary_table::layout::{DEAD_LETTER_PREFIX, Table};
 use tributary_transform::model::{DeadLetter, Origin, Record};
 use tributary_transform::{
     SequenceNumber, Sink, SinkConfig, SinkError, SinkReport, Warehouse, WarehouseError,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
-use tributary_transform::warehouse::{Location, s3_store};
+use tributary_table::warehouse::{Location, s3_store};
 
 use crate::decode::Format;
 use crate::decode::entity::parse_time;

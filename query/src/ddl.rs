@@ -9,8 +9,8 @@
 use std::fmt::Write;
 
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use tributary_table::layout::PARTITION_COLUMNS;
 use tributary_transform::Table;
-use tributary_transform::layout::PARTITION_COLUMNS;
 
 use crate::views;
 

@@ -80,7 +80,7 @@ async fn table_provider(
             .ok()
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_default();
-        let store = tributary_transform::warehouse::s3_store(&bucket)
+        let store = tributary_table::warehouse::s3_store(&bucket)
             .await
             .map_err(|e| {
                 QueryError::Invalid(format!("table {}: opening s3://{bucket}: {e}", table.name))

@@ -11,8 +11,8 @@ use datafusion::datasource::listing::{
 use datafusion::error::DataFusionError;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use tributary_transform::layout::PARTITION_COLUMNS;
-use tributary_transform::{Table, Warehouse, WarehouseError};
+use tributary_table::layout::PARTITION_COLUMNS;
+use tributary_table::{Table, Warehouse, WarehouseError};
 
 use crate::views;
 

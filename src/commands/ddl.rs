@@ -1,7 +1,7 @@
 //! `tributary ddl`: the Athena statements that make the warehouse queryable there.
 
 use tributary_query::ddl::{DdlOptions, statements};
-use tributary_transform::warehouse::Location;
+use tributary_table::warehouse::Location;
 
 use crate::cli::DdlArgs;
 

@@ -10,11 +10,11 @@ use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::error::ArrowError;
 
-use crate::layout::{
-    OutOfRange, Partition, Table, event_properties_fields, order_item_fields, order_item_list_field,
-};
 use crate::model::{
     Change, ClickEvent, MONEY_PRECISION, MONEY_SCALE, OrderChange, Origin, Record, UserChange,
+};
+use tributary_table::layout::{
+    OutOfRange, Partition, Table, event_properties_fields, order_item_fields, order_item_list_field,
 };
 
 /// Builds one table's batch.
@@ -55,7 +55,7 @@ impl BatchBuilder {
     /// Appends a record of this builder's table.
     ///
     /// # Panics
-    /// If the record belongs to another table: the caller routes by [`Table::of`].
+    /// If the record belongs to another table: the caller routes by [`Record::table`].
     pub fn append(&mut self, record: &Record) {
         match (&mut self.columns, record) {
             (Columns::Events(c), Record::Event(e)) => c.append(e),
@@ -91,7 +91,7 @@ pub fn partition_batches(records: &[Record]) -> Result<Vec<PartitionBatch>, Part
     let mut builders: std::collections::HashMap<(Table, Partition), BatchBuilder> =
         std::collections::HashMap::new();
     for record in records {
-        let key = (Table::of(record), Partition::of_record(record)?);
+        let key = (record.table(), record.partition()?);
         builders
             .entry(key)
             .or_insert_with(|| {
@@ -404,8 +404,8 @@ impl UserColumns {
 pub(crate) mod tests {
     use super::*;
     use crate::model::{Operation, OrderItem};
-    use crate::sequence::SequenceNumber;
     use datafusion::arrow::array::{Array, AsArray};
+    use tributary_table::sequence::SequenceNumber;
 
     pub(crate) fn origin(seq: u64) -> Origin {
         Origin {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use datafusion::arrow::array::RecordBatch;
 
 use crate::batch::PartitionBatch;
-use crate::layout::{Partition, Table};
+use tributary_table::layout::{Partition, Table};
 
 /// Limits on what the buffers hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

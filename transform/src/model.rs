@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::sequence::SequenceNumber;
+use tributary_table::layout::{OutOfRange, Partition, Table};
+use tributary_table::sequence::SequenceNumber;
 
 /// Where one record came from: enough to find it again and to trace duplicates.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,8 +71,7 @@ pub struct Change {
 }
 
 /// Money and prices: DECIMAL(18,4), as an integer count of 1/10,000ths.
-pub const MONEY_PRECISION: u8 = 18;
-pub const MONEY_SCALE: i8 = 4;
+pub use tributary_table::layout::{MONEY_PRECISION, MONEY_SCALE};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderItem {
@@ -127,6 +127,24 @@ impl Record {
             Record::Order(o) => &o.change.origin,
             Record::User(u) => &u.change.origin,
         }
+    }
+
+    /// The table the record belongs to.
+    pub fn table(&self) -> Table {
+        match self {
+            Record::Event(_) => Table::Events,
+            Record::Order(_) => Table::OrderChanges,
+            Record::User(_) => Table::UserChanges,
+        }
+    }
+
+    /// The UTC day that partitions the record: event time, or the item's creation time.
+    pub fn partition(&self) -> Result<Partition, OutOfRange> {
+        Partition::of_millis(match self {
+            Record::Event(e) => e.timestamp_ms,
+            Record::Order(o) => o.created_at_ms,
+            Record::User(u) => u.created_at_ms,
+        })
     }
 }
 

@@ -73,9 +73,9 @@ mod tests {
     use super::*;
     use crate::batch::BatchBuilder;
     use crate::batch::tests::order;
-    use crate::layout::Table;
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use datafusion::parquet::basic::Type as PhysicalType;
+    use tributary_table::layout::Table;
 
     #[test]
     fn timestamps_are_int64_and_money_is_decimal() {

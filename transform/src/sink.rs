@@ -16,10 +16,10 @@ use tokio::task::JoinSet;
 use crate::batch::{PartitionBatch, PartitionError, partition_batches};
 use crate::buffer::{BufferKey, BufferLimits, Buffers};
 use crate::dead_letters;
-use crate::layout::DEAD_LETTER_PREFIX;
 use crate::model::{DeadLetter, Record};
 use crate::parquet::{self, Codec};
-use crate::warehouse::{Warehouse, WarehouseError};
+use tributary_table::layout::DEAD_LETTER_PREFIX;
+use tributary_table::warehouse::{Warehouse, WarehouseError};
 
 /// Parquet encodes in flight at once (each holds one flushed batch).
 pub const MAX_WRITES_IN_FLIGHT: usize = 2;

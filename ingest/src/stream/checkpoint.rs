@@ -17,8 +17,8 @@ use bytes::Bytes;
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 use serde::{Deserialize, Serialize};
-use tributary_transform::layout::STATE_PREFIX;
-use tributary_transform::{SequenceNumber, Warehouse};
+use tributary_table::layout::STATE_PREFIX;
+use tributary_table::{SequenceNumber, Warehouse};
 
 use super::shard::{ShardId, StartPosition};
 

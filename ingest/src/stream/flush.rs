@@ -21,7 +21,7 @@ use futures::StreamExt;
 use object_store::ObjectStoreExt;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::{debug, info, warn};
-use tributary_transform::layout::DEAD_LETTER_PREFIX;
+use tributary_table::layout::DEAD_LETTER_PREFIX;
 use tributary_transform::{
     Codec, Partition, SequenceNumber, SinkError, Table, Warehouse, write_parquet,
 };

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde_json::json;
-use tributary_transform::layout::STATE_PREFIX;
-use tributary_transform::{Warehouse, WarehouseError};
+use tributary_table::layout::STATE_PREFIX;
+use tributary_table::{Warehouse, WarehouseError};
 
 pub struct Membership {
     warehouse: Warehouse,

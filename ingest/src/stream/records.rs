@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use tributary_transform::model::{DeadLetter, Origin, Record};
-use tributary_transform::{Partition, PartitionBatch, SequenceNumber, partition_batches};
+use tributary_transform::{PartitionBatch, SequenceNumber, partition_batches};
 
 use super::client::{RawRecord, StreamKind};
 use crate::decode::{self, Format};
@@ -40,7 +40,7 @@ pub fn decode_chunk(
             arrival_time_ms: raw.arrival_ms,
         };
         let mut take = |format: Format, data: &[u8], result: Result<decode::Decoded, String>| {
-            let result = result.and_then(|d| match Partition::of_record(&d.record) {
+            let result = result.and_then(|d| match d.record.partition() {
                 Ok(_) => Ok(d.record),
                 Err(e) => Err(format!("cannot be dated: {e}")),
             });

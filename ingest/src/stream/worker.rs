@@ -16,8 +16,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
-use tributary_transform::aws::load_sdk_config;
-use tributary_transform::{Warehouse, WarehouseError};
+use tributary_table::aws::load_sdk_config;
+use tributary_table::{Warehouse, WarehouseError};
 
 use super::checkpoint::{CheckpointError, CheckpointStore};
 use super::client::{ClientError, SharedClient};

@@ -15,9 +15,12 @@ use std::sync::{Arc, LazyLock};
 use chrono::{DateTime, Datelike};
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 
-use crate::model::{MONEY_PRECISION, MONEY_SCALE, Record};
+/// Money and prices: DECIMAL(18,4).
+pub const MONEY_PRECISION: u8 = 18;
+pub const MONEY_SCALE: i8 = 4;
 
-/// The partition columns of every table, in path order; strings, zero-padded.
+/// The partition columns of every table, in path order (zero-padded in paths; `int` columns of
+/// the Delta tables, see [`crate::delta::arrow_schema`]).
 pub const PARTITION_COLUMNS: [&str; 3] = ["year", "month", "day"];
 
 /// Where dead letters go, below the warehouse root.
@@ -52,14 +55,6 @@ impl Table {
             Table::UserChanges => USER_CHANGES.clone(),
         }
     }
-
-    pub fn of(record: &Record) -> Table {
-        match record {
-            Record::Event(_) => Table::Events,
-            Record::Order(_) => Table::OrderChanges,
-            Record::User(_) => Table::UserChanges,
-        }
-    }
 }
 
 /// A UTC day: the `year=/month=/day=` partition of one row.
@@ -86,14 +81,6 @@ impl Partition {
             year: dt.year(),
             month: dt.month(),
             day: dt.day(),
-        })
-    }
-
-    pub fn of_record(record: &Record) -> Result<Self, OutOfRange> {
-        Self::of_millis(match record {
-            Record::Event(e) => e.timestamp_ms,
-            Record::Order(o) => o.created_at_ms,
-            Record::User(u) => u.created_at_ms,
         })
     }
 

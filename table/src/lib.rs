@@ -1,0 +1,25 @@
+//! # tributary-table: the warehouse's tables
+//!
+//! # Layout
+//! - [`layout`]: the warehouse contract: table names, Arrow schemas, `year=/month=/day=`
+//!   partitions; [`sequence`]: stream sequence numbers, ordered numerically.
+//! - [`warehouse`]: the local directory or S3 prefix everything lives in; [`aws`] builds the
+//!   AWS configuration (region, credentials chain, endpoint) in one place.
+//! - [`delta`]: the tables as Delta Lake tables: creation, atomic commits of data files with
+//!   `txn` actions (idempotent per writer and flush), and the versions those hold; [`stats`]:
+//!   the per-file statistics those commits carry for data skipping.
+//!
+//! `transform` writes files with these schemas, `ingest` commits them and keeps its
+//! checkpoints here, `query` reads the tables; none of them defines the contract itself.
+
+pub mod aws;
+pub mod delta;
+pub mod layout;
+pub mod sequence;
+pub mod stats;
+pub mod warehouse;
+
+pub use delta::{CommitKind, CommitReport, Contribution, DataFile, TableError, Txn};
+pub use layout::{Partition, Table};
+pub use sequence::SequenceNumber;
+pub use warehouse::{Warehouse, WarehouseError};
