@@ -11,10 +11,10 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
         to: args.to,
         limit: args.limit,
     };
-    if let (Some(from), Some(to)) = (params.from, params.to) {
-        if from > to {
-            bail!("--from {from} is after --to {to}");
-        }
+    if let (Some(from), Some(to)) = (params.from, params.to)
+        && from > to
+    {
+        bail!("--from {from} is after --to {to}");
     }
     let sql = args.name.sql(&params);
     if args.print_sql {

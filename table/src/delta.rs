@@ -347,7 +347,7 @@ pub async fn commit(
             .await;
         match result {
             Ok(done) => {
-                report.version = Some(done.version() as u64);
+                report.version = Some(done.version());
                 delta.update_state().await.map_err(|e| error_of(delta, e))?;
                 return Ok(report);
             }

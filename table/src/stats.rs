@@ -75,15 +75,15 @@ fn bounds(data_type: &DataType, columns: &[&dyn Array]) -> Option<(Value, Value)
             let mut hi: Option<String> = None;
             for c in columns {
                 let a: &StringArray = c.as_string::<i32>();
-                if let Some(v) = min_string(a) {
-                    if lo.as_deref().is_none_or(|l| v < l) {
-                        lo = Some(v.to_string());
-                    }
+                if let Some(v) = min_string(a)
+                    && lo.as_deref().is_none_or(|l| v < l)
+                {
+                    lo = Some(v.to_string());
                 }
-                if let Some(v) = max_string(a) {
-                    if hi.as_deref().is_none_or(|h| v > h) {
-                        hi = Some(v.to_string());
-                    }
+                if let Some(v) = max_string(a)
+                    && hi.as_deref().is_none_or(|h| v > h)
+                {
+                    hi = Some(v.to_string());
                 }
             }
             let (lo, hi) = (lo?, hi?);

@@ -28,14 +28,14 @@ pub enum WarehouseError {
     #[error("cannot open the S3 warehouse {url}: {source}")]
     S3Config {
         url: String,
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     #[error("{operation} {key} in the warehouse {url} failed: {source}")]
     Store {
         operation: &'static str,
         key: String,
         url: String,
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
 }
 
@@ -151,7 +151,7 @@ impl Warehouse {
                     .await
                     .map_err(|source| WarehouseError::S3Config {
                         url: url_text,
-                        source,
+                        source: Box::new(source),
                     })?;
                 Ok(Self {
                     store,
@@ -219,7 +219,7 @@ impl Warehouse {
             operation,
             key: key.to_string(),
             url: self.url.to_string(),
-            source,
+            source: Box::new(source),
         }
     }
 

@@ -523,9 +523,9 @@ fn local_date_time_string(t: &NaiveDateTime) -> String {
         text.push_str(&format!(":{:02}", t.second()));
     }
     if nanos != 0 {
-        if nanos % 1_000_000 == 0 {
+        if nanos.is_multiple_of(1_000_000) {
             text.push_str(&format!(".{:03}", nanos / 1_000_000));
-        } else if nanos % 1000 == 0 {
+        } else if nanos.is_multiple_of(1000) {
             text.push_str(&format!(".{:06}", nanos / 1000));
         } else {
             text.push_str(&format!(".{nanos:09}"));
@@ -955,7 +955,7 @@ fn time_field(spec: &Spec, arg: &Arg) -> Result<String, String> {
         })
     };
     let hour12 = |t: &NaiveDateTime| {
-        if t.hour() % 12 == 0 {
+        if t.hour().is_multiple_of(12) {
             12
         } else {
             t.hour() % 12

@@ -209,7 +209,7 @@ impl VisitorMut for Try {
                 right,
                 ..
             } => {
-                *right = Box::new(parse_expr(&format!("NULLIF({right}, 0)")));
+                **right = parse_expr(&format!("NULLIF({right}, 0)"));
             }
             Expr::Cast { kind, .. }
                 if *kind == CastKind::Cast || *kind == CastKind::DoubleColon =>
