@@ -40,9 +40,8 @@ const MAX_COMMIT_ATTEMPTS: usize = 100;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
-    #[error("Delta table {table} at {url}: {source}")]
+    #[error("Delta table {url}: {source}")]
     Delta {
-        table: String,
         url: String,
         source: Box<DeltaTableError>,
     },
@@ -127,9 +126,8 @@ fn table_url(warehouse: &Warehouse, table: &str) -> Url {
     Url::parse(&warehouse.table_url(table)).expect("a warehouse URL joined with a table name")
 }
 
-fn delta_error(table: &str, url: &Url, source: DeltaTableError) -> TableError {
+fn delta_error(url: &Url, source: DeltaTableError) -> TableError {
     TableError::Delta {
-        table: table.to_string(),
         url: url.to_string(),
         source: Box::new(source),
     }
@@ -192,7 +190,7 @@ pub async fn open(warehouse: &Warehouse, table: Table) -> Result<Option<DeltaTab
         return Ok(None);
     }
     let mut delta = DeltaTable::new(log_store(warehouse, name));
-    delta.load().await.map_err(|e| delta_error(name, &url, e))?;
+    delta.load().await.map_err(|e| delta_error(&url, e))?;
     Ok(Some(delta))
 }
 
@@ -243,7 +241,7 @@ pub async fn open_or_create(warehouse: &Warehouse, table: Table) -> Result<Delta
             debug!(table = name, error = %e, "creating the table failed; loading it");
             match open(warehouse, table).await? {
                 Some(delta) => Ok(delta),
-                None => Err(delta_error(name, &url, e)),
+                None => Err(delta_error(&url, e)),
             }
         }
     }
@@ -259,15 +257,7 @@ pub async fn txn_version(delta: &DeltaTable, app_id: &str) -> Result<Option<i64>
 }
 
 fn error_of(delta: &DeltaTable, source: DeltaTableError) -> TableError {
-    TableError::Delta {
-        table: delta
-            .table_url()
-            .path_segments()
-            .and_then(|mut s| s.rfind(|p| !p.is_empty()).map(str::to_string))
-            .unwrap_or_default(),
-        url: delta.table_url().to_string(),
-        source: Box::new(source),
-    }
+    delta_error(delta.table_url(), source)
 }
 
 fn add_action(file: &DataFile, now_ms: i64) -> Action {

@@ -49,41 +49,51 @@ pub fn of_batches(batches: &[RecordBatch]) -> String {
 
 /// The smallest and largest non-null value of a column spread over several arrays.
 fn bounds(data_type: &DataType, columns: &[&dyn Array]) -> Option<(Value, Value)> {
+    let numbers = |(lo, hi): (i64, i64)| (json!(lo), json!(hi));
     match data_type {
-        DataType::Int64 => fold(columns, |c| {
+        DataType::Int64 => int_bounds(columns, |c| {
             let a = c.as_primitive::<Int64Type>();
-            Some((json!(min(a)?), json!(max(a)?)))
-        }),
-        DataType::Int32 => fold(columns, |c| {
+            Some((min(a)?, max(a)?))
+        })
+        .map(numbers),
+        DataType::Int32 => int_bounds(columns, |c| {
             let a = c.as_primitive::<Int32Type>();
-            Some((json!(min(a)?), json!(max(a)?)))
-        }),
-        DataType::Timestamp(TimeUnit::Millisecond, _) => fold(columns, |c| {
-            let a = c.as_primitive::<TimestampMillisecondType>();
-            Some((instant(min(a)?)?, instant(max(a)?)?))
-        }),
-        DataType::Timestamp(TimeUnit::Microsecond, _) => fold(columns, |c| {
-            let a = c.as_primitive::<TimestampMicrosecondType>();
+            Some((i64::from(min(a)?), i64::from(max(a)?)))
+        })
+        .map(numbers),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            let (lo, hi) = int_bounds(columns, |c| {
+                let a = c.as_primitive::<TimestampMillisecondType>();
+                Some((min(a)?, max(a)?))
+            })?;
+            Some((instant(lo)?, instant(hi)?))
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            let (lo, hi) = int_bounds(columns, |c| {
+                let a = c.as_primitive::<TimestampMicrosecondType>();
+                Some((min(a)?, max(a)?))
+            })?;
             // bounds at millisecond precision must still bound: round the minimum down and
             // the maximum up
-            let lo = min(a)?.div_euclid(1000);
-            let hi = (max(a)? + 999).div_euclid(1000);
-            Some((instant(lo)?, instant(hi)?))
-        }),
+            Some((
+                instant(lo.div_euclid(1000))?,
+                instant((hi + 999).div_euclid(1000))?,
+            ))
+        }
         DataType::Utf8 => {
-            let mut lo: Option<String> = None;
-            let mut hi: Option<String> = None;
+            let mut lo: Option<&str> = None;
+            let mut hi: Option<&str> = None;
             for c in columns {
                 let a: &StringArray = c.as_string::<i32>();
                 if let Some(v) = min_string(a)
-                    && lo.as_deref().is_none_or(|l| v < l)
+                    && lo.is_none_or(|l| v < l)
                 {
-                    lo = Some(v.to_string());
+                    lo = Some(v);
                 }
                 if let Some(v) = max_string(a)
-                    && hi.as_deref().is_none_or(|h| v > h)
+                    && hi.is_none_or(|h| v > h)
                 {
-                    hi = Some(v.to_string());
+                    hi = Some(v);
                 }
             }
             let (lo, hi) = (lo?, hi?);
@@ -94,32 +104,15 @@ fn bounds(data_type: &DataType, columns: &[&dyn Array]) -> Option<(Value, Value)
     }
 }
 
-/// Folds per-array bounds (JSON numbers or ISO-8601 texts of one type) into overall bounds.
-fn fold(
+/// Folds per-array integer bounds into the bounds of the whole column.
+fn int_bounds(
     columns: &[&dyn Array],
-    each: impl Fn(&dyn Array) -> Option<(Value, Value)>,
-) -> Option<(Value, Value)> {
-    let mut out: Option<(Value, Value)> = None;
-    for c in columns {
-        let Some((lo, hi)) = each(*c) else { continue };
-        out = Some(match out {
-            None => (lo, hi),
-            Some((l, h)) => (
-                if less(&lo, &l) { lo } else { l },
-                if less(&h, &hi) { hi } else { h },
-            ),
-        });
-    }
-    out
-}
-
-fn less(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_i64() < y.as_i64(),
-        // fixed-width ISO-8601 UTC texts of four-digit years sort as the instants do
-        (Value::String(x), Value::String(y)) => x < y,
-        _ => false,
-    }
+    each: impl Fn(&dyn Array) -> Option<(i64, i64)>,
+) -> Option<(i64, i64)> {
+    columns
+        .iter()
+        .filter_map(|c| each(*c))
+        .reduce(|(l, h), (lo, hi)| (l.min(lo), h.max(hi)))
 }
 
 /// An instant in milliseconds as Delta's statistics spell it: `2026-01-05T00:00:00.000Z`.
