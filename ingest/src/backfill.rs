@@ -178,7 +178,7 @@ async fn backfill_file(
                     kept.duplicates += 1
                 }
                 Ok(d) => kept.records.push(d.record),
-                Err(letter) => kept.letters.push(letter),
+                Err(letter) => kept.letters.push(*letter),
             }
         }
         Ok::<_, BackfillError>(kept)
@@ -233,7 +233,7 @@ fn decode_chunk(
     chunk: &Chunk,
     shard: &Arc<str>,
     export_time_ms: i64,
-) -> Vec<Result<Decoded, DeadLetter>> {
+) -> Vec<Result<Decoded, Box<DeadLetter>>> {
     let source: Arc<str> = "file".into();
     chunk
         .lines()
@@ -244,11 +244,13 @@ fn decode_chunk(
                 sequence: SequenceNumber::from_u64(line),
                 arrival_time_ms: None,
             };
-            decode::decode(format, raw, origin(), export_time_ms).map_err(|reason| DeadLetter {
-                origin: origin(),
-                format: format.name(),
-                reason,
-                raw: raw.to_vec(),
+            decode::decode(format, raw, origin(), export_time_ms).map_err(|reason| {
+                Box::new(DeadLetter {
+                    origin: origin(),
+                    format: format.name(),
+                    reason,
+                    raw: raw.to_vec(),
+                })
             })
         })
         .collect()

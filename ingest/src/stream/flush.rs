@@ -581,7 +581,7 @@ mod tests {
         let Claim::Claimed(lease) = claim else {
             panic!("claimable")
         };
-        lease
+        *lease
     }
 
     /// Reads `count` stream records after the lease's checkpoint into a buffer.

@@ -24,7 +24,7 @@ pub struct Lease {
 /// What a claim attempt found.
 #[derive(Debug)]
 pub enum Claim {
-    Claimed(Lease),
+    Claimed(Box<Lease>),
     /// Another worker holds a live lease.
     Held {
         owner: String,
@@ -129,7 +129,7 @@ pub async fn try_claim(
     state.lease_until_ms = state.updated_ms + lease_duration.as_millis() as i64;
     let version = store.swap(&state, expected.as_ref()).await?;
     observer.forget(shard);
-    Ok(Claim::Claimed(Lease { state, version }))
+    Ok(Claim::Claimed(Box::new(Lease { state, version })))
 }
 
 #[cfg(test)]

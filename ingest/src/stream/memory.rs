@@ -46,7 +46,7 @@ impl MemoryStream {
     /// Appends records with increasing sequence numbers (shared across shards, like Kinesis).
     pub fn put(&self, shard: &str, data: impl IntoIterator<Item = Vec<u8>>) {
         let mut shards = self.shards.lock().unwrap();
-        let mut next = shards
+        let next = shards
             .values()
             .flat_map(|s| s.records.last())
             .map(|r| r.sequence.as_str().parse::<u64>().unwrap())
@@ -56,13 +56,12 @@ impl MemoryStream {
         let shard = shards
             .get_mut(&ShardId(shard.into()))
             .expect("a known shard");
-        for d in data {
+        for (sequence, d) in (next..).zip(data) {
             shard.records.push(RawRecord {
-                sequence: SequenceNumber::from_u64(next),
+                sequence: SequenceNumber::from_u64(sequence),
                 arrival_ms: Some(0),
                 data: d,
             });
-            next += 1;
         }
     }
 

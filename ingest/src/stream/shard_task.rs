@@ -249,7 +249,7 @@ mod tests {
         .unwrap() else {
             panic!("a new shard is free")
         };
-        let exit = task.run(lease, CancellationToken::new()).await.unwrap();
+        let exit = task.run(*lease, CancellationToken::new()).await.unwrap();
         assert_eq!(exit, ShardExit::Finished);
         // the budget, not the (huge) flush size or the hour-long interval, cut the flushes
         let text = metrics.encode();

@@ -44,7 +44,7 @@ pub enum WorkerError {
     #[error("source {source_name}: {error}")]
     Shard {
         source_name: String,
-        error: FlushError,
+        error: Box<FlushError>,
     },
 }
 
@@ -177,7 +177,7 @@ impl SourceLoop {
                         Ok(ShardExit::Released) => {}
                         Err(error) => {
                             error!(source = %slug, %shard, %error, "shard stopped");
-                            fatal = Some(WorkerError::Shard { source_name: slug.clone(), error });
+                            fatal = Some(WorkerError::Shard { source_name: slug.clone(), error: Box::new(error) });
                             shutdown.cancel();
                         }
                     }
@@ -194,7 +194,7 @@ impl SourceLoop {
                 error!(source = %slug, %shard, %error, "shard could not be flushed at shutdown");
                 fatal.get_or_insert(WorkerError::Shard {
                     source_name: slug.clone(),
-                    error,
+                    error: Box::new(error),
                 });
             }
         }
@@ -298,7 +298,7 @@ impl SourceLoop {
                     let id = shard.id.clone();
                     let token = shutdown.child_token();
                     known.running.insert(id.clone(), token.clone());
-                    tasks.spawn(async move { (id, task.run(lease, token).await) });
+                    tasks.spawn(async move { (id, task.run(*lease, token).await) });
                 }
                 Claim::Held { owner } => {
                     tracing::debug!(shard = %shard.id, %owner, "held by another worker");
