@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use tributary_ingest::Format;
 use tributary_query::{NamedQuery, OutputFormat};
+use tributary_table::TableFormat;
 use tributary_transform::Codec;
 
 #[derive(Parser, Debug)]
@@ -67,6 +68,11 @@ pub struct BackfillArgs {
     /// Parquet compression: zstd or snappy (both read by Athena), or none.
     #[arg(long, default_value = "zstd", value_parser = clap::value_parser!(Codec))]
     pub codec: Codec,
+    /// How the tables are written: `hive` (plain Parquet directories) or `delta` (Delta Lake
+    /// tables: atomic commits, one per table per run; a re-run leaves committed inputs alone).
+    /// The stream worker writes `hive` only, for now, and refuses a warehouse of Delta tables.
+    #[arg(long, default_value = "hive", value_parser = clap::value_parser!(TableFormat))]
+    pub table_format: TableFormat,
     /// Flush a partition's buffer to a file when its in-memory size reaches this (e.g. 128MiB).
     #[arg(long, default_value = "128MiB", value_parser = parse_size)]
     pub max_file_bytes: usize,
@@ -205,6 +211,11 @@ pub struct DdlArgs {
     /// The years partition projection covers, FIRST-LAST; rows of other years stay invisible to Athena.
     #[arg(long, default_value = "2000-2099", value_parser = parse_years)]
     pub years: (i32, i32),
+    /// The layout of the tables: `hive` (external tables over the Parquet directories, with
+    /// partition projection) or `delta` (Athena's Delta Lake tables, which read the Delta log;
+    /// for a warehouse backfilled with `--table-format delta`).
+    #[arg(long = "as", default_value = "hive", value_parser = clap::value_parser!(TableFormat))]
+    pub layout: TableFormat,
 }
 
 /// `2000-2099`: an inclusive range of years.

@@ -9,6 +9,10 @@
 //! every record, whether or not the earlier run finished. Readers may see both copies while a
 //! re-run is between writing and deleting.
 //!
+//! Into Delta tables (`--table-format delta`) each input is a writer with its own `txn`: its
+//! files are committed once, in one commit per table at the end of the run, and a later run
+//! leaves the tables that hold its `txn` as they are (see [`DeltaCommits`]).
+//!
 //! Within one run, DynamoDB Streams records delivered more than once (same `eventID`) are
 //! written once. Two input files are processed at a time, each with half the buffer budget.
 
@@ -20,7 +24,9 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tokio::sync::mpsc;
+use tributary_table::delta::{self, DeltaTable};
 use tributary_table::layout::{DEAD_LETTER_PREFIX, Table};
+use tributary_table::{CommitKind, Contribution, DataFile, TableError, TableFormat, Txn};
 use tributary_transform::model::{DeadLetter, Origin, Record};
 use tributary_transform::{
     SequenceNumber, Sink, SinkConfig, SinkError, SinkReport, Warehouse, WarehouseError,
@@ -68,6 +74,8 @@ pub struct BackfillReport {
     pub sink: SinkReport,
     /// Objects of an earlier run of the same inputs that this run replaced and deleted.
     pub stale_files_deleted: u64,
+    /// Delta tables: (input, table) parts an earlier run committed already, left as they are.
+    pub already_committed: u64,
     pub elapsed: Duration,
 }
 
@@ -86,6 +94,8 @@ pub enum BackfillError {
     Sink { input: String, source: SinkError },
     #[error("a decoding task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    Table(#[from] TableError),
 }
 
 /// Runs a backfill to the end.
@@ -116,20 +126,50 @@ pub async fn run(
         .iter()
         .map(|f| unit_prefix(config.format, &f.uri))
         .collect();
-    let mut files = futures::stream::iter(inputs.files.into_iter().zip(units.iter().cloned()))
-        .map(|(input, unit)| {
-            let sink = Sink::new(warehouse.clone(), sink_config, unit);
-            backfill_file(config, input, sink, &seen, &progress)
-        })
-        .buffered(in_flight);
+    let mut delta = DeltaCommits::open(&warehouse, sink_config.format).await?;
+    // an input whose rows a Delta table holds already (its txn) is not written there again
+    let mut held = Vec::with_capacity(units.len());
+    for unit in &units {
+        held.push(delta.holding(unit).await?);
+    }
+    report.already_committed = held.iter().map(|h| h.len() as u64).sum();
+    let mut files = futures::stream::iter(
+        inputs
+            .files
+            .into_iter()
+            .zip(units.iter().cloned())
+            .zip(held),
+    )
+    .map(|((input, unit), held)| {
+        let mut sink = Sink::new(warehouse.clone(), sink_config, unit.clone());
+        sink.skip_tables(held);
+        let (seen, progress) = (&seen, &progress);
+        async move {
+            let report = backfill_file(config, input, sink, seen, progress).await?;
+            Ok::<_, BackfillError>((unit, report))
+        }
+    })
+    .buffered(in_flight);
     while let Some(file) = files.next().await {
-        let file = file?;
+        let (unit, file) = file?;
         report.records_read += file.records;
         report.duplicates_skipped += file.duplicates;
+        delta.add(&unit, &file.sink);
         report.sink.merge(file.sink);
     }
     drop(files);
-    report.stale_files_deleted = delete_stale(&warehouse, &units, &report.sink).await?;
+    delta.commit().await?;
+    // Delta tables keep what they committed; only dead letters (plain files) are replaced
+    let stale_prefixes: Vec<&str> = match sink_config.format {
+        TableFormat::Hive => Table::ALL
+            .iter()
+            .map(|t| t.name())
+            .chain([DEAD_LETTER_PREFIX])
+            .collect(),
+        TableFormat::Delta => vec![DEAD_LETTER_PREFIX],
+    };
+    report.stale_files_deleted =
+        delete_stale(&warehouse, &stale_prefixes, &units, &report.sink).await?;
     report.elapsed = started.elapsed();
     Ok(report)
 }
@@ -267,20 +307,17 @@ pub fn unit_prefix(format: Format, uri: &str) -> String {
     format!("bf-{hash:016x}")
 }
 
-/// Deletes objects of `units` that this run did not write; returns how many.
+/// Deletes objects of `units` below `prefixes` that this run did not write; returns how many.
 async fn delete_stale(
     warehouse: &Warehouse,
+    prefixes: &[&str],
     units: &[String],
     written: &SinkReport,
 ) -> Result<u64, WarehouseError> {
     let written: HashSet<&str> = written.files.iter().map(|f| f.path.as_str()).collect();
     let units: HashSet<&str> = units.iter().map(String::as_str).collect();
     let mut deleted = 0;
-    let prefixes = Table::ALL
-        .iter()
-        .map(|t| t.name())
-        .chain([DEAD_LETTER_PREFIX]);
-    for prefix in prefixes {
+    for prefix in prefixes.iter().copied() {
         for object in warehouse.list(&warehouse.path(prefix)).await? {
             let relative = warehouse.relative(&object.location);
             let name = relative.rsplit('/').next().unwrap_or_default();
@@ -293,6 +330,72 @@ async fn delete_stale(
         }
     }
     Ok(deleted)
+}
+
+/// The Delta side of a backfill: each input is one writer (`txn` app id = its unit name,
+/// version 1), and each table gets one commit at the end of the run with every input's files.
+/// A run that dies before a table's commit left files no reader sees; the next run writes them
+/// again (same names) and commits them. A table that holds an input's txn is not written again.
+struct DeltaCommits {
+    tables: Vec<(Table, DeltaTable, Vec<Contribution>)>,
+}
+
+impl DeltaCommits {
+    async fn open(warehouse: &Warehouse, format: TableFormat) -> Result<Self, TableError> {
+        let mut tables = Vec::new();
+        match format {
+            TableFormat::Hive => delta::ensure_not_delta(warehouse).await?,
+            TableFormat::Delta => {
+                for table in Table::ALL {
+                    let delta = delta::open_or_create(warehouse, table).await?;
+                    tables.push((table, delta, Vec::new()));
+                }
+            }
+        }
+        Ok(Self { tables })
+    }
+
+    /// The tables that hold `unit`'s rows already.
+    async fn holding(&self, unit: &str) -> Result<Vec<Table>, TableError> {
+        let mut held = Vec::new();
+        for (table, delta, _) in &self.tables {
+            if delta::txn_version(delta, unit).await?.is_some() {
+                held.push(*table);
+            }
+        }
+        Ok(held)
+    }
+
+    /// Keeps the data files one input wrote, for its table's commit.
+    fn add(&mut self, unit: &str, written: &SinkReport) {
+        for (table, _, contributions) in &mut self.tables {
+            let files: Vec<DataFile> = written
+                .files
+                .iter()
+                .filter_map(|f| f.data.as_ref())
+                .filter(|(t, _)| t == table)
+                .map(|(_, file)| file.clone())
+                .collect();
+            if !files.is_empty() {
+                contributions.push(Contribution {
+                    txn: Some(Txn {
+                        app_id: unit.to_string(),
+                        version: 1,
+                    }),
+                    files,
+                });
+            }
+        }
+    }
+
+    async fn commit(self) -> Result<(), TableError> {
+        for (_, mut delta, contributions) in self.tables {
+            if !contributions.is_empty() {
+                delta::commit(&mut delta, contributions, CommitKind::Backfill).await?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Event ids already written in this run, as 128-bit hashes (16 bytes each, however long the ids).

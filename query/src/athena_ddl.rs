@@ -208,6 +208,7 @@ mod tests {
             location: "s3://lake/shop/".into(),
             database: "analytics".into(),
             years: (2000, 2099),
+            layout: tributary_table::TableFormat::Hive,
         };
         let text = format!(
             "CREATE DATABASE IF NOT EXISTS `analytics`;\n{};",

@@ -9,6 +9,7 @@
 use std::fmt::Write;
 
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use tributary_table::TableFormat;
 use tributary_table::layout::PARTITION_COLUMNS;
 use tributary_transform::Table;
 
@@ -23,6 +24,8 @@ pub struct DdlOptions {
     /// The years partition projection enumerates (inclusive): rows of other years exist in the
     /// warehouse but Athena does not see them.
     pub years: (i32, i32),
+    /// Hive tables with projection, or Delta Lake tables.
+    pub layout: TableFormat,
 }
 
 /// The Hive (Glue) type of an Arrow type, as `CREATE EXTERNAL TABLE` spells it.
@@ -58,8 +61,24 @@ pub fn hive_type(data_type: &DataType) -> String {
     }
 }
 
+/// The `CREATE EXTERNAL TABLE` of one Delta table: Athena (engine 3) takes the columns, the
+/// partition columns and the file list from the Delta log, so the statement names none.
+/// See <https://docs.aws.amazon.com/athena/latest/ug/delta-lake-tables.html>.
+pub fn create_delta_table(table: Table, options: &DdlOptions) -> String {
+    format!(
+        "CREATE EXTERNAL TABLE IF NOT EXISTS `{}`.`{}`\nLOCATION '{}{}/'\nTBLPROPERTIES ('table_type'='DELTA')",
+        options.database,
+        table.name(),
+        options.location,
+        table.name()
+    )
+}
+
 /// The `CREATE EXTERNAL TABLE` of one table.
 pub fn create_table(table: Table, options: &DdlOptions) -> String {
+    if options.layout == TableFormat::Delta {
+        return create_delta_table(table, options);
+    }
     let schema = table.schema();
     let name = table.name();
     let columns: Vec<String> = schema
@@ -143,7 +162,22 @@ mod tests {
             location: "s3://lake/shop/".into(),
             database: "analytics".into(),
             years: (2000, 2099),
+            layout: TableFormat::Hive,
         }
+    }
+
+    #[test]
+    fn delta_tables_name_only_their_location() {
+        let options = DdlOptions {
+            layout: TableFormat::Delta,
+            ..options()
+        };
+        assert_eq!(
+            create_table(Table::OrderChanges, &options),
+            "CREATE EXTERNAL TABLE IF NOT EXISTS `analytics`.`order_changes`\n\
+             LOCATION 's3://lake/shop/order_changes/'\n\
+             TBLPROPERTIES ('table_type'='DELTA')"
+        );
     }
 
     #[test]

@@ -11,8 +11,9 @@ use datafusion::datasource::listing::{
 use datafusion::error::DataFusionError;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use tributary_table::delta;
 use tributary_table::layout::PARTITION_COLUMNS;
-use tributary_table::{Table, Warehouse, WarehouseError};
+use tributary_table::{Table, TableError, Warehouse, WarehouseError};
 
 use crate::views;
 
@@ -20,6 +21,8 @@ use crate::views;
 pub enum QueryError {
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
+    #[error(transparent)]
+    Table(#[from] TableError),
     #[error("{0}")]
     DataFusion(#[from] DataFusionError),
     #[error("{0}")]
@@ -63,7 +66,10 @@ pub async fn session(warehouse: &Warehouse, database: &str) -> Result<SessionCon
     let store_url = ObjectStoreUrl::parse(warehouse.store_url())?;
     ctx.register_object_store(store_url.as_ref(), warehouse.store().clone());
     for table in Table::ALL {
-        register_table(&ctx, warehouse, table)?;
+        match delta::open_if_logged(warehouse, table).await? {
+            Some(delta) => register_delta(&ctx, table, delta).await?,
+            None => register_table(&ctx, warehouse, table)?,
+        }
     }
     for (name, sql) in views::ALL {
         crate::sql::run_statements(&ctx, &format!("CREATE VIEW {name} AS {sql}")).await?;
@@ -90,6 +96,22 @@ pub fn empty(database: &str) -> Result<SessionContext, QueryError> {
     Ok(crate::trino::context(config))
 }
 
+/// Registers a Delta table: its files and their statistics come from the log (no LIST of the
+/// table's directories), and only committed files are read.
+async fn register_delta(
+    ctx: &SessionContext,
+    table: Table,
+    delta: delta::DeltaTable,
+) -> Result<(), QueryError> {
+    let provider = delta
+        .table_provider()
+        .with_session(Arc::new(ctx.state()))
+        .await?;
+    ctx.register_table(table.name(), provider)?;
+    Ok(())
+}
+
+/// Registers a table of plain Parquet files in Hive directories.
 fn register_table(
     ctx: &SessionContext,
     warehouse: &Warehouse,

@@ -22,6 +22,7 @@ pub fn run(args: DdlArgs) -> anyhow::Result<()> {
         location,
         database,
         years: args.years,
+        layout: args.layout,
     };
     println!("CREATE DATABASE IF NOT EXISTS `{}`;\n", options.database);
     for statement in statements(&options) {

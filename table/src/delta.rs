@@ -14,14 +14,18 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::error::ArrowError;
+pub use deltalake_core::DeltaTable;
+use deltalake_core::DeltaTableError;
 use deltalake_core::kernel::engine::arrow_conversion::TryIntoKernel as _;
 use deltalake_core::kernel::transaction::{CommitBuilder, CommitProperties, TransactionError};
 use deltalake_core::kernel::{Action, Add, StructType, Transaction};
 use deltalake_core::logstore::{LogStoreRef, StorageConfig, default_logstore};
 use deltalake_core::operations::create::CreateBuilder;
 use deltalake_core::protocol::{DeltaOperation, OutputMode, SaveMode};
-use deltalake_core::{DeltaTable, DeltaTableError};
 use object_store::ObjectStore;
 use object_store::prefix::PrefixStore;
 use tracing::debug;
@@ -51,11 +55,41 @@ pub enum TableError {
          warehouse"
     )]
     PlainLayout { url: String },
+    #[error(
+        "{url} is a Delta table; writing plain Parquet files next to it would leave them \
+         invisible to its readers (write with --table-format delta)"
+    )]
+    DeltaTableExists { url: String },
     #[error("inspecting {url}: {source}")]
     Store {
         url: String,
         source: object_store::Error,
     },
+}
+
+/// How a writer lays out a table. Delta is the target layout of every table; Hive (plain
+/// Parquet directories, today's default) stays until the stream worker commits to Delta too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TableFormat {
+    /// Parquet files in `year=/month=/day=` directories, visible as soon as they are written.
+    #[default]
+    Hive,
+    /// The same directories, with a Delta log that makes each commit atomic.
+    Delta,
+}
+
+impl std::str::FromStr for TableFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "hive" => Ok(TableFormat::Hive),
+            "delta" => Ok(TableFormat::Delta),
+            other => Err(format!(
+                "unknown table format {other:?} (expected hive or delta)"
+            )),
+        }
+    }
 }
 
 /// A writer's claim on a commit: `app_id` identifies the writer (a source and shard, or a
@@ -174,6 +208,57 @@ pub fn partition_values(partition: &Partition) -> HashMap<String, Option<String>
     ])
 }
 
+/// Refuses to write plain files into a warehouse whose tables are Delta tables.
+pub async fn ensure_not_delta(warehouse: &Warehouse) -> Result<(), TableError> {
+    for table in Table::ALL {
+        if has_log(warehouse, table).await? {
+            return Err(TableError::DeltaTableExists {
+                url: warehouse.table_url(table.name()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether a table has a Delta log (is a Delta table).
+pub async fn has_log(warehouse: &Warehouse, table: Table) -> Result<bool, TableError> {
+    has_objects(warehouse, &format!("{}/_delta_log", table.name()), |_| true).await
+}
+
+/// The Arrow schema of a table's data files: [`arrow_schema`] without the partition columns
+/// (Hive directories carry those).
+pub fn file_schema(table: Table) -> SchemaRef {
+    let schema = arrow_schema(table);
+    let n = schema.fields().len() - PARTITION_COLUMNS.len();
+    Arc::new(Schema::new(schema.fields()[..n].to_vec()))
+}
+
+/// A batch of a table's layout schema in the types of its Delta data files (timestamps as
+/// UTC microseconds).
+pub fn conform(table: Table, batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+    let schema = file_schema(table);
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| cast(column, field.data_type()))
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema, columns)
+}
+
+/// Opens a table that has a Delta log; `None` for any other (a plain Hive directory, or
+/// nothing), which readers of both layouts take as "not a Delta table".
+pub async fn open_if_logged(
+    warehouse: &Warehouse,
+    table: Table,
+) -> Result<Option<DeltaTable>, TableError> {
+    if has_log(warehouse, table).await? {
+        open(warehouse, table).await
+    } else {
+        Ok(None)
+    }
+}
+
 /// Opens a table; `None` if it has no Delta log yet. A directory with data files but no log
 /// (the plain layout of earlier versions) is refused with [`TableError::PlainLayout`].
 pub async fn open(warehouse: &Warehouse, table: Table) -> Result<Option<DeltaTable>, TableError> {
@@ -181,7 +266,7 @@ pub async fn open(warehouse: &Warehouse, table: Table) -> Result<Option<DeltaTab
     let url = table_url(warehouse, name);
     // the kernel reports a missing local directory and an empty one differently; one LIST of
     // the log's prefix answers both ways the same
-    if !has_objects(warehouse, &format!("{name}/_delta_log"), |_| true).await? {
+    if !has_log(warehouse, table).await? {
         if has_objects(warehouse, name, |p| p.ends_with(".parquet")).await? {
             return Err(TableError::PlainLayout {
                 url: url.to_string(),

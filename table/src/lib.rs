@@ -19,7 +19,7 @@ pub mod sequence;
 pub mod stats;
 pub mod warehouse;
 
-pub use delta::{CommitKind, CommitReport, Contribution, DataFile, TableError, Txn};
+pub use delta::{CommitKind, CommitReport, Contribution, DataFile, TableError, TableFormat, Txn};
 pub use layout::{Partition, Table};
 pub use sequence::SequenceNumber;
 pub use warehouse::{Warehouse, WarehouseError};

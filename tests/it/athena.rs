@@ -49,6 +49,21 @@ fn ddl_and_named_queries_parse_as_athena_sql() {
             "events lacks {column}: {events}"
         );
     }
+    // the Delta tables' DDL: no columns (Athena reads them from the log), the same views
+    let delta = tributary_ok(&["ddl", "--warehouse", "s3://lake/shop", "--as", "delta"]);
+    let parsed = python_json(PARSE, &[&delta]);
+    let statements = parsed.as_array().unwrap();
+    assert_eq!(statements.len(), 6, "{parsed:#}");
+    assert!(
+        statements
+            .iter()
+            .all(|s| s["kind"] == "Create" && s["columns"].as_array().unwrap().is_empty()),
+        "{parsed:#}"
+    );
+    assert!(
+        delta.contains("TBLPROPERTIES ('table_type'='DELTA')"),
+        "{delta}"
+    );
     for name in ["daily-orders", "top-users", "funnel"] {
         let sql = tributary_ok(&[
             "query",

@@ -8,6 +8,7 @@ mod athena;
 mod backfill;
 mod bad_input;
 mod conformance;
+mod delta;
 mod emulator;
 mod helpers;
 mod independent_reader;

@@ -25,5 +25,7 @@ pub use model::{
     ClickEvent, DeadLetter, Operation, OrderChange, OrderItem, Origin, Record, UserChange,
 };
 pub use parquet::Codec;
-pub use sink::{Sink, SinkConfig, SinkError, SinkReport, WrittenFile, write_parquet};
-pub use tributary_table::{Partition, SequenceNumber, Table, Warehouse, WarehouseError};
+pub use sink::{FileTarget, Sink, SinkConfig, SinkError, SinkReport, WrittenFile, write_parquet};
+pub use tributary_table::{
+    Partition, SequenceNumber, Table, TableFormat, Warehouse, WarehouseError,
+};

@@ -6,7 +6,7 @@
 //! `<prefix>-<n>.parquet`, where the caller's prefix names the input and `n` counts flushes:
 //! the same input always produces the same names, so a replay overwrites instead of duplicating.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -20,6 +20,7 @@ use crate::model::{DeadLetter, Record};
 use crate::parquet::{self, Codec};
 use tributary_table::layout::DEAD_LETTER_PREFIX;
 use tributary_table::warehouse::{Warehouse, WarehouseError};
+use tributary_table::{DataFile, Partition, Table, TableFormat, delta};
 
 /// Parquet encodes in flight at once (each holds one flushed batch).
 pub const MAX_WRITES_IN_FLIGHT: usize = 2;
@@ -47,6 +48,7 @@ pub enum SinkError {
 pub struct SinkConfig {
     pub limits: BufferLimits,
     pub codec: Codec,
+    pub format: TableFormat,
 }
 
 /// A file the sink wrote.
@@ -56,6 +58,17 @@ pub struct WrittenFile {
     pub path: String,
     pub rows: u64,
     pub bytes: u64,
+    /// For a table's data file: the table, and what a Delta commit adds (with statistics when
+    /// the file was written for a Delta table).
+    pub data: Option<(Table, DataFile)>,
+}
+
+/// Which table partition a Parquet file belongs to, and in which format it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileTarget {
+    pub table: Table,
+    pub partition: Partition,
+    pub format: TableFormat,
 }
 
 /// What a sink wrote.
@@ -92,6 +105,8 @@ pub struct Sink {
     buffers: Buffers,
     dead: BTreeMap<&'static str, Vec<u8>>,
     flushes: u64,
+    /// Tables whose rows this sink drops (their part of the input is committed already).
+    skipped: BTreeSet<Table>,
     writes: JoinSet<Result<WrittenFile, SinkError>>,
     report: SinkReport,
 }
@@ -106,15 +121,24 @@ impl Sink {
             buffers: Buffers::new(config.limits),
             dead: BTreeMap::new(),
             flushes: 0,
+            skipped: BTreeSet::new(),
             writes: JoinSet::new(),
             report: SinkReport::default(),
         }
+    }
+
+    /// Drops the rows of `tables` instead of writing (or counting) them.
+    pub fn skip_tables(&mut self, tables: impl IntoIterator<Item = Table>) {
+        self.skipped.extend(tables);
     }
 
     /// Adds batches built by [`partition_batches`] (on worker threads), flushing buffers as the
     /// limits say.
     pub async fn push_batches(&mut self, batches: Vec<PartitionBatch>) -> Result<(), SinkError> {
         for batch in batches {
+            if self.skipped.contains(&batch.table) {
+                continue;
+            }
             *self.report.rows.entry(batch.table.name()).or_default() +=
                 batch.batch.num_rows() as u64;
             if let Some(key) = self.buffers.push(batch) {
@@ -158,13 +182,18 @@ impl Sink {
             partition.path(),
             self.next_name("parquet")
         );
+        let target = FileTarget {
+            table,
+            partition,
+            format: self.config.format,
+        };
         while self.writes.len() >= MAX_WRITES_IN_FLIGHT {
             self.join_one().await?;
         }
         let warehouse = self.warehouse.clone();
         let codec = self.config.codec;
         self.writes
-            .spawn(async move { write_parquet(warehouse, relative, batches, codec).await });
+            .spawn(async move { write_parquet(warehouse, relative, target, batches, codec).await });
         Ok(())
     }
 
@@ -181,6 +210,7 @@ impl Sink {
             path: relative,
             rows: lines,
             bytes,
+            data: None,
         });
         Ok(())
     }
@@ -210,27 +240,59 @@ impl Sink {
     }
 }
 
-/// Encodes `batches` as one Parquet file (on a blocking thread) and writes it to `relative`.
+/// Encodes `batches` as one Parquet file (on a blocking thread) and writes it to `relative`,
+/// which lies in the directory of `target`'s partition. For a Delta table the batches are
+/// written in its file types and the file's statistics are kept for the commit.
 pub async fn write_parquet(
     warehouse: Warehouse,
     relative: String,
+    target: FileTarget,
     batches: Vec<RecordBatch>,
     codec: Codec,
 ) -> Result<WrittenFile, SinkError> {
     let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
-    let encoded = {
+    let (encoded, stats) = {
         let relative = relative.clone();
         tokio::task::spawn_blocking(move || {
-            parquet::encode(&batches, codec).map_err(|source| SinkError::Parquet {
-                path: relative,
+            let parquet_error = |source| SinkError::Parquet {
+                path: relative.clone(),
                 source,
-            })
+            };
+            let (batches, stats) = match target.format {
+                TableFormat::Hive => (batches, None),
+                TableFormat::Delta => {
+                    let conformed = batches
+                        .iter()
+                        .map(|b| delta::conform(target.table, b))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| parquet_error(e.into()))?;
+                    let stats = tributary_table::stats::of_batches(&conformed);
+                    (conformed, Some(stats))
+                }
+            };
+            let encoded = parquet::encode(&batches, codec).map_err(parquet_error)?;
+            Ok::<_, SinkError>((encoded, stats))
         })
         .await??
     };
     let bytes = encoded.len() as u64;
     warehouse.put(&warehouse.path(&relative), encoded).await?;
+    let in_table = relative
+        .strip_prefix(target.table.name())
+        .map(|p| p.trim_start_matches('/'))
+        .unwrap_or(&relative)
+        .to_string();
     Ok(WrittenFile {
+        data: Some((
+            target.table,
+            DataFile {
+                path: in_table,
+                partition: target.partition,
+                bytes,
+                rows,
+                stats,
+            },
+        )),
         path: relative,
         rows,
         bytes,

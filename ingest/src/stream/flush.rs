@@ -23,7 +23,8 @@ use tokio::sync::OwnedSemaphorePermit;
 use tracing::{debug, info, warn};
 use tributary_table::layout::DEAD_LETTER_PREFIX;
 use tributary_transform::{
-    Codec, Partition, SequenceNumber, SinkError, Table, Warehouse, write_parquet,
+    Codec, FileTarget, Partition, SequenceNumber, SinkError, Table, TableFormat, Warehouse,
+    write_parquet,
 };
 
 use super::checkpoint::{CheckpointError, CheckpointStore, Intent};
@@ -307,7 +308,11 @@ impl FlushContext {
             .map(|f| {
                 let payload = match f.content {
                     FileContent::Parquet(table, partition) => Payload::Parquet(
-                        table,
+                        FileTarget {
+                            table,
+                            partition,
+                            format: TableFormat::Hive,
+                        },
                         buffer.parts.remove(&(table, partition)).unwrap_or_default(),
                     ),
                     FileContent::DeadLetters(format) => {
@@ -369,14 +374,15 @@ impl FlushContext {
             Some("warehouse_write"),
             || async {
                 match &payload {
-                    Payload::Parquet(table, batches) => write_parquet(
+                    Payload::Parquet(target, batches) => write_parquet(
                         self.warehouse.clone(),
                         path.clone(),
+                        *target,
                         batches.clone(),
                         self.codec,
                     )
                     .await
-                    .map(|f| (table.name(), f.bytes)),
+                    .map(|f| (target.table.name(), f.bytes)),
                     Payload::Text(text) => self
                         .warehouse
                         .put(&self.warehouse.path(&path), text.clone())
@@ -507,7 +513,7 @@ impl FlushContext {
 }
 
 enum Payload {
-    Parquet(Table, Vec<RecordBatch>),
+    Parquet(FileTarget, Vec<RecordBatch>),
     Text(Bytes),
 }
 
@@ -668,7 +674,17 @@ mod tests {
         };
         let batches = buffer.parts.remove(&(table, partition)).unwrap();
         s.ctx
-            .write_one(first.path.clone(), Payload::Parquet(table, batches))
+            .write_one(
+                first.path.clone(),
+                Payload::Parquet(
+                    FileTarget {
+                        table,
+                        partition,
+                        format: TableFormat::Hive,
+                    },
+                    batches,
+                ),
+            )
             .await;
         drop(buffer);
         assert_eq!(

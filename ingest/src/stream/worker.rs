@@ -36,6 +36,8 @@ pub enum WorkerError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
+    Table(#[from] tributary_table::TableError),
+    #[error(transparent)]
     Warehouse(#[from] WarehouseError),
     #[error(transparent)]
     Resolve(#[from] ResolveError),
@@ -72,6 +74,8 @@ pub async fn run(
     config.validate()?;
     let sdk = load_sdk_config().await;
     let warehouse = Warehouse::open(&config.warehouse).await?;
+    // the worker writes plain Parquet files, which a Delta table's readers would never see
+    tributary_table::delta::ensure_not_delta(&warehouse).await?;
     let mut clients = Vec::new();
     let mut slugs = HashSet::new();
     for spec in &config.sources {

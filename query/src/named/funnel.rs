@@ -3,29 +3,30 @@
 //! purchased that day, with the step rates (rounded to 4 places; NULL when nobody reached the
 //! step before).
 
-use super::Params;
+use super::{PARTITION_DAY, Params};
 
+/// Users are grouped by the partition columns, and the day is spelled as a DATE once per day.
 pub fn sql(params: &Params) -> String {
     format!(
         "WITH per_user AS (
-  SELECT CAST(year || '-' || month || '-' || day AS DATE) AS day,
+  SELECT year, month, day,
          userId,
          MAX(CASE WHEN eventType = 'PAGE_VIEW' AND properties.page LIKE '/products/%' THEN 1 ELSE 0 END) AS viewed,
          MAX(CASE WHEN eventType = 'ADD_TO_CART' THEN 1 ELSE 0 END) AS carted,
          MAX(CASE WHEN eventType = 'PURCHASE' THEN 1 ELSE 0 END) AS purchased
   FROM events
   WHERE {filter}
-  GROUP BY 1, 2
+  GROUP BY 1, 2, 3, 4
 )
-SELECT day,
+SELECT CAST({PARTITION_DAY} AS DATE) AS day,
        SUM(viewed) AS viewers,
        SUM(viewed * carted) AS carters,
        SUM(viewed * carted * purchased) AS purchasers,
        ROUND(CAST(SUM(viewed * carted) AS DOUBLE) / NULLIF(SUM(viewed), 0), 4) AS view_to_cart_rate,
        ROUND(CAST(SUM(viewed * carted * purchased) AS DOUBLE) / NULLIF(SUM(viewed * carted), 0), 4) AS cart_to_purchase_rate
 FROM per_user
-GROUP BY day
-ORDER BY day{limit}",
+GROUP BY year, month, day
+ORDER BY year, month, day{limit}",
         filter = params.partition_filter(),
         limit = params.limit_clause(None),
     )

@@ -68,10 +68,10 @@ pub struct Params {
 }
 
 impl Params {
-    /// A predicate on the `year/month/day` partition columns (so only those directories are
+    /// A predicate on the `year/month/day` partition columns (so only those partitions are
     /// read), or `TRUE`.
     pub(crate) fn partition_filter(&self) -> String {
-        let day = "year || '-' || month || '-' || day";
+        let day = PARTITION_DAY;
         match (self.from, self.to) {
             (Some(f), Some(t)) => format!("{day} BETWEEN '{f}' AND '{t}'"),
             (Some(f), None) => format!("{day} >= '{f}'"),
@@ -102,6 +102,10 @@ pub(crate) fn latest_orders(params: &Params) -> String {
     )
 }
 
+/// The partition's UTC day as `yyyy-mm-dd` text, whether the partition columns are zero-padded
+/// strings (Hive directories) or `int`s (the Delta tables): text order is day order.
+pub(crate) const PARTITION_DAY: &str = "CAST(year AS VARCHAR) || '-' || lpad(CAST(month AS VARCHAR), 2, '0') || '-' || lpad(CAST(day AS VARCHAR), 2, '0')";
+
 /// Counts towards revenue: the latest state is neither cancelled nor deleted.
 pub(crate) const REVENUE_CONDITION: &str =
     "operation <> 'REMOVE' AND COALESCE(status, '') <> 'CANCELLED'";
@@ -120,7 +124,7 @@ mod tests {
         };
         assert_eq!(
             p.partition_filter(),
-            "year || '-' || month || '-' || day BETWEEN '2026-01-01' AND '2026-01-31'"
+            format!("{PARTITION_DAY} BETWEEN '2026-01-01' AND '2026-01-31'")
         );
         assert_eq!(Params::default().partition_filter(), "TRUE");
         assert_eq!(

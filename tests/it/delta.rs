@@ -1,0 +1,182 @@
+//! Backfill into Delta Lake tables: the same answers through the Delta log, DuckDB's delta
+//! extension reads the same rows, a re-run commits nothing, and the layouts are not mixed.
+
+use tributary_fixtures::expected::compare_rows;
+
+use crate::helpers::*;
+
+/// DuckDB's delta extension (the PyPI build matching the duckdb pin) over each table.
+const DUCKDB_DELTA_SCRIPT: &str = r#"
+import duckdb, duckdb_extension_delta, json, os, sys
+wh = sys.argv[1]
+ext = os.path.join(duckdb_extension_delta.__path__[0], "extensions", "v" + duckdb.__version__, "delta.duckdb_extension")
+con = duckdb.connect(config={"allow_unsigned_extensions": "true"})
+con.execute(f"LOAD '{ext}'")
+t = lambda name: f"delta_scan('{wh}/{name}')"
+out = {"counts": {n: con.execute(f"SELECT COUNT(*) FROM {t(n)}").fetchone()[0]
+                  for n in ["events", "order_changes", "user_changes"]}}
+out["day5"] = con.execute(f"SELECT COUNT(*) FROM {t('events')} WHERE year = 2026 AND month = 1 AND day = 5").fetchone()[0]
+out["partition_type"] = con.execute(f"SELECT typeof(year) FROM {t('events')} LIMIT 1").fetchone()[0]
+rows = con.execute(f"""
+  SELECT event_id, sequence_number, operation, status, CAST(total_amount AS VARCHAR), epoch_ms(created_at),
+         len(items), CAST(items[1].price AS VARCHAR), extra_attributes
+  FROM {t('order_changes')} ORDER BY event_id
+""").fetchall()
+out["order_changes"] = [list(r) for r in rows]
+print(json.dumps(out))
+"#;
+
+fn delta_log_entries(table_dir: &std::path::Path) -> usize {
+    std::fs::read_dir(table_dir.join("_delta_log"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".json")
+        })
+        .count()
+}
+
+#[test]
+fn a_delta_backfill_answers_as_before_and_duckdb_reads_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = path_str(dir.path());
+    let (_, f) = fixtures();
+    let delta = ["--table-format", "delta"];
+    let events = backfill(path_str(&f.events_dir), "events", wh, &delta);
+    let stream = backfill(path_str(&f.stream_dir), "dynamodb-stream", wh, &delta);
+    let e = expected();
+    assert_eq!(events["rows"]["events"], e.counts.events);
+    assert_eq!(stream["rows"]["order_changes"], e.counts.order_changes);
+    for table in ["events", "order_changes", "user_changes"] {
+        assert!(
+            dir.path().join(table).join("_delta_log").is_dir(),
+            "{table} is a Delta table"
+        );
+    }
+
+    // the named queries read the tables through the log and give the generator's answers
+    compare_rows(
+        "daily-orders",
+        &query("daily-orders", wh, &[]),
+        &e.stream.daily_orders,
+    )
+    .unwrap();
+    compare_rows(
+        "top-users",
+        &query("top-users", wh, &[]),
+        &e.stream.top_users[..10],
+    )
+    .unwrap();
+    compare_rows("funnel", &query("funnel", wh, &[]), &e.funnel).unwrap();
+    let want: Vec<_> = e
+        .funnel
+        .iter()
+        .filter(|r| r.day.as_str() >= "2026-01-03" && r.day.as_str() <= "2026-01-05")
+        .cloned()
+        .collect();
+    compare_rows(
+        "funnel range",
+        &query(
+            "funnel",
+            wh,
+            &["--from", "2026-01-03", "--to", "2026-01-05"],
+        ),
+        &want,
+    )
+    .unwrap();
+
+    // partition columns are ints, as the original design declares them
+    let day5 = sql(
+        wh,
+        "SELECT COUNT(*) AS n FROM events WHERE year = 2026 AND month = 1 AND day = 5",
+    )[0]["n"]
+        .as_u64()
+        .unwrap();
+    let by_time = sql(
+        wh,
+        "SELECT COUNT(*) AS n FROM events WHERE timestamp >= 1767571200000 AND timestamp < 1767657600000",
+    )[0]["n"]
+        .as_u64()
+        .unwrap();
+    assert!(day5 > 0);
+    assert_eq!(day5, by_time);
+
+    // an independent reader of the Delta log sees the same tables, row by row
+    let duck = python_json(DUCKDB_DELTA_SCRIPT, &[wh]);
+    assert_eq!(duck["counts"]["events"], e.counts.events);
+    assert_eq!(duck["counts"]["order_changes"], e.counts.order_changes);
+    assert_eq!(duck["counts"]["user_changes"], e.counts.user_changes);
+    assert_eq!(duck["day5"], day5);
+    assert_eq!(duck["partition_type"], "INTEGER");
+    let ours = sql(
+        wh,
+        "SELECT event_id, sequence_number, operation, status, CAST(total_amount AS VARCHAR) AS total, \
+                CAST(created_at AS BIGINT) / 1000 AS created_ms, cardinality(items) AS n_items, \
+                CAST(get_field(items[1], 'price') AS VARCHAR) AS first_price, extra_attributes \
+         FROM order_changes ORDER BY event_id",
+    );
+    let theirs = duck["order_changes"].as_array().unwrap();
+    assert_eq!(ours.len(), theirs.len());
+    for (o, t) in ours.iter().zip(theirs) {
+        let o = [
+            &o["event_id"],
+            &o["sequence_number"],
+            &o["operation"],
+            &o["status"],
+            &o["total"],
+            &o["created_ms"],
+            &o["n_items"],
+            &o["first_price"],
+            &o["extra_attributes"],
+        ];
+        let t: Vec<&serde_json::Value> = t.as_array().unwrap().iter().collect();
+        assert_eq!(o.as_slice(), t.as_slice());
+    }
+
+    // the same inputs again: every (input, table) is committed already, so nothing is written
+    let commits = delta_log_entries(&dir.path().join("events"));
+    let again = backfill(path_str(&f.events_dir), "events", wh, &delta);
+    assert_eq!(again["already_committed"], 2, "{again}");
+    assert_eq!(delta_log_entries(&dir.path().join("events")), commits);
+    assert_eq!(count(wh, "events"), e.counts.events);
+
+    // plain files must not go where only the log counts
+    let out = tributary(&[
+        "backfill",
+        "--source",
+        path_str(&f.events_dir),
+        "--format",
+        "events",
+        "--warehouse",
+        wh,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is a Delta table"), "{stderr}");
+    assert_eq!(count(wh, "events"), e.counts.events);
+}
+
+#[test]
+fn a_delta_backfill_into_a_plain_warehouse_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = path_str(dir.path());
+    let (_, f) = fixtures();
+    backfill(path_str(&f.events_dir), "events", wh, &[]);
+    let out = tributary(&[
+        "backfill",
+        "--source",
+        path_str(&f.events_dir),
+        "--format",
+        "events",
+        "--warehouse",
+        wh,
+        "--table-format",
+        "delta",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no Delta log"), "{stderr}");
+}
