@@ -253,7 +253,7 @@ pub async fn open_if_logged(
     table: Table,
 ) -> Result<Option<DeltaTable>, TableError> {
     if has_log(warehouse, table).await? {
-        open(warehouse, table).await
+        load(warehouse, table).await.map(Some)
     } else {
         Ok(None)
     }
@@ -262,21 +262,27 @@ pub async fn open_if_logged(
 /// Opens a table; `None` if it has no Delta log yet. A directory with data files but no log
 /// (the plain layout of earlier versions) is refused with [`TableError::PlainLayout`].
 pub async fn open(warehouse: &Warehouse, table: Table) -> Result<Option<DeltaTable>, TableError> {
-    let name = table.name();
-    let url = table_url(warehouse, name);
     // the kernel reports a missing local directory and an empty one differently; one LIST of
     // the log's prefix answers both ways the same
-    if !has_log(warehouse, table).await? {
-        if has_objects(warehouse, name, |p| p.ends_with(".parquet")).await? {
-            return Err(TableError::PlainLayout {
-                url: url.to_string(),
-            });
-        }
-        return Ok(None);
+    if has_log(warehouse, table).await? {
+        return load(warehouse, table).await.map(Some);
     }
-    let mut delta = DeltaTable::new(log_store(warehouse, name));
-    delta.load().await.map_err(|e| delta_error(&url, e))?;
-    Ok(Some(delta))
+    if has_objects(warehouse, table.name(), |p| p.ends_with(".parquet")).await? {
+        return Err(TableError::PlainLayout {
+            url: warehouse.table_url(table.name()),
+        });
+    }
+    Ok(None)
+}
+
+/// Loads the latest snapshot of a table that has a log.
+async fn load(warehouse: &Warehouse, table: Table) -> Result<DeltaTable, TableError> {
+    let mut delta = DeltaTable::new(log_store(warehouse, table.name()));
+    delta
+        .load()
+        .await
+        .map_err(|e| delta_error(&table_url(warehouse, table.name()), e))?;
+    Ok(delta)
 }
 
 /// Whether any object below `relative` (recursively) has a path that `wanted` accepts.
