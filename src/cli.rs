@@ -52,6 +52,45 @@ pub enum Command {
     Ddl(DdlArgs),
     /// Generate deterministic fixture data and its expected answers.
     Fixtures(FixtureArgs),
+    /// Compact the Delta tables: bin-pack each partition's small files into files near a
+    /// target size (readers and writers go on meanwhile).
+    Compact(CompactArgs),
+    /// Delete the files of the Delta tables that no snapshot within the retention needs
+    /// (files compaction replaced, and files of writers that died before their commit).
+    Vacuum(VacuumArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompactArgs {
+    /// The warehouse: a local directory or s3://bucket/prefix.
+    #[arg(long, env = "TRIBUTARY_WAREHOUSE")]
+    pub warehouse: String,
+    /// One table (events, order_changes, user_changes); all of them by default.
+    #[arg(long)]
+    pub table: Option<String>,
+    /// The size compacted files aim at (e.g. 128MiB).
+    #[arg(long, default_value = "128MiB", value_parser = parse_size)]
+    pub target_file_bytes: usize,
+    /// Parquet compression of the rewritten files: zstd, snappy or none.
+    #[arg(long, default_value = "zstd", value_parser = clap::value_parser!(Codec))]
+    pub codec: Codec,
+}
+
+#[derive(Args, Debug)]
+pub struct VacuumArgs {
+    /// The warehouse: a local directory or s3://bucket/prefix.
+    #[arg(long, env = "TRIBUTARY_WAREHOUSE")]
+    pub warehouse: String,
+    /// One table (events, order_changes, user_changes); all of them by default.
+    #[arg(long)]
+    pub table: Option<String>,
+    /// Keep every file a snapshot of this age or younger needs (e.g. 168h, 7d). Shorter than
+    /// your longest query, or than a writer's time between writing and committing, is unsafe.
+    #[arg(long, default_value = "168h", value_parser = humantime::parse_duration)]
+    pub retain: std::time::Duration,
+    /// List what would be deleted, delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Args, Debug)]

@@ -4,6 +4,7 @@ mod backfill;
 mod ddl;
 mod demo;
 mod fixtures;
+mod maintenance;
 mod query;
 mod run;
 mod sql;
@@ -19,5 +20,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Ddl(args) => ddl::run(args),
         Command::Demo(args) => demo::run(args).await,
         Command::Fixtures(args) => fixtures::run(args),
+        Command::Compact(args) => maintenance::compact(args).await,
+        Command::Vacuum(args) => maintenance::vacuum(args).await,
     }
 }

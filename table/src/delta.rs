@@ -160,7 +160,7 @@ fn table_url(warehouse: &Warehouse, table: &str) -> Url {
     Url::parse(&warehouse.table_url(table)).expect("a warehouse URL joined with a table name")
 }
 
-fn delta_error(url: &Url, source: DeltaTableError) -> TableError {
+pub(crate) fn delta_error(url: &Url, source: DeltaTableError) -> TableError {
     TableError::Delta {
         url: url.to_string(),
         source: Box::new(source),

@@ -7,7 +7,8 @@
 //!   AWS configuration (region, credentials chain, endpoint) in one place.
 //! - [`delta`]: the tables as Delta Lake tables: creation, atomic commits of data files with
 //!   `txn` actions (idempotent per writer and flush), and the versions those hold; [`stats`]:
-//!   the per-file statistics those commits carry for data skipping.
+//!   the per-file statistics those commits carry for data skipping; [`maintenance`]:
+//!   compaction and vacuum of the Delta tables.
 //!
 //! `transform` writes files with these schemas, `ingest` commits them and keeps its
 //! checkpoints here, `query` reads the tables; none of them defines the contract itself.
@@ -15,6 +16,7 @@
 pub mod aws;
 pub mod delta;
 pub mod layout;
+pub mod maintenance;
 pub mod sequence;
 pub mod stats;
 pub mod warehouse;

@@ -3,6 +3,7 @@
 
 use tributary_fixtures::expected::compare_rows;
 
+use crate::emulator::{read_lines, sorted_files};
 use crate::helpers::*;
 
 /// DuckDB's delta extension (the PyPI build matching the duckdb pin) over each table.
@@ -179,4 +180,116 @@ fn a_delta_backfill_into_a_plain_warehouse_is_refused() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no Delta log"), "{stderr}");
+}
+
+/// Data files of a table, committed or not (what is on disk below its directory).
+fn parquet_files(table_dir: &std::path::Path) -> usize {
+    fn walk(dir: &std::path::Path, n: &mut usize) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, n);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                *n += 1;
+            }
+        }
+    }
+    let mut n = 0;
+    walk(table_dir, &mut n);
+    n
+}
+
+#[test]
+fn compaction_rewrites_small_files_and_vacuum_deletes_the_replaced_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = path_str(dir.path());
+    let (_, f) = fixtures();
+    // the events as 12 input files: each one is committed with its own files, as small
+    // flushes would be
+    let inputs = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = sorted_files(&f.events_dir)
+        .iter()
+        .flat_map(|p| read_lines(p))
+        .collect();
+    for (i, part) in lines.chunks(lines.len().div_ceil(12)).enumerate() {
+        std::fs::write(
+            inputs.path().join(format!("part-{i:02}.jsonl")),
+            part.join("\n") + "\n",
+        )
+        .unwrap();
+    }
+    backfill(
+        path_str(inputs.path()),
+        "events",
+        wh,
+        &["--table-format", "delta"],
+    );
+    let e = expected();
+    let events_dir = dir.path().join("events");
+    let before = parquet_files(&events_dir);
+    let funnel = query("funnel", wh, &[]);
+    let partitions = sql(
+        wh,
+        "SELECT COUNT(DISTINCT year * 10000 + month * 100 + day) AS partitions FROM events",
+    )[0]["partitions"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        before as u64 > 2 * partitions,
+        "small flushes: {before} files in {partitions} partitions"
+    );
+
+    let out = tributary_ok(&["compact", "--warehouse", wh, "--table", "events"]);
+    // "events: <removed> files rewritten as <added> in <partitions> partitions"
+    let numbers: Vec<usize> = out
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let [removed, added, compacted] = numbers[..] else {
+        panic!("{out}")
+    };
+    assert!(
+        removed > added && added >= compacted && compacted > 0,
+        "{out}"
+    );
+    // the same rows and answers, from fewer files
+    assert_eq!(count(wh, "events"), e.counts.events);
+    assert_eq!(query("funnel", wh, &[]), funnel);
+    compare_rows("funnel after compaction", &funnel, &e.funnel).unwrap();
+    let duck = python_json(DUCKDB_DELTA_SCRIPT, &[wh]);
+    assert_eq!(duck["counts"]["events"], e.counts.events);
+    // the replaced files stay on disk for readers of older snapshots until vacuum
+    assert_eq!(parquet_files(&events_dir), before + added);
+
+    let dry = tributary_ok(&["vacuum", "--warehouse", wh, "--retain", "0s", "--dry-run"]);
+    assert!(
+        dry.contains(&format!("events: would delete {removed} files")),
+        "{dry}"
+    );
+    assert_eq!(parquet_files(&events_dir), before + added);
+    let done = tributary_ok(&["vacuum", "--warehouse", wh, "--retain", "0s"]);
+    assert!(
+        done.contains(&format!("events: deleted {removed} files")),
+        "{done}"
+    );
+    assert_eq!(parquet_files(&events_dir), before - removed + added);
+    assert_eq!(count(wh, "events"), e.counts.events);
+    let duck = python_json(DUCKDB_DELTA_SCRIPT, &[wh]);
+    assert_eq!(duck["counts"]["events"], e.counts.events);
+
+    // a warehouse without Delta tables has nothing to compact: a clear error
+    let plain = tempfile::tempdir().unwrap();
+    backfill(
+        path_str(&f.events_dir),
+        "events",
+        path_str(plain.path()),
+        &[],
+    );
+    let out = tributary(&["compact", "--warehouse", path_str(plain.path())]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no Delta tables"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -1,0 +1,73 @@
+//! `tributary compact` and `tributary vacuum`: upkeep of the Delta tables.
+
+use std::num::NonZeroU64;
+
+use anyhow::{Context, bail};
+use tributary_table::maintenance;
+use tributary_table::{Table, Warehouse};
+
+use crate::cli::{CompactArgs, VacuumArgs};
+
+/// The tables a command covers: one by name, or all.
+fn tables(name: Option<&str>) -> anyhow::Result<Vec<Table>> {
+    match name {
+        None => Ok(Table::ALL.to_vec()),
+        Some(name) => match Table::ALL.into_iter().find(|t| t.name() == name) {
+            Some(table) => Ok(vec![table]),
+            None => {
+                bail!("unknown table {name:?} (expected events, order_changes or user_changes)")
+            }
+        },
+    }
+}
+
+pub async fn compact(args: CompactArgs) -> anyhow::Result<()> {
+    let warehouse = Warehouse::open(&args.warehouse).await?;
+    let target = NonZeroU64::new(args.target_file_bytes as u64)
+        .context("--target-file-bytes must be more than 0")?;
+    let mut compacted = 0;
+    for table in tables(args.table.as_deref())? {
+        let writer = tributary_transform::parquet::writer_properties(args.codec);
+        match maintenance::compact(&warehouse, table, target, writer).await? {
+            Some(r) => {
+                compacted += 1;
+                println!(
+                    "{}: {} files rewritten as {} in {} partitions",
+                    r.table, r.files_removed, r.files_added, r.partitions
+                );
+            }
+            None => println!("{}: not a Delta table, left as it is", table.name()),
+        }
+    }
+    if compacted == 0 {
+        bail!(
+            "{} has no Delta tables to compact (backfill with --table-format delta)",
+            args.warehouse
+        );
+    }
+    Ok(())
+}
+
+pub async fn vacuum(args: VacuumArgs) -> anyhow::Result<()> {
+    let warehouse = Warehouse::open(&args.warehouse).await?;
+    let mut vacuumed = 0;
+    for table in tables(args.table.as_deref())? {
+        match maintenance::vacuum(&warehouse, table, args.retain, args.dry_run).await? {
+            Some(r) => {
+                vacuumed += 1;
+                let verb = if r.dry_run { "would delete" } else { "deleted" };
+                println!("{}: {verb} {} files", r.table, r.files_deleted.len());
+                if r.dry_run {
+                    for file in &r.files_deleted {
+                        println!("  {file}");
+                    }
+                }
+            }
+            None => println!("{}: not a Delta table, left as it is", table.name()),
+        }
+    }
+    if vacuumed == 0 {
+        bail!("{} has no Delta tables to vacuum", args.warehouse);
+    }
+    Ok(())
+}
