@@ -67,14 +67,22 @@ fn duckdb_reads_the_same_rows() {
     compare_rows("funnel in DuckDB", &funnel, &e.funnel).unwrap();
 
     // every order change, column by column, as DataFusion reads it
+    assert_order_changes_equal(wh, "CAST(created_at AS BIGINT)", &duck["order_changes"]);
+}
+
+/// Our `order_changes`, row by row in `event_id` order, equal DuckDB's rows of the columns its
+/// scripts select (`created_ms` as our SQL expression `created_ms` gives it).
+pub fn assert_order_changes_equal(wh: &str, created_ms: &str, theirs: &serde_json::Value) {
     let ours = sql(
         wh,
-        "SELECT event_id, sequence_number, operation, status, CAST(total_amount AS VARCHAR) AS total, \
-                CAST(created_at AS BIGINT) AS created_ms, cardinality(items) AS n_items, \
-                CAST(get_field(items[1], 'price') AS VARCHAR) AS first_price, extra_attributes \
-         FROM order_changes ORDER BY event_id",
+        &format!(
+            "SELECT event_id, sequence_number, operation, status, CAST(total_amount AS VARCHAR) AS total, \
+                    {created_ms} AS created_ms, cardinality(items) AS n_items, \
+                    CAST(get_field(items[1], 'price') AS VARCHAR) AS first_price, extra_attributes \
+             FROM order_changes ORDER BY event_id"
+        ),
     );
-    let theirs = duck["order_changes"].as_array().unwrap();
+    let theirs = theirs.as_array().unwrap();
     assert_eq!(ours.len(), theirs.len());
     for (o, t) in ours.iter().zip(theirs) {
         let o = [
