@@ -107,11 +107,6 @@ pub struct BackfillArgs {
     /// Parquet compression: zstd or snappy (both read by Athena), or none.
     #[arg(long, default_value = "zstd", value_parser = clap::value_parser!(Codec))]
     pub codec: Codec,
-    /// How the tables are written: `hive` (plain Parquet directories) or `delta` (Delta Lake
-    /// tables: atomic commits, one per table per run; a re-run leaves committed inputs alone).
-    /// The stream worker writes `hive` only, for now, and refuses a warehouse of Delta tables.
-    #[arg(long, default_value = "hive", value_parser = clap::value_parser!(TableFormat))]
-    pub table_format: TableFormat,
     /// Flush a partition's buffer to a file when its in-memory size reaches this (e.g. 128MiB).
     #[arg(long, default_value = "128MiB", value_parser = parse_size)]
     pub max_file_bytes: usize,
@@ -250,10 +245,11 @@ pub struct DdlArgs {
     /// The years partition projection covers, FIRST-LAST; rows of other years stay invisible to Athena.
     #[arg(long, default_value = "2000-2099", value_parser = parse_years)]
     pub years: (i32, i32),
-    /// The layout of the tables: `hive` (external tables over the Parquet directories, with
-    /// partition projection) or `delta` (Athena's Delta Lake tables, which read the Delta log;
-    /// for a warehouse backfilled with `--table-format delta`).
-    #[arg(long = "as", default_value = "hive", value_parser = clap::value_parser!(TableFormat))]
+    /// How Athena reads the tables: `delta` (Athena's Delta Lake tables, which read the Delta
+    /// log: atomic, compaction-safe) or `hive` (external tables over the Parquet directories,
+    /// with partition projection, for readers without Delta support; see the README for when
+    /// that is safe).
+    #[arg(long = "as", default_value = "delta", value_parser = clap::value_parser!(TableFormat))]
     pub layout: TableFormat,
 }
 

@@ -1,17 +1,15 @@
-//! Batch backfill: input files → decode (in parallel, order kept) → sink → Parquet.
+//! Batch backfill: input files → decode (in parallel, order kept) → sink → Parquet → one Delta
+//! commit per table.
 //!
 //! # Idempotence
-//! Each input file is a unit named `bf-<hash of format and URI>`. Its sink names files
-//! `bf-<hash>-<n>`, and `n` depends only on the records and the buffer limits, so running the
-//! same backfill again rewrites the same objects. Once every input is written, objects of these
-//! units that this run did not write (left by an earlier run with other limits, or by a run that
-//! crashed) are deleted. Re-running a backfill therefore leaves each table with one copy of
-//! every record, whether or not the earlier run finished. Readers may see both copies while a
-//! re-run is between writing and deleting.
-//!
-//! Into Delta tables (`--table-format delta`) each input is a writer with its own `txn`: its
-//! files are committed once, in one commit per table at the end of the run, and a later run
-//! leaves the tables that hold its `txn` as they are (see [`DeltaCommits`]).
+//! Each input file is a unit named `bf-<hash of format and URI>`, and a writer with its own
+//! `txn` in the tables: its files are committed once, in one commit per table at the end of the
+//! run, and a later run leaves the tables that hold its `txn` as they are (see
+//! [`DeltaCommits`]). Its sink names files `bf-<hash>-<n>`, and `n` depends only on the records
+//! and the buffer limits, so a run after a crash rewrites the same objects; files no commit
+//! names are invisible to readers (vacuum removes them). Dead letters are plain JSON Lines
+//! files: once every input is written, dead-letter files of these units that this run did not
+//! write are deleted.
 //!
 //! Within one run, DynamoDB Streams records delivered more than once (same `eventID`) are
 //! written once. Two input files are processed at a time, each with half the buffer budget.
@@ -26,7 +24,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tributary_table::delta::{self, DeltaTable};
 use tributary_table::layout::{DEAD_LETTER_PREFIX, Table};
-use tributary_table::{CommitKind, Contribution, DataFile, TableError, TableFormat, Txn};
+use tributary_table::{CommitKind, Contribution, DataFile, TableError, Txn};
 use tributary_transform::model::{DeadLetter, Origin, Record};
 use tributary_transform::{
     SequenceNumber, Sink, SinkConfig, SinkError, SinkReport, Warehouse, WarehouseError,
@@ -76,6 +74,8 @@ pub struct BackfillReport {
     pub stale_files_deleted: u64,
     /// Delta tables: (input, table) parts an earlier run committed already, left as they are.
     pub already_committed: u64,
+    /// Rows of the current-state tables (`orders`, `users`) inserted or updated.
+    pub state_rows_changed: u64,
     pub elapsed: Duration,
 }
 
@@ -126,7 +126,7 @@ pub async fn run(
         .iter()
         .map(|f| unit_prefix(config.format, &f.uri))
         .collect();
-    let mut delta = DeltaCommits::open(&warehouse, sink_config.format).await?;
+    let mut delta = DeltaCommits::open(&warehouse).await?;
     // an input whose rows a Delta table holds already (its txn) is not written there again
     let mut held = Vec::with_capacity(units.len());
     for unit in &units {
@@ -159,15 +159,13 @@ pub async fn run(
     }
     drop(files);
     delta.commit().await?;
+    // the current-state tables follow the change tables' commits
+    for (table, refresh) in tributary_table::state::refresh_all(&warehouse).await? {
+        report.state_rows_changed += refresh.inserted + refresh.updated;
+        tracing::debug!(table = table.name(), ?refresh, "current state refreshed");
+    }
     // Delta tables keep what they committed; only dead letters (plain files) are replaced
-    let stale_prefixes: Vec<&str> = match sink_config.format {
-        TableFormat::Hive => Table::ALL
-            .iter()
-            .map(|t| t.name())
-            .chain([DEAD_LETTER_PREFIX])
-            .collect(),
-        TableFormat::Delta => vec![DEAD_LETTER_PREFIX],
-    };
+    let stale_prefixes = [DEAD_LETTER_PREFIX];
     report.stale_files_deleted =
         delete_stale(&warehouse, &stale_prefixes, &units, &report.sink).await?;
     report.elapsed = started.elapsed();
@@ -341,16 +339,12 @@ struct DeltaCommits {
 }
 
 impl DeltaCommits {
-    async fn open(warehouse: &Warehouse, format: TableFormat) -> Result<Self, TableError> {
+    async fn open(warehouse: &Warehouse) -> Result<Self, TableError> {
+        delta::refuse_plain_layout(warehouse).await?;
         let mut tables = Vec::new();
-        match format {
-            TableFormat::Hive => delta::ensure_not_delta(warehouse).await?,
-            TableFormat::Delta => {
-                for table in Table::ALL {
-                    let delta = delta::open_or_create(warehouse, table).await?;
-                    tables.push((table, delta, Vec::new()));
-                }
-            }
+        for table in Table::ALL {
+            let delta = delta::open_or_create(warehouse, table).await?;
+            tables.push((table, delta, Vec::new()));
         }
         Ok(Self { tables })
     }

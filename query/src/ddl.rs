@@ -1,16 +1,20 @@
-//! Athena table definitions for a warehouse: `CREATE EXTERNAL TABLE` per table with partition
-//! projection (so Athena needs no `MSCK REPAIR TABLE` and no Glue partitions), and the
-//! latest-state views, in Athena SQL.
+//! Athena table definitions for a warehouse, in Athena SQL.
 //!
-//! Projection: `year`, `month`, `day` are `integer` projections with zero-padding (`digits`),
-//! and `storage.location.template` maps them to the Hive directories Tributary writes.
-//! See <https://docs.aws.amazon.com/athena/latest/ug/partition-projection.html>.
+//! - `--as delta` (the default): one Delta Lake table per table, the current-state tables
+//!   `orders` and `users` included; Athena reads each through its log.
+//! - `--as hive`: `CREATE EXTERNAL TABLE` per change table with partition projection (so
+//!   Athena needs no `MSCK REPAIR TABLE` and no Glue partitions), and the latest-state views
+//!   over them, for readers without Delta support. Projection: `year`, `month`, `day` are
+//!   `string` columns with `integer` projections and zero-padding (`digits`), and
+//!   `storage.location.template` maps them to the Hive directories.
+//!   See <https://docs.aws.amazon.com/athena/latest/ug/partition-projection.html>.
 
 use std::fmt::Write;
 
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use tributary_table::TableFormat;
 use tributary_table::layout::PARTITION_COLUMNS;
+use tributary_table::state::StateTable;
 use tributary_transform::Table;
 
 use crate::views;
@@ -64,20 +68,17 @@ pub fn hive_type(data_type: &DataType) -> String {
 /// The `CREATE EXTERNAL TABLE` of one Delta table: Athena (engine 3) takes the columns, the
 /// partition columns and the file list from the Delta log, so the statement names none.
 /// See <https://docs.aws.amazon.com/athena/latest/ug/delta-lake-tables.html>.
-pub fn create_delta_table(table: Table, options: &DdlOptions) -> String {
+pub fn create_delta_table(name: &str, options: &DdlOptions) -> String {
     format!(
-        "CREATE EXTERNAL TABLE IF NOT EXISTS `{}`.`{}`\nLOCATION '{}{}/'\nTBLPROPERTIES ('table_type'='DELTA')",
-        options.database,
-        table.name(),
-        options.location,
-        table.name()
+        "CREATE EXTERNAL TABLE IF NOT EXISTS `{}`.`{name}`\nLOCATION '{}{name}/'\nTBLPROPERTIES ('table_type'='DELTA')",
+        options.database, options.location,
     )
 }
 
 /// The `CREATE EXTERNAL TABLE` of one table.
 pub fn create_table(table: Table, options: &DdlOptions) -> String {
     if options.layout == TableFormat::Delta {
-        return create_delta_table(table, options);
+        return create_delta_table(table.name(), options);
     }
     let schema = table.schema();
     let name = table.name();
@@ -131,12 +132,21 @@ pub fn create_table(table: Table, options: &DdlOptions) -> String {
     out
 }
 
-/// Every statement: the tables, then the views over them.
+/// Every statement: the tables, then the current-state tables (Delta) or the views that
+/// compute them (Hive).
 pub fn statements(options: &DdlOptions) -> Vec<String> {
     let mut out: Vec<String> = Table::ALL
         .iter()
         .map(|t| create_table(*t, options))
         .collect();
+    if options.layout == TableFormat::Delta {
+        out.extend(
+            StateTable::ALL
+                .iter()
+                .map(|t| create_delta_table(t.name(), options)),
+        );
+        return out;
+    }
     for (name, sql) in views::ALL {
         let mut body = sql.to_string();
         for table in Table::ALL {
@@ -201,6 +211,22 @@ mod tests {
             "{orders}"
         );
         assert!(orders.contains("`change_time` timestamp"), "{orders}");
+    }
+
+    #[test]
+    fn delta_ddl_declares_the_current_state_tables() {
+        let all = statements(&DdlOptions {
+            layout: TableFormat::Delta,
+            ..options()
+        });
+        assert_eq!(all.len(), 5);
+        assert!(
+            all[3].contains("`analytics`.`orders`\nLOCATION 's3://lake/shop/orders/'"),
+            "{}",
+            all[3]
+        );
+        assert!(all[4].contains("`analytics`.`users`"), "{}", all[4]);
+        assert!(all.iter().all(|s| !s.contains("VIEW")));
     }
 
     #[test]

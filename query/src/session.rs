@@ -1,18 +1,15 @@
-//! A DataFusion session over a warehouse: the Parquet tables with their `year/month/day`
-//! partition columns (filters on them prune directories), and the latest-state views.
+//! A DataFusion session over a warehouse: its Delta tables, read through their logs (the file
+//! list and per-file statistics come from the log, so filters on `year/month/day` and on
+//! columns skip files without listing the table), and the latest-state views.
 
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::DataType;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
+use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use tributary_table::delta;
-use tributary_table::layout::PARTITION_COLUMNS;
+use tributary_table::state::{self, StateTable};
 use tributary_table::{Table, TableError, Warehouse, WarehouseError};
 
 use crate::views;
@@ -66,13 +63,21 @@ pub async fn session(warehouse: &Warehouse, database: &str) -> Result<SessionCon
     let store_url = ObjectStoreUrl::parse(warehouse.store_url())?;
     ctx.register_object_store(store_url.as_ref(), warehouse.store().clone());
     for table in Table::ALL {
-        match delta::open_if_logged(warehouse, table).await? {
-            Some(delta) => register_delta(&ctx, table, delta).await?,
-            None => register_table(&ctx, warehouse, table)?,
+        // a plain directory of Parquet files (an earlier version's layout) is refused
+        match delta::open(warehouse, table).await? {
+            Some(delta) => register_delta(&ctx, table.name(), delta).await?,
+            None => register_empty(&ctx, table)?,
         }
     }
-    for (name, sql) in views::ALL {
-        crate::sql::run_statements(&ctx, &format!("CREATE VIEW {name} AS {sql}")).await?;
+    // the current-state tables; a warehouse without them (nothing written to the change
+    // tables yet) gets the views that compute the same rows from the change tables
+    for (state, (name, sql)) in StateTable::ALL.into_iter().zip(views::ALL) {
+        match state::open(warehouse, state).await? {
+            Some(delta) => register_delta(&ctx, state.name(), delta).await?,
+            None => {
+                crate::sql::run_statements(&ctx, &format!("CREATE VIEW {name} AS {sql}")).await?;
+            }
+        }
     }
     Ok(ctx)
 }
@@ -100,35 +105,21 @@ pub fn empty(database: &str) -> Result<SessionContext, QueryError> {
 /// table's directories), and only committed files are read.
 async fn register_delta(
     ctx: &SessionContext,
-    table: Table,
+    name: &str,
     delta: delta::DeltaTable,
 ) -> Result<(), QueryError> {
     let provider = delta
         .table_provider()
         .with_session(Arc::new(ctx.state()))
         .await?;
-    ctx.register_table(table.name(), provider)?;
+    ctx.register_table(name, provider)?;
     Ok(())
 }
 
-/// Registers a table of plain Parquet files in Hive directories.
-fn register_table(
-    ctx: &SessionContext,
-    warehouse: &Warehouse,
-    table: Table,
-) -> Result<(), QueryError> {
-    let url = ListingTableUrl::parse(warehouse.table_url(table.name()))?;
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-        .with_file_extension(".parquet")
-        .with_table_partition_cols(
-            PARTITION_COLUMNS
-                .iter()
-                .map(|c| (c.to_string(), DataType::Utf8))
-                .collect(),
-        );
-    let config = ListingTableConfig::new(url)
-        .with_listing_options(options)
-        .with_schema(table.schema());
-    ctx.register_table(table.name(), Arc::new(ListingTable::try_new(config)?))?;
+/// Registers a table nobody has written yet: no rows, the table's columns.
+fn register_empty(ctx: &SessionContext, table: Table) -> Result<(), QueryError> {
+    let schema = Arc::new(delta::arrow_schema(table));
+    let empty = MemTable::try_new(schema, vec![vec![]])?;
+    ctx.register_table(table.name(), Arc::new(empty))?;
     Ok(())
 }

@@ -23,7 +23,6 @@ pub fn config(args: &BackfillArgs) -> BackfillConfig {
                 max_buffer_bytes: args.max_buffer_bytes,
             },
             codec: args.codec,
-            format: args.table_format,
         },
         decode_parallelism: args
             .decode_threads
@@ -116,12 +115,13 @@ pub fn summary_text(config: &BackfillConfig, r: &BackfillReport) -> String {
         out += &format!(" (under dead_letters/{}/)", config.format.name());
     }
     out += &format!(
-        "\n  duplicates skipped   {}\n  files written        {} ({})\n  stale files deleted  {}\n  already committed    {}\n  seconds              {:.2}\n  records/s            {:.0}\n",
+        "\n  duplicates skipped   {}\n  files written        {} ({})\n  stale files deleted  {}\n  already committed    {}\n  state rows changed   {}\n  seconds              {:.2}\n  records/s            {:.0}\n",
         r.duplicates_skipped,
         r.sink.files.len(),
         mib(r.sink.bytes()),
         r.stale_files_deleted,
         r.already_committed,
+        r.state_rows_changed,
         secs,
         r.records_read as f64 / secs.max(1e-9),
     );
@@ -144,6 +144,7 @@ pub fn summary_json(config: &BackfillConfig, r: &BackfillReport) -> serde_json::
         "bytes_written": r.sink.bytes(),
         "stale_files_deleted": r.stale_files_deleted,
         "already_committed": r.already_committed,
+        "state_rows_changed": r.state_rows_changed,
         "seconds": r.elapsed.as_secs_f64(),
         "records_per_second": r.records_read as f64 / r.elapsed.as_secs_f64().max(1e-9),
     })

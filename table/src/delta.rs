@@ -39,6 +39,12 @@ use crate::warehouse::Warehouse;
 /// this many JSON entries after the last checkpoint).
 pub const CHECKPOINT_INTERVAL: u64 = 100;
 
+/// How long log entries stay (`delta.logRetentionDuration`): as long as `tributary vacuum`
+/// keeps replaced files by default, since time travel further back finds no files anyway.
+/// The protocol's default of 30 days would keep 2.6 million entries of a table committed every
+/// second.
+pub const LOG_RETENTION: &str = "interval 7 days";
+
 /// Commit attempts before giving up on a contended table (each one re-reads the log).
 const MAX_COMMIT_ATTEMPTS: usize = 100;
 
@@ -55,11 +61,8 @@ pub enum TableError {
          warehouse"
     )]
     PlainLayout { url: String },
-    #[error(
-        "{url} is a Delta table; writing plain Parquet files next to it would leave them \
-         invisible to its readers (write with --table-format delta)"
-    )]
-    DeltaTableExists { url: String },
+    #[error("reading back the data file {path}: {reason}")]
+    File { path: String, reason: String },
     #[error("inspecting {url}: {source}")]
     Store {
         url: String,
@@ -67,14 +70,16 @@ pub enum TableError {
     },
 }
 
-/// How a writer lays out a table. Delta is the target layout of every table; Hive (plain
-/// Parquet directories, today's default) stays until the stream worker commits to Delta too.
+/// How a reader is told about the tables (`tributary ddl --as`). Every table is written as a
+/// Delta table; its data files also lie in `year=/month=/day=` directories, which a reader
+/// without Delta support can list as a plain Hive table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TableFormat {
-    /// Parquet files in `year=/month=/day=` directories, visible as soon as they are written.
-    #[default]
+    /// The Parquet files in the `year=/month=/day=` directories, every file listed, committed
+    /// or not (and replaced by compaction or not).
     Hive,
-    /// The same directories, with a Delta log that makes each commit atomic.
+    /// The tables through their Delta logs: committed files only.
+    #[default]
     Delta,
 }
 
@@ -192,12 +197,6 @@ pub fn arrow_schema(table: Table) -> Schema {
     Schema::new(fields)
 }
 
-fn delta_schema(table: Table) -> StructType {
-    (&arrow_schema(table))
-        .try_into_kernel()
-        .expect("every column type of the layout has a Delta type")
-}
-
 /// The partition values of a file, as Delta writes them (`int` columns: no zero padding).
 pub fn partition_values(partition: &Partition) -> HashMap<String, Option<String>> {
     let [y, m, d] = PARTITION_COLUMNS;
@@ -208,21 +207,72 @@ pub fn partition_values(partition: &Partition) -> HashMap<String, Option<String>
     ])
 }
 
-/// Refuses to write plain files into a warehouse whose tables are Delta tables.
-pub async fn ensure_not_delta(warehouse: &Warehouse) -> Result<(), TableError> {
+/// Refuses a warehouse in the plain Hive layout of earlier versions (Parquet files, no log).
+pub async fn refuse_plain_layout(warehouse: &Warehouse) -> Result<(), TableError> {
     for table in Table::ALL {
-        if has_log(warehouse, table).await? {
-            return Err(TableError::DeltaTableExists {
-                url: warehouse.table_url(table.name()),
-            });
-        }
+        open(warehouse, table).await?;
     }
     Ok(())
 }
 
+/// Describes a data file already written below `table` (at `path`, relative to the table's
+/// directory) as a commit adds it: its size, rows and statistics, read back from the file. A
+/// recovery uses it for files whose writer died before committing them.
+pub async fn describe_file(
+    warehouse: &Warehouse,
+    table: Table,
+    path: &str,
+) -> Result<DataFile, TableError> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use object_store::ObjectStoreExt as _;
+    let relative = format!("{}/{path}", table.name());
+    let failed = |reason: String| TableError::File {
+        path: relative.clone(),
+        reason,
+    };
+    let partition = Partition::of_path(path)
+        .ok_or_else(|| failed("the path names no year=/month=/day= partition".into()))?;
+    let bytes = warehouse
+        .store()
+        .get(&warehouse.path(&relative))
+        .await
+        .map_err(|source| TableError::Store {
+            url: warehouse.table_url(&relative),
+            source,
+        })?
+        .bytes()
+        .await
+        .map_err(|source| TableError::Store {
+            url: warehouse.table_url(&relative),
+            source,
+        })?;
+    let size = bytes.len() as u64;
+    let batches = tokio::task::spawn_blocking(move || {
+        ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .and_then(|b| b.build())
+            .map_err(|e| e.to_string())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| failed(e.to_string()))?
+    .map_err(failed)?;
+    Ok(DataFile {
+        path: path.to_string(),
+        partition,
+        bytes: size,
+        rows: batches.iter().map(|b| b.num_rows() as u64).sum(),
+        stats: Some(crate::stats::of_batches(&batches)),
+    })
+}
+
 /// Whether a table has a Delta log (is a Delta table).
 pub async fn has_log(warehouse: &Warehouse, table: Table) -> Result<bool, TableError> {
-    has_objects(warehouse, &format!("{}/_delta_log", table.name()), |_| true).await
+    has_log_named(warehouse, table.name()).await
+}
+
+pub(crate) async fn has_log_named(warehouse: &Warehouse, name: &str) -> Result<bool, TableError> {
+    has_objects(warehouse, &format!("{name}/_delta_log"), |_| true).await
 }
 
 /// The Arrow schema of a table's data files: [`arrow_schema`] without the partition columns
@@ -252,8 +302,16 @@ pub async fn open_if_logged(
     warehouse: &Warehouse,
     table: Table,
 ) -> Result<Option<DeltaTable>, TableError> {
-    if has_log(warehouse, table).await? {
-        load(warehouse, table).await.map(Some)
+    open_named(warehouse, table.name()).await
+}
+
+/// [`open_if_logged`] by the table's directory name.
+pub(crate) async fn open_named(
+    warehouse: &Warehouse,
+    name: &str,
+) -> Result<Option<DeltaTable>, TableError> {
+    if has_log_named(warehouse, name).await? {
+        load_named(warehouse, name).await.map(Some)
     } else {
         Ok(None)
     }
@@ -277,11 +335,15 @@ pub async fn open(warehouse: &Warehouse, table: Table) -> Result<Option<DeltaTab
 
 /// Loads the latest snapshot of a table that has a log.
 async fn load(warehouse: &Warehouse, table: Table) -> Result<DeltaTable, TableError> {
-    let mut delta = DeltaTable::new(log_store(warehouse, table.name()));
+    load_named(warehouse, table.name()).await
+}
+
+async fn load_named(warehouse: &Warehouse, name: &str) -> Result<DeltaTable, TableError> {
+    let mut delta = DeltaTable::new(log_store(warehouse, name));
     delta
         .load()
         .await
-        .map_err(|e| delta_error(&table_url(warehouse, table.name()), e))?;
+        .map_err(|e| delta_error(&table_url(warehouse, name), e))?;
     Ok(delta)
 }
 
@@ -309,28 +371,48 @@ async fn has_objects(
 /// Opens a table, creating it (empty, with its schema and partition columns) if it has no log.
 /// Two writers creating it at once both end with the same table: the loser of the race for
 /// version 0 loads the winner's.
+///
+/// A directory with data files but no log is not refused here (a writer's files may precede
+/// its table's creation): writers refuse a warehouse in the plain layout once, at their start,
+/// with [`refuse_plain_layout`].
 pub async fn open_or_create(warehouse: &Warehouse, table: Table) -> Result<DeltaTable, TableError> {
-    if let Some(delta) = open(warehouse, table).await? {
+    open_or_create_named(warehouse, table.name(), &arrow_schema(table)).await
+}
+
+/// [`open_or_create`] for the table in directory `name`, with Arrow schema `schema` whose last
+/// columns are the partition columns.
+pub(crate) async fn open_or_create_named(
+    warehouse: &Warehouse,
+    name: &str,
+    schema: &Schema,
+) -> Result<DeltaTable, TableError> {
+    if let Some(delta) = open_named(warehouse, name).await? {
         return Ok(delta);
     }
-    let name = table.name();
     let url = table_url(warehouse, name);
+    let columns: StructType = schema
+        .try_into_kernel()
+        .expect("every column type of the layout has a Delta type");
     let created = CreateBuilder::new()
         .with_log_store(log_store(warehouse, name))
         .with_table_name(name)
-        .with_columns(delta_schema(table).fields().cloned())
+        .with_columns(columns.fields().cloned())
         .with_partition_columns(PARTITION_COLUMNS)
         .with_save_mode(SaveMode::Ignore)
         .with_configuration_property(
             deltalake_core::TableProperty::CheckpointInterval,
             Some(CHECKPOINT_INTERVAL.to_string()),
         )
+        .with_configuration_property(
+            deltalake_core::TableProperty::LogRetentionDuration,
+            Some(LOG_RETENTION.to_string()),
+        )
         .await;
     match created {
         Ok(delta) => Ok(delta),
         Err(e) => {
             debug!(table = name, error = %e, "creating the table failed; loading it");
-            match open(warehouse, table).await? {
+            match open_named(warehouse, name).await? {
                 Some(delta) => Ok(delta),
                 None => Err(delta_error(&url, e)),
             }
@@ -345,6 +427,32 @@ pub async fn txn_version(delta: &DeltaTable, app_id: &str) -> Result<Option<i64>
         .transaction_version(delta.log_store().as_ref(), app_id)
         .await
         .map_err(|e| error_of(delta, e))
+}
+
+/// Removes the log entries older than the table's log retention that a checkpoint covers (the
+/// protocol's log cleanup). A failure only leaves entries for the next cleanup to remove.
+async fn clean_up_log(delta: &DeltaTable, version: u64) {
+    let retention = match delta.snapshot() {
+        Ok(snapshot) => {
+            use deltalake_core::table::config::TablePropertiesExt as _;
+            snapshot.table_config().log_retention_duration()
+        }
+        Err(_) => return,
+    };
+    let cutoff = chrono::Utc::now().timestamp_millis() - retention.as_millis() as i64;
+    match deltalake_core::protocol::checkpoints::cleanup_expired_logs_for(
+        version,
+        delta.log_store().as_ref(),
+        cutoff,
+        None,
+    )
+    .await
+    {
+        Ok(removed) => debug!(url = %delta.table_url(), removed, "expired log entries removed"),
+        Err(e) => {
+            tracing::warn!(url = %delta.table_url(), error = %e, "log cleanup failed; the next checkpoint tries again")
+        }
+    }
 }
 
 fn error_of(delta: &DeltaTable, source: DeltaTableError) -> TableError {
@@ -385,13 +493,18 @@ pub async fn commit(
         let mut report = CommitReport::default();
         let mut actions = Vec::new();
         let now_ms = chrono::Utc::now().timestamp_millis();
+        // the protocol allows one txn per app id in a commit; a second contribution of the
+        // same writer in one group (a zombie's and its successor's) is the same flush
+        let mut in_this_commit: HashMap<&str, i64> = HashMap::new();
         for c in &contributions {
             if let Some(txn) = &c.txn {
                 let held = txn_version(delta, &txn.app_id).await?;
-                if held.is_some_and(|v| v >= txn.version) {
+                let grouped = in_this_commit.get(txn.app_id.as_str()).copied();
+                if held.max(grouped).is_some_and(|v| v >= txn.version) {
                     report.already_committed += 1;
                     continue;
                 }
+                in_this_commit.insert(&txn.app_id, txn.version);
             }
             actions.extend(c.files.iter().map(|f| add_action(f, now_ms)));
             report.files += c.files.len();
@@ -421,15 +534,22 @@ pub async fn commit(
         let snapshot = delta.snapshot().map_err(|e| error_of(delta, e))?;
         // from CommitProperties, not CommitBuilder::default(): only that runs the post-commit
         // hook that writes a checkpoint every CHECKPOINT_INTERVAL versions and expires old logs
-        let result = CommitBuilder::from(CommitProperties::default())
+        // log cleanup lists the whole log: run it only after a checkpoint (below), not on
+        // every commit as delta-rs would
+        let properties = CommitProperties::default().with_cleanup_expired_logs(Some(false));
+        let result = CommitBuilder::from(properties)
             .with_actions(actions)
             .with_max_retries(MAX_COMMIT_ATTEMPTS)
             .build(Some(snapshot), delta.log_store(), operation)
             .await;
         match result {
             Ok(done) => {
-                report.version = Some(done.version());
+                let version = done.version();
+                report.version = Some(version);
                 delta.update_state().await.map_err(|e| error_of(delta, e))?;
+                if version > 0 && version % CHECKPOINT_INTERVAL == 0 {
+                    clean_up_log(delta, version).await;
+                }
                 return Ok(report);
             }
             Err(DeltaTableError::Transaction {
@@ -601,6 +721,10 @@ mod tests {
             assert_eq!(schema.field(n - 3 + i).data_type(), &DataType::Int32);
         }
         assert_eq!(partition_values(&day(5))["month"].as_deref(), Some("1"));
-        let _ = delta_schema(Table::OrderChanges);
+        for table in Table::ALL {
+            let _: StructType = (&arrow_schema(table))
+                .try_into_kernel()
+                .expect("a Delta type for every column");
+        }
     }
 }

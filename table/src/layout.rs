@@ -48,6 +48,11 @@ impl Table {
         }
     }
 
+    /// The table of a name, as [`Table::name`] spells it.
+    pub fn from_name(name: &str) -> Option<Table> {
+        Table::ALL.into_iter().find(|t| t.name() == name)
+    }
+
     pub fn schema(self) -> SchemaRef {
         match self {
             Table::Events => EVENTS.clone(),
@@ -81,6 +86,19 @@ impl Partition {
             year: dt.year(),
             month: dt.month(),
             day: dt.day(),
+        })
+    }
+
+    /// The partition of a path's `year=/month=/day=` directories (zero-padded or not).
+    pub fn of_path(path: &str) -> Option<Self> {
+        let value = |name: &str| {
+            path.split('/')
+                .find_map(|segment| segment.strip_prefix(name)?.strip_prefix('='))
+        };
+        Some(Self {
+            year: value("year")?.parse().ok()?,
+            month: value("month")?.parse().ok()?,
+            day: value("day")?.parse().ok()?,
         })
     }
 
@@ -228,6 +246,19 @@ mod tests {
             Partition::of_millis(1_767_657_600_000).unwrap().path(),
             "year=2026/month=01/day=06"
         );
+    }
+
+    #[test]
+    fn a_partition_reads_back_from_its_path() {
+        let p = Partition::of_millis(1_767_657_599_999).unwrap();
+        let file = format!("events/{}/x.parquet", p.path());
+        assert_eq!(Partition::of_path(&file), Some(p));
+        assert_eq!(
+            Partition::of_path("year=2026/month=1/day=5/x.parquet"),
+            Some(p)
+        );
+        assert_eq!(Partition::of_path("year=2026/month=1/x.parquet"), None);
+        assert_eq!(Partition::of_path("year=x/month=1/day=5"), None);
     }
 
     #[test]

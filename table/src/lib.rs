@@ -6,18 +6,22 @@
 //! - [`warehouse`]: the local directory or S3 prefix everything lives in; [`aws`] builds the
 //!   AWS configuration (region, credentials chain, endpoint) in one place.
 //! - [`delta`]: the tables as Delta Lake tables: creation, atomic commits of data files with
-//!   `txn` actions (idempotent per writer and flush), and the versions those hold; [`stats`]:
+//!   `txn` actions (idempotent per writer and flush), and the versions those hold;
+//!   [`committer`]: group commit, many writers' flushes to one table in one Delta commit; [`stats`]:
 //!   the per-file statistics those commits carry for data skipping; [`maintenance`]:
-//!   compaction and vacuum of the Delta tables.
+//!   compaction and vacuum of the Delta tables; [`state`]: the current-state tables (`orders`,
+//!   `users`), kept up to date from the change tables by MERGE.
 //!
 //! `transform` writes files with these schemas, `ingest` commits them and keeps its
 //! checkpoints here, `query` reads the tables; none of them defines the contract itself.
 
 pub mod aws;
+pub mod committer;
 pub mod delta;
 pub mod layout;
 pub mod maintenance;
 pub mod sequence;
+pub mod state;
 pub mod stats;
 pub mod warehouse;
 

@@ -25,6 +25,8 @@ fn ddl_and_named_queries_parse_as_athena_sql() {
         "s3://lake/shop",
         "--database",
         "analytics",
+        "--as",
+        "hive",
     ]);
     let parsed = python_json(PARSE, &[&ddl]);
     let statements = parsed.as_array().unwrap();
@@ -49,7 +51,8 @@ fn ddl_and_named_queries_parse_as_athena_sql() {
             "events lacks {column}: {events}"
         );
     }
-    // the Delta tables' DDL: no columns (Athena reads them from the log), the same views
+    // the Delta tables' DDL (the default): no columns (Athena reads them from the log), and the
+    // current-state tables as Delta tables too
     let delta = tributary_ok(&["ddl", "--warehouse", "s3://lake/shop", "--as", "delta"]);
     let parsed = python_json(PARSE, &[&delta]);
     let statements = parsed.as_array().unwrap();
@@ -115,7 +118,7 @@ fn ddl_declares_the_types_the_parquet_files_have() {
     let dir = tempfile::tempdir().unwrap();
     let wh = path_str(dir.path());
     crate::backfill::load_events_and_stream(wh);
-    let ddl = tributary_ok(&["ddl", "--warehouse", wh]);
+    let ddl = tributary_ok(&["ddl", "--warehouse", wh, "--as", "hive"]);
     let tables: Vec<_> = parse(&ddl)
         .unwrap_or_else(|e| panic!("{e}\n{ddl}"))
         .into_iter()
@@ -169,7 +172,7 @@ fn sql_over_athena_ddl_sees_what_athena_sees() {
         let path = dir.path().join(format!("ddl-{years}.sql"));
         std::fs::write(
             &path,
-            tributary_ok(&["ddl", "--warehouse", wh, "--years", years]),
+            tributary_ok(&["ddl", "--warehouse", wh, "--years", years, "--as", "hive"]),
         )
         .unwrap();
         path

@@ -1,5 +1,6 @@
 //! Backfill into Delta Lake tables: the same answers through the Delta log, DuckDB's delta
-//! extension reads the same rows, a re-run commits nothing, and the layouts are not mixed.
+//! extension reads the same rows, a re-run commits nothing, a plain Hive warehouse of earlier
+//! versions is refused, compaction and vacuum.
 
 use tributary_fixtures::expected::compare_rows;
 
@@ -45,9 +46,8 @@ fn a_delta_backfill_answers_as_before_and_duckdb_reads_the_same_rows() {
     let dir = tempfile::tempdir().unwrap();
     let wh = path_str(dir.path());
     let (_, f) = fixtures();
-    let delta = ["--table-format", "delta"];
-    let events = backfill(path_str(&f.events_dir), "events", wh, &delta);
-    let stream = backfill(path_str(&f.stream_dir), "dynamodb-stream", wh, &delta);
+    let events = backfill(path_str(&f.events_dir), "events", wh, &[]);
+    let stream = backfill(path_str(&f.stream_dir), "dynamodb-stream", wh, &[]);
     let e = expected();
     assert_eq!(events["rows"]["events"], e.counts.events);
     assert_eq!(stream["rows"]["order_changes"], e.counts.order_changes);
@@ -109,47 +109,48 @@ fn a_delta_backfill_answers_as_before_and_duckdb_reads_the_same_rows() {
 
     // the same inputs again: every (input, table) is committed already, so nothing is written
     let commits = delta_log_entries(&dir.path().join("events"));
-    let again = backfill(path_str(&f.events_dir), "events", wh, &delta);
+    let again = backfill(path_str(&f.events_dir), "events", wh, &[]);
     assert_eq!(again["already_committed"], 2, "{again}");
     assert_eq!(delta_log_entries(&dir.path().join("events")), commits);
-    assert_eq!(count(wh, "events"), e.counts.events);
-
-    // plain files must not go where only the log counts
-    let out = tributary(&[
-        "backfill",
-        "--source",
-        path_str(&f.events_dir),
-        "--format",
-        "events",
-        "--warehouse",
-        wh,
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("is a Delta table"), "{stderr}");
     assert_eq!(count(wh, "events"), e.counts.events);
 }
 
 #[test]
-fn a_delta_backfill_into_a_plain_warehouse_is_refused() {
+fn a_warehouse_in_the_plain_layout_of_earlier_versions_is_refused_by_every_command() {
     let dir = tempfile::tempdir().unwrap();
     let wh = path_str(dir.path());
     let (_, f) = fixtures();
     backfill(path_str(&f.events_dir), "events", wh, &[]);
-    let out = tributary(&[
+    // what earlier versions wrote: the same directories of Parquet files, without a log
+    std::fs::remove_dir_all(dir.path().join("events").join("_delta_log")).unwrap();
+    let refused = |args: &[&str]| {
+        let out = tributary(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("no Delta log") && stderr.contains("plain Hive layout"),
+            "{args:?}: {stderr}"
+        );
+    };
+    let source = path_str(&f.events_dir);
+    refused(&[
         "backfill",
         "--source",
-        path_str(&f.events_dir),
+        source,
         "--format",
         "events",
         "--warehouse",
         wh,
-        "--table-format",
-        "delta",
     ]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no Delta log"), "{stderr}");
+    refused(&["query", "funnel", "--warehouse", wh]);
+    refused(&[
+        "sql",
+        "--warehouse",
+        wh,
+        "-c",
+        "SELECT COUNT(*) FROM events",
+    ]);
+    refused(&["run", "--source", "kinesis:nowhere", "--warehouse", wh]);
 }
 
 /// Data files of a table, committed or not (what is on disk below its directory).
@@ -188,12 +189,7 @@ fn compaction_rewrites_small_files_and_vacuum_deletes_the_replaced_ones() {
         )
         .unwrap();
     }
-    backfill(
-        path_str(inputs.path()),
-        "events",
-        wh,
-        &["--table-format", "delta"],
-    );
+    backfill(path_str(inputs.path()), "events", wh, &[]);
     let e = expected();
     let events_dir = dir.path().join("events");
     let before = parquet_files(&events_dir);
@@ -248,14 +244,8 @@ fn compaction_rewrites_small_files_and_vacuum_deletes_the_replaced_ones() {
     assert_eq!(duck["counts"]["events"], e.counts.events);
 
     // a warehouse without Delta tables has nothing to compact: a clear error
-    let plain = tempfile::tempdir().unwrap();
-    backfill(
-        path_str(&f.events_dir),
-        "events",
-        path_str(plain.path()),
-        &[],
-    );
-    let out = tributary(&["compact", "--warehouse", path_str(plain.path())]);
+    let empty = tempfile::tempdir().unwrap();
+    let out = tributary(&["compact", "--warehouse", path_str(empty.path())]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("no Delta tables"),

@@ -67,6 +67,14 @@ async fn worker_delivers_kinesis_events_and_dynamodb_changes_exactly_once() {
     wait_for_rows(&wh, "events", e.counts.events, minute).await;
     wait_for_rows(&wh, "order_changes", e.counts.order_changes, minute).await;
     wait_for_rows(&wh, "user_changes", e.counts.user_changes, minute).await;
+    // the current-state tables follow while the worker runs (no restart, no view)
+    wait_for("orders to hold the latest state", minute, || async {
+        let rows = query("daily-orders", &wh, &[]);
+        compare_rows("daily-orders", &rows, &e.stream.daily_orders)
+            .is_ok()
+            .then_some(())
+    })
+    .await;
 
     // observability while running
     let (status, body) = worker.http_get("/healthz").await.expect("healthz answers");
@@ -120,6 +128,7 @@ async fn worker_delivers_kinesis_events_and_dynamodb_changes_exactly_once() {
     compare_rows("funnel", &query("funnel", &wh, &[]), &e.funnel).unwrap();
     assert_eq!(duplicate_rows(&wh, "events"), 0);
     assert_eq!(duplicate_rows(&wh, "order_changes"), 0);
+    crate::backfill::assert_state_tables_match_the_change_log(&wh);
     // a clean stop checkpointed everything: a restart writes nothing new
     let again = Worker::start(&sources, &wh, dir.path(), "again", &[], &[]);
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -159,8 +168,14 @@ async fn sigkill_inside_flushes_and_at_random_moments_loses_and_duplicates_nothi
     for (i, batch) in batches.iter().enumerate() {
         let worker = Worker::start(&sources, &wh, dir.path(), "worker", &crashy, &[]);
         put_records(&k, &stream, batch).await;
-        // kill after the intent (files not written), after the files (not committed), or anywhere
-        let step = ["flush intent recorded", "flush files written", ""][i % 3];
+        // kill after the intent (files not written), after the files (not committed), after the
+        // table commits (not checkpointed), or anywhere
+        let step = [
+            "flush intent recorded",
+            "flush files written",
+            "flush committed to its tables",
+            "",
+        ][i % 4];
         if !step.is_empty() {
             let before = occurrences(step);
             wait_for(step, Duration::from_secs(60), || async {
@@ -181,15 +196,17 @@ async fn sigkill_inside_flushes_and_at_random_moments_loses_and_duplicates_nothi
     assert!(worker.terminate(Duration::from_secs(30)).success());
     assert_eq!(count_rows(&wh, "events"), total);
     assert_eq!(duplicate_rows(&wh, "events"), 0);
-    // the kills inside flushes left intents that the next start completed, both ways
+    // the kills inside flushes left intents that the next start completed, all three ways
     let replays = occurrences("replaying a pending flush");
     let commits = occurrences("pending flush was fully written");
+    let checkpoints = occurrences("pending flush is in every table already");
     println!(
-        "recoveries after SIGKILL: {replays} replays, {commits} commits of fully written flushes"
+        "recoveries after SIGKILL: {replays} replays, {commits} commits of fully written \
+         flushes, {checkpoints} checkpoints of committed flushes"
     );
     assert!(
-        replays >= 1 && commits >= 1,
-        "replays {replays}, commits {commits}"
+        replays >= 1 && commits >= 1 && checkpoints >= 1,
+        "replays {replays}, commits {commits}, checkpoints {checkpoints}"
     );
     // every batch's pages are there exactly once
     let per_batch = sql(

@@ -20,7 +20,7 @@ use crate::model::{DeadLetter, Record};
 use crate::parquet::{self, Codec};
 use tributary_table::layout::DEAD_LETTER_PREFIX;
 use tributary_table::warehouse::{Warehouse, WarehouseError};
-use tributary_table::{DataFile, Partition, Table, TableFormat, delta};
+use tributary_table::{DataFile, Partition, Table, delta};
 
 /// Parquet encodes in flight at once (each holds one flushed batch).
 pub const MAX_WRITES_IN_FLIGHT: usize = 2;
@@ -48,7 +48,6 @@ pub enum SinkError {
 pub struct SinkConfig {
     pub limits: BufferLimits,
     pub codec: Codec,
-    pub format: TableFormat,
 }
 
 /// A file the sink wrote.
@@ -58,17 +57,15 @@ pub struct WrittenFile {
     pub path: String,
     pub rows: u64,
     pub bytes: u64,
-    /// For a table's data file: the table, and what a Delta commit adds (with statistics when
-    /// the file was written for a Delta table).
+    /// For a table's data file: the table, and what a Delta commit adds (with statistics).
     pub data: Option<(Table, DataFile)>,
 }
 
-/// Which table partition a Parquet file belongs to, and in which format it is written.
+/// Which table partition a Parquet file belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileTarget {
     pub table: Table,
     pub partition: Partition,
-    pub format: TableFormat,
 }
 
 /// What a sink wrote.
@@ -182,11 +179,7 @@ impl Sink {
             partition.path(),
             self.next_name("parquet")
         );
-        let target = FileTarget {
-            table,
-            partition,
-            format: self.config.format,
-        };
+        let target = FileTarget { table, partition };
         while self.writes.len() >= MAX_WRITES_IN_FLIGHT {
             self.join_one().await?;
         }
@@ -241,8 +234,8 @@ impl Sink {
 }
 
 /// Encodes `batches` as one Parquet file (on a blocking thread) and writes it to `relative`,
-/// which lies in the directory of `target`'s partition. For a Delta table the batches are
-/// written in its file types and the file's statistics are kept for the commit.
+/// which lies in the directory of `target`'s partition. The batches are written in the types of
+/// the table's Delta data files, and the file's statistics are kept for the commit.
 pub async fn write_parquet(
     warehouse: Warehouse,
     relative: String,
@@ -258,18 +251,12 @@ pub async fn write_parquet(
                 path: relative.clone(),
                 source,
             };
-            let (batches, stats) = match target.format {
-                TableFormat::Hive => (batches, None),
-                TableFormat::Delta => {
-                    let conformed = batches
-                        .iter()
-                        .map(|b| delta::conform(target.table, b))
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(|e| parquet_error(e.into()))?;
-                    let stats = tributary_table::stats::of_batches(&conformed);
-                    (conformed, Some(stats))
-                }
-            };
+            let batches = batches
+                .iter()
+                .map(|b| delta::conform(target.table, b))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| parquet_error(e.into()))?;
+            let stats = Some(tributary_table::stats::of_batches(&batches));
             let encoded = parquet::encode(&batches, codec).map_err(parquet_error)?;
             Ok::<_, SinkError>((encoded, stats))
         })

@@ -23,7 +23,7 @@ use tributary_table::{SequenceNumber, Warehouse};
 use super::shard::{ShardId, StartPosition};
 
 /// The format version written in each checkpoint; older workers refuse newer objects.
-const STATE_VERSION: u32 = 1;
+const STATE_VERSION: u32 = 2;
 
 /// Files a flush is about to write, recorded before the first of them is written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +34,9 @@ pub struct Intent {
     pub last: String,
     /// Stream records in the range.
     pub records: u64,
+    /// The flush's number, the `txn` version of its commit to each table: the shard's
+    /// committed flushes plus one.
+    pub version: u64,
     /// Every object the flush writes, relative to the warehouse root.
     pub files: Vec<String>,
 }
@@ -62,6 +65,8 @@ pub struct ShardState {
     pub pending: Option<Intent>,
     /// Stream records committed so far (for operators).
     pub records_committed: u64,
+    /// Flushes committed so far; the tables hold `txn(<source>/<shard>, flushes)`.
+    pub flushes: u64,
     pub updated_ms: i64,
 }
 
@@ -78,6 +83,7 @@ impl ShardState {
             finished: false,
             pending: None,
             records_committed: 0,
+            flushes: 0,
             updated_ms: 0,
         }
     }
@@ -87,6 +93,7 @@ impl ShardState {
         self.checkpoint = Some(intent.last.clone());
         self.pending = None;
         self.records_committed += intent.records;
+        self.flushes = self.flushes.max(intent.version);
         self.finished = finished;
     }
 

@@ -1,17 +1,20 @@
-//! A shard's flush: the buffered range of stream records becomes files, then a checkpoint.
+//! A shard's flush: the buffered range of stream records becomes files, Delta commits, then a
+//! checkpoint.
 //!
 //! ```text
-//! 1. intent      checkpoint object ← pending {first, last, files}      (compare-and-swap)
-//! 2. files       <table>/<partition>/<source>-<shard>-<first>.parquet   (PUTs, retried)
-//! 3. commit      checkpoint object ← checkpoint = last, pending = none  (compare-and-swap)
+//! 1. intent      checkpoint object ← pending {first, last, version n, files}  (compare-and-swap)
+//! 2. files       <table>/<partition>/<source>-<shard>-<first>.parquet        (PUTs, retried)
+//! 3. tables      each table's log ← add files + txn(<source>/<shard>, n)     (group commit)
+//! 4. checkpoint  checkpoint object ← checkpoint = last, flushes = n          (compare-and-swap)
 //! ```
 //! Object keys depend only on the shard and the first sequence number of the range, and the
 //! rows of each file only on the records of the range. A worker that finds a pending intent
-//! (after a crash, or taking over a lease) completes it: if every file exists it commits, else
-//! it re-reads exactly `first..=last` and writes the same keys again. Why this gives
+//! (after a crash, or taking over a lease) completes it table by table: a table whose log holds
+//! `txn` version `n` is done; for the others it commits the intent's files if all exist, or
+//! re-reads exactly `first..=last` and writes and commits them again. Why this gives
 //! exactly-once is written out in `docs/stream-protocol.md`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,9 +24,11 @@ use futures::StreamExt;
 use object_store::ObjectStoreExt;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::{debug, info, warn};
+use tributary_table::committer::Committer;
 use tributary_table::layout::DEAD_LETTER_PREFIX;
+use tributary_table::{Contribution, DataFile, Txn, delta};
 use tributary_transform::{
-    Codec, FileTarget, Partition, SequenceNumber, SinkError, Table, TableFormat, Warehouse,
+    Codec, FileTarget, Partition, SequenceNumber, SinkError, Table, Warehouse, WrittenFile,
     write_parquet,
 };
 
@@ -170,6 +175,8 @@ pub enum FlushError {
 pub struct FlushContext {
     pub warehouse: Warehouse,
     pub store: CheckpointStore,
+    /// The worker's group committer: every shard's commits to a table go through it.
+    pub committer: Committer,
     pub codec: Codec,
     pub lease_duration: Duration,
     pub metrics: Arc<Metrics>,
@@ -184,6 +191,11 @@ pub struct FlushContext {
 impl FlushContext {
     fn file_prefix(&self) -> String {
         format!("{}-{}", self.source, self.shard)
+    }
+
+    /// The writer id of this shard's commits (`txn.appId`): `<source>/<shard>`.
+    pub fn app_id(&self) -> String {
+        format!("{}/{}", self.source, self.shard)
     }
 
     /// A checkpoint write, retried while the store is unreachable; a conflict means another
@@ -249,6 +261,7 @@ impl FlushContext {
             first: first.as_str().to_string(),
             last: last.as_str().to_string(),
             records: buffer.stream_records,
+            version: lease.state.flushes + 1,
             files: plan.iter().map(|f| f.path.clone()).collect(),
         };
         // 1. the intent, before any file: whoever holds the shard next knows what to complete
@@ -256,33 +269,51 @@ impl FlushContext {
             .await?;
         debug!(shard = %self.shard, first = %first, last = %last, files = intent.files.len(), "flush intent recorded");
         tokio::time::sleep(self.step_delay).await;
-        // 2. the files; a crash from here on is completed by the next owner
+        // 2. the files, invisible to readers until a commit adds them
         let rows = buffer.rows.clone();
         let dead_letters = buffer.dead_letters;
         let written = self.write_files(plan, buffer).await;
         debug!(shard = %self.shard, first = %first, last = %last, "flush files written");
         tokio::time::sleep(self.step_delay).await;
-        // 3. the checkpoint, only once every file is durable
+        // 3. one commit per table, each under this flush's txn; a crash from here on is
+        // completed table by table by the next owner
+        self.commit_tables(intent.version, &written).await;
+        debug!(shard = %self.shard, first = %first, last = %last, version = intent.version, "flush committed to its tables");
+        tokio::time::sleep(self.step_delay).await;
+        // 4. the checkpoint, only once every table holds the flush
         let records = intent.records;
         self.write_state(lease, |s| s.commit(&intent, finished))
             .await?;
+        self.count_written(&rows, &written, dead_letters, started);
+        debug!(shard = %self.shard, first = %first, last = %last, records, "flushed and checkpointed");
+        Ok(())
+    }
+
+    fn count_written(
+        &self,
+        rows: &BTreeMap<Table, u64>,
+        written: &[WrittenFile],
+        dead_letters: u64,
+        started: Instant,
+    ) {
         for (table, n) in rows {
             let labels = Metrics::table(&self.source, table.name());
             self.metrics
                 .records_written
                 .get_or_create(&labels)
-                .inc_by(n);
+                .inc_by(*n);
         }
-        for (table, files, bytes) in written {
+        for file in written {
+            let table = file
+                .data
+                .as_ref()
+                .map_or(DEAD_LETTER_PREFIX, |(t, _)| t.name());
             let labels = Metrics::table(&self.source, table);
-            self.metrics
-                .files_written
-                .get_or_create(&labels)
-                .inc_by(files);
+            self.metrics.files_written.get_or_create(&labels).inc();
             self.metrics
                 .bytes_written
                 .get_or_create(&labels)
-                .inc_by(bytes);
+                .inc_by(file.bytes);
         }
         self.metrics
             .dead_letters
@@ -292,27 +323,53 @@ impl FlushContext {
             .flush_seconds
             .get_or_create(&Metrics::source(&self.source))
             .observe(started.elapsed().as_secs_f64());
-        debug!(shard = %self.shard, first = %first, last = %last, records, "flushed and checkpointed");
-        Ok(())
     }
 
-    /// Writes every planned file, retrying each until it is durable. Returns (table, files,
-    /// bytes) written per table.
+    /// Commits the data files of flush `version` to their tables, each table under
+    /// `txn(app_id, version)`, all tables at once; every commit is retried until the table
+    /// holds the flush (a table that already does takes it as a no-op).
+    async fn commit_tables(&self, version: u64, written: &[WrittenFile]) {
+        let mut per_table: BTreeMap<Table, Vec<DataFile>> = BTreeMap::new();
+        for file in written {
+            if let Some((table, data)) = &file.data {
+                per_table.entry(*table).or_default().push(data.clone());
+            }
+        }
+        let txn = Txn {
+            app_id: self.app_id(),
+            version: version as i64,
+        };
+        let commits = per_table.into_iter().map(|(table, files)| {
+            let contribution = Contribution {
+                txn: Some(txn.clone()),
+                files,
+            };
+            async move {
+                let done = self
+                    .until_ok(
+                        &format!("committing to {}", table.name()),
+                        Some("table_commit"),
+                        || self.committer.commit(table, contribution.clone()),
+                    )
+                    .await;
+                debug!(shard = %self.shard, table = table.name(), version, table_version = ?done.version, group = done.group, "committed");
+            }
+        });
+        futures::future::join_all(commits).await;
+    }
+
+    /// Writes every planned file, retrying each until it is durable.
     async fn write_files(
         &self,
         plan: Vec<PlannedFile>,
         mut buffer: FlushBuffer,
-    ) -> Vec<(&'static str, u64, u64)> {
+    ) -> Vec<WrittenFile> {
         let jobs: Vec<(String, Payload)> = plan
             .into_iter()
             .map(|f| {
                 let payload = match f.content {
                     FileContent::Parquet(table, partition) => Payload::Parquet(
-                        FileTarget {
-                            table,
-                            partition,
-                            format: TableFormat::Hive,
-                        },
+                        FileTarget { table, partition },
                         buffer.parts.remove(&(table, partition)).unwrap_or_default(),
                     ),
                     FileContent::DeadLetters(format) => {
@@ -325,22 +382,13 @@ impl FlushContext {
         // the memory budget is given back once the files are written, not before
         let permit = buffer.permit.take();
         drop(buffer);
-        let results: Vec<(&'static str, u64)> = futures::stream::iter(jobs)
+        let written = futures::stream::iter(jobs)
             .map(|(path, payload)| self.write_one(path, payload))
             .buffer_unordered(PARALLEL_PUTS)
             .collect()
             .await;
-        let mut per_table: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
-        for (table, bytes) in results {
-            let entry = per_table.entry(table).or_default();
-            entry.0 += 1;
-            entry.1 += bytes;
-        }
         drop(permit);
-        per_table
-            .into_iter()
-            .map(|(t, (files, bytes))| (t, files, bytes))
-            .collect()
+        written
     }
 
     /// Runs a warehouse call until it succeeds: S3 outages are waited out, and nothing moves
@@ -367,27 +415,33 @@ impl FlushContext {
         }
     }
 
-    /// Writes one file until it succeeds. Returns its table (or `dead_letters`) and size.
-    async fn write_one(&self, path: String, payload: Payload) -> (&'static str, u64) {
+    /// Writes one file until it succeeds.
+    async fn write_one(&self, path: String, payload: Payload) -> WrittenFile {
         self.until_ok(
             &format!("writing {path}"),
             Some("warehouse_write"),
             || async {
                 match &payload {
-                    Payload::Parquet(target, batches) => write_parquet(
-                        self.warehouse.clone(),
-                        path.clone(),
-                        *target,
-                        batches.clone(),
-                        self.codec,
-                    )
-                    .await
-                    .map(|f| (target.table.name(), f.bytes)),
+                    Payload::Parquet(target, batches) => {
+                        write_parquet(
+                            self.warehouse.clone(),
+                            path.clone(),
+                            *target,
+                            batches.clone(),
+                            self.codec,
+                        )
+                        .await
+                    }
                     Payload::Text(text) => self
                         .warehouse
                         .put(&self.warehouse.path(&path), text.clone())
                         .await
-                        .map(|()| (DEAD_LETTER_PREFIX, text.len() as u64))
+                        .map(|()| WrittenFile {
+                            path: path.clone(),
+                            rows: text.iter().filter(|b| **b == b'\n').count() as u64,
+                            bytes: text.len() as u64,
+                            data: None,
+                        })
                         .map_err(SinkError::from),
                 }
             },
@@ -395,8 +449,26 @@ impl FlushContext {
         .await
     }
 
-    /// Completes a pending flush found in the checkpoint: commits it if all of its files exist,
-    /// otherwise re-reads exactly its range and writes the same files again.
+    /// Whether `table` holds flush `version` of this shard already.
+    async fn table_holds(&self, table: Table, version: u64) -> bool {
+        let app_id = self.app_id();
+        self.until_ok(
+            &format!("reading the log of {}", table.name()),
+            None,
+            || async {
+                let Some(delta) = delta::open_if_logged(&self.warehouse, table).await? else {
+                    return Ok::<_, tributary_table::TableError>(false);
+                };
+                let held = delta::txn_version(&delta, &app_id).await?;
+                Ok(held.is_some_and(|v| v >= version as i64))
+            },
+        )
+        .await
+    }
+
+    /// Completes a pending flush found in the checkpoint, table by table: a table that holds
+    /// the flush's `txn` is done; the others get the intent's files committed if every one of
+    /// them exists, or else exactly the range re-read and written again, then committed.
     pub async fn complete_pending(
         &self,
         lease: &mut Lease,
@@ -411,17 +483,57 @@ impl FlushContext {
             last: intent.last.clone(),
             reason,
         };
-        let mut missing = 0;
+        let mut per_table: BTreeMap<Table, Vec<&str>> = BTreeMap::new();
+        let mut dead_letter_files = Vec::new();
         for file in &intent.files {
+            let table = file.split('/').next().and_then(Table::from_name);
+            match table {
+                Some(table) => per_table.entry(table).or_default().push(file.as_str()),
+                None if file.starts_with(DEAD_LETTER_PREFIX) => {
+                    dead_letter_files.push(file.as_str())
+                }
+                None => return Err(incomplete(format!("the intent names {file}, of no table"))),
+            }
+        }
+        let mut open = BTreeMap::new();
+        for (table, files) in per_table {
+            if !self.table_holds(table, intent.version).await {
+                open.insert(table, files);
+            }
+        }
+        let mut missing = 0;
+        for file in open.values().flatten().chain(&dead_letter_files) {
             if !self.exists(file).await {
                 missing += 1;
             }
         }
         if missing == 0 {
-            info!(shard = %self.shard, first = %intent.first, last = %intent.last, "pending flush was fully written; committing it");
+            if open.is_empty() {
+                info!(shard = %self.shard, first = %intent.first, last = %intent.last, "pending flush is in every table already; checkpointing it");
+            } else {
+                info!(shard = %self.shard, first = %intent.first, last = %intent.last, tables = open.len(), "pending flush was fully written; committing it");
+                let mut written = Vec::new();
+                for (table, files) in &open {
+                    for file in files {
+                        let in_table = &file[table.name().len() + 1..];
+                        let data = self
+                            .until_ok(&format!("reading back {file}"), None, || {
+                                delta::describe_file(&self.warehouse, *table, in_table)
+                            })
+                            .await;
+                        written.push(WrittenFile {
+                            path: file.to_string(),
+                            rows: data.rows,
+                            bytes: data.bytes,
+                            data: Some((*table, data)),
+                        });
+                    }
+                }
+                self.commit_tables(intent.version, &written).await;
+            }
             return self.write_state(lease, |s| s.commit(&intent, false)).await;
         }
-        info!(shard = %self.shard, first = %intent.first, last = %intent.last, missing, "replaying a pending flush");
+        info!(shard = %self.shard, first = %intent.first, last = %intent.last, missing, tables = open.len(), "replaying a pending flush");
         let first = SequenceNumber::parse(&intent.first).map_err(|e| incomplete(e.to_string()))?;
         let last = SequenceNumber::parse(&intent.last).map_err(|e| incomplete(e.to_string()))?;
         let mut reader = ShardReader::new(
@@ -475,25 +587,20 @@ impl FlushContext {
                 intent.last
             )));
         }
-        let plan = buffer.plan(&self.file_prefix());
-        let planned: BTreeSet<&str> = plan.iter().map(|f| f.path.as_str()).collect();
-        // files of the intent that this build does not produce (an older version partitioned
-        // differently) must not stay next to the rewritten rows
-        let stale: Vec<String> = intent
-            .files
-            .iter()
-            .filter(|f| !planned.contains(f.as_str()))
-            .cloned()
-            .collect();
-        self.write_files(plan, buffer).await;
-        for file in stale {
-            warn!(shard = %self.shard, %file, "removing a file of the pending flush that the replay does not produce");
-            let path = self.warehouse.path(&file);
-            self.until_ok(&format!("deleting {file}"), None, || {
-                self.warehouse.delete(&path)
+        // only the tables that do not hold the flush yet get files: a table that holds it
+        // has its rows, whichever writer committed them. Files of the intent that this build
+        // does not write stay unreferenced (vacuum removes them); deleting one could remove a
+        // file that a late commit of the old owner made part of a table.
+        let plan: Vec<PlannedFile> = buffer
+            .plan(&self.file_prefix())
+            .into_iter()
+            .filter(|f| match f.content {
+                FileContent::Parquet(table, _) => open.contains_key(&table),
+                FileContent::DeadLetters(_) => true,
             })
-            .await;
-        }
+            .collect();
+        let written = self.write_files(plan, buffer).await;
+        self.commit_tables(intent.version, &written).await;
         self.write_state(lease, |s| s.commit(&intent, false)).await
     }
 
@@ -555,6 +662,7 @@ mod tests {
         let ctx = FlushContext {
             warehouse: warehouse.clone(),
             store: CheckpointStore::new(warehouse.clone(), "kinesis-memory"),
+            committer: Committer::new(warehouse.clone()),
             codec: Codec::Zstd,
             lease_duration: Duration::from_secs(30),
             metrics: Arc::new(Metrics::new()),
@@ -621,7 +729,7 @@ mod tests {
         listed
             .iter()
             .map(|m| wh.relative(&m.location).to_string())
-            .filter(|p| !p.starts_with("_tributary"))
+            .filter(|p| !p.starts_with("_tributary") && !p.contains("_delta_log"))
             .collect()
     }
 
@@ -640,6 +748,20 @@ mod tests {
     }
 
     use crate::stream::client::StreamKind;
+
+    /// Rows of the events table, as its log adds them up.
+    async fn table_rows(wh: &Warehouse) -> u64 {
+        let delta = delta::open(wh, Table::Events).await.unwrap().unwrap();
+        let mut rows = 0;
+        for uri in delta.get_file_uris().unwrap() {
+            let path = uri.rsplit_once("/events/").unwrap().1.to_string();
+            rows += delta::describe_file(wh, Table::Events, &path)
+                .await
+                .unwrap()
+                .rows;
+        }
+        rows
+    }
 
     async fn state(s: &Setup) -> ShardState {
         s.ctx.store.load(&s.ctx.shard).await.unwrap().unwrap().state
@@ -661,6 +783,7 @@ mod tests {
             first: "116".into(),
             last: "141".into(),
             records: 26,
+            version: 2,
             files: plan.iter().map(|f| f.path.clone()).collect(),
         };
         s.ctx
@@ -676,14 +799,7 @@ mod tests {
         s.ctx
             .write_one(
                 first.path.clone(),
-                Payload::Parquet(
-                    FileTarget {
-                        table,
-                        partition,
-                        format: TableFormat::Hive,
-                    },
-                    batches,
-                ),
+                Payload::Parquet(FileTarget { table, partition }, batches),
             )
             .await;
         drop(buffer);
@@ -717,6 +833,11 @@ mod tests {
             40,
             "every event once; the broken record is a dead letter"
         );
+        assert_eq!(
+            table_rows(&s.warehouse).await,
+            40,
+            "the log adds each file once"
+        );
         let dead = std::fs::read_to_string(
             dir.join(intent.files.iter().find(|f| f.ends_with(".jsonl")).unwrap()),
         )
@@ -743,6 +864,7 @@ mod tests {
             first: "101".into(),
             last: "111".into(),
             records: 11,
+            version: 1,
             files: plan.iter().map(|f| f.path.clone()).collect(),
         };
         s.ctx
@@ -758,6 +880,60 @@ mod tests {
         let empty: SharedClient = s2.stream.clone();
         s.ctx.complete_pending(&mut b, &empty).await.unwrap();
         assert_eq!(state(&s).await.checkpoint.as_deref(), Some("111"));
+        assert_eq!(state(&s).await.flushes, 1);
         assert_eq!(files(&s.warehouse).await.len(), intent.files.len());
+        assert_eq!(
+            table_rows(&s.warehouse).await,
+            10,
+            "the files were read back and committed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_crash_after_the_table_commits_only_checkpoints_and_a_zombie_adds_nothing() {
+        let s = setup(30).await;
+        let mut a = claim(&s, "a").await;
+        let buffer = read_into_buffer(&s, &a, 31).await;
+        let plan = buffer.plan(&s.ctx.file_prefix());
+        let intent = Intent {
+            first: "101".into(),
+            last: "131".into(),
+            records: 31,
+            version: 1,
+            files: plan.iter().map(|f| f.path.clone()).collect(),
+        };
+        s.ctx
+            .write_state(&mut a, |st| st.pending = Some(intent.clone()))
+            .await
+            .unwrap();
+        let written = s.ctx.write_files(plan, buffer).await;
+        s.ctx.commit_tables(1, &written).await;
+        let version = || async {
+            delta::open(&s.warehouse, Table::Events)
+                .await
+                .unwrap()
+                .unwrap()
+                .version()
+        };
+        let committed = version().await;
+        // b takes over: the table holds flush 1, so only the checkpoint moves
+        let mut b = claim(&s, "b").await;
+        let closed = setup(0).await;
+        closed.stream.close("shardId-0");
+        let unreadable: SharedClient = closed.stream.clone();
+        s.ctx.complete_pending(&mut b, &unreadable).await.unwrap();
+        let after = state(&s).await;
+        assert_eq!(
+            (after.checkpoint.as_deref(), after.flushes, after.pending),
+            (Some("131"), 1, None)
+        );
+        assert_eq!(version().await, committed, "nothing committed twice");
+        // a, the zombie, still holds its files and commits them late: a no-op
+        s.ctx.commit_tables(1, &written).await;
+        assert_eq!(version().await, committed);
+        assert_eq!(table_rows(&s.warehouse).await, 30);
+        // and it can write no new intent
+        let err = s.ctx.renew(&mut a).await.unwrap_err();
+        assert!(matches!(err, FlushError::LeaseLost(_)), "{err}");
     }
 }

@@ -1,4 +1,4 @@
-//! The stream worker: Kinesis Data Streams and DynamoDB Streams shards in, Parquet files and
+//! The stream worker: Kinesis Data Streams and DynamoDB Streams shards in, Delta commits and
 //! checkpoints out, each record exactly once.
 //!
 //! # Layout
@@ -11,8 +11,11 @@
 //!   SDK); [`shard`]: shard ids, lineage and start positions.
 //! - [`reader`]: one shard's iterator: throttling backoff, expired iterators, closed shards.
 //! - [`records`]: a GetRecords answer → Arrow batches per partition and dead letters.
-//! - [`flush`]: a shard's buffer → intent, files, checkpoint; completes a pending flush after
-//!   a crash or a takeover. [`checkpoint`]: the compare-and-swap state object per shard.
+//! - [`flush`]: a shard's buffer → intent, files, Delta commits (through the worker's group
+//!   committer, `tributary_table::committer`), checkpoint; completes a pending flush after a
+//!   crash or a takeover, table by table. [`checkpoint`]: the compare-and-swap state object
+//!   per shard.
+//! - [`current_state`]: after the commits, the `orders` and `users` tables are refreshed.
 //! - [`metrics`]: Prometheus counters and gauges, and the health the binary serves.
 //!
 //! The protocol and why it is exactly-once: `docs/stream-protocol.md`.
@@ -20,6 +23,7 @@
 pub mod checkpoint;
 pub mod client;
 pub mod config;
+pub mod current_state;
 pub mod dynamodb_streams;
 pub mod flush;
 pub mod kinesis;

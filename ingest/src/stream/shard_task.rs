@@ -222,6 +222,7 @@ mod tests {
             flush: FlushContext {
                 warehouse: warehouse.clone(),
                 store: store.clone(),
+                committer: tributary_table::committer::Committer::new(warehouse.clone()),
                 codec: tributary_transform::Codec::Snappy,
                 lease_duration: Duration::from_secs(30),
                 metrics: metrics.clone(),

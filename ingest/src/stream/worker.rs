@@ -17,11 +17,13 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 use tributary_table::aws::load_sdk_config;
+use tributary_table::committer::Committer;
 use tributary_table::{Warehouse, WarehouseError};
 
 use super::checkpoint::{CheckpointError, CheckpointStore};
 use super::client::{ClientError, SharedClient};
 use super::config::{ConfigError, SourceSpec, WorkerConfig};
+use super::current_state;
 use super::dynamodb_streams::{DynamodbStream, ResolveError, latest_stream_arn};
 use super::flush::{FlushContext, FlushError};
 use super::kinesis::KinesisStream;
@@ -74,8 +76,24 @@ pub async fn run(
     config.validate()?;
     let sdk = load_sdk_config().await;
     let warehouse = Warehouse::open(&config.warehouse).await?;
-    // the worker writes plain Parquet files, which a Delta table's readers would never see
-    tributary_table::delta::ensure_not_delta(&warehouse).await?;
+    tributary_table::delta::refuse_plain_layout(&warehouse).await?;
+    // every table exists from the start: readers find empty tables, not missing ones
+    for table in tributary_table::Table::ALL {
+        tributary_table::delta::open_or_create(&warehouse, table).await?;
+    }
+    // one committer for every source and shard: their flushes to a table share commits
+    let committer = Committer::new(warehouse.clone());
+    // the current-state tables follow the commits; the first refresh catches up with whatever
+    // an earlier worker committed and did not fold in
+    let committed = committer.committed();
+    committed.notify_one();
+    let state_stop = CancellationToken::new();
+    let state_task = tokio::spawn(current_state::keep_current(
+        warehouse.clone(),
+        committed,
+        metrics.clone(),
+        state_stop.clone(),
+    ));
     let mut clients = Vec::new();
     let mut slugs = HashSet::new();
     for spec in &config.sources {
@@ -98,6 +116,7 @@ pub async fn run(
             client,
             config: config.clone(),
             warehouse: warehouse.clone(),
+            committer: committer.clone(),
             metrics: metrics.clone(),
             memory: memory.clone(),
             memory_kib,
@@ -113,6 +132,9 @@ pub async fn run(
             first_error.get_or_insert(e);
         }
     }
+    state_stop.cancel();
+    let _ = state_task.await;
+    current_state::refresh_at_exit(&warehouse).await;
     first_error.map_or(Ok(()), Err)
 }
 
@@ -121,6 +143,7 @@ struct SourceLoop {
     store: CheckpointStore,
     config: Arc<WorkerConfig>,
     warehouse: Warehouse,
+    committer: Committer,
     metrics: Arc<Metrics>,
     memory: Arc<Semaphore>,
     memory_kib: u32,
@@ -320,6 +343,7 @@ impl SourceLoop {
             flush: FlushContext {
                 warehouse: self.warehouse.clone(),
                 store: self.store.clone(),
+                committer: self.committer.clone(),
                 codec: self.config.codec,
                 lease_duration: self.config.lease_duration,
                 metrics: self.metrics.clone(),
@@ -390,6 +414,7 @@ mod tests {
             client: stream.clone(),
             store: store.clone(),
             config: Arc::new(config),
+            committer: Committer::new(warehouse.clone()),
             warehouse,
             metrics: Arc::new(Metrics::new()),
             memory: Arc::new(Semaphore::new(8192)),

@@ -1,0 +1,390 @@
+//! Current-state tables: `orders` and `users`, one row per key with its latest state, kept up
+//! to date from the change tables by MERGE.
+//!
+//! ```text
+//! order_changes (append-only log) ──new files since version h──▶ latest change per order_id
+//!        ──MERGE (only if newer)──▶ orders, with txn("state/order_changes", v)
+//! ```
+//! A refresh folds the changes committed to the change table after the version its state
+//! table holds (`txn` app id `state/<change table>`, version = the change table's version) into
+//! the state table, in one MERGE: a row is replaced only by a change that is newer (greater
+//! `last_change_time`, ties broken by `sequence_number`, as the `orders` view orders them), and
+//! inserted if its key is new. Deleted keys stay, with `deleted = true` and the state they had
+//! before the delete (what a REMOVE's old image carries), so the MERGE does not depend on the
+//! order in which changes arrive, and the named queries count an order on its creation day
+//! whatever happened to it later.
+//!
+//! Because the MERGE only ever moves a row forward, folding the same changes twice changes
+//! nothing: a refresh that a crash interrupted, or two workers refreshing at once, end with the
+//! same table. The `txn` only spares the work. A change table's files that the log no longer
+//! lists one by one (its log cleaned up), or a state table that holds no version yet, are
+//! folded from the change table's whole snapshot instead.
+//!
+//! Rows are partitioned by the key's creation day, like the change rows; the MERGE matches on
+//! the key and the partition, so it reads only the partitions that the new changes touch. The
+//! creation time of a key never changes in the shop's items; a change that moved it to another
+//! day would leave the old day's row behind (documented in the README).
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, lit};
+use deltalake_core::kernel::transaction::CommitProperties;
+use deltalake_core::kernel::{Action, Transaction};
+use tracing::debug;
+
+use crate::delta::{self, DeltaTable, TableError};
+use crate::layout::{PARTITION_COLUMNS, Partition, Table};
+use crate::warehouse::Warehouse;
+
+/// Attempts of a refresh that lost a race to another writer of the state table.
+const MAX_ATTEMPTS: usize = 10;
+
+/// A current-state table and the change table it follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StateTable {
+    Orders,
+    Users,
+}
+
+impl StateTable {
+    pub const ALL: [StateTable; 2] = [StateTable::Orders, StateTable::Users];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StateTable::Orders => "orders",
+            StateTable::Users => "users",
+        }
+    }
+
+    /// The change table whose rows this table folds.
+    pub fn changes(self) -> Table {
+        match self {
+            StateTable::Orders => Table::OrderChanges,
+            StateTable::Users => Table::UserChanges,
+        }
+    }
+
+    /// The key: one row per value.
+    pub fn key(self) -> &'static str {
+        match self {
+            StateTable::Orders => "order_id",
+            StateTable::Users => "user_id",
+        }
+    }
+
+    /// The columns of the entity, as the change table has them.
+    fn entity_columns(self) -> &'static [&'static str] {
+        match self {
+            StateTable::Orders => &[
+                "order_id",
+                "user_id",
+                "status",
+                "total_amount",
+                "currency",
+                "created_at",
+                "updated_at",
+                "items",
+                "extra_attributes",
+            ],
+            StateTable::Users => &[
+                "user_id",
+                "email",
+                "name",
+                "country",
+                "created_at",
+                "updated_at",
+                "extra_attributes",
+            ],
+        }
+    }
+
+    /// Every column, in table order: the entity's, `deleted`, `last_change_time`,
+    /// `sequence_number`, then the partition columns.
+    pub fn columns(self) -> Vec<&'static str> {
+        let mut columns = self.entity_columns().to_vec();
+        columns.extend(["deleted", "last_change_time", "sequence_number"]);
+        columns.extend(PARTITION_COLUMNS);
+        columns
+    }
+
+    /// The Arrow schema, in the Delta types of the change table's columns.
+    pub fn schema(self) -> SchemaRef {
+        let changes = delta::arrow_schema(self.changes());
+        let field = |name: &str| -> Field {
+            changes
+                .field_with_name(name)
+                .expect("a column of the change table")
+                .clone()
+        };
+        let mut fields: Vec<Field> = self.entity_columns().iter().map(|c| field(c)).collect();
+        fields.push(Field::new("deleted", DataType::Boolean, false));
+        fields.push(field("change_time").with_name("last_change_time"));
+        fields.push(field("sequence_number"));
+        fields.extend(PARTITION_COLUMNS.iter().map(|c| field(c)));
+        Arc::new(Schema::new(fields))
+    }
+
+    /// The `txn` app id under which this table records the change table's version it holds.
+    fn app_id(self) -> String {
+        format!("state/{}", self.changes().name())
+    }
+}
+
+/// What a refresh did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Refresh {
+    /// The change table's version the state table holds now.
+    pub changes_version: Option<u64>,
+    /// Change rows read.
+    pub changes_read: u64,
+    /// Keys inserted and updated.
+    pub inserted: u64,
+    pub updated: u64,
+    /// Whether the change table's whole snapshot was folded (first build, or a cleaned log).
+    pub full: bool,
+}
+
+/// Opens a current-state table, if it exists.
+pub async fn open(
+    warehouse: &Warehouse,
+    table: StateTable,
+) -> Result<Option<DeltaTable>, TableError> {
+    delta::open_named(warehouse, table.name()).await
+}
+
+/// Folds what the change table committed since the last refresh into `table`.
+pub async fn refresh(warehouse: &Warehouse, table: StateTable) -> Result<Refresh, TableError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match refresh_once(warehouse, table).await {
+            Err(e) if attempt < MAX_ATTEMPTS && is_conflict(&e) => {
+                debug!(table = table.name(), error = %e, attempt, "state refresh lost a race; again");
+            }
+            done => return done,
+        }
+    }
+}
+
+/// Refreshes every current-state table.
+pub async fn refresh_all(warehouse: &Warehouse) -> Result<Vec<(StateTable, Refresh)>, TableError> {
+    let mut done = Vec::new();
+    for table in StateTable::ALL {
+        done.push((table, refresh(warehouse, table).await?));
+    }
+    Ok(done)
+}
+
+fn is_conflict(e: &TableError) -> bool {
+    matches!(e, TableError::Delta { source, .. } if matches!(
+        source.as_ref(),
+        deltalake_core::DeltaTableError::Transaction { .. }
+            | deltalake_core::DeltaTableError::VersionAlreadyExists(_)
+    ))
+}
+
+async fn refresh_once(warehouse: &Warehouse, table: StateTable) -> Result<Refresh, TableError> {
+    let Some(changes) = delta::open_if_logged(warehouse, table.changes()).await? else {
+        return Ok(Refresh::default());
+    };
+    let Some(version) = changes.version() else {
+        return Ok(Refresh::default());
+    };
+    let state = delta::open_or_create_named(warehouse, table.name(), &table.schema()).await?;
+    let held = delta::txn_version(&state, &table.app_id()).await?;
+    if held.is_some_and(|h| h as u64 >= version) {
+        return Ok(Refresh {
+            changes_version: Some(version),
+            ..Refresh::default()
+        });
+    }
+    let new_files = match held {
+        Some(h) => added_since(&changes, h as u64, version).await?,
+        None => None,
+    };
+    let full = new_files.is_none();
+    let ctx = SessionContext::new();
+    let store_url =
+        ObjectStoreUrl::parse(warehouse.store_url()).map_err(|e| df(warehouse, table, e))?;
+    ctx.register_object_store(store_url.as_ref(), warehouse.store().clone());
+    let source: Option<DataFrame> = match new_files {
+        None => {
+            let provider = changes
+                .table_provider()
+                .await
+                .map_err(|e| df(warehouse, table, e))?;
+            Some(
+                ctx.read_table(provider)
+                    .map_err(|e| df(warehouse, table, e))?,
+            )
+        }
+        Some(files) if files.is_empty() => None,
+        Some(files) => Some(
+            read_files(&ctx, warehouse, table.changes(), &files)
+                .await
+                .map_err(|e| df(warehouse, table, e))?,
+        ),
+    };
+    let txn = Transaction::new(table.app_id(), version as i64);
+    let properties = CommitProperties::default()
+        .with_application_transaction(txn.clone())
+        .with_cleanup_expired_logs(Some(false));
+    let Some(source) = source else {
+        // nothing new to fold (the change table's new versions only rewrote files): record
+        // the version, so the next refresh starts after it
+        let mut state = state;
+        delta::commit(
+            &mut state,
+            vec![delta::Contribution {
+                txn: Some(delta::Txn {
+                    app_id: table.app_id(),
+                    version: version as i64,
+                }),
+                files: vec![],
+            }],
+            delta::CommitKind::Stream,
+        )
+        .await?;
+        return Ok(Refresh {
+            changes_version: Some(version),
+            full,
+            ..Refresh::default()
+        });
+    };
+    ctx.register_table("changes", source.into_view())
+        .map_err(|e| df(warehouse, table, e))?;
+    let latest = ctx
+        .sql(&latest_sql(table))
+        .await
+        .map_err(|e| df(warehouse, table, e))?;
+    let key = table.key();
+    let on =
+        format!("t.{key} = s.{key} AND t.year = s.year AND t.month = s.month AND t.day = s.day");
+    let newer = "s.last_change_time > t.last_change_time OR \
+                 (s.last_change_time = t.last_change_time AND \
+                  coalesce(s.sequence_number, '') > coalesce(t.sequence_number, ''))";
+    let columns = table.columns();
+    let url = state.table_url().clone();
+    let merged = state
+        .merge(latest, on)
+        .with_source_alias("s")
+        .with_target_alias("t")
+        .with_commit_properties(properties)
+        .when_matched_update(|update| {
+            columns.iter().fold(update.predicate(newer), |u, c| {
+                u.update(*c, format!("s.{c}"))
+            })
+        })
+        .and_then(|merge| {
+            merge.when_not_matched_insert(|insert| {
+                columns
+                    .iter()
+                    .fold(insert, |i, c| i.set(*c, format!("s.{c}")))
+            })
+        })
+        .map_err(|e| delta::delta_error(&url, e))?
+        .await;
+    let (_, metrics) = merged.map_err(|e| delta::delta_error(&url, e))?;
+    debug!(
+        table = table.name(),
+        version,
+        full,
+        source_rows = metrics.num_source_rows,
+        inserted = metrics.num_target_rows_inserted,
+        updated = metrics.num_target_rows_updated,
+        "state refreshed"
+    );
+    Ok(Refresh {
+        changes_version: Some(version),
+        changes_read: metrics.num_source_rows as u64,
+        inserted: metrics.num_target_rows_inserted as u64,
+        updated: metrics.num_target_rows_updated as u64,
+        full,
+    })
+}
+
+/// The latest change per key among `changes`, in the state table's columns.
+fn latest_sql(table: StateTable) -> String {
+    let entity = table.entity_columns().join(", ");
+    let key = table.key();
+    format!(
+        "SELECT {entity}, operation = 'REMOVE' AS deleted, change_time AS last_change_time, \
+         sequence_number, CAST(year AS INT) AS year, CAST(month AS INT) AS month, \
+         CAST(day AS INT) AS day \
+         FROM (SELECT *, row_number() OVER (PARTITION BY {key} \
+               ORDER BY change_time DESC, sequence_number DESC NULLS LAST) AS rn FROM changes) \
+         WHERE rn = 1"
+    )
+}
+
+/// The data files (paths below the table) that versions `after + 1 ..= to` of `changes` added
+/// as new data; `None` when a version's entry is gone (the log was cleaned up).
+async fn added_since(
+    changes: &DeltaTable,
+    after: u64,
+    to: u64,
+) -> Result<Option<Vec<String>>, TableError> {
+    let store = changes.log_store();
+    let mut files = Vec::new();
+    for version in after + 1..=to {
+        let entry = store
+            .read_commit_entry(version)
+            .await
+            .map_err(|e| delta::delta_error(changes.table_url(), e))?;
+        let Some(bytes) = entry else {
+            return Ok(None);
+        };
+        let actions = deltalake_core::logstore::get_actions(version, &bytes)
+            .map_err(|e| delta::delta_error(changes.table_url(), e))?;
+        files.extend(actions.into_iter().filter_map(|a| match a {
+            Action::Add(add) if add.data_change => Some(add.path),
+            _ => None,
+        }));
+    }
+    Ok(Some(files))
+}
+
+/// The rows of some data files of `table`, with the partition columns of their directories.
+async fn read_files(
+    ctx: &SessionContext,
+    warehouse: &Warehouse,
+    table: Table,
+    files: &[String],
+) -> datafusion::error::Result<DataFrame> {
+    let schema = delta::file_schema(table);
+    let root = warehouse.table_url(table.name());
+    let mut union: Option<DataFrame> = None;
+    for file in files {
+        let partition = Partition::of_path(file).ok_or_else(|| {
+            datafusion::error::DataFusionError::Plan(format!(
+                "{file} of {} is in no year=/month=/day= directory",
+                table.name()
+            ))
+        })?;
+        let url = format!("{}/{file}", root.trim_end_matches('/'));
+        let frame = ctx
+            .read_parquet(url, ParquetReadOptions::default().schema(&schema))
+            .await?
+            .with_column("year", lit(partition.year))?
+            .with_column("month", lit(partition.month as i32))?
+            .with_column("day", lit(partition.day as i32))?;
+        union = Some(match union {
+            None => frame,
+            Some(all) => all.union(frame)?,
+        });
+    }
+    union.ok_or_else(|| datafusion::error::DataFusionError::Plan("no files".into()))
+}
+
+fn df(
+    warehouse: &Warehouse,
+    table: StateTable,
+    e: datafusion::error::DataFusionError,
+) -> TableError {
+    TableError::File {
+        path: warehouse.table_url(table.name()),
+        reason: e.to_string(),
+    }
+}
