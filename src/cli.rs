@@ -175,6 +175,13 @@ pub struct RunArgs {
     /// checkpointed is read again on the next start) [default: 60s].
     #[arg(long, env = "TRIBUTARY_SHUTDOWN_TIMEOUT")]
     pub shutdown_timeout: Option<String>,
+    /// How often the worker merges the tables' small files (by size tiers, sorted), or `off`
+    /// [default: 10m].
+    #[arg(long, env = "TRIBUTARY_COMPACT_INTERVAL")]
+    pub compact_interval: Option<String>,
+    /// The file size compaction aims at [default: 128MiB].
+    #[arg(long, env = "TRIBUTARY_COMPACT_TARGET_BYTES")]
+    pub compact_target_bytes: Option<String>,
     /// Crash tests only: pause this long after each step of a flush (intent, files), so a
     /// test can kill the process inside a flush.
     #[arg(long, hide = true)]

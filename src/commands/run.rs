@@ -33,6 +33,8 @@ struct ConfigFile {
     discovery_interval: Option<String>,
     poll_interval: Option<String>,
     shutdown_timeout: Option<String>,
+    compact_interval: Option<String>,
+    compact_target_bytes: Option<String>,
 }
 
 /// The worker's settings plus what only the binary uses.
@@ -130,6 +132,18 @@ pub fn settings(args: RunArgs) -> anyhow::Result<Settings> {
             Some(text) => duration("test-flush-step-delay", text)?,
             None => Duration::ZERO,
         },
+        compact_interval: match pick(args.compact_interval, file.compact_interval, "10m") {
+            off if off.eq_ignore_ascii_case("off") => None,
+            text => Some(duration("compact-interval", text)?),
+        },
+        compact_target_bytes: size(
+            "compact-target-bytes",
+            pick(
+                args.compact_target_bytes,
+                file.compact_target_bytes,
+                "128MiB",
+            ),
+        )? as u64,
     };
     worker.validate()?;
     let shutdown_timeout = duration(

@@ -64,8 +64,8 @@ impl Committer {
         }
     }
 
-    /// Woken after every commit that added files to a table (one wake-up stands for any
-    /// number of commits since the last wait): what the current-state refresher waits for.
+    /// Woken after every commit that added files to a change table (one wake-up stands for
+    /// any number of commits since the last wait): what the current-state refresher waits for.
     pub fn committed(&self) -> Arc<Notify> {
         self.committed.clone()
     }
@@ -133,7 +133,8 @@ async fn commit_loop(
         let size = group.len();
         let answer = match result {
             Ok(report) => {
-                if report.version.is_some() {
+                // what the current-state tables follow: new change rows
+                if report.version.is_some() && table != Table::Events {
                     committed.notify_one();
                 }
                 debug!(table = table.name(), version = ?report.version, group = size, files = report.files, "group commit");

@@ -8,8 +8,9 @@
 //! - [`delta`]: the tables as Delta Lake tables: creation, atomic commits of data files with
 //!   `txn` actions (idempotent per writer and flush), and the versions those hold;
 //!   [`committer`]: group commit, many writers' flushes to one table in one Delta commit; [`stats`]:
-//!   the per-file statistics those commits carry for data skipping; [`maintenance`]:
-//!   compaction and vacuum of the Delta tables; [`state`]: the current-state tables (`orders`,
+//!   the per-file statistics those commits carry for data skipping; [`compaction`]: small
+//!   files merged and sorted (all at once, or by size tiers as the worker does);
+//!   [`maintenance`]: compaction and vacuum of the Delta tables; [`state`]: the current-state tables (`orders`,
 //!   `users`), kept up to date from the change tables by MERGE.
 //!
 //! `transform` writes files with these schemas, `ingest` commits them and keeps its
@@ -17,6 +18,7 @@
 
 pub mod aws;
 pub mod committer;
+pub mod compaction;
 pub mod delta;
 pub mod layout;
 pub mod maintenance;

@@ -2,17 +2,17 @@
 //! into files near a target size) and vacuum (deleting the files no retained snapshot needs).
 //!
 //! Both are ordinary Delta commits, so readers and writers go on meanwhile: a compaction
-//! commits `remove` + `add` of the same rows (`dataChange: false`), and a concurrent append
-//! does not conflict with it; a reader keeps the snapshot it started with, whose files vacuum
-//! leaves alone for the retention period.
+//! ([`crate::compaction`]) commits `remove` + `add` of the same rows (`dataChange: false`),
+//! and a concurrent append does not conflict with it; a reader keeps the snapshot it started
+//! with, whose files vacuum leaves alone for the retention period.
 
 use std::num::NonZeroU64;
 use std::time::Duration;
 
-use deltalake_core::operations::optimize::OptimizeType;
 use deltalake_core::operations::vacuum::VacuumMode;
 use deltalake_core::parquet::file::properties::WriterProperties;
 
+use crate::compaction::Policy;
 use crate::delta::{self, TableError};
 use crate::layout::Table;
 use crate::warehouse::Warehouse;
@@ -24,41 +24,21 @@ pub const DEFAULT_TARGET_FILE_BYTES: u64 = 128 << 20;
 /// longer than any query or any reader's cached snapshot).
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// What one table's compaction did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CompactReport {
-    pub table: &'static str,
-    pub files_removed: u64,
-    pub files_added: u64,
-    pub partitions: u64,
-}
+pub use crate::compaction::CompactReport;
 
-/// Compacts a Delta table: in every partition, small files are rewritten into files of about
-/// `target_bytes`, with `writer` (the warehouse's Parquet settings). `None` when the table is
-/// not a Delta table.
+/// Compacts a Delta table: in every partition, the files below half of `target_bytes` are
+/// rewritten into files of about `target_bytes`, sorted by [`crate::compaction::sort_key`], with
+/// `writer` (the warehouse's Parquet settings). `None` when the table is not a Delta table.
 pub async fn compact(
     warehouse: &Warehouse,
     table: Table,
     target_bytes: NonZeroU64,
     writer: WriterProperties,
 ) -> Result<Option<CompactReport>, TableError> {
-    let Some(table_handle) = delta::open_if_logged(warehouse, table).await? else {
-        return Ok(None);
+    let policy = Policy::Full {
+        target_bytes: target_bytes.get(),
     };
-    let url = table_handle.table_url().clone();
-    let (_, metrics) = table_handle
-        .optimize()
-        .with_type(OptimizeType::Compact)
-        .with_target_size(target_bytes)
-        .with_writer_properties(writer)
-        .await
-        .map_err(|source| delta::delta_error(&url, source))?;
-    Ok(Some(CompactReport {
-        table: table.name(),
-        files_removed: metrics.num_files_removed,
-        files_added: metrics.num_files_added,
-        partitions: metrics.partitions_optimized,
-    }))
+    crate::compaction::compact(warehouse, table, policy, writer).await
 }
 
 /// What one table's vacuum did (or would do, in a dry run).

@@ -210,6 +210,16 @@ async fn refresh_once(warehouse: &Warehouse, table: StateTable) -> Result<Refres
         ObjectStoreUrl::parse(warehouse.store_url()).map_err(|e| df(warehouse, table, e))?;
     ctx.register_object_store(store_url.as_ref(), warehouse.store().clone());
     let source: Option<DataFrame> = match new_files {
+        // an empty change table: nothing to fold (a MERGE would commit nothing, and the
+        // version would never be recorded)
+        None if changes
+            .get_file_uris()
+            .map_err(|e| delta::delta_error(changes.table_url(), e))?
+            .next()
+            .is_none() =>
+        {
+            None
+        }
         None => {
             let provider = changes
                 .table_provider()

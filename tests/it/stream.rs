@@ -221,6 +221,77 @@ async fn sigkill_inside_flushes_and_at_random_moments_loses_and_duplicates_nothi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compaction_while_streaming_through_kill9s_keeps_every_answer_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, s3) = (kinesis().await, s3_client().await);
+    let stream = create_stream(&k, "compact", 2).await;
+    let bucket = create_bucket(&s3, "compact-wh").await;
+    let wh = format!("s3://{bucket}/wh");
+    let sources = [format!("kinesis:{stream}")];
+    let log = dir.path().join("worker.log");
+    let compactions = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("\"compacted\""))
+            .count()
+    };
+    // small flushes (FAST: every second or so), compaction every 2 seconds: they overlap
+    let args = ["--compact-interval", "2s"];
+    let batches: Vec<Vec<(String, Vec<u8>)>> =
+        (0..8).map(|b| events(400, &format!("c{b}"))).collect();
+    let total: u64 = batches.iter().map(|b| b.len() as u64).sum();
+    // what readers see while flushes and compactions commit: never a duplicate, never fewer
+    // rows than before, never more than produced
+    let mut seen = 0;
+    let mut check = |produced: u64| {
+        let row = &sql(
+            &wh,
+            "SELECT COUNT(*) AS n, COUNT(DISTINCT properties.page) AS pages FROM events",
+        )[0];
+        let (n, pages) = (row["n"].as_u64().unwrap(), row["pages"].as_u64().unwrap());
+        assert_eq!(n, pages, "a row is there twice");
+        assert!(n >= seen, "{n} rows after {seen}: rows went missing");
+        assert!(n <= produced, "{n} rows of {produced} produced");
+        seen = n;
+    };
+    let mut rng = rand::rng();
+    let mut queries = 0;
+    for (i, batch) in batches.iter().enumerate() {
+        let worker = Worker::start(&sources, &wh, dir.path(), "worker", &args, &[]);
+        put_records(&k, &stream, batch).await;
+        let produced = (i as u64 + 1) * 400;
+        let until =
+            tokio::time::Instant::now() + Duration::from_millis(rng.random_range(2500..6000));
+        while tokio::time::Instant::now() < until {
+            check(produced);
+            queries += 1;
+        }
+        worker.kill9();
+    }
+    let worker = Worker::start(&sources, &wh, dir.path(), "worker", &args, &[]);
+    wait_for_rows(&wh, "events", total, Duration::from_secs(120)).await;
+    check(total);
+    assert!(worker.terminate(Duration::from_secs(30)).success());
+    println!(
+        "{queries} queries during the run, {} compactions",
+        compactions()
+    );
+    assert!(compactions() >= 1, "compaction ran while streaming");
+    assert_eq!(count_rows(&wh, "events"), total);
+    assert_eq!(duplicate_rows(&wh, "events"), 0);
+    let per_batch = sql(
+        &wh,
+        "SELECT split_part(properties.page, '/', 2) AS b, COUNT(*) AS n FROM events GROUP BY 1 ORDER BY 1",
+    );
+    assert_eq!(per_batch.len(), 8, "{per_batch:?}");
+    assert!(
+        per_batch.iter().all(|r| r["n"].as_u64() == Some(400)),
+        "{per_batch:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn split_and_merge_while_running_lose_nothing_and_read_parents_first() {
     let dir = tempfile::tempdir().unwrap();
     let (k, s3) = (kinesis().await, s3_client().await);

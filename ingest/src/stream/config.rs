@@ -80,6 +80,10 @@ pub struct WorkerConfig {
     pub poll_interval: Duration,
     /// For crash tests only: a pause after each step of a flush (zero in production).
     pub flush_step_delay: Duration,
+    /// How often the worker compacts the tables' small files; `None`: never.
+    pub compact_interval: Option<Duration>,
+    /// The file size compaction aims at.
+    pub compact_target_bytes: u64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -49,6 +49,7 @@ pub struct Metrics {
     pub records_written: Family<TableLabels, Counter>,
     pub bytes_written: Family<TableLabels, Counter>,
     pub files_written: Family<TableLabels, Counter>,
+    pub files_compacted: Family<TableLabels, Counter>,
     pub dead_letters: Family<SourceLabels, Counter>,
     pub flush_seconds: Family<SourceLabels, Histogram>,
     pub errors: Family<ErrorLabels, Counter>,
@@ -73,6 +74,7 @@ impl Metrics {
         let records_written = Family::default();
         let bytes_written = Family::default();
         let files_written = Family::default();
+        let files_compacted = Family::default();
         let dead_letters = Family::default();
         let flush_seconds = Family::<SourceLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.005, 2.0, 14))
@@ -105,6 +107,11 @@ impl Metrics {
             "files_written",
             "Parquet files written",
             files_written.clone(),
+        );
+        registry.register(
+            "files_compacted",
+            "Data files that compaction merged into larger ones",
+            files_compacted.clone(),
         );
         registry.register(
             "dead_letters",
@@ -143,6 +150,7 @@ impl Metrics {
             records_written,
             bytes_written,
             files_written,
+            files_compacted,
             dead_letters,
             flush_seconds,
             errors,
@@ -165,6 +173,13 @@ impl Metrics {
             source: source.to_string(),
             table: table.to_string(),
         }
+    }
+
+    /// `files` of `table` merged by the worker's compaction.
+    pub fn files_compacted(&self, table: &str, files: u64) {
+        self.files_compacted
+            .get_or_create(&Self::table("compaction", table))
+            .inc_by(files);
     }
 
     pub fn error(&self, source: &str, kind: &str) {

@@ -15,13 +15,15 @@
 //!   committer, `tributary_table::committer`), checkpoint; completes a pending flush after a
 //!   crash or a takeover, table by table. [`checkpoint`]: the compare-and-swap state object
 //!   per shard.
-//! - [`current_state`]: after the commits, the `orders` and `users` tables are refreshed.
+//! - [`current_state`]: after the commits, the `orders` and `users` tables are refreshed;
+//!   [`compactor`]: every `--compact-interval`, small files are merged by size tiers.
 //! - [`metrics`]: Prometheus counters and gauges, and the health the binary serves.
 //!
 //! The protocol and why it is exactly-once: `docs/stream-protocol.md`.
 
 pub mod checkpoint;
 pub mod client;
+pub mod compactor;
 pub mod config;
 pub mod current_state;
 pub mod dynamodb_streams;

@@ -23,7 +23,6 @@ use tributary_table::{Warehouse, WarehouseError};
 use super::checkpoint::{CheckpointError, CheckpointStore};
 use super::client::{ClientError, SharedClient};
 use super::config::{ConfigError, SourceSpec, WorkerConfig};
-use super::current_state;
 use super::dynamodb_streams::{DynamodbStream, ResolveError, latest_stream_arn};
 use super::flush::{FlushContext, FlushError};
 use super::kinesis::KinesisStream;
@@ -32,6 +31,7 @@ use super::membership::{Membership, fair_share};
 use super::metrics::Metrics;
 use super::shard::{ShardId, StartPosition};
 use super::shard_task::{ShardExit, ShardTask};
+use super::{compactor, current_state};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -88,6 +88,21 @@ pub async fn run(
     let committed = committer.committed();
     committed.notify_one();
     let state_stop = CancellationToken::new();
+    let compactor = config.compact_interval.map(|interval| {
+        info!(
+            ?interval,
+            target_bytes = config.compact_target_bytes,
+            "compaction on"
+        );
+        tokio::spawn(compactor::compact_periodically(
+            warehouse.clone(),
+            interval,
+            config.compact_target_bytes,
+            config.codec,
+            metrics.clone(),
+            state_stop.clone(),
+        ))
+    });
     let state_task = tokio::spawn(current_state::keep_current(
         warehouse.clone(),
         committed,
@@ -134,6 +149,9 @@ pub async fn run(
     }
     state_stop.cancel();
     let _ = state_task.await;
+    if let Some(compactor) = compactor {
+        let _ = compactor.await;
+    }
     current_state::refresh_at_exit(&warehouse).await;
     first_error.map_or(Ok(()), Err)
 }
@@ -408,6 +426,8 @@ mod tests {
             discovery_interval: Duration::from_millis(100),
             poll_interval: Duration::from_millis(10),
             flush_step_delay: Duration::ZERO,
+            compact_interval: None,
+            compact_target_bytes: 128 << 20,
         };
         let store = CheckpointStore::new(warehouse.clone(), "kinesis-memory");
         let source = SourceLoop {

@@ -1,0 +1,380 @@
+//! Compaction: a partition's small files rewritten as fewer, larger files, sorted by a key that
+//! helps the named queries, in one Delta commit per table (`remove` + `add`, `dataChange:
+//! false`: readers see the old files or the new ones, never both or neither).
+//!
+//! Two policies choose what to merge in each partition:
+//! - [`Policy::Full`] (`tributary compact`): every file below half the target size, bin-packed
+//!   into files of about the target size.
+//! - [`Policy::Tiered`] (the stream worker, on an interval): files of similar size only, once
+//!   `fan_in` of them are there (size tiers by powers of `fan_in` above 1 MiB), so each row
+//!   is rewritten about log_fan_in(target / 1 MiB) times (2-3 times at a fan-in of 8 and a
+//!   128 MiB target) instead of once per run: a merged file joins the next tier and waits for
+//!   its peers, it is not rewritten with every new small file of the day.
+//!
+//! A merge reads its files, sorts the rows by [`sort_key`] and writes one file. A concurrent
+//! append does not conflict with the commit; a concurrent compaction of the same files does
+//! (Delta's conflict check on removed files), and then the loser's new files stay unreferenced
+//! until vacuum removes them.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::prelude::{ParquetReadOptions, SessionContext, col};
+use deltalake_core::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake_core::kernel::{Action, Add, Remove};
+use deltalake_core::protocol::DeltaOperation;
+use tracing::debug;
+
+use crate::delta::{self, TableError};
+use crate::layout::{Partition, Table};
+use crate::warehouse::Warehouse;
+
+/// Files at or below this size share the lowest tier.
+const TIER_BASE_BYTES: u64 = 1 << 20;
+
+/// What to merge in each partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Every file below half of `target_bytes`, bin-packed into files near it.
+    Full { target_bytes: u64 },
+    /// At least `fan_in` files of one size tier at a time, up to `target_bytes` per file.
+    Tiered { target_bytes: u64, fan_in: usize },
+}
+
+impl Policy {
+    fn target(self) -> u64 {
+        match self {
+            Policy::Full { target_bytes } | Policy::Tiered { target_bytes, .. } => target_bytes,
+        }
+    }
+}
+
+/// The order rows are written in: what the named queries filter and group by, so row groups
+/// carry narrow min/max ranges (`eventtype` for the funnel's per-type scans, the key for the
+/// change tables, whose history of one key then sits together).
+pub fn sort_key(table: Table) -> &'static [&'static str] {
+    match table {
+        Table::Events => &["eventtype", "userid", "timestamp"],
+        Table::OrderChanges => &["order_id", "change_time", "sequence_number"],
+        Table::UserChanges => &["user_id", "change_time", "sequence_number"],
+    }
+}
+
+/// What one table's compaction did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompactReport {
+    pub table: &'static str,
+    pub files_removed: u64,
+    pub files_added: u64,
+    pub partitions: u64,
+    pub bytes_rewritten: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Candidate {
+    path: String,
+    size: u64,
+}
+
+/// Compacts `table` by `policy`; `None` when it is not a Delta table.
+pub async fn compact(
+    warehouse: &Warehouse,
+    table: Table,
+    policy: Policy,
+    writer: WriterProperties,
+) -> Result<Option<CompactReport>, TableError> {
+    let Some(delta) = delta::open_if_logged(warehouse, table).await? else {
+        return Ok(None);
+    };
+    let url = delta.table_url().clone();
+    let snapshot = delta.snapshot().map_err(|e| delta::delta_error(&url, e))?;
+    let mut partitions: BTreeMap<Partition, Vec<Candidate>> = BTreeMap::new();
+    for file in snapshot.log_data().iter() {
+        let path = file.path().to_string();
+        if let Some(partition) = Partition::of_path(&path) {
+            partitions.entry(partition).or_default().push(Candidate {
+                path,
+                size: file.size().max(0) as u64,
+            });
+        }
+    }
+    let mut report = CompactReport {
+        table: table.name(),
+        ..CompactReport::default()
+    };
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let mut actions = Vec::new();
+    for (partition, files) in partitions {
+        let groups = choose(files, policy);
+        if groups.is_empty() {
+            continue;
+        }
+        report.partitions += 1;
+        for (n, group) in groups.into_iter().enumerate() {
+            let written = merge(warehouse, table, partition, &group, n, &writer).await?;
+            report.files_removed += group.len() as u64;
+            report.files_added += 1;
+            report.bytes_rewritten += group.iter().map(|f| f.size).sum::<u64>();
+            for old in &group {
+                actions.push(Action::Remove(Remove {
+                    path: old.path.clone(),
+                    data_change: false,
+                    deletion_timestamp: Some(now_ms),
+                    extended_file_metadata: Some(true),
+                    partition_values: Some(delta::partition_values(&partition)),
+                    size: Some(old.size as i64),
+                    tags: None,
+                    deletion_vector: None,
+                    base_row_id: None,
+                    default_row_commit_version: None,
+                }));
+            }
+            actions.push(Action::Add(Add {
+                path: written.path,
+                partition_values: delta::partition_values(&partition),
+                size: written.bytes as i64,
+                modification_time: now_ms,
+                data_change: false,
+                stats: written.stats,
+                tags: None,
+                deletion_vector: None,
+                base_row_id: None,
+                default_row_commit_version: None,
+                clustering_provider: None,
+            }));
+        }
+    }
+    if actions.is_empty() {
+        return Ok(Some(report));
+    }
+    let operation = DeltaOperation::Optimize {
+        predicate: None,
+        target_size: policy.target() as i64,
+    };
+    let properties = CommitProperties::default().with_cleanup_expired_logs(Some(false));
+    CommitBuilder::from(properties)
+        .with_actions(actions)
+        .build(Some(snapshot), delta.log_store(), operation)
+        .await
+        .map_err(|e| delta::delta_error(&url, e))?;
+    debug!(table = table.name(), ?report, "compacted");
+    Ok(Some(report))
+}
+
+/// The groups of files to merge in one partition.
+fn choose(mut files: Vec<Candidate>, policy: Policy) -> Vec<Vec<Candidate>> {
+    let target = policy.target();
+    files.retain(|f| f.size < target / 2);
+    files.sort_by_key(|f| f.size);
+    match policy {
+        Policy::Full { .. } => pack(files, target, 2),
+        Policy::Tiered { fan_in, .. } => {
+            let fan_in = fan_in.max(2);
+            let mut tiers: BTreeMap<u32, Vec<Candidate>> = BTreeMap::new();
+            for file in files {
+                tiers.entry(tier(file.size, fan_in)).or_default().push(file);
+            }
+            tiers
+                .into_values()
+                .filter(|t| t.len() >= fan_in)
+                .flat_map(|t| pack(t, target, fan_in))
+                .collect()
+        }
+    }
+}
+
+/// The size tier of a file: 0 up to [`TIER_BASE_BYTES`], then one more per factor `fan_in`.
+fn tier(size: u64, fan_in: usize) -> u32 {
+    let mut tier = 0;
+    let mut bound = TIER_BASE_BYTES;
+    while size > bound {
+        tier += 1;
+        bound = bound.saturating_mul(fan_in as u64);
+    }
+    tier
+}
+
+/// Consecutive runs of `files` (sorted by size) of at most `target` bytes together, keeping
+/// only runs of at least `min_files`.
+fn pack(files: Vec<Candidate>, target: u64, min_files: usize) -> Vec<Vec<Candidate>> {
+    let mut groups = Vec::new();
+    let mut current: Vec<Candidate> = Vec::new();
+    let mut bytes = 0;
+    for file in files {
+        if !current.is_empty() && bytes + file.size > target {
+            groups.push(std::mem::take(&mut current));
+            bytes = 0;
+        }
+        bytes += file.size;
+        current.push(file);
+    }
+    groups.push(current);
+    groups.retain(|g| g.len() >= min_files.max(2));
+    groups
+}
+
+struct Written {
+    path: String,
+    bytes: u64,
+    stats: Option<String>,
+}
+
+/// Reads `group`, sorts its rows by the table's key and writes them as one file.
+async fn merge(
+    warehouse: &Warehouse,
+    table: Table,
+    partition: Partition,
+    group: &[Candidate],
+    n: usize,
+    writer: &WriterProperties,
+) -> Result<Written, TableError> {
+    let root = warehouse.table_url(table.name());
+    let root = root.trim_end_matches('/');
+    let failed = |reason: String| TableError::File {
+        path: format!("{}/{}", table.name(), partition.path()),
+        reason,
+    };
+    let ctx = SessionContext::new();
+    let store_url =
+        datafusion::execution::object_store::ObjectStoreUrl::parse(warehouse.store_url())
+            .map_err(|e| failed(e.to_string()))?;
+    ctx.register_object_store(store_url.as_ref(), warehouse.store().clone());
+    let urls: Vec<String> = group.iter().map(|f| format!("{root}/{}", f.path)).collect();
+    let schema = delta::file_schema(table);
+    let frame = ctx
+        .read_parquet(urls, ParquetReadOptions::default().schema(&schema))
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let order = sort_key(table)
+        .iter()
+        .map(|c| col(*c).sort(true, false))
+        .collect();
+    let batches: Vec<RecordBatch> = frame
+        .sort(order)
+        .map_err(|e| failed(e.to_string()))?
+        .collect()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let stats = crate::stats::of_batches(&batches);
+    let properties = writer.clone();
+    let encoded = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        let mut file = ArrowWriter::try_new(&mut out, schema, Some(properties))?;
+        for batch in &batches {
+            file.write(batch)?;
+        }
+        file.close()?;
+        Ok::<_, datafusion::parquet::errors::ParquetError>(out)
+    })
+    .await
+    .map_err(|e| failed(e.to_string()))?
+    .map_err(|e| failed(e.to_string()))?;
+    let name = format!(
+        "{}/compacted-{}-{n}.parquet",
+        partition.path(),
+        uuid_like(&group[0].path)
+    );
+    let bytes = encoded.len() as u64;
+    warehouse
+        .put(
+            &warehouse.path(&format!("{}/{name}", table.name())),
+            Bytes::from(encoded),
+        )
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    Ok(Written {
+        path: name,
+        bytes,
+        stats: Some(stats),
+    })
+}
+
+/// A name part unique to this merge: the time and a hash of its first input.
+fn uuid_like(first: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    first.hash(&mut hasher);
+    format!(
+        "{}-{:016x}",
+        chrono::Utc::now().timestamp_micros(),
+        hasher.finish()
+    )
+}
+
+/// Compacts every table of the warehouse that is a Delta table.
+pub async fn compact_all(
+    warehouse: &Warehouse,
+    policy: Policy,
+    writer: &WriterProperties,
+) -> Result<Vec<CompactReport>, TableError> {
+    let mut done = Vec::new();
+    for table in Table::ALL {
+        if let Some(report) = compact(warehouse, table, policy, writer.clone()).await? {
+            done.push(report);
+        }
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(sizes: &[u64]) -> Vec<Candidate> {
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Candidate {
+                path: format!("f{i}"),
+                size: *s,
+            })
+            .collect()
+    }
+
+    const MIB: u64 = 1 << 20;
+
+    #[test]
+    fn full_packs_every_small_file_near_the_target() {
+        let groups = choose(
+            files(&[10 * MIB, 20 * MIB, 30 * MIB, 40 * MIB, 100 * MIB]),
+            Policy::Full {
+                target_bytes: 64 * MIB,
+            },
+        );
+        // 100 MiB is past half the target: left alone
+        let sizes: Vec<u64> = groups
+            .iter()
+            .map(|g| g.iter().map(|f| f.size).sum())
+            .collect();
+        assert_eq!(sizes, vec![60 * MIB]);
+        assert!(
+            choose(
+                files(&[MIB]),
+                Policy::Full {
+                    target_bytes: 64 * MIB
+                }
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn tiered_merges_only_enough_files_of_one_size() {
+        let policy = Policy::Tiered {
+            target_bytes: 128 * MIB,
+            fan_in: 4,
+        };
+        // three small files: not yet
+        assert!(choose(files(&[1000, 2000, 3000]), policy).is_empty());
+        // four small ones merge; the large one (tier 2) waits for its peers
+        let groups = choose(files(&[1000, 2000, 3000, 4000, 10 * MIB]), policy);
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].len(), 4);
+        assert_eq!(tier(MIB, 4), 0);
+        assert_eq!(tier(MIB + 1, 4), 1);
+        assert_eq!(tier(10 * MIB, 4), 2);
+    }
+}
