@@ -182,7 +182,7 @@ pub struct RunArgs {
     /// The file size compaction aims at [default: 128MiB].
     #[arg(long, env = "TRIBUTARY_COMPACT_TARGET_BYTES")]
     pub compact_target_bytes: Option<String>,
-    /// Crash tests only: pause this long after each step of a flush (intent, files), so a
+    /// Crash tests only: pause this long after each step of a flush (intent, files, tables), so a
     /// test can kill the process inside a flush.
     #[arg(long, hide = true)]
     pub test_flush_step_delay: Option<String>,
