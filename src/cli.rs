@@ -346,10 +346,12 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 }
 
 pub fn init_logging(global: &Global, command: &Command) {
+    // delta-rs warns on every MERGE into an empty table ("Missing target skipped-file
+    // metric"), which says nothing to a user
     let default = if matches!(command, Command::Run(_)) {
-        "info"
+        "info,deltalake_core::operations::merge=error"
     } else {
-        "warn"
+        "warn,deltalake_core::operations::merge=error"
     };
     let filter = tracing_subscriber::EnvFilter::try_new(global.log.as_deref().unwrap_or(default))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

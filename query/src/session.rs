@@ -62,17 +62,22 @@ pub async fn session(warehouse: &Warehouse, database: &str) -> Result<SessionCon
     let ctx = empty(database)?;
     let store_url = ObjectStoreUrl::parse(warehouse.store_url())?;
     ctx.register_object_store(store_url.as_ref(), warehouse.store().clone());
-    for table in Table::ALL {
+    // the five snapshots are loaded at once: their log reads are what a query waits for first
+    let (changes, states) = futures::join!(
+        futures::future::join_all(Table::ALL.map(|t| delta::open(warehouse, t))),
+        futures::future::join_all(StateTable::ALL.map(|t| state::open(warehouse, t))),
+    );
+    for (table, opened) in Table::ALL.into_iter().zip(changes) {
         // a plain directory of Parquet files (an earlier version's layout) is refused
-        match delta::open(warehouse, table).await? {
+        match opened? {
             Some(delta) => register_delta(&ctx, table.name(), delta).await?,
             None => register_empty(&ctx, table)?,
         }
     }
     // the current-state tables; a warehouse without them (nothing written to the change
     // tables yet) gets the views that compute the same rows from the change tables
-    for (state, (name, sql)) in StateTable::ALL.into_iter().zip(views::ALL) {
-        match state::open(warehouse, state).await? {
+    for ((state, opened), (name, sql)) in StateTable::ALL.into_iter().zip(states).zip(views::ALL) {
+        match opened? {
             Some(delta) => register_delta(&ctx, state.name(), delta).await?,
             None => {
                 crate::sql::run_statements(&ctx, &format!("CREATE VIEW {name} AS {sql}")).await?;
