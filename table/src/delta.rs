@@ -210,7 +210,20 @@ pub fn partition_values(partition: &Partition) -> HashMap<String, Option<String>
 /// Refuses a warehouse in the plain Hive layout of earlier versions (Parquet files, no log).
 pub async fn refuse_plain_layout(warehouse: &Warehouse) -> Result<(), TableError> {
     for table in Table::ALL {
-        open(warehouse, table).await?;
+        // only LISTs: the snapshots are loaded by whoever opens the tables next
+        if !has_log(warehouse, table).await? {
+            refuse_plain_files(warehouse, table).await?;
+        }
+    }
+    Ok(())
+}
+
+/// [`TableError::PlainLayout`] when a table without a log has data files.
+async fn refuse_plain_files(warehouse: &Warehouse, table: Table) -> Result<(), TableError> {
+    if has_objects(warehouse, table.name(), |p| p.ends_with(".parquet")).await? {
+        return Err(TableError::PlainLayout {
+            url: warehouse.table_url(table.name()),
+        });
     }
     Ok(())
 }
@@ -325,11 +338,7 @@ pub async fn open(warehouse: &Warehouse, table: Table) -> Result<Option<DeltaTab
     if has_log(warehouse, table).await? {
         return load(warehouse, table).await.map(Some);
     }
-    if has_objects(warehouse, table.name(), |p| p.ends_with(".parquet")).await? {
-        return Err(TableError::PlainLayout {
-            url: warehouse.table_url(table.name()),
-        });
-    }
+    refuse_plain_files(warehouse, table).await?;
     Ok(None)
 }
 

@@ -724,6 +724,28 @@ mod tests {
         buffer
     }
 
+    /// Records the intent of flushing `buffer` as flush `version`, as step 1 of a flush does.
+    async fn record_intent(
+        s: &Setup,
+        lease: &mut Lease,
+        buffer: &FlushBuffer,
+        version: u64,
+    ) -> (Intent, Vec<PlannedFile>) {
+        let plan = buffer.plan(&s.ctx.file_prefix());
+        let intent = Intent {
+            first: buffer.first.as_ref().unwrap().as_str().to_string(),
+            last: buffer.last.as_ref().unwrap().as_str().to_string(),
+            records: buffer.stream_records,
+            version,
+            files: plan.iter().map(|f| f.path.clone()).collect(),
+        };
+        s.ctx
+            .write_state(lease, |st| st.pending = Some(intent.clone()))
+            .await
+            .unwrap();
+        (intent, plan)
+    }
+
     async fn files(wh: &Warehouse) -> BTreeSet<String> {
         let listed = wh.list(&wh.path("")).await.unwrap();
         listed
@@ -778,18 +800,7 @@ mod tests {
         assert_eq!(state(&s).await.checkpoint.as_deref(), Some("115"));
         // the second: intent written, one of its files written, then the process dies
         let buffer = read_into_buffer(&s, &a, 26).await;
-        let plan = buffer.plan(&s.ctx.file_prefix());
-        let intent = Intent {
-            first: "116".into(),
-            last: "141".into(),
-            records: 26,
-            version: 2,
-            files: plan.iter().map(|f| f.path.clone()).collect(),
-        };
-        s.ctx
-            .write_state(&mut a, |st| st.pending = Some(intent.clone()))
-            .await
-            .unwrap();
+        let (intent, plan) = record_intent(&s, &mut a, &buffer, 2).await;
         let mut buffer = buffer;
         let first = plan.into_iter().next().unwrap();
         let FileContent::Parquet(table, partition) = first.content else {
@@ -859,18 +870,7 @@ mod tests {
         let s = setup(10).await;
         let mut a = claim(&s, "a").await;
         let buffer = read_into_buffer(&s, &a, 11).await;
-        let plan = buffer.plan(&s.ctx.file_prefix());
-        let intent = Intent {
-            first: "101".into(),
-            last: "111".into(),
-            records: 11,
-            version: 1,
-            files: plan.iter().map(|f| f.path.clone()).collect(),
-        };
-        s.ctx
-            .write_state(&mut a, |st| st.pending = Some(intent.clone()))
-            .await
-            .unwrap();
+        let (intent, plan) = record_intent(&s, &mut a, &buffer, 1).await;
         s.ctx.write_files(plan, buffer).await;
         // the records are gone from the stream: only a commit without a replay can succeed
         s.stream.close("shardId-0");
@@ -894,18 +894,7 @@ mod tests {
         let s = setup(30).await;
         let mut a = claim(&s, "a").await;
         let buffer = read_into_buffer(&s, &a, 31).await;
-        let plan = buffer.plan(&s.ctx.file_prefix());
-        let intent = Intent {
-            first: "101".into(),
-            last: "131".into(),
-            records: 31,
-            version: 1,
-            files: plan.iter().map(|f| f.path.clone()).collect(),
-        };
-        s.ctx
-            .write_state(&mut a, |st| st.pending = Some(intent.clone()))
-            .await
-            .unwrap();
+        let (_, plan) = record_intent(&s, &mut a, &buffer, 1).await;
         let written = s.ctx.write_files(plan, buffer).await;
         s.ctx.commit_tables(1, &written).await;
         let version = || async {
