@@ -176,7 +176,7 @@ pub struct RunArgs {
     #[arg(long, env = "TRIBUTARY_SHUTDOWN_TIMEOUT")]
     pub shutdown_timeout: Option<String>,
     /// How often the worker merges the tables' small files (by size tiers, sorted), or `off`
-    /// [default: 10m].
+    /// [default: off, until a stall seen under kill -9 is fixed; `tributary compact` is safe].
     #[arg(long, env = "TRIBUTARY_COMPACT_INTERVAL")]
     pub compact_interval: Option<String>,
     /// The file size compaction aims at [default: 128MiB].

@@ -132,7 +132,7 @@ pub fn settings(args: RunArgs) -> anyhow::Result<Settings> {
             Some(text) => duration("test-flush-step-delay", text)?,
             None => Duration::ZERO,
         },
-        compact_interval: match pick(args.compact_interval, file.compact_interval, "10m") {
+        compact_interval: match pick(args.compact_interval, file.compact_interval, "off") {
             off if off.eq_ignore_ascii_case("off") => None,
             text => Some(duration("compact-interval", text)?),
         },

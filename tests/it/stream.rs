@@ -221,6 +221,7 @@ async fn sigkill_inside_flushes_and_at_random_moments_loses_and_duplicates_nothi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "known defect: one CI run of 7ebf8f2 stalled the last worker at 800 of 3200 rows; worker compaction is off by default until it is found (issue 13)"]
 async fn compaction_while_streaming_through_kill9s_keeps_every_answer_exact() {
     let dir = tempfile::tempdir().unwrap();
     let (k, s3) = (kinesis().await, s3_client().await);
