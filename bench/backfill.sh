@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/tributary/target}
-cargo build --release --bin tributary
+# the whole workspace with every target: a narrower build resolves features differently and
+# rebuilds DataFusion
+cargo build --release --workspace --all-targets
 PY=$(scripts/python-env.sh)
 exec "$PY" bench/backfill.py --tributary "$CARGO_TARGET_DIR/release/tributary" --events "${1:-1000000}" --orders "${2:-35000}"

@@ -65,7 +65,7 @@ pub struct CompactArgs {
     /// The warehouse: a local directory or s3://bucket/prefix.
     #[arg(long, env = "TRIBUTARY_WAREHOUSE")]
     pub warehouse: String,
-    /// One table (events, order_changes, user_changes); all of them by default.
+    /// One table (events, order_changes, user_changes, orders, users); all of them by default.
     #[arg(long)]
     pub table: Option<String>,
     /// The size compacted files aim at (e.g. 128MiB).
@@ -81,7 +81,7 @@ pub struct VacuumArgs {
     /// The warehouse: a local directory or s3://bucket/prefix.
     #[arg(long, env = "TRIBUTARY_WAREHOUSE")]
     pub warehouse: String,
-    /// One table (events, order_changes, user_changes); all of them by default.
+    /// One table (events, order_changes, user_changes, orders, users); all of them by default.
     #[arg(long)]
     pub table: Option<String>,
     /// Keep every file a snapshot of this age or younger needs (e.g. 168h, 7d). Shorter than
@@ -176,12 +176,16 @@ pub struct RunArgs {
     #[arg(long, env = "TRIBUTARY_SHUTDOWN_TIMEOUT")]
     pub shutdown_timeout: Option<String>,
     /// How often the worker merges the tables' small files (by size tiers, sorted), or `off`
-    /// [default: off, until a stall seen under kill -9 is fixed; `tributary compact` is safe].
+    /// [default: 10m].
     #[arg(long, env = "TRIBUTARY_COMPACT_INTERVAL")]
     pub compact_interval: Option<String>,
     /// The file size compaction aims at [default: 128MiB].
     #[arg(long, env = "TRIBUTARY_COMPACT_TARGET_BYTES")]
     pub compact_target_bytes: Option<String>,
+    /// Files of one size tier that the worker's compaction merges at once: more means fewer
+    /// rewrites of each row and more files between merges [default: 8; at least 2].
+    #[arg(long, env = "TRIBUTARY_COMPACT_FAN_IN")]
+    pub compact_fan_in: Option<usize>,
     /// Crash tests only: pause this long after each step of a flush (intent, files, tables), so a
     /// test can kill the process inside a flush.
     #[arg(long, hide = true)]

@@ -118,6 +118,7 @@ pub async fn run(
     // two inputs at a time keep both stages busy across the start and end of each file; each
     // gets its share of the buffer budget, so memory stays within --max-buffer-bytes
     let in_flight = FILES_IN_FLIGHT.min(inputs.files.len()).max(1);
+    let state_writer = tributary_transform::parquet::writer_properties(config.sink.codec);
     let mut sink_config = config.sink;
     sink_config.limits.max_buffer_bytes = (sink_config.limits.max_buffer_bytes / in_flight).max(1);
     let seen = Mutex::new(EventIds::default());
@@ -160,7 +161,7 @@ pub async fn run(
     drop(files);
     delta.commit().await?;
     // the current-state tables follow the change tables' commits
-    for (table, refresh) in tributary_table::state::refresh_all(&warehouse).await? {
+    for (table, refresh) in tributary_table::state::refresh_all(&warehouse, &state_writer).await? {
         report.state_rows_changed += refresh.inserted + refresh.updated;
         tracing::debug!(table = table.name(), ?refresh, "current state refreshed");
     }

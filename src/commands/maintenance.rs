@@ -4,19 +4,20 @@ use std::num::NonZeroU64;
 
 use anyhow::{Context, bail};
 use tributary_table::maintenance;
-use tributary_table::{Table, Warehouse};
+use tributary_table::{Warehouse, WarehouseTable};
 
 use crate::cli::{CompactArgs, VacuumArgs};
 
 /// The tables a command covers: one by name, or all.
-fn tables(name: Option<&str>) -> anyhow::Result<Vec<Table>> {
+fn tables(name: Option<&str>) -> anyhow::Result<Vec<WarehouseTable>> {
     match name {
-        None => Ok(Table::ALL.to_vec()),
-        Some(name) => match Table::ALL.into_iter().find(|t| t.name() == name) {
+        None => Ok(WarehouseTable::ALL.to_vec()),
+        Some(name) => match WarehouseTable::from_name(name) {
             Some(table) => Ok(vec![table]),
-            None => {
-                bail!("unknown table {name:?} (expected events, order_changes or user_changes)")
-            }
+            None => bail!(
+                "unknown table {name:?} (expected one of {})",
+                WarehouseTable::names()
+            ),
         },
     }
 }
@@ -41,7 +42,7 @@ pub async fn compact(args: CompactArgs) -> anyhow::Result<()> {
     }
     if compacted == 0 {
         bail!(
-            "{} has no Delta tables to compact (backfill with --table-format delta)",
+            "{} has no Delta tables to compact (backfill or run writes them)",
             args.warehouse
         );
     }

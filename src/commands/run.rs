@@ -35,6 +35,7 @@ struct ConfigFile {
     shutdown_timeout: Option<String>,
     compact_interval: Option<String>,
     compact_target_bytes: Option<String>,
+    compact_fan_in: Option<usize>,
 }
 
 /// The worker's settings plus what only the binary uses.
@@ -132,7 +133,7 @@ pub fn settings(args: RunArgs) -> anyhow::Result<Settings> {
             Some(text) => duration("test-flush-step-delay", text)?,
             None => Duration::ZERO,
         },
-        compact_interval: match pick(args.compact_interval, file.compact_interval, "off") {
+        compact_interval: match pick(args.compact_interval, file.compact_interval, "10m") {
             off if off.eq_ignore_ascii_case("off") => None,
             text => Some(duration("compact-interval", text)?),
         },
@@ -144,6 +145,7 @@ pub fn settings(args: RunArgs) -> anyhow::Result<Settings> {
                 "128MiB",
             ),
         )? as u64,
+        compact_fan_in: args.compact_fan_in.or(file.compact_fan_in).unwrap_or(8),
     };
     worker.validate()?;
     let shutdown_timeout = duration(

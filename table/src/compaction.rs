@@ -11,16 +11,15 @@
 //!   128 MiB target) instead of once per run: a merged file joins the next tier and waits for
 //!   its peers, it is not rewritten with every new small file of the day.
 //!
-//! A merge reads its files, sorts the rows by [`sort_key`] and writes one file. A concurrent
+//! A merge reads its files, sorts the rows by [`WarehouseTable::sort_key`] and writes one file. A concurrent
 //! append does not conflict with the commit; a concurrent compaction of the same files does
 //! (Delta's conflict check on removed files), and then the loser's new files stay unreferenced
-//! until vacuum removes them.
+//! until vacuum removes them. The current-state tables are compacted like the others; a
+//! refresh whose MERGE rewrote the same files wins or loses the race the same way.
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
 use datafusion::arrow::array::RecordBatch;
-use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::{ParquetReadOptions, SessionContext, col};
 use deltalake_core::kernel::transaction::{CommitBuilder, CommitProperties};
@@ -28,8 +27,9 @@ use deltalake_core::kernel::{Action, Add, Remove};
 use deltalake_core::protocol::DeltaOperation;
 use tracing::debug;
 
-use crate::delta::{self, TableError};
-use crate::layout::{Partition, Table};
+use crate::catalog::WarehouseTable;
+use crate::delta::{self, DataFile, TableError};
+use crate::layout::Partition;
 use crate::warehouse::Warehouse;
 
 /// Files at or below this size share the lowest tier.
@@ -52,17 +52,6 @@ impl Policy {
     }
 }
 
-/// The order rows are written in: what the named queries filter and group by, so row groups
-/// carry narrow min/max ranges (`eventtype` for the funnel's per-type scans, the key for the
-/// change tables, whose history of one key then sits together).
-pub fn sort_key(table: Table) -> &'static [&'static str] {
-    match table {
-        Table::Events => &["eventtype", "userid", "timestamp"],
-        Table::OrderChanges => &["order_id", "change_time", "sequence_number"],
-        Table::UserChanges => &["user_id", "change_time", "sequence_number"],
-    }
-}
-
 /// What one table's compaction did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CompactReport {
@@ -82,11 +71,11 @@ struct Candidate {
 /// Compacts `table` by `policy`; `None` when it is not a Delta table.
 pub async fn compact(
     warehouse: &Warehouse,
-    table: Table,
+    table: WarehouseTable,
     policy: Policy,
     writer: WriterProperties,
 ) -> Result<Option<CompactReport>, TableError> {
-    let Some(delta) = delta::open_if_logged(warehouse, table).await? else {
+    let Some(delta) = delta::open_named(warehouse, table.name()).await? else {
         return Ok(None);
     };
     let url = delta.table_url().clone();
@@ -216,21 +205,15 @@ fn pack(files: Vec<Candidate>, target: u64, min_files: usize) -> Vec<Vec<Candida
     groups
 }
 
-struct Written {
-    path: String,
-    bytes: u64,
-    stats: Option<String>,
-}
-
 /// Reads `group`, sorts its rows by the table's key and writes them as one file.
 async fn merge(
     warehouse: &Warehouse,
-    table: Table,
+    table: WarehouseTable,
     partition: Partition,
     group: &[Candidate],
     n: usize,
     writer: &WriterProperties,
-) -> Result<Written, TableError> {
+) -> Result<DataFile, TableError> {
     let root = warehouse.table_url(table.name());
     let root = root.trim_end_matches('/');
     let failed = |reason: String| TableError::File {
@@ -243,12 +226,13 @@ async fn merge(
             .map_err(|e| failed(e.to_string()))?;
     ctx.register_object_store(store_url.as_ref(), warehouse.store().clone());
     let urls: Vec<String> = group.iter().map(|f| format!("{root}/{}", f.path)).collect();
-    let schema = delta::file_schema(table);
+    let schema = table.file_schema();
     let frame = ctx
         .read_parquet(urls, ParquetReadOptions::default().schema(&schema))
         .await
         .map_err(|e| failed(e.to_string()))?;
-    let order = sort_key(table)
+    let order = table
+        .sort_key()
         .iter()
         .map(|c| col(*c).sort(true, false))
         .collect();
@@ -258,38 +242,17 @@ async fn merge(
         .collect()
         .await
         .map_err(|e| failed(e.to_string()))?;
-    let stats = crate::stats::of_batches(&batches);
-    let properties = writer.clone();
-    let encoded = tokio::task::spawn_blocking(move || {
-        let mut out = Vec::new();
-        let mut file = ArrowWriter::try_new(&mut out, schema, Some(properties))?;
-        for batch in &batches {
-            file.write(batch)?;
-        }
-        file.close()?;
-        Ok::<_, datafusion::parquet::errors::ParquetError>(out)
-    })
+    let name = format!("compacted-{}-{n}.parquet", uuid_like(&group[0].path));
+    crate::files::write(
+        warehouse,
+        table.name(),
+        partition,
+        &name,
+        schema,
+        batches,
+        writer,
+    )
     .await
-    .map_err(|e| failed(e.to_string()))?
-    .map_err(|e| failed(e.to_string()))?;
-    let name = format!(
-        "{}/compacted-{}-{n}.parquet",
-        partition.path(),
-        uuid_like(&group[0].path)
-    );
-    let bytes = encoded.len() as u64;
-    warehouse
-        .put(
-            &warehouse.path(&format!("{}/{name}", table.name())),
-            Bytes::from(encoded),
-        )
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-    Ok(Written {
-        path: name,
-        bytes,
-        stats: Some(stats),
-    })
 }
 
 /// A name part unique to this merge: the time and a hash of its first input.
@@ -304,19 +267,22 @@ fn uuid_like(first: &str) -> String {
     )
 }
 
-/// Compacts every table of the warehouse that is a Delta table.
+/// Compacts every Delta table of the warehouse, one after the other. A table whose compaction
+/// fails (a race lost to a writer that rewrote the same files, or a store error) does not stop
+/// the others: each table's outcome is in the list.
 pub async fn compact_all(
     warehouse: &Warehouse,
     policy: Policy,
     writer: &WriterProperties,
-) -> Result<Vec<CompactReport>, TableError> {
+) -> Vec<(WarehouseTable, Result<Option<CompactReport>, TableError>)> {
     let mut done = Vec::new();
-    for table in Table::ALL {
-        if let Some(report) = compact(warehouse, table, policy, writer.clone()).await? {
-            done.push(report);
-        }
+    for table in WarehouseTable::ALL {
+        done.push((
+            table,
+            compact(warehouse, table, policy, writer.clone()).await,
+        ));
     }
-    Ok(done)
+    done
 }
 
 #[cfg(test)]

@@ -70,6 +70,18 @@ pub enum TableError {
     },
 }
 
+impl TableError {
+    /// Whether another writer's commit won the race for the versions this one needed (a
+    /// conflict Delta's checks found, or a version taken): trying again on the new snapshot
+    /// may succeed.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, TableError::Delta { source, .. } if matches!(
+            source.as_ref(),
+            DeltaTableError::Transaction { .. } | DeltaTableError::VersionAlreadyExists(_)
+        ))
+    }
+}
+
 /// How a reader is told about the tables (`tributary ddl --as`). Every table is written as a
 /// Delta table; its data files also lie in `year=/month=/day=` directories, which a reader
 /// without Delta support can list as a plain Hive table.

@@ -17,9 +17,11 @@
 //! checkpoints here, `query` reads the tables; none of them defines the contract itself.
 
 pub mod aws;
+pub mod catalog;
 pub mod committer;
 pub mod compaction;
 pub mod delta;
+pub mod files;
 pub mod layout;
 pub mod maintenance;
 pub mod sequence;
@@ -27,6 +29,7 @@ pub mod state;
 pub mod stats;
 pub mod warehouse;
 
+pub use catalog::WarehouseTable;
 pub use delta::{CommitKind, CommitReport, Contribution, DataFile, TableError, TableFormat, Txn};
 pub use layout::{Partition, Table};
 pub use sequence::SequenceNumber;

@@ -12,9 +12,9 @@ use std::time::Duration;
 use deltalake_core::operations::vacuum::VacuumMode;
 use deltalake_core::parquet::file::properties::WriterProperties;
 
+use crate::catalog::WarehouseTable;
 use crate::compaction::Policy;
 use crate::delta::{self, TableError};
-use crate::layout::Table;
 use crate::warehouse::Warehouse;
 
 /// The file size compaction aims at (Athena's and Spark's usual advice: 128 MiB-1 GiB).
@@ -27,11 +27,11 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 pub use crate::compaction::CompactReport;
 
 /// Compacts a Delta table: in every partition, the files below half of `target_bytes` are
-/// rewritten into files of about `target_bytes`, sorted by [`crate::compaction::sort_key`], with
+/// rewritten into files of about `target_bytes`, sorted by [`WarehouseTable::sort_key`], with
 /// `writer` (the warehouse's Parquet settings). `None` when the table is not a Delta table.
 pub async fn compact(
     warehouse: &Warehouse,
-    table: Table,
+    table: WarehouseTable,
     target_bytes: NonZeroU64,
     writer: WriterProperties,
 ) -> Result<Option<CompactReport>, TableError> {
@@ -55,11 +55,11 @@ pub struct VacuumReport {
 /// table.
 pub async fn vacuum(
     warehouse: &Warehouse,
-    table: Table,
+    table: WarehouseTable,
     retain: Duration,
     dry_run: bool,
 ) -> Result<Option<VacuumReport>, TableError> {
-    let Some(table_handle) = delta::open_if_logged(warehouse, table).await? else {
+    let Some(table_handle) = delta::open_named(warehouse, table.name()).await? else {
         return Ok(None);
     };
     let url = table_handle.table_url().clone();

@@ -25,15 +25,19 @@
 //! creation time of a key never changes in the shop's items; a change that moved it to another
 //! day would leave the old day's row behind (documented in the README).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, lit};
 use deltalake_core::kernel::transaction::CommitProperties;
 use deltalake_core::kernel::{Action, Transaction};
+use deltalake_core::parquet::file::properties::WriterProperties;
 use tracing::debug;
 
+use crate::catalog::WarehouseTable;
 use crate::delta::{self, DeltaTable, TableError};
 use crate::layout::{PARTITION_COLUMNS, Partition, Table};
 use crate::warehouse::Warehouse;
@@ -155,12 +159,16 @@ pub async fn open(
 }
 
 /// Folds what the change table committed since the last refresh into `table`.
-pub async fn refresh(warehouse: &Warehouse, table: StateTable) -> Result<Refresh, TableError> {
+pub async fn refresh(
+    warehouse: &Warehouse,
+    table: StateTable,
+    writer: &WriterProperties,
+) -> Result<Refresh, TableError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match refresh_once(warehouse, table).await {
-            Err(e) if attempt < MAX_ATTEMPTS && is_conflict(&e) => {
+        match refresh_once(warehouse, table, writer).await {
+            Err(e) if attempt < MAX_ATTEMPTS && e.is_conflict() => {
                 debug!(table = table.name(), error = %e, attempt, "state refresh lost a race; again");
             }
             done => return done,
@@ -169,23 +177,22 @@ pub async fn refresh(warehouse: &Warehouse, table: StateTable) -> Result<Refresh
 }
 
 /// Refreshes every current-state table.
-pub async fn refresh_all(warehouse: &Warehouse) -> Result<Vec<(StateTable, Refresh)>, TableError> {
+pub async fn refresh_all(
+    warehouse: &Warehouse,
+    writer: &WriterProperties,
+) -> Result<Vec<(StateTable, Refresh)>, TableError> {
     let mut done = Vec::new();
     for table in StateTable::ALL {
-        done.push((table, refresh(warehouse, table).await?));
+        done.push((table, refresh(warehouse, table, writer).await?));
     }
     Ok(done)
 }
 
-fn is_conflict(e: &TableError) -> bool {
-    matches!(e, TableError::Delta { source, .. } if matches!(
-        source.as_ref(),
-        deltalake_core::DeltaTableError::Transaction { .. }
-            | deltalake_core::DeltaTableError::VersionAlreadyExists(_)
-    ))
-}
-
-async fn refresh_once(warehouse: &Warehouse, table: StateTable) -> Result<Refresh, TableError> {
+async fn refresh_once(
+    warehouse: &Warehouse,
+    table: StateTable,
+    writer: &WriterProperties,
+) -> Result<Refresh, TableError> {
     let Some(changes) = delta::open_if_logged(warehouse, table.changes()).await? else {
         return Ok(Refresh::default());
     };
@@ -199,6 +206,9 @@ async fn refresh_once(warehouse: &Warehouse, table: StateTable) -> Result<Refres
             changes_version: Some(version),
             ..Refresh::default()
         });
+    }
+    if held.is_none() && is_empty(&state)? {
+        return build(warehouse, table, &changes, version, state, writer).await;
     }
     let new_files = match held {
         Some(h) => added_since(&changes, h as u64, version).await?,
@@ -282,6 +292,7 @@ async fn refresh_once(warehouse: &Warehouse, table: StateTable) -> Result<Refres
         .with_source_alias("s")
         .with_target_alias("t")
         .with_commit_properties(properties)
+        .with_writer_properties(writer.clone())
         .when_matched_update(|update| {
             columns.iter().fold(update.predicate(newer), |u, c| {
                 u.update(*c, format!("s.{c}"))
@@ -312,6 +323,125 @@ async fn refresh_once(warehouse: &Warehouse, table: StateTable) -> Result<Refres
         inserted: metrics.num_target_rows_inserted as u64,
         updated: metrics.num_target_rows_updated as u64,
         full,
+    })
+}
+
+fn is_empty(state: &DeltaTable) -> Result<bool, TableError> {
+    Ok(state
+        .get_file_uris()
+        .map_err(|e| delta::delta_error(state.table_url(), e))?
+        .next()
+        .is_none())
+}
+
+/// Partitions built at once by [`build`].
+const BUILD_PARALLELISM: usize = 2;
+
+/// Builds an empty state table from the change table's whole snapshot (version `version`),
+/// partition by partition: a key's whole history lies in its creation day's partition, so the
+/// latest rows of a partition come from that partition's change files alone, and memory
+/// follows the largest partition, not the table. Each partition's rows are written as one
+/// file sorted by the key; one commit adds them all, with the `txn` of `version`. A second
+/// builder racing this one writes the same file names with the same rows, and its commit
+/// finds the `txn` and adds nothing.
+async fn build(
+    warehouse: &Warehouse,
+    table: StateTable,
+    changes: &DeltaTable,
+    version: u64,
+    mut state: DeltaTable,
+    writer: &WriterProperties,
+) -> Result<Refresh, TableError> {
+    use futures::{StreamExt, TryStreamExt};
+    let snapshot = changes
+        .snapshot()
+        .map_err(|e| delta::delta_error(changes.table_url(), e))?;
+    let mut partitions: BTreeMap<Partition, Vec<String>> = BTreeMap::new();
+    let mut changes_read = 0;
+    for file in snapshot.log_data().iter() {
+        let path = file.path().to_string();
+        changes_read += file.num_records().unwrap_or(0) as u64;
+        if let Some(partition) = Partition::of_path(&path) {
+            partitions.entry(partition).or_default().push(path);
+        }
+    }
+    let schema = WarehouseTable::State(table).file_schema();
+    let latest = format!("{} ORDER BY {}", latest_sql(table), table.key());
+    let one_partition = |(partition, files): (Partition, Vec<String>)| {
+        let (schema, latest) = (schema.clone(), latest.clone());
+        async move {
+            let ctx = SessionContext::new();
+            let store_url = ObjectStoreUrl::parse(warehouse.store_url())
+                .map_err(|e| df(warehouse, table, e))?;
+            ctx.register_object_store(store_url.as_ref(), warehouse.store().clone());
+            let frame = read_files(&ctx, warehouse, table.changes(), &files)
+                .await
+                .map_err(|e| df(warehouse, table, e))?;
+            ctx.register_table("changes", frame.into_view())
+                .map_err(|e| df(warehouse, table, e))?;
+            let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            let batches = ctx
+                .sql(&latest)
+                .await
+                .and_then(|frame| frame.select_columns(&columns))
+                .map_err(|e| df(warehouse, table, e))?
+                .collect()
+                .await
+                .map_err(|e| df(warehouse, table, e))?;
+            // the rows in the file schema's exact types (nullability included)
+            let batches = batches
+                .iter()
+                .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| df(warehouse, table, e.into()))?;
+            let name = format!("build-v{version:020}.parquet");
+            crate::files::write(
+                warehouse,
+                table.name(),
+                partition,
+                &name,
+                schema,
+                batches,
+                writer,
+            )
+            .await
+        }
+    };
+    let files: Vec<delta::DataFile> = futures::stream::iter(partitions)
+        .map(one_partition)
+        .buffer_unordered(BUILD_PARALLELISM)
+        .try_collect()
+        .await?;
+    let inserted = files.iter().map(|f| f.rows).sum();
+    let report = delta::commit(
+        &mut state,
+        vec![delta::Contribution {
+            txn: Some(delta::Txn {
+                app_id: table.app_id(),
+                version: version as i64,
+            }),
+            files,
+        }],
+        delta::CommitKind::Backfill,
+    )
+    .await?;
+    debug!(
+        table = table.name(),
+        version,
+        inserted,
+        ?report,
+        "state built"
+    );
+    Ok(Refresh {
+        changes_version: Some(version),
+        changes_read,
+        inserted: if report.version.is_some() {
+            inserted
+        } else {
+            0
+        },
+        updated: 0,
+        full: true,
     })
 }
 

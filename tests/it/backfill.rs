@@ -451,7 +451,7 @@ fn print_sql_shows_the_query_without_a_warehouse() {
         "2026-01-02",
     ]);
     assert!(
-        sql.contains("FROM order_changes") && sql.contains(">= '2026-01-02'"),
+        sql.contains("FROM orders") && sql.contains(">= '2026-01-02'"),
         "{sql}"
     );
     let out = tributary(&[

@@ -498,6 +498,35 @@ pub fn count_rows(warehouse: &str, table: &str) -> u64 {
 
 /// Waits until `table` holds exactly `n` rows; fails at once if it holds more.
 pub async fn wait_for_rows(warehouse: &str, table: &str, n: u64, timeout: Duration) {
+    wait_for_rows_explained(warehouse, table, n, timeout, None).await
+}
+
+/// The warnings and errors a worker logged (JSON lines), the last `max` of them: what a test
+/// that timed out shows, so a failure in CI says what the worker was doing.
+pub fn logged_problems(log: &Path, max: usize) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let problems: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("\"level\":\"WARN\"") || l.contains("\"level\":\"ERROR\""))
+        .collect();
+    let tail: Vec<&str> = text.lines().rev().take(10).collect();
+    format!(
+        "{} warnings and errors in {}, the last {max}:\n{}\nthe last lines:\n{}",
+        problems.len(),
+        log.display(),
+        problems[problems.len().saturating_sub(max)..].join("\n"),
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    )
+}
+
+/// [`wait_for_rows`], showing the worker log's problems if it times out.
+pub async fn wait_for_rows_explained(
+    warehouse: &str,
+    table: &str,
+    n: u64,
+    timeout: Duration,
+    log: Option<&Path>,
+) {
     let deadline = Instant::now() + timeout;
     loop {
         let have = count_rows(warehouse, table);
@@ -510,7 +539,8 @@ pub async fn wait_for_rows(warehouse: &str, table: &str, n: u64, timeout: Durati
         }
         assert!(
             Instant::now() < deadline,
-            "timed out after {timeout:?}: {table} holds {have} of {n} rows"
+            "timed out after {timeout:?}: {table} holds {have} of {n} rows\n{}",
+            log.map(|l| logged_problems(l, 30)).unwrap_or_default()
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

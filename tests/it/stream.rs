@@ -221,9 +221,12 @@ async fn sigkill_inside_flushes_and_at_random_moments_loses_and_duplicates_nothi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known defect: one CI run of 7ebf8f2 stalled the last worker at 800 of 3200 rows; worker compaction is off by default until it is found (issue 13)"]
 async fn compaction_while_streaming_through_kill9s_keeps_every_answer_exact() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .disable_cleanup(true)
+        .tempdir()
+        .unwrap();
+    eprintln!("DEBUGDIR {}", dir.path().display());
     let (k, s3) = (kinesis().await, s3_client().await);
     let stream = create_stream(&k, "compact", 2).await;
     let bucket = create_bucket(&s3, "compact-wh").await;
@@ -237,8 +240,9 @@ async fn compaction_while_streaming_through_kill9s_keeps_every_answer_exact() {
             .filter(|l| l.contains("\"compacted\""))
             .count()
     };
-    // small flushes (FAST: every second or so), compaction every 2 seconds: they overlap
-    let args = ["--compact-interval", "2s"];
+    // small flushes (FAST: every second or so), compaction every 2 seconds of every 2 files
+    // of a tier: they overlap
+    let args = ["--compact-interval", "2s", "--compact-fan-in", "2"];
     let batches: Vec<Vec<(String, Vec<u8>)>> =
         (0..8).map(|b| events(400, &format!("c{b}"))).collect();
     let total: u64 = batches.iter().map(|b| b.len() as u64).sum();
@@ -271,7 +275,7 @@ async fn compaction_while_streaming_through_kill9s_keeps_every_answer_exact() {
         worker.kill9();
     }
     let worker = Worker::start(&sources, &wh, dir.path(), "worker", &args, &[]);
-    wait_for_rows(&wh, "events", total, Duration::from_secs(120)).await;
+    wait_for_rows_explained(&wh, "events", total, Duration::from_secs(120), Some(&log)).await;
     check(total);
     assert!(worker.terminate(Duration::from_secs(30)).success());
     println!(

@@ -1,6 +1,7 @@
 //! Compaction inside the worker: every `--compact-interval`, each table's small files are
 //! merged by size tiers ([`Policy::Tiered`]), so a month of flushes stays a few files per
-//! partition without rewriting a day's data at every run. The commits are Delta commits like
+//! partition without rewriting a day's data at every run. The current-state tables are
+//! compacted too: each refresh's MERGE adds files to the partitions it touches. The commits are Delta commits like
 //! any other: the worker's own appends and other writers go on meanwhile.
 
 use std::sync::Arc;
@@ -14,21 +15,19 @@ use tributary_transform::Codec;
 
 use super::metrics::Metrics;
 
-/// Files of one size tier merged at once.
-pub const FAN_IN: usize = 8;
-
 /// Compacts the tables every `interval` until `shutdown`.
 pub async fn compact_periodically(
     warehouse: Warehouse,
     interval: Duration,
     target_bytes: u64,
+    fan_in: usize,
     codec: Codec,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) {
     let policy = Policy::Tiered {
         target_bytes,
-        fan_in: FAN_IN,
+        fan_in,
     };
     let writer = tributary_transform::parquet::writer_properties(codec);
     loop {
@@ -42,9 +41,9 @@ pub async fn compact_periodically(
             result = run => result,
             _ = shutdown.cancelled() => return,
         };
-        match result {
-            Ok(reports) => {
-                for r in reports.iter().filter(|r| r.files_removed > 0) {
+        for (table, outcome) in result {
+            match outcome {
+                Ok(Some(r)) if r.files_removed > 0 => {
                     info!(
                         table = r.table,
                         files_removed = r.files_removed,
@@ -55,10 +54,16 @@ pub async fn compact_periodically(
                     );
                     metrics.files_compacted(r.table, r.files_removed);
                 }
-            }
-            Err(e) => {
-                metrics.error("compaction", "compaction");
-                warn!(error = %e, "compaction failed; the next interval tries again");
+                Ok(_) => {}
+                // a writer rewrote some of the same files first (a state refresh's MERGE):
+                // the next interval chooses again from the new snapshot
+                Err(e) if e.is_conflict() => {
+                    info!(table = table.name(), error = %e, "compaction lost a race with a writer; the next interval tries again");
+                }
+                Err(e) => {
+                    metrics.error("compaction", "compaction");
+                    warn!(table = table.name(), error = %e, "compaction failed; the next interval tries again");
+                }
             }
         }
     }

@@ -84,6 +84,8 @@ pub struct WorkerConfig {
     pub compact_interval: Option<Duration>,
     /// The file size compaction aims at.
     pub compact_target_bytes: u64,
+    /// Files of one size tier merged at once (at least 2).
+    pub compact_fan_in: usize,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -92,6 +94,10 @@ pub enum ConfigError {
     NoSource,
     #[error("{name} must be more than zero")]
     Zero { name: &'static str },
+    #[error(
+        "--compact-fan-in must be at least 2 (merging one file with itself does nothing), not {0}"
+    )]
+    FanIn(usize),
     #[error("--max-buffer-bytes ({max}) must be at least --flush-bytes ({flush})")]
     BufferBelowFlush { max: usize, flush: usize },
     #[error(
@@ -115,6 +121,9 @@ impl WorkerConfig {
             if zero {
                 return Err(ConfigError::Zero { name });
             }
+        }
+        if self.compact_fan_in < 2 {
+            return Err(ConfigError::FanIn(self.compact_fan_in));
         }
         if self.max_buffer_bytes < self.flush_bytes {
             return Err(ConfigError::BufferBelowFlush {

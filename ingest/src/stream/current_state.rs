@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 use tributary_table::Warehouse;
 use tributary_table::state;
+use tributary_transform::Codec;
 
 use super::metrics::Metrics;
 use super::reader::Backoff;
@@ -18,10 +19,12 @@ use super::reader::Backoff;
 /// Refreshes the state tables after each wake-up of `committed` until `shutdown`.
 pub async fn keep_current(
     warehouse: Warehouse,
+    codec: Codec,
     committed: Arc<Notify>,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) {
+    let writer = tributary_transform::parquet::writer_properties(codec);
     loop {
         tokio::select! {
             _ = committed.notified() => {}
@@ -29,7 +32,7 @@ pub async fn keep_current(
         }
         let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
         loop {
-            match state::refresh_all(&warehouse).await {
+            match state::refresh_all(&warehouse, &writer).await {
                 Ok(done) => {
                     debug!(?done, "current state refreshed");
                     break;
@@ -51,8 +54,9 @@ pub async fn keep_current(
 /// One last refresh at shutdown, after every shard has flushed: the state tables then hold
 /// everything the worker committed. A failure is only logged; the next start's first
 /// refresh folds the rest.
-pub async fn refresh_at_exit(warehouse: &Warehouse) {
-    if let Err(e) = state::refresh_all(warehouse).await {
+pub async fn refresh_at_exit(warehouse: &Warehouse, codec: Codec) {
+    let writer = tributary_transform::parquet::writer_properties(codec);
+    if let Err(e) = state::refresh_all(warehouse, &writer).await {
         warn!(error = %e, "refreshing the current-state tables at shutdown failed; the next start does it");
     }
 }

@@ -92,12 +92,14 @@ pub async fn run(
         info!(
             ?interval,
             target_bytes = config.compact_target_bytes,
+            fan_in = config.compact_fan_in,
             "compaction on"
         );
         tokio::spawn(compactor::compact_periodically(
             warehouse.clone(),
             interval,
             config.compact_target_bytes,
+            config.compact_fan_in,
             config.codec,
             metrics.clone(),
             state_stop.clone(),
@@ -105,6 +107,7 @@ pub async fn run(
     });
     let state_task = tokio::spawn(current_state::keep_current(
         warehouse.clone(),
+        config.codec,
         committed,
         metrics.clone(),
         state_stop.clone(),
@@ -152,7 +155,7 @@ pub async fn run(
     if let Some(compactor) = compactor {
         let _ = compactor.await;
     }
-    current_state::refresh_at_exit(&warehouse).await;
+    current_state::refresh_at_exit(&warehouse, config.codec).await;
     first_error.map_or(Ok(()), Err)
 }
 
@@ -428,6 +431,7 @@ mod tests {
             flush_step_delay: Duration::ZERO,
             compact_interval: None,
             compact_target_bytes: 128 << 20,
+            compact_fan_in: 8,
         };
         let store = CheckpointStore::new(warehouse.clone(), "kinesis-memory");
         let source = SourceLoop {

@@ -88,27 +88,13 @@ impl Params {
     }
 }
 
-/// The latest state of each order created in the range (an order's whole history is in the
-/// partition of its creation day, so filtering partitions first keeps the latest state right).
-pub(crate) fn latest_orders(params: &Params) -> String {
-    format!(
-        "latest AS (
-  SELECT order_id, user_id, status, total_amount, operation, created_at,
-         row_number() OVER (PARTITION BY order_id ORDER BY change_time DESC, sequence_number DESC NULLS LAST) AS rn
-  FROM order_changes
-  WHERE {}
-)",
-        params.partition_filter()
-    )
-}
-
 /// The partition's UTC day as `yyyy-mm-dd` text, whether the partition columns are zero-padded
 /// strings (Hive directories) or `int`s (the Delta tables): text order is day order.
 pub(crate) const PARTITION_DAY: &str = "CAST(year AS VARCHAR) || '-' || lpad(CAST(month AS VARCHAR), 2, '0') || '-' || lpad(CAST(day AS VARCHAR), 2, '0')";
 
-/// Counts towards revenue: the latest state is neither cancelled nor deleted.
-pub(crate) const REVENUE_CONDITION: &str =
-    "operation <> 'REMOVE' AND COALESCE(status, '') <> 'CANCELLED'";
+/// Counts towards revenue: the order's current state (a row of `orders`) is neither cancelled
+/// nor deleted.
+pub(crate) const REVENUE_CONDITION: &str = "NOT deleted AND COALESCE(status, '') <> 'CANCELLED'";
 
 #[cfg(test)]
 mod tests {
