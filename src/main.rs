@@ -1,6 +1,7 @@
 //! `tributary`: the command line. Parses arguments, builds configuration and calls one library
 //! entry point per subcommand; errors are printed with their whole context chain.
 
+mod allocator;
 mod cli;
 mod commands;
 mod metrics_server;
@@ -10,6 +11,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    allocator::tune();
     let cli = cli::Cli::parse();
     cli::init_logging(&cli.global, &cli.command);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -43,6 +43,61 @@ pub fn database_name(name: &str) -> Result<String, QueryError> {
     Ok(name.to_ascii_lowercase())
 }
 
+/// Which of the warehouse's tables a session registers: loading a Delta table means reading
+/// its log, so a query that names one table should not wait for the other four.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tables {
+    All,
+    /// These names (case-insensitively); others are not registered.
+    Only(Vec<String>),
+}
+
+impl Tables {
+    fn wants(&self, name: &str) -> bool {
+        match self {
+            Tables::All => true,
+            Tables::Only(names) => names.iter().any(|n| n.eq_ignore_ascii_case(name)),
+        }
+    }
+
+    /// The tables that `sql` reads, if it is only queries over tables named without
+    /// `information_schema`; otherwise (SHOW, DESCRIBE, DDL, or text the parser does not
+    /// take) all of them.
+    pub fn read_by(sql: &str) -> Tables {
+        use datafusion::sql::parser::{DFParser, Statement};
+        let dialect = datafusion::sql::sqlparser::dialect::GenericDialect {};
+        let Ok(statements) = DFParser::parse_sql_with_dialect(sql, &dialect) else {
+            return Tables::All;
+        };
+        let state = SessionContext::new().state();
+        let mut names = Vec::new();
+        for statement in &statements {
+            let Statement::Statement(inner) = statement else {
+                return Tables::All;
+            };
+            if !matches!(
+                inner.as_ref(),
+                datafusion::sql::sqlparser::ast::Statement::Query(_)
+            ) {
+                return Tables::All;
+            }
+            let Ok(references) = state.resolve_table_references(statement) else {
+                return Tables::All;
+            };
+            for reference in references {
+                if reference
+                    .schema()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("information_schema"))
+                {
+                    return Tables::All;
+                }
+                names.push(reference.table().to_string());
+            }
+        }
+        Tables::Only(names)
+    }
+}
+
 /// Opens the warehouse at `location` and registers its tables and views in
 /// [`DEFAULT_DATABASE`].
 pub async fn open(location: &str) -> Result<SessionContext, QueryError> {
@@ -51,38 +106,82 @@ pub async fn open(location: &str) -> Result<SessionContext, QueryError> {
 
 /// Opens the warehouse at `location` with its tables and views in `database`.
 pub async fn open_database(location: &str, database: &str) -> Result<SessionContext, QueryError> {
+    open_tables(location, database, &Tables::All).await
+}
+
+/// Opens the warehouse at `location` with `tables` registered in `database`.
+pub async fn open_tables(
+    location: &str,
+    database: &str,
+    tables: &Tables,
+) -> Result<SessionContext, QueryError> {
     let warehouse = Warehouse::open(location).await?;
-    session(&warehouse, database).await
+    session_of(&warehouse, database, tables).await
 }
 
 /// A session with every table of `warehouse` registered in `database`, which is also the
 /// default schema: `events`, `analytics.events` and `awsdatacatalog.analytics.events` all
 /// name the same table, as they do on Athena.
 pub async fn session(warehouse: &Warehouse, database: &str) -> Result<SessionContext, QueryError> {
+    session_of(warehouse, database, &Tables::All).await
+}
+
+/// [`session`] with only `tables` registered (and, for a current-state table that does not
+/// exist yet, the change table its view reads).
+pub async fn session_of(
+    warehouse: &Warehouse,
+    database: &str,
+    tables: &Tables,
+) -> Result<SessionContext, QueryError> {
     let ctx = empty(database)?;
     let store_url = ObjectStoreUrl::parse(warehouse.store_url())?;
     ctx.register_object_store(store_url.as_ref(), warehouse.store().clone());
-    // the five snapshots are loaded at once: their log reads are what a query waits for first
-    let (changes, states) = futures::join!(
-        futures::future::join_all(Table::ALL.map(|t| delta::open(warehouse, t))),
-        futures::future::join_all(StateTable::ALL.map(|t| state::open(warehouse, t))),
+    let states: Vec<StateTable> = StateTable::ALL
+        .into_iter()
+        .filter(|t| tables.wants(t.name()))
+        .collect();
+    let mut changes: Vec<Table> = Table::ALL
+        .into_iter()
+        .filter(|t| tables.wants(t.name()))
+        .collect();
+    // the snapshots are loaded at once: their log reads are what a query waits for first
+    let (opened_changes, opened_states) = futures::join!(
+        futures::future::join_all(changes.iter().map(|t| delta::open(warehouse, *t))),
+        futures::future::join_all(states.iter().map(|t| state::open(warehouse, *t))),
     );
-    for (table, opened) in Table::ALL.into_iter().zip(changes) {
+    let mut opened_changes: Vec<_> = changes.iter().copied().zip(opened_changes).collect();
+    let mut views = Vec::new();
+    for (state, opened) in states.into_iter().zip(opened_states) {
+        match opened? {
+            Some(delta) => register_delta(&ctx, state.name(), delta).await?,
+            // no current-state table yet (nothing written to the change table): the view
+            // that computes the same rows from the change table
+            None => views.push(state),
+        }
+    }
+    for state in &views {
+        if !changes.contains(&state.changes()) {
+            changes.push(state.changes());
+            opened_changes.push((
+                state.changes(),
+                delta::open(warehouse, state.changes()).await,
+            ));
+        }
+    }
+    for (table, opened) in opened_changes {
         // a plain directory of Parquet files (an earlier version's layout) is refused
         match opened? {
             Some(delta) => register_delta(&ctx, table.name(), delta).await?,
             None => register_empty(&ctx, table)?,
         }
     }
-    // the current-state tables; a warehouse without them (nothing written to the change
-    // tables yet) gets the views that compute the same rows from the change tables
-    for ((state, opened), (name, sql)) in StateTable::ALL.into_iter().zip(states).zip(views::ALL) {
-        match opened? {
-            Some(delta) => register_delta(&ctx, state.name(), delta).await?,
-            None => {
-                crate::sql::run_statements(&ctx, &format!("CREATE VIEW {name} AS {sql}")).await?;
-            }
-        }
+    for state in views {
+        let sql = views::ALL
+            .iter()
+            .find(|(name, _)| *name == state.name())
+            .map(|(_, sql)| *sql)
+            .expect("a view for every state table");
+        crate::sql::run_statements(&ctx, &format!("CREATE VIEW {} AS {sql}", state.name())).await?;
     }
     Ok(ctx)
 }
@@ -90,7 +189,9 @@ pub async fn session(warehouse: &Warehouse, database: &str) -> Result<SessionCon
 /// A session without tables whose default database is `database` (tables come from Athena DDL,
 /// [`crate::external::register_ddl`]).
 pub fn empty(database: &str) -> Result<SessionContext, QueryError> {
-    let config = SessionConfig::new()
+    // DataFusion's own settings from DATAFUSION_* variables (as datafusion-cli reads them,
+    // e.g. DATAFUSION_EXECUTION_TARGET_PARTITIONS), then ours
+    let config = SessionConfig::from_env()?
         .with_default_catalog_and_schema(CATALOG, database_name(database)?)
         .with_information_schema(true)
         // Athena and Trino show `1.5` as DECIMAL; keep DataFusion's parsing but not its
@@ -127,4 +228,36 @@ fn register_empty(ctx: &SessionContext, table: Table) -> Result<(), QueryError> 
     let empty = MemTable::try_new(schema, vec![vec![]])?;
     ctx.register_table(table.name(), Arc::new(empty))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_loads_only_the_tables_it_reads() {
+        let only = |names: &[&str]| Tables::Only(names.iter().map(|n| n.to_string()).collect());
+        assert_eq!(
+            Tables::read_by("SELECT COUNT(*) FROM analytics.events"),
+            only(&["events"])
+        );
+        assert_eq!(
+            Tables::read_by(
+                "WITH o AS (SELECT * FROM orders) SELECT * FROM o JOIN users u USING (user_id); \
+                 SELECT 1"
+            ),
+            only(&["orders", "users"])
+        );
+        for all in [
+            "SHOW TABLES",
+            "DESCRIBE events",
+            "SELECT * FROM information_schema.tables",
+            "CREATE VIEW v AS SELECT 1",
+            "SELECT FROM WHERE",
+        ] {
+            assert_eq!(Tables::read_by(all), Tables::All, "{all}");
+        }
+        assert!(only(&["Orders"]).wants("orders"));
+        assert!(!only(&["orders"]).wants("events"));
+    }
 }

@@ -24,7 +24,9 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
     let Some(warehouse) = args.warehouse else {
         bail!("--warehouse (or TRIBUTARY_WAREHOUSE) is required to run a query")
     };
-    let ctx = tributary_query::open_database(&warehouse, &args.database)
+    let tables =
+        tributary_query::Tables::Only(args.name.tables().iter().map(|t| t.to_string()).collect());
+    let ctx = tributary_query::open_tables(&warehouse, &args.database, &tables)
         .await
         .with_context(|| format!("opening the warehouse {warehouse}"))?;
     print_query(&ctx, args.name, &sql, args.format).await

@@ -7,8 +7,20 @@ use anyhow::Context;
 use crate::cli::SqlArgs;
 
 pub async fn run(args: SqlArgs) -> anyhow::Result<()> {
+    let statements = match (&args.command, &args.file) {
+        (Some(sql), _) => Some(sql.clone()),
+        (None, Some(file)) => Some(
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?,
+        ),
+        (None, None) => None,
+    };
+    // statements known in advance load only the tables they read; the REPL gets them all
+    let tables = statements.as_deref().map_or(
+        tributary_query::Tables::All,
+        tributary_query::Tables::read_by,
+    );
     let ctx = match &args.warehouse {
-        Some(warehouse) => tributary_query::open_database(warehouse, &args.database)
+        Some(warehouse) => tributary_query::open_tables(warehouse, &args.database, &tables)
             .await
             .with_context(|| format!("opening the warehouse {warehouse}"))?,
         None => tributary_query::empty(&args.database)?,
@@ -20,12 +32,9 @@ pub async fn run(args: SqlArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("registering the tables of {}", file.display()))?;
     }
-    let sql = match (&args.command, &args.file) {
-        (Some(sql), _) => sql.clone(),
-        (None, Some(file)) => {
-            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
-        }
-        (None, None) => {
+    let sql = match statements {
+        Some(sql) => sql,
+        None => {
             let interactive = std::io::stdin().is_terminal();
             if interactive {
                 eprintln!(

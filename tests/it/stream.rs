@@ -221,7 +221,7 @@ async fn sigkill_inside_flushes_and_at_random_moments_loses_and_duplicates_nothi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn compaction_while_streaming_through_kill9s_keeps_every_answer_exact() {
+async fn compaction_and_vacuum_while_streaming_through_kill9s_keep_every_answer_exact() {
     let dir = tempfile::Builder::new()
         .disable_cleanup(true)
         .tempdir()
@@ -261,7 +261,7 @@ async fn compaction_while_streaming_through_kill9s_keeps_every_answer_exact() {
         seen = n;
     };
     let mut rng = rand::rng();
-    let mut queries = 0;
+    let (mut queries, mut vacuumed) = (0, 0);
     for (i, batch) in batches.iter().enumerate() {
         let worker = Worker::start(&sources, &wh, dir.path(), "worker", &args, &[]);
         put_records(&k, &stream, batch).await;
@@ -271,6 +271,24 @@ async fn compaction_while_streaming_through_kill9s_keeps_every_answer_exact() {
         while tokio::time::Instant::now() < until {
             check(produced);
             queries += 1;
+            // vacuum too, while the worker writes and compacts: it deletes the files that
+            // compaction replaced more than 20 s ago, never a file of a snapshot or a flush
+            if queries % 5 == 0 {
+                let out = tributary(&["vacuum", "--warehouse", &wh, "--retain", "20s"]);
+                let (stdout, stderr) = (
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr),
+                );
+                // before the first worker created the tables there is nothing to vacuum
+                assert!(
+                    out.status.success() || stderr.contains("no Delta tables"),
+                    "vacuum failed: {stderr}"
+                );
+                vacuumed += stdout
+                    .lines()
+                    .filter_map(|l| l.split_whitespace().nth(2)?.parse::<u64>().ok())
+                    .sum::<u64>();
+            }
         }
         worker.kill9();
     }
@@ -279,7 +297,7 @@ async fn compaction_while_streaming_through_kill9s_keeps_every_answer_exact() {
     check(total);
     assert!(worker.terminate(Duration::from_secs(30)).success());
     println!(
-        "{queries} queries during the run, {} compactions",
+        "{queries} queries during the run, {} compactions, {vacuumed} files vacuumed",
         compactions()
     );
     assert!(compactions() >= 1, "compaction ran while streaming");

@@ -33,6 +33,14 @@ impl NamedQuery {
         }
     }
 
+    /// The tables the query reads (the session loads only these).
+    pub fn tables(self) -> &'static [&'static str] {
+        match self {
+            NamedQuery::DailyOrders | NamedQuery::TopUsers => &["orders"],
+            NamedQuery::Funnel => &["events"],
+        }
+    }
+
     /// The SQL for these parameters.
     pub fn sql(self, params: &Params) -> String {
         match self {
