@@ -253,7 +253,7 @@ mod tests {
             "DESCRIBE events",
             "SELECT * FROM information_schema.tables",
             "CREATE VIEW v AS SELECT 1",
-            "SELECT FROM WHERE",
+            "SELEC nothing (",
         ] {
             assert_eq!(Tables::read_by(all), Tables::All, "{all}");
         }
