@@ -33,7 +33,21 @@ pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
 }
 
 /// Polls `check` until it returns `Some`, or fails with `what` at the deadline.
-pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    wait_for_explained(what, timeout, None, check).await
+}
+
+/// [`wait_for`], showing a worker log's problems (see [`logged_problems`]) if it times out.
+pub async fn wait_for_explained<T, F, Fut>(
+    what: &str,
+    timeout: Duration,
+    log: Option<&Path>,
+    mut check: F,
+) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -45,7 +59,8 @@ where
         }
         assert!(
             Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
+            "timed out after {timeout:?} waiting for {what}\n{}",
+            log.map(|l| logged_problems(l, 30)).unwrap_or_default()
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }

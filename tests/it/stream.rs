@@ -178,7 +178,7 @@ async fn sigkill_inside_flushes_and_at_random_moments_loses_and_duplicates_nothi
         ][i % 4];
         if !step.is_empty() {
             let before = occurrences(step);
-            wait_for(step, Duration::from_secs(60), || async {
+            wait_for_explained(step, Duration::from_secs(60), Some(&log), || async {
                 (occurrences(step) > before).then_some(())
             })
             .await;
@@ -192,7 +192,7 @@ async fn sigkill_inside_flushes_and_at_random_moments_loses_and_duplicates_nothi
     }
     // a last run recovers and catches up
     let worker = Worker::start(&sources, &wh, dir.path(), "worker", &[], &[]);
-    wait_for_rows(&wh, "events", total, Duration::from_secs(120)).await;
+    wait_for_rows_explained(&wh, "events", total, Duration::from_secs(120), Some(&log)).await;
     assert!(worker.terminate(Duration::from_secs(30)).success());
     assert_eq!(count_rows(&wh, "events"), total);
     assert_eq!(duplicate_rows(&wh, "events"), 0);
