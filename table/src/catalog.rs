@@ -1,11 +1,10 @@
 //! Every Delta table of a warehouse, as upkeep (compaction, vacuum) sees them: the three tables
 //! the writers append to, and the two current-state tables the refresh keeps by MERGE.
 
-use datafusion::arrow::datatypes::{Schema, SchemaRef};
-use std::sync::Arc;
+use datafusion::arrow::datatypes::SchemaRef;
 
 use crate::delta;
-use crate::layout::{PARTITION_COLUMNS, Table};
+use crate::layout::Table;
 use crate::state::StateTable;
 
 /// One Delta table of the warehouse.
@@ -46,11 +45,7 @@ impl WarehouseTable {
     pub fn file_schema(self) -> SchemaRef {
         match self {
             WarehouseTable::Append(t) => delta::file_schema(t),
-            WarehouseTable::State(t) => {
-                let schema = t.schema();
-                let n = schema.fields().len() - PARTITION_COLUMNS.len();
-                Arc::new(Schema::new(schema.fields()[..n].to_vec()))
-            }
+            WarehouseTable::State(t) => delta::without_partition_columns(&t.schema()),
         }
     }
 

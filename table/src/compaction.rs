@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::parquet::file::properties::WriterProperties;
-use datafusion::prelude::{ParquetReadOptions, SessionContext, col};
+use datafusion::prelude::{ParquetReadOptions, col};
 use deltalake_core::kernel::transaction::{CommitBuilder, CommitProperties};
 use deltalake_core::kernel::{Action, Add, Remove};
 use deltalake_core::protocol::DeltaOperation;
@@ -220,11 +220,7 @@ async fn merge(
         path: format!("{}/{}", table.name(), partition.path()),
         reason,
     };
-    let ctx = SessionContext::new();
-    let store_url =
-        datafusion::execution::object_store::ObjectStoreUrl::parse(warehouse.store_url())
-            .map_err(|e| failed(e.to_string()))?;
-    ctx.register_object_store(store_url.as_ref(), warehouse.store().clone());
+    let ctx = crate::files::context(warehouse).map_err(|e| failed(e.to_string()))?;
     let urls: Vec<String> = group.iter().map(|f| format!("{root}/{}", f.path)).collect();
     let schema = table.file_schema();
     let frame = ctx

@@ -303,7 +303,11 @@ pub(crate) async fn has_log_named(warehouse: &Warehouse, name: &str) -> Result<b
 /// The Arrow schema of a table's data files: [`arrow_schema`] without the partition columns
 /// (Hive directories carry those).
 pub fn file_schema(table: Table) -> SchemaRef {
-    let schema = arrow_schema(table);
+    without_partition_columns(&arrow_schema(table))
+}
+
+/// A table schema (its columns, then `year`, `month`, `day`) without the partition columns.
+pub fn without_partition_columns(schema: &Schema) -> SchemaRef {
     let n = schema.fields().len() - PARTITION_COLUMNS.len();
     Arc::new(Schema::new(schema.fields()[..n].to_vec()))
 }

@@ -1,17 +1,27 @@
 //! One data file of a Delta table written from Arrow batches: encoded on a blocking thread,
 //! PUT below the table's partition directory, and described (size, rows, statistics) as the
 //! commit that adds it needs. Compaction and the first build of a current-state table write
-//! their files this way.
+//! their files this way; both read data files through [`context`].
 
 use bytes::Bytes;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::prelude::SessionContext;
 
 use crate::delta::{DataFile, TableError};
 use crate::layout::Partition;
 use crate::warehouse::Warehouse;
+
+/// A DataFusion context that reads the warehouse's store (for reading data files directly).
+pub fn context(warehouse: &Warehouse) -> datafusion::error::Result<SessionContext> {
+    let ctx = SessionContext::new();
+    let store_url = ObjectStoreUrl::parse(warehouse.store_url())?;
+    ctx.register_object_store(store_url.as_ref(), warehouse.store().clone());
+    Ok(ctx)
+}
 
 /// Writes `batches` (of `schema`, the table's file schema) as `<table>/<partition>/<name>` and
 /// describes the file.

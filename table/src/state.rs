@@ -30,7 +30,6 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, lit};
 use deltalake_core::kernel::transaction::CommitProperties;
 use deltalake_core::kernel::{Action, Transaction};
@@ -215,10 +214,7 @@ async fn refresh_once(
         None => None,
     };
     let full = new_files.is_none();
-    let ctx = SessionContext::new();
-    let store_url =
-        ObjectStoreUrl::parse(warehouse.store_url()).map_err(|e| df(warehouse, table, e))?;
-    ctx.register_object_store(store_url.as_ref(), warehouse.store().clone());
+    let ctx = crate::files::context(warehouse).map_err(|e| df(warehouse, table, e))?;
     let source: Option<DataFrame> = match new_files {
         // an empty change table: nothing to fold (a MERGE would commit nothing, and the
         // version would never be recorded)
@@ -370,10 +366,7 @@ async fn build(
     let one_partition = |(partition, files): (Partition, Vec<String>)| {
         let (schema, latest) = (schema.clone(), latest.clone());
         async move {
-            let ctx = SessionContext::new();
-            let store_url = ObjectStoreUrl::parse(warehouse.store_url())
-                .map_err(|e| df(warehouse, table, e))?;
-            ctx.register_object_store(store_url.as_ref(), warehouse.store().clone());
+            let ctx = crate::files::context(warehouse).map_err(|e| df(warehouse, table, e))?;
             let frame = read_files(&ctx, warehouse, table.changes(), &files)
                 .await
                 .map_err(|e| df(warehouse, table, e))?;
