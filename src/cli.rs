@@ -349,16 +349,36 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         .map_err(|e| format!("{text:?} is not a duration like 60s or 5m: {e}"))
 }
 
+/// Library targets whose messages say nothing to a user at `info`: the Delta kernel logs
+/// every snapshot it builds (several per commit), and delta-rs warns on every MERGE into an
+/// empty table ("Missing target skipped-file metric"). A filter that names one of them keeps
+/// its own level for it.
+const QUIET_LIBRARIES: &[&str] = &[
+    "buoyant_kernel=warn",
+    "deltalake_core::operations::merge=error",
+];
+
+fn with_quiet_libraries(filter: &str) -> String {
+    let mut directives = vec![filter.to_string()];
+    for quiet in QUIET_LIBRARIES {
+        let target = quiet.split('=').next().unwrap_or(quiet);
+        if !filter.contains(target) {
+            // a later directive for the same target wins; a more specific target wins anyway
+            directives.push(quiet.to_string());
+        }
+    }
+    directives.join(",")
+}
+
 pub fn init_logging(global: &Global, command: &Command) {
-    // delta-rs warns on every MERGE into an empty table ("Missing target skipped-file
-    // metric"), which says nothing to a user
-    let default = if matches!(command, Command::Run(_)) {
-        "info,deltalake_core::operations::merge=error"
+    let level = if matches!(command, Command::Run(_)) {
+        "info"
     } else {
-        "warn,deltalake_core::operations::merge=error"
+        "warn"
     };
-    let filter = tracing_subscriber::EnvFilter::try_new(global.log.as_deref().unwrap_or(default))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let filter = global.log.as_deref().unwrap_or(level);
+    let filter = tracing_subscriber::EnvFilter::try_new(with_quiet_libraries(filter))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(with_quiet_libraries(level)));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -372,6 +392,18 @@ pub fn init_logging(global: &Global, command: &Command) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn library_chatter_is_quiet_unless_the_filter_asks_for_it() {
+        assert_eq!(
+            with_quiet_libraries("info"),
+            "info,buoyant_kernel=warn,deltalake_core::operations::merge=error"
+        );
+        assert_eq!(
+            with_quiet_libraries("debug,buoyant_kernel=debug"),
+            "debug,buoyant_kernel=debug,deltalake_core::operations::merge=error"
+        );
+    }
 
     #[test]
     fn sizes() {

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tokio::sync::mpsc;
-use tributary_table::delta::{self, DeltaTable};
+use tributary_table::delta::{self, DeltaTable, TxnVersions};
 use tributary_table::layout::{DEAD_LETTER_PREFIX, Table};
 use tributary_table::{CommitKind, Contribution, DataFile, TableError, Txn};
 use tributary_transform::model::{DeadLetter, Origin, Record};
@@ -336,7 +336,15 @@ async fn delete_stale(
 /// A run that dies before a table's commit left files no reader sees; the next run writes them
 /// again (same names) and commits them. A table that holds an input's txn is not written again.
 struct DeltaCommits {
-    tables: Vec<(Table, DeltaTable, Vec<Contribution>)>,
+    tables: Vec<CommitTarget>,
+}
+
+/// One table of a backfill: its log, which inputs it holds, and what this run adds.
+struct CommitTarget {
+    table: Table,
+    delta: DeltaTable,
+    txns: TxnVersions,
+    contributions: Vec<Contribution>,
 }
 
 impl DeltaCommits {
@@ -345,17 +353,22 @@ impl DeltaCommits {
         let mut tables = Vec::new();
         for table in Table::ALL {
             let delta = delta::open_or_create(warehouse, table).await?;
-            tables.push((table, delta, Vec::new()));
+            tables.push(CommitTarget {
+                table,
+                delta,
+                txns: TxnVersions::default(),
+                contributions: Vec::new(),
+            });
         }
         Ok(Self { tables })
     }
 
     /// The tables that hold `unit`'s rows already.
-    async fn holding(&self, unit: &str) -> Result<Vec<Table>, TableError> {
+    async fn holding(&mut self, unit: &str) -> Result<Vec<Table>, TableError> {
         let mut held = Vec::new();
-        for (table, delta, _) in &self.tables {
-            if delta::txn_version(delta, unit).await?.is_some() {
-                held.push(*table);
+        for target in &mut self.tables {
+            if target.txns.get(&target.delta, unit).await?.is_some() {
+                held.push(target.table);
             }
         }
         Ok(held)
@@ -363,7 +376,12 @@ impl DeltaCommits {
 
     /// Keeps the data files one input wrote, for its table's commit.
     fn add(&mut self, unit: &str, written: &SinkReport) {
-        for (table, _, contributions) in &mut self.tables {
+        for CommitTarget {
+            table,
+            contributions,
+            ..
+        } in &mut self.tables
+        {
             let files: Vec<DataFile> = written
                 .files
                 .iter()
@@ -384,9 +402,15 @@ impl DeltaCommits {
     }
 
     async fn commit(self) -> Result<(), TableError> {
-        for (_, mut delta, contributions) in self.tables {
-            if !contributions.is_empty() {
-                delta::commit(&mut delta, contributions, CommitKind::Backfill).await?;
+        for mut target in self.tables {
+            if !target.contributions.is_empty() {
+                delta::commit(
+                    &mut target.delta,
+                    &mut target.txns,
+                    target.contributions,
+                    CommitKind::Backfill,
+                )
+                .await?;
             }
         }
         Ok(())

@@ -14,9 +14,29 @@ use object_store::CredentialProvider;
 use object_store::aws::AwsCredential;
 use tokio::sync::Mutex;
 
-/// Loads the shared AWS configuration from the environment, profile files and instance metadata.
+/// One attempt of an AWS API call (GetRecords, GetShardIterator, ListShards, DescribeStream)
+/// may take this long; then it is abandoned and retried by the SDK's retry policy. The SDK's
+/// default has no such limit: a connection that is accepted and never answered (an overloaded
+/// endpoint, a half-open connection after a network change) would hold the caller forever, and
+/// a shard task waiting on it makes no flush. GetRecords answers within seconds even at its
+/// 10 MB maximum.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A whole call, retries included.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Loads the shared AWS configuration from the environment, profile files and instance
+/// metadata, with [`ATTEMPT_TIMEOUT`] and [`OPERATION_TIMEOUT`] on every call.
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(3100))
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build();
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await
 }
 
 /// Refresh credentials this long before they expire.

@@ -17,7 +17,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tracing::debug;
 
-use crate::delta::{self, CommitKind, CommitReport, Contribution, DeltaTable, TableError};
+use crate::delta::{
+    self, CommitKind, CommitReport, Contribution, DeltaTable, TableError, TxnVersions,
+};
 use crate::layout::Table;
 use crate::warehouse::Warehouse;
 
@@ -107,14 +109,15 @@ impl Committer {
     }
 }
 
-/// One table's commits, one group at a time, with the table's snapshot kept between them.
+/// One table's commits, one group at a time, with the table's snapshot and its writers'
+/// `txn` versions kept between them.
 async fn commit_loop(
     warehouse: Warehouse,
     table: Table,
     mut queue: mpsc::UnboundedReceiver<Request>,
     committed: Arc<Notify>,
 ) {
-    let mut delta: Option<DeltaTable> = None;
+    let mut delta: Option<(DeltaTable, TxnVersions)> = None;
     let mut waiting: VecDeque<Request> = VecDeque::new();
     loop {
         if waiting.is_empty() {
@@ -177,14 +180,17 @@ fn take_group(waiting: &mut VecDeque<Request>) -> Vec<Request> {
 async fn commit_group(
     warehouse: &Warehouse,
     table: Table,
-    cached: &mut Option<DeltaTable>,
+    cached: &mut Option<(DeltaTable, TxnVersions)>,
     contributions: Vec<Contribution>,
 ) -> Result<CommitReport, TableError> {
-    let delta = match cached {
-        Some(delta) => delta,
-        None => cached.insert(delta::open_or_create(warehouse, table).await?),
+    let (delta, txns) = match cached {
+        Some(cached) => cached,
+        None => cached.insert((
+            delta::open_or_create(warehouse, table).await?,
+            TxnVersions::default(),
+        )),
     };
-    delta::commit(delta, contributions, CommitKind::Stream).await
+    delta::commit(delta, txns, contributions, CommitKind::Stream).await
 }
 
 #[cfg(test)]

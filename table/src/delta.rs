@@ -32,6 +32,7 @@ use tracing::debug;
 use url::Url;
 
 use crate::layout::{PARTITION_COLUMNS, Partition, Table};
+pub use crate::txn::TxnVersions;
 use crate::warehouse::Warehouse;
 
 /// Log entries between two Delta checkpoints (the protocol's default is 100; a worker that
@@ -506,8 +507,12 @@ fn add_action(file: &DataFile, now_ms: i64) -> Action {
 /// or a recovery racing the original) makes this commit re-read the log and drop what the other
 /// one already committed. Nothing is lost: either this commit or an earlier one holds each
 /// contribution when this returns `Ok`.
+///
+/// `txns` remembers the writers' versions between commits on the same handle; pass a fresh
+/// one for a single commit.
 pub async fn commit(
     delta: &mut DeltaTable,
+    txns: &mut TxnVersions,
     contributions: Vec<Contribution>,
     kind: CommitKind,
 ) -> Result<CommitReport, TableError> {
@@ -523,7 +528,7 @@ pub async fn commit(
         let mut in_this_commit: HashMap<&str, i64> = HashMap::new();
         for c in &contributions {
             if let Some(txn) = &c.txn {
-                let held = txn_version(delta, &txn.app_id).await?;
+                let held = txns.get(delta, &txn.app_id).await?;
                 let grouped = in_this_commit.get(txn.app_id.as_str()).copied();
                 if held.max(grouped).is_some_and(|v| v >= txn.version) {
                     report.already_committed += 1;
@@ -635,8 +640,10 @@ mod tests {
         let wh = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
         assert!(open(&wh, Table::Events).await.unwrap().is_none());
         let mut delta = open_or_create(&wh, Table::Events).await.unwrap();
+        let mut txns = TxnVersions::default();
         let first = commit(
             &mut delta,
+            &mut txns,
             vec![
                 contribution("kinesis-s/shard-1", 1, &["a"]),
                 contribution("kinesis-s/shard-2", 1, &["b", "c"]),
@@ -649,6 +656,7 @@ mod tests {
         // shard-1's flush again (a recovery), with shard-2's next flush
         let second = commit(
             &mut delta,
+            &mut txns,
             vec![
                 contribution("kinesis-s/shard-1", 1, &["a"]),
                 contribution("kinesis-s/shard-2", 2, &["d"]),
@@ -663,6 +671,7 @@ mod tests {
         );
         let nothing = commit(
             &mut delta,
+            &mut txns,
             vec![contribution("kinesis-s/shard-2", 2, &["d"])],
             CommitKind::Stream,
         )
@@ -678,8 +687,29 @@ mod tests {
             Some(2)
         );
         // a second handle on the same table sees the same state
-        let other = open(&wh, Table::Events).await.unwrap().unwrap();
+        let mut other = open(&wh, Table::Events).await.unwrap().unwrap();
         assert_eq!(files(&other).await.len(), 4);
+        // a commit through the other handle: the first handle's remembered versions learn it
+        // from the log entry and take the same flush as a no-op
+        let elsewhere = commit(
+            &mut other,
+            &mut TxnVersions::default(),
+            vec![contribution("kinesis-s/shard-2", 3, &["e"])],
+            CommitKind::Stream,
+        )
+        .await
+        .unwrap();
+        assert_eq!(elsewhere.version, Some(3));
+        let repeated = commit(
+            &mut delta,
+            &mut txns,
+            vec![contribution("kinesis-s/shard-2", 3, &["e"])],
+            CommitKind::Stream,
+        )
+        .await
+        .unwrap();
+        assert_eq!((repeated.version, repeated.already_committed), (None, 1));
+        assert_eq!(files(&delta).await.len(), 5);
     }
 
     #[tokio::test]
@@ -703,6 +733,7 @@ mod tests {
                 let app = if i >= 6 { 0 } else { i };
                 commit(
                     &mut handle,
+                    &mut TxnVersions::default(),
                     vec![contribution(&format!("w{app}"), 1, &[&format!("f{app}")])],
                     CommitKind::Stream,
                 )

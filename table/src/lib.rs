@@ -27,6 +27,7 @@ pub mod maintenance;
 pub mod sequence;
 pub mod state;
 pub mod stats;
+pub mod txn;
 pub mod warehouse;
 
 pub use catalog::WarehouseTable;

@@ -253,6 +253,7 @@ async fn refresh_once(
         let mut state = state;
         delta::commit(
             &mut state,
+            &mut delta::TxnVersions::default(),
             vec![delta::Contribution {
                 txn: Some(delta::Txn {
                     app_id: table.app_id(),
@@ -408,6 +409,7 @@ async fn build(
     let inserted = files.iter().map(|f| f.rows).sum();
     let report = delta::commit(
         &mut state,
+        &mut delta::TxnVersions::default(),
         vec![delta::Contribution {
             txn: Some(delta::Txn {
                 app_id: table.app_id(),

@@ -524,7 +524,13 @@ pub fn logged_problems(log: &Path, max: usize) -> String {
         .lines()
         .filter(|l| l.contains("\"level\":\"WARN\"") || l.contains("\"level\":\"ERROR\""))
         .collect();
-    let tail: Vec<&str> = text.lines().rev().take(10).collect();
+    // our own lines and object_store's retries, not the Delta kernel's snapshot chatter
+    let tail: Vec<&str> = text
+        .lines()
+        .rev()
+        .filter(|l| !l.contains("\"target\":\"buoyant_kernel"))
+        .take(40)
+        .collect();
     format!(
         "{} warnings and errors in {}, the last {max}:\n{}\nthe last lines:\n{}",
         problems.len(),
