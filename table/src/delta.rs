@@ -576,7 +576,10 @@ pub async fn commit(
             Ok(done) => {
                 let version = done.version();
                 report.version = Some(version);
-                delta.update_state().await.map_err(|e| error_of(delta, e))?;
+                // the post-commit hook brought its copy of the snapshot to this version: take
+                // it rather than update ours again (each snapshot update that finds new
+                // versions re-reads the statistics of every live file of the table)
+                delta.state = Some(done.snapshot());
                 if version > 0 && version % CHECKPOINT_INTERVAL == 0 {
                     clean_up_log(delta, version).await;
                 }
