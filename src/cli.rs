@@ -168,7 +168,8 @@ pub struct RunArgs {
     /// How often shards are listed, to find children after a split, merge or rollover [default: 10s].
     #[arg(long, env = "TRIBUTARY_DISCOVERY_INTERVAL")]
     pub discovery_interval: Option<String>,
-    /// Wait between reads of a shard that is caught up [default: 1s].
+    /// Wait between reads of a shard that is caught up [default: 1s, or half the flush
+    /// interval if that is shorter, at least 200ms].
     #[arg(long, env = "TRIBUTARY_POLL_INTERVAL")]
     pub poll_interval: Option<String>,
     /// On SIGTERM/SIGINT, give up flushing after this long and exit 1 (what was not

@@ -99,14 +99,19 @@ pub fn settings(args: RunArgs) -> anyhow::Result<Settings> {
     let metrics_addr = metrics_addr.parse().with_context(|| {
         format!("--metrics-addr: {metrics_addr:?} is not an address like 127.0.0.1:9464")
     })?;
+    let flush_interval = duration(
+        "flush-interval",
+        pick(args.flush_interval, file.flush_interval, "60s"),
+    )?;
+    let poll_interval = match args.poll_interval.or(file.poll_interval) {
+        Some(text) => duration("poll-interval", text)?,
+        None => default_poll_interval(flush_interval),
+    };
     let worker = WorkerConfig {
         sources,
         warehouse,
         start,
-        flush_interval: duration(
-            "flush-interval",
-            pick(args.flush_interval, file.flush_interval, "60s"),
-        )?,
+        flush_interval,
         flush_bytes: size(
             "flush-bytes",
             pick(args.flush_bytes, file.flush_bytes, "128MiB"),
@@ -125,10 +130,7 @@ pub fn settings(args: RunArgs) -> anyhow::Result<Settings> {
             "discovery-interval",
             pick(args.discovery_interval, file.discovery_interval, "10s"),
         )?,
-        poll_interval: duration(
-            "poll-interval",
-            pick(args.poll_interval, file.poll_interval, "1s"),
-        )?,
+        poll_interval,
         flush_step_delay: match args.test_flush_step_delay {
             Some(text) => duration("test-flush-step-delay", text)?,
             None => Duration::ZERO,
@@ -217,6 +219,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A caught-up shard is read again after 1 s, or after half the flush interval if that is
+/// shorter (a record waits for the next read, then for the flush: a 1 s poll would add half a
+/// second on average to a 1 s flush interval), but never more often than Kinesis serves a
+/// shard (5 reads per second).
+fn default_poll_interval(flush_interval: Duration) -> Duration {
+    (flush_interval / 2).clamp(Duration::from_millis(200), Duration::from_secs(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +242,36 @@ mod tests {
                 ..Default::default()
             },
         )
+    }
+
+    #[test]
+    fn a_short_flush_interval_shortens_the_default_poll() {
+        assert_eq!(
+            default_poll_interval(Duration::from_secs(60)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            default_poll_interval(Duration::from_secs(1)),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            default_poll_interval(Duration::from_millis(100)),
+            Duration::from_millis(200)
+        );
+        let (_dir, mut args) = with_file("sources = [\"kinesis:c\"]\nwarehouse = \"w\"\n");
+        args.flush_interval = Some("1s".into());
+        assert_eq!(
+            settings(args).unwrap().worker.poll_interval,
+            Duration::from_millis(500)
+        );
+        let (_dir, mut args) =
+            with_file("sources = [\"kinesis:c\"]\nwarehouse = \"w\"\npoll_interval = \"2s\"\n");
+        args.flush_interval = Some("1s".into());
+        assert_eq!(
+            settings(args).unwrap().worker.poll_interval,
+            Duration::from_secs(2),
+            "a given poll interval is kept"
+        );
     }
 
     #[test]
