@@ -637,6 +637,17 @@ mod tests {
         f
     }
 
+    /// A stream commit that must succeed.
+    async fn stream(
+        delta: &mut DeltaTable,
+        txns: &mut TxnVersions,
+        contributions: Vec<Contribution>,
+    ) -> CommitReport {
+        commit(delta, txns, contributions, CommitKind::Stream)
+            .await
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn a_repeated_txn_is_a_no_op_and_several_writers_share_a_commit() {
         let dir = tempfile::tempdir().unwrap();
@@ -644,42 +655,36 @@ mod tests {
         assert!(open(&wh, Table::Events).await.unwrap().is_none());
         let mut delta = open_or_create(&wh, Table::Events).await.unwrap();
         let mut txns = TxnVersions::default();
-        let first = commit(
+        let first = stream(
             &mut delta,
             &mut txns,
             vec![
                 contribution("kinesis-s/shard-1", 1, &["a"]),
                 contribution("kinesis-s/shard-2", 1, &["b", "c"]),
             ],
-            CommitKind::Stream,
         )
-        .await
-        .unwrap();
+        .await;
         assert_eq!((first.version, first.files), (Some(1), 3));
         // shard-1's flush again (a recovery), with shard-2's next flush
-        let second = commit(
+        let second = stream(
             &mut delta,
             &mut txns,
             vec![
                 contribution("kinesis-s/shard-1", 1, &["a"]),
                 contribution("kinesis-s/shard-2", 2, &["d"]),
             ],
-            CommitKind::Stream,
         )
-        .await
-        .unwrap();
+        .await;
         assert_eq!(
             (second.version, second.files, second.already_committed),
             (Some(2), 1, 1)
         );
-        let nothing = commit(
+        let nothing = stream(
             &mut delta,
             &mut txns,
             vec![contribution("kinesis-s/shard-2", 2, &["d"])],
-            CommitKind::Stream,
         )
-        .await
-        .unwrap();
+        .await;
         assert_eq!(nothing.version, None);
         assert_eq!(
             files(&delta).await,
@@ -694,23 +699,19 @@ mod tests {
         assert_eq!(files(&other).await.len(), 4);
         // a commit through the other handle: the first handle's remembered versions learn it
         // from the log entry and take the same flush as a no-op
-        let elsewhere = commit(
+        let elsewhere = stream(
             &mut other,
             &mut TxnVersions::default(),
             vec![contribution("kinesis-s/shard-2", 3, &["e"])],
-            CommitKind::Stream,
         )
-        .await
-        .unwrap();
+        .await;
         assert_eq!(elsewhere.version, Some(3));
-        let repeated = commit(
+        let repeated = stream(
             &mut delta,
             &mut txns,
             vec![contribution("kinesis-s/shard-2", 3, &["e"])],
-            CommitKind::Stream,
         )
-        .await
-        .unwrap();
+        .await;
         assert_eq!((repeated.version, repeated.already_committed), (None, 1));
         assert_eq!(files(&delta).await.len(), 5);
     }
