@@ -17,9 +17,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tracing::debug;
 
-use crate::delta::{
-    self, CommitKind, CommitReport, Contribution, DeltaTable, TableError, TxnVersions,
-};
+use crate::append::Appender;
+use crate::delta::{CommitReport, Contribution, TableError};
 use crate::layout::Table;
 use crate::warehouse::Warehouse;
 
@@ -109,15 +108,15 @@ impl Committer {
     }
 }
 
-/// One table's commits, one group at a time, with the table's snapshot and its writers'
-/// `txn` versions kept between them.
+/// One table's commits, one group at a time, through one [`Appender`] kept between them (the
+/// table's version and its writers' `txn` versions).
 async fn commit_loop(
     warehouse: Warehouse,
     table: Table,
     mut queue: mpsc::UnboundedReceiver<Request>,
     committed: Arc<Notify>,
 ) {
-    let mut delta: Option<(DeltaTable, TxnVersions)> = None;
+    let mut appender: Option<Appender> = None;
     let mut waiting: VecDeque<Request> = VecDeque::new();
     loop {
         if waiting.is_empty() {
@@ -132,7 +131,7 @@ async fn commit_loop(
         let group = take_group(&mut waiting);
         let contributions: Vec<Contribution> =
             group.iter().map(|r| r.contribution.clone()).collect();
-        let result = commit_group(&warehouse, table, &mut delta, contributions).await;
+        let result = commit_group(&warehouse, table, &mut appender, contributions).await;
         let size = group.len();
         let answer = match result {
             Ok(report) => {
@@ -148,7 +147,7 @@ async fn commit_loop(
             }
             Err(e) => {
                 // the next group starts from a fresh snapshot
-                delta = None;
+                appender = None;
                 Err(CommitError {
                     table: table.name(),
                     source: Arc::new(e),
@@ -180,23 +179,20 @@ fn take_group(waiting: &mut VecDeque<Request>) -> Vec<Request> {
 async fn commit_group(
     warehouse: &Warehouse,
     table: Table,
-    cached: &mut Option<(DeltaTable, TxnVersions)>,
+    cached: &mut Option<Appender>,
     contributions: Vec<Contribution>,
 ) -> Result<CommitReport, TableError> {
-    let (delta, txns) = match cached {
-        Some(cached) => cached,
-        None => cached.insert((
-            delta::open_or_create(warehouse, table).await?,
-            TxnVersions::default(),
-        )),
+    let appender = match cached {
+        Some(appender) => appender,
+        None => cached.insert(Appender::open(warehouse, table).await?),
     };
-    delta::commit(delta, txns, contributions, CommitKind::Stream).await
+    appender.commit(contributions).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::delta::{DataFile, Txn};
+    use crate::delta::{self, DataFile, Txn};
     use crate::layout::Partition;
 
     fn contribution(writer: &str, version: i64) -> Contribution {

@@ -64,6 +64,8 @@ pub enum TableError {
     PlainLayout { url: String },
     #[error("reading back the data file {path}: {reason}")]
     File { path: String, reason: String },
+    #[error("writing a log entry: {reason}")]
+    Entry { reason: String },
     #[error("inspecting {url}: {source}")]
     Store {
         url: String,
@@ -457,7 +459,7 @@ pub async fn txn_version(delta: &DeltaTable, app_id: &str) -> Result<Option<i64>
 
 /// Removes the log entries older than the table's log retention that a checkpoint covers (the
 /// protocol's log cleanup). A failure only leaves entries for the next cleanup to remove.
-async fn clean_up_log(delta: &DeltaTable, version: u64) {
+pub(crate) async fn clean_up_log(delta: &DeltaTable, version: u64) {
     let retention = match delta.snapshot() {
         Ok(snapshot) => {
             use deltalake_core::table::config::TablePropertiesExt as _;
@@ -485,7 +487,7 @@ fn error_of(delta: &DeltaTable, source: DeltaTableError) -> TableError {
     delta_error(delta.table_url(), source)
 }
 
-fn add_action(file: &DataFile, now_ms: i64) -> Action {
+pub(crate) fn add_action(file: &DataFile, now_ms: i64) -> Action {
     Action::Add(Add {
         path: file.path.clone(),
         partition_values: partition_values(&file.partition),
@@ -580,7 +582,8 @@ pub async fn commit(
                 // it rather than update ours again (each snapshot update that finds new
                 // versions re-reads the statistics of every live file of the table)
                 delta.state = Some(done.snapshot());
-                if version > 0 && version % CHECKPOINT_INTERVAL == 0 {
+                // right after the hook's checkpoint (at 99, 199, ...)
+                if (version + 1).is_multiple_of(CHECKPOINT_INTERVAL) {
                     clean_up_log(delta, version).await;
                 }
                 return Ok(report);
@@ -596,7 +599,7 @@ pub async fn commit(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn day(d: u32) -> Partition {
@@ -617,7 +620,7 @@ mod tests {
         }
     }
 
-    fn contribution(app: &str, version: i64, names: &[&str]) -> Contribution {
+    pub(crate) fn contribution(app: &str, version: i64, names: &[&str]) -> Contribution {
         Contribution {
             txn: Some(Txn {
                 app_id: app.into(),
@@ -627,7 +630,8 @@ mod tests {
         }
     }
 
-    async fn files(delta: &DeltaTable) -> Vec<String> {
+    /// The names of the table's live files, sorted.
+    pub(crate) async fn files(delta: &DeltaTable) -> Vec<String> {
         let mut f: Vec<String> = delta
             .get_file_uris()
             .unwrap()

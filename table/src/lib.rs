@@ -16,6 +16,7 @@
 //! `transform` writes files with these schemas, `ingest` commits them and keeps its
 //! checkpoints here, `query` reads the tables; none of them defines the contract itself.
 
+pub mod append;
 pub mod aws;
 pub mod catalog;
 pub mod committer;

@@ -83,6 +83,34 @@ impl TxnVersions {
         Ok(())
     }
 
+    /// The latest version of `app_id` as of the entries this has learned, for a handle that
+    /// learns every entry after `base` ([`crate::append::Appender`]): an app id not seen in
+    /// them is asked of `base`.
+    pub(crate) async fn get_after(
+        &mut self,
+        base: &DeltaTable,
+        app_id: &str,
+    ) -> Result<Option<i64>, TableError> {
+        if let Some(known) = self.known.get(app_id) {
+            return Ok(*known);
+        }
+        let held = crate::delta::txn_version(base, app_id).await?;
+        self.known.insert(app_id.to_string(), held);
+        Ok(held)
+    }
+
+    /// Records a `txn` this handle committed itself.
+    pub(crate) fn record(&mut self, app_id: &str, version: i64) {
+        let known = self.known.entry(app_id.to_string()).or_insert(None);
+        *known = (*known).max(Some(version));
+    }
+
+    /// Takes the `txn` actions of a commit entry that another writer made; `false` if it
+    /// cannot be read (see [`Self::learn`]).
+    pub(crate) fn learn_entry(&mut self, entry: &[u8]) -> bool {
+        self.learn(entry)
+    }
+
     fn forget(&mut self, at: Option<u64>) {
         self.known.clear();
         self.at = at;
@@ -98,10 +126,7 @@ impl TxnVersions {
                 continue;
             }
             match serde_json::from_slice::<Line>(line) {
-                Ok(Line { txn: Some(txn) }) => {
-                    let known = self.known.entry(txn.app_id).or_insert(None);
-                    *known = (*known).max(Some(txn.version));
-                }
+                Ok(Line { txn: Some(txn) }) => self.record(&txn.app_id, txn.version),
                 Ok(Line { txn: None }) => {}
                 Err(_) => return false,
             }
