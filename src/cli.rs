@@ -47,8 +47,8 @@ pub enum Command {
     Sql(SqlArgs),
     /// Generate fixtures, backfill them into a local warehouse and print the three answers.
     Demo(DemoArgs),
-    /// Print the Athena DDL of the warehouse: CREATE EXTERNAL TABLE with partition projection
-    /// for every table, and the latest-state views.
+    /// Print the Athena DDL of the warehouse: its Delta Lake tables (or, with `--as hive`,
+    /// external tables with partition projection over their Parquet directories).
     Ddl(DdlArgs),
     /// Generate deterministic fixture data and its expected answers.
     Fixtures(FixtureArgs),
