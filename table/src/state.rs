@@ -481,7 +481,9 @@ async fn added_since(
     Ok(Some(files))
 }
 
-/// The rows of some data files of `table`, with the partition columns of their directories.
+/// The rows of some data files of `table`, with the partition columns of their directories:
+/// one scan per partition (a refresh after a long pause may fold thousands of files, and a
+/// union of one plan per file costs the optimizer far more than reading them).
 async fn read_files(
     ctx: &SessionContext,
     warehouse: &Warehouse,
@@ -490,7 +492,7 @@ async fn read_files(
 ) -> datafusion::error::Result<DataFrame> {
     let schema = delta::file_schema(table);
     let root = warehouse.table_url(table.name());
-    let mut union: Option<DataFrame> = None;
+    let mut by_partition: BTreeMap<Partition, Vec<String>> = BTreeMap::new();
     for file in files {
         let partition = Partition::of_path(file).ok_or_else(|| {
             datafusion::error::DataFusionError::Plan(format!(
@@ -498,9 +500,15 @@ async fn read_files(
                 table.name()
             ))
         })?;
-        let url = format!("{}/{file}", root.trim_end_matches('/'));
+        by_partition
+            .entry(partition)
+            .or_default()
+            .push(format!("{}/{file}", root.trim_end_matches('/')));
+    }
+    let mut union: Option<DataFrame> = None;
+    for (partition, urls) in by_partition {
         let frame = ctx
-            .read_parquet(url, ParquetReadOptions::default().schema(&schema))
+            .read_parquet(urls, ParquetReadOptions::default().schema(&schema))
             .await?
             .with_column("year", lit(partition.year))?
             .with_column("month", lit(partition.month as i32))?
