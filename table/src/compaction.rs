@@ -75,7 +75,7 @@ pub async fn compact(
     policy: Policy,
     writer: WriterProperties,
 ) -> Result<Option<CompactReport>, TableError> {
-    let Some(delta) = delta::open_named(warehouse, table.name()).await? else {
+    let Some(mut delta) = delta::open_named(warehouse, table.name()).await? else {
         return Ok(None);
     };
     let url = delta.table_url().clone();
@@ -144,12 +144,20 @@ pub async fn compact(
         target_size: policy.target() as i64,
     };
     let properties = CommitProperties::default().with_cleanup_expired_logs(Some(false));
-    CommitBuilder::from(properties)
+    let done = CommitBuilder::from(properties)
         .with_actions(actions)
         .build(Some(snapshot), delta.log_store(), operation)
         .await
         .map_err(|e| delta::delta_error(&url, e))?;
-    debug!(table = table.name(), ?report, "compacted");
+    // a checkpoint of the compacted table at once: otherwise every reader replays the last
+    // checkpoint, which lists each small file, and then this commit's removal of each of them,
+    // until the next checkpoint interval
+    let version = done.version();
+    delta.state = Some(done.snapshot());
+    if let Err(e) = deltalake_core::checkpoints::create_checkpoint(&delta, None).await {
+        tracing::warn!(table = table.name(), version, error = %e, "writing the checkpoint after compaction failed; readers replay the log until the next one");
+    }
+    debug!(table = table.name(), version, ?report, "compacted");
     Ok(Some(report))
 }
 

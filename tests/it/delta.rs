@@ -236,10 +236,14 @@ fn a_warehouse_in_the_plain_layout_of_earlier_versions_is_refused_by_every_comma
 }
 
 /// Data files of a table, committed or not (what is on disk below its directory).
+/// The data files below a table's directory (the log's checkpoints are Parquet too: not counted).
 fn parquet_files(table_dir: &std::path::Path) -> usize {
     fn walk(dir: &std::path::Path, n: &mut usize) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
+            if path.ends_with("_delta_log") {
+                continue;
+            }
             if path.is_dir() {
                 walk(&path, n);
             } else if path.extension().is_some_and(|e| e == "parquet") {
@@ -309,6 +313,18 @@ fn compaction_rewrites_small_files_and_vacuum_deletes_the_replaced_ones() {
     assert_eq!(duck["counts"]["events"], e.counts.events);
     // the replaced files stay on disk for readers of older snapshots until vacuum
     assert_eq!(parquet_files(&events_dir), before + added);
+    // readers start from a checkpoint of the compacted table, not from the small files
+    let last_checkpoint = events_dir.join("_delta_log/_last_checkpoint");
+    let hint: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&last_checkpoint).unwrap()).unwrap();
+    let newest = std::fs::read_dir(events_dir.join("_delta_log"))
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".json")?.parse::<u64>().ok()
+        })
+        .max();
+    assert_eq!(hint["version"].as_u64(), newest, "{hint}");
 
     let dry = tributary_ok(&["vacuum", "--warehouse", wh, "--retain", "0s", "--dry-run"]);
     assert!(
