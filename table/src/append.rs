@@ -26,11 +26,11 @@ use bytes::Bytes;
 use deltalake_core::kernel::transaction::{PROTOCOL, TransactionError};
 use deltalake_core::kernel::{Action, CommitInfo, Transaction};
 use deltalake_core::logstore::CommitOrBytes;
-use deltalake_core::protocol::{DeltaOperation, OutputMode};
+use deltalake_core::protocol::DeltaOperation;
 use tracing::debug;
 
 use crate::delta::{
-    self, CommitKind, CommitReport, Contribution, DeltaTable, TableError, TxnVersions, add_action,
+    self, CommitKind, CommitReport, Contribution, DeltaTable, TableError, TxnVersions,
 };
 use crate::layout::Table;
 use crate::warehouse::Warehouse;
@@ -65,13 +65,7 @@ impl Appender {
             .version()
             .expect("a loaded or created table has a version");
         let blind = appends_are_blind(&base)?;
-        let checkpoint_interval = {
-            use deltalake_core::table::config::TablePropertiesExt as _;
-            let snapshot = base
-                .snapshot()
-                .map_err(|e| delta::delta_error(base.table_url(), e))?;
-            snapshot.table_config().checkpoint_interval().get()
-        };
+        let checkpoint_interval = delta::checkpoint_interval(&base)?;
         Ok(Self {
             base,
             version,
@@ -79,11 +73,6 @@ impl Appender {
             blind,
             checkpoint_interval,
         })
-    }
-
-    /// The latest version this handle knows (its last commit, or an entry it read).
-    pub fn version(&self) -> u64 {
-        self.version
     }
 
     /// Commits the files of every contribution whose `txn` the table does not hold yet, in one
@@ -94,7 +83,6 @@ impl Appender {
         contributions: Vec<Contribution>,
     ) -> Result<CommitReport, TableError> {
         if !self.blind {
-            self.base.update_state().await.map_err(|e| self.error(e))?;
             let report = delta::commit(
                 &mut self.base,
                 &mut self.txns,
@@ -112,7 +100,7 @@ impl Appender {
                 return Ok(report);
             }
             let next = self.version + 1;
-            let entry = entry(actions)?;
+            let entry = entry(&actions)?;
             let written = self
                 .base
                 .log_store()
@@ -146,62 +134,28 @@ impl Appender {
         }
     }
 
-    /// The actions of one attempt: the contributions the table does not hold yet.
+    /// The actions of one attempt: the contributions the table does not hold yet. (The
+    /// protocol was checked when `base` was loaded; adds alone ask nothing more of it.)
     async fn actions(
         &mut self,
         contributions: &[Contribution],
     ) -> Result<(CommitReport, Vec<Action>, Vec<Transaction>), TableError> {
-        let mut report = CommitReport::default();
-        let mut adds = Vec::new();
-        let mut txns: Vec<Transaction> = Vec::new();
         let now_ms = chrono::Utc::now().timestamp_millis();
-        for c in contributions {
-            if let Some(txn) = &c.txn {
-                let held = self.txns.get_after(&self.base, &txn.app_id).await?;
-                // one txn per app id in a commit; a second contribution of the same writer in
-                // one group (a zombie's and its successor's) is the same flush
-                let grouped = txns
-                    .iter()
-                    .filter(|t| t.app_id == txn.app_id)
-                    .map(|t| t.version)
-                    .max();
-                if held.max(grouped).is_some_and(|v| v >= txn.version) {
-                    report.already_committed += 1;
-                    continue;
-                }
-                txns.push(Transaction::new_with_last_update(
-                    &txn.app_id,
-                    txn.version,
-                    Some(now_ms),
-                ));
-            }
-            adds.extend(c.files.iter().map(|f| add_action(f, now_ms)));
-            report.files += c.files.len();
+        let held = delta::Held::After(&self.base);
+        let selected = delta::select(contributions, now_ms, &mut self.txns, held).await?;
+        if selected.is_empty() {
+            return Ok((selected.report, Vec::new(), Vec::new()));
         }
-        if adds.is_empty() && txns.is_empty() {
-            return Ok((report, Vec::new(), txns));
-        }
-        let operation = DeltaOperation::StreamingUpdate {
-            output_mode: OutputMode::Append,
-            query_id: "tributary".into(),
-            epoch_id: now_ms,
-        };
-        let mut actions = Vec::with_capacity(adds.len() + txns.len() + 1);
+        let operation = delta::operation(CommitKind::Stream, now_ms);
+        let mut actions = Vec::with_capacity(selected.adds.len() + selected.txns.len() + 1);
         actions.push(Action::CommitInfo(commit_info(
             &operation,
             now_ms,
             self.version,
         )));
-        PROTOCOL
-            .can_commit(
-                self.base.snapshot().map_err(|e| self.error(e))?,
-                &adds,
-                &operation,
-            )
-            .map_err(|e| self.error(e.into()))?;
-        actions.extend(adds);
-        actions.extend(txns.iter().cloned().map(Action::Txn));
-        Ok((report, actions, txns))
+        actions.extend(selected.adds);
+        actions.extend(selected.txns.iter().cloned().map(Action::Txn));
+        Ok((selected.report, actions, selected.txns))
     }
 
     /// Learns the entry another writer wrote at `version`; `false` if this handle must load
@@ -216,7 +170,7 @@ impl Appender {
         let Some(entry) = entry else {
             return Ok(false);
         };
-        if changes_table(&entry) || !self.txns.learn_entry(&entry) {
+        if changes_table(&entry) || !self.txns.learn(&entry) {
             return Ok(false);
         }
         self.version = version;
@@ -237,18 +191,13 @@ impl Appender {
     /// failure is logged, readers replay more entries, and the next interval tries again.
     async fn checkpoint(&mut self, version: u64) {
         let started = std::time::Instant::now();
-        let written = match self.base.update_incremental(Some(version)).await {
-            Ok(()) => deltalake_core::checkpoints::create_checkpoint(&self.base, None).await,
-            Err(e) => Err(e),
-        };
-        match written {
-            Ok(()) => {
-                delta::clean_up_log(&self.base, version).await;
-                debug!(url = %self.base.table_url(), version, elapsed = ?started.elapsed(), "checkpoint written");
-            }
-            Err(e) => {
-                tracing::warn!(url = %self.base.table_url(), version, error = %e, "writing a checkpoint failed; the next interval tries again")
-            }
+        if let Err(e) = self.base.update_incremental(Some(version)).await {
+            tracing::warn!(url = %self.base.table_url(), version, error = %e, "loading the snapshot to checkpoint failed; the next interval tries again");
+            return;
+        }
+        if delta::write_checkpoint(&self.base).await {
+            delta::clean_up_log(&self.base, version).await;
+            debug!(url = %self.base.table_url(), version, elapsed = ?started.elapsed(), "checkpoint written");
         }
     }
 
@@ -268,15 +217,14 @@ fn commit_info(operation: &DeltaOperation, now_ms: i64, read_version: u64) -> Co
 }
 
 /// A log entry: one JSON action per line.
-fn entry(actions: Vec<Action>) -> Result<Bytes, TableError> {
-    let mut lines = Vec::with_capacity(actions.len());
-    for action in &actions {
-        lines.push(
-            serde_json::to_string(action).map_err(|e| TableError::Entry {
-                reason: e.to_string(),
-            })?,
-        );
-    }
+fn entry(actions: &[Action]) -> Result<Bytes, TableError> {
+    let lines = actions
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TableError::Entry {
+            reason: e.to_string(),
+        })?;
     Ok(Bytes::from(lines.join("\n")))
 }
 

@@ -487,7 +487,7 @@ fn error_of(delta: &DeltaTable, source: DeltaTableError) -> TableError {
     delta_error(delta.table_url(), source)
 }
 
-pub(crate) fn add_action(file: &DataFile, now_ms: i64) -> Action {
+fn add_action(file: &DataFile, now_ms: i64) -> Action {
     Action::Add(Add {
         path: file.path.clone(),
         partition_values: partition_values(&file.partition),
@@ -501,6 +501,105 @@ pub(crate) fn add_action(file: &DataFile, now_ms: i64) -> Action {
         default_row_commit_version: None,
         clustering_provider: None,
     })
+}
+
+/// What a commit adds for a set of contributions: the files and `txn`s of those the table
+/// does not hold yet.
+pub(crate) struct Selection {
+    pub report: CommitReport,
+    pub adds: Vec<Action>,
+    pub txns: Vec<Transaction>,
+}
+
+impl Selection {
+    pub fn is_empty(&self) -> bool {
+        self.adds.is_empty() && self.txns.is_empty()
+    }
+}
+
+/// Where [`select`] learns the `txn` versions a table holds.
+pub(crate) enum Held<'a> {
+    /// As of this snapshot ([`TxnVersions::get`]).
+    At(&'a DeltaTable),
+    /// As of the entries learned after this snapshot ([`TxnVersions::get_after`]).
+    After(&'a DeltaTable),
+}
+
+/// Selects the contributions whose `txn` version is newer than the table holds (a contribution
+/// without a `txn` always). The protocol allows one `txn` per app id in a commit; a second
+/// contribution of the same writer in one group (a zombie's and its successor's) is the same
+/// flush, and is counted as already committed.
+pub(crate) async fn select(
+    contributions: &[Contribution],
+    now_ms: i64,
+    txns: &mut TxnVersions,
+    held: Held<'_>,
+) -> Result<Selection, TableError> {
+    let mut selected = Selection {
+        report: CommitReport::default(),
+        adds: Vec::new(),
+        txns: Vec::new(),
+    };
+    let mut in_this_commit: HashMap<&str, i64> = HashMap::new();
+    for c in contributions {
+        if let Some(txn) = &c.txn {
+            let held = match held {
+                Held::At(delta) => txns.get(delta, &txn.app_id).await?,
+                Held::After(base) => txns.get_after(base, &txn.app_id).await?,
+            };
+            let grouped = in_this_commit.get(txn.app_id.as_str()).copied();
+            if held.max(grouped).is_some_and(|v| v >= txn.version) {
+                selected.report.already_committed += 1;
+                continue;
+            }
+            in_this_commit.insert(&txn.app_id, txn.version);
+            selected.txns.push(Transaction::new_with_last_update(
+                &txn.app_id,
+                txn.version,
+                Some(now_ms),
+            ));
+        }
+        selected
+            .adds
+            .extend(c.files.iter().map(|f| add_action(f, now_ms)));
+        selected.report.files += c.files.len();
+    }
+    Ok(selected)
+}
+
+/// How a commit of `kind` is labelled in the table's history.
+pub(crate) fn operation(kind: CommitKind, now_ms: i64) -> DeltaOperation {
+    match kind {
+        CommitKind::Backfill => DeltaOperation::Write {
+            mode: SaveMode::Append,
+            partition_by: None,
+            predicate: None,
+        },
+        CommitKind::Stream => DeltaOperation::StreamingUpdate {
+            output_mode: OutputMode::Append,
+            query_id: "tributary".into(),
+            epoch_id: now_ms,
+        },
+    }
+}
+
+/// The table's `delta.checkpointInterval`.
+pub(crate) fn checkpoint_interval(delta: &DeltaTable) -> Result<u64, TableError> {
+    use deltalake_core::table::config::TablePropertiesExt as _;
+    let snapshot = delta.snapshot().map_err(|e| error_of(delta, e))?;
+    Ok(snapshot.table_config().checkpoint_interval().get())
+}
+
+/// Writes a checkpoint of `delta`'s snapshot. A failure is logged, not returned: the table stays
+/// correct, readers replay more entries until the next checkpoint.
+pub(crate) async fn write_checkpoint(delta: &DeltaTable) -> bool {
+    match deltalake_core::checkpoints::create_checkpoint(delta, None).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(url = %delta.table_url(), version = ?delta.version(), error = %e, "writing a checkpoint failed; readers replay the log until the next one");
+            false
+        }
+    }
 }
 
 /// Commits the files of every contribution whose `txn` the table does not hold yet, in one
@@ -522,47 +621,18 @@ pub async fn commit(
     loop {
         attempts += 1;
         delta.update_state().await.map_err(|e| error_of(delta, e))?;
-        let mut report = CommitReport::default();
-        let mut actions = Vec::new();
         let now_ms = chrono::Utc::now().timestamp_millis();
-        // the protocol allows one txn per app id in a commit; a second contribution of the
-        // same writer in one group (a zombie's and its successor's) is the same flush
-        let mut in_this_commit: HashMap<&str, i64> = HashMap::new();
-        for c in &contributions {
-            if let Some(txn) = &c.txn {
-                let held = txns.get(delta, &txn.app_id).await?;
-                let grouped = in_this_commit.get(txn.app_id.as_str()).copied();
-                if held.max(grouped).is_some_and(|v| v >= txn.version) {
-                    report.already_committed += 1;
-                    continue;
-                }
-                in_this_commit.insert(&txn.app_id, txn.version);
-            }
-            actions.extend(c.files.iter().map(|f| add_action(f, now_ms)));
-            report.files += c.files.len();
-            if let Some(txn) = &c.txn {
-                actions.push(Action::Txn(Transaction::new_with_last_update(
-                    &txn.app_id,
-                    txn.version,
-                    Some(now_ms),
-                )));
-            }
+        let selected = select(&contributions, now_ms, txns, Held::At(delta)).await?;
+        if selected.is_empty() {
+            return Ok(selected.report);
         }
-        if actions.is_empty() {
-            return Ok(report);
-        }
-        let operation = match kind {
-            CommitKind::Backfill => DeltaOperation::Write {
-                mode: SaveMode::Append,
-                partition_by: None,
-                predicate: None,
-            },
-            CommitKind::Stream => DeltaOperation::StreamingUpdate {
-                output_mode: OutputMode::Append,
-                query_id: "tributary".into(),
-                epoch_id: now_ms,
-            },
-        };
+        let Selection {
+            mut report,
+            adds: mut actions,
+            txns: new_txns,
+        } = selected;
+        actions.extend(new_txns.into_iter().map(Action::Txn));
+        let operation = operation(kind, now_ms);
         let snapshot = delta.snapshot().map_err(|e| error_of(delta, e))?;
         // from CommitProperties, not CommitBuilder::default(): only that runs the post-commit
         // hook that writes a checkpoint every CHECKPOINT_INTERVAL versions and expires old logs

@@ -105,12 +105,6 @@ impl TxnVersions {
         *known = (*known).max(Some(version));
     }
 
-    /// Takes the `txn` actions of a commit entry that another writer made; `false` if it
-    /// cannot be read (see [`Self::learn`]).
-    pub(crate) fn learn_entry(&mut self, entry: &[u8]) -> bool {
-        self.learn(entry)
-    }
-
     fn forget(&mut self, at: Option<u64>) {
         self.known.clear();
         self.at = at;
@@ -118,7 +112,7 @@ impl TxnVersions {
 
     /// Takes the `txn` actions of one commit entry (JSON Lines, one action per line); `false`
     /// if a line that names a `txn` cannot be read (the kernel is asked instead).
-    fn learn(&mut self, entry: &[u8]) -> bool {
+    pub(crate) fn learn(&mut self, entry: &[u8]) -> bool {
         for line in entry.split(|b| *b == b'\n') {
             // most lines are `add` actions with statistics: skip them unparsed (inside the
             // statistics' JSON text a quote is escaped, so `"txn":` cannot match there)
