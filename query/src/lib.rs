@@ -24,6 +24,7 @@ pub mod output;
 pub mod projection;
 pub mod render;
 pub mod session;
+pub mod snapshot_scan;
 pub mod sql;
 pub mod trino;
 pub mod views;

@@ -153,7 +153,7 @@ pub async fn session_of(
     let mut views = Vec::new();
     for (state, opened) in states.into_iter().zip(opened_states) {
         match opened? {
-            Some(delta) => register_delta(&ctx, state.name(), delta).await?,
+            Some(delta) => register_delta(&ctx, warehouse, state.name(), delta).await?,
             // no current-state table yet (nothing written to the change table): the view
             // that computes the same rows from the change table
             None => views.push(state),
@@ -171,7 +171,7 @@ pub async fn session_of(
     for (table, opened) in opened_changes {
         // a plain directory of Parquet files (an earlier version's layout) is refused
         match opened? {
-            Some(delta) => register_delta(&ctx, table.name(), delta).await?,
+            Some(delta) => register_delta(&ctx, warehouse, table.name(), delta).await?,
             None => register_empty(&ctx, table)?,
         }
     }
@@ -208,16 +208,15 @@ pub fn empty(database: &str) -> Result<SessionContext, QueryError> {
 }
 
 /// Registers a Delta table: its files and their statistics come from the log (no LIST of the
-/// table's directories), and only committed files are read.
+/// table's directories), and only committed files are read ([`crate::snapshot_scan`]).
 async fn register_delta(
     ctx: &SessionContext,
+    warehouse: &Warehouse,
     name: &str,
     delta: delta::DeltaTable,
 ) -> Result<(), QueryError> {
-    let provider = delta
-        .table_provider()
-        .with_session(Arc::new(ctx.state()))
-        .await?;
+    let provider =
+        crate::snapshot_scan::provider(warehouse, name, delta, Arc::new(ctx.state())).await?;
     ctx.register_table(name, provider)?;
     Ok(())
 }
