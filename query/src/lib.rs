@@ -1,8 +1,10 @@
 //! # tributary-query: SQL over the warehouse
 //!
 //! # Layout
-//! - [`session`]: a DataFusion session over a warehouse (local or S3): the Parquet tables with
-//!   their partition columns, and the [`views`] that give the latest state of orders and users.
+//! - [`session`]: a DataFusion session over a warehouse (local or S3): the Delta tables with
+//!   their partition columns, and the [`views`] that give the latest state of orders and users
+//!   before the current-state tables exist; [`snapshot_scan`] reads a Delta table's snapshot
+//!   with DataFusion's own Parquet scan.
 //! - [`ddl`]: the Athena `CREATE EXTERNAL TABLE` (with partition projection) and view statements;
 //!   [`athena_ddl`] reads such DDL back, [`external`] registers its tables (with
 //!   [`projection`]), and [`metadata`] answers `SHOW TABLES`, `DESCRIBE`, `SHOW PARTITIONS` and

@@ -422,6 +422,16 @@ mod tests {
         (wh, delta)
     }
 
+    /// A session that reads the warehouse's store.
+    fn reading(wh: &Warehouse) -> SessionContext {
+        let ctx = SessionContext::new();
+        ctx.register_object_store(
+            ObjectStoreUrl::parse(wh.store_url()).unwrap().as_ref(),
+            wh.store().clone(),
+        );
+        ctx
+    }
+
     async fn rows(ctx: &SessionContext, sql: &str) -> Vec<String> {
         let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
         let mut lines: Vec<String> =
@@ -446,11 +456,7 @@ mod tests {
     async fn reads_the_rows_delta_rs_reads() {
         let dir = tempfile::tempdir().unwrap();
         let (wh, delta) = table(&dir).await;
-        let ours = SessionContext::new();
-        ours.register_object_store(
-            ObjectStoreUrl::parse(wh.store_url()).unwrap().as_ref(),
-            wh.store().clone(),
-        );
+        let ours = reading(&wh);
         let table = SnapshotTable::try_new(&wh, "events", delta.clone())
             .unwrap()
             .expect("a version-1 reader reads our tables");
@@ -473,11 +479,7 @@ mod tests {
     async fn a_scan_opens_only_the_files_its_filters_can_match() {
         let dir = tempfile::tempdir().unwrap();
         let (wh, delta) = table(&dir).await;
-        let ctx = SessionContext::new();
-        ctx.register_object_store(
-            ObjectStoreUrl::parse(wh.store_url()).unwrap().as_ref(),
-            wh.store().clone(),
-        );
+        let ctx = reading(&wh);
         let table = SnapshotTable::try_new(&wh, "events", delta)
             .unwrap()
             .unwrap();
