@@ -59,8 +59,6 @@ pub struct SnapshotTable {
     store_url: ObjectStoreUrl,
     /// The snapshot's files, in the order of its log data (the order pruning answers in).
     files: Vec<PartitionedFile>,
-    /// Whether every file's row count is in the log (then the table's is exact).
-    row_counts_known: bool,
     delta: DeltaTable,
 }
 
@@ -73,20 +71,16 @@ impl SnapshotTable {
         }
         let logical = state.snapshot().arrow_schema();
         let partition_columns = state.metadata().partition_columns().to_vec();
-        let (partition_fields, file_fields): (Vec<FieldRef>, Vec<FieldRef>) = logical
+        // in the order the metadata names them, as the values are listed
+        let partition_fields = partition_columns
+            .iter()
+            .map(|c| Ok(Arc::new(logical.field_with_name(c)?.clone())))
+            .collect::<Result<Vec<FieldRef>>>()?;
+        let file_fields: Vec<FieldRef> = logical
             .fields()
             .iter()
+            .filter(|f| !partition_columns.contains(f.name()))
             .cloned()
-            .partition(|f| partition_columns.contains(f.name()));
-        if partition_fields.len() != partition_columns.len() {
-            return Err(DataFusionError::Plan(format!(
-                "table {name}: partition columns {partition_columns:?} are not all in its schema"
-            )));
-        }
-        // in the order the metadata names them, as the values are listed
-        let partition_fields: Vec<FieldRef> = partition_columns
-            .iter()
-            .filter_map(|c| partition_fields.iter().find(|f| f.name() == c).cloned())
             .collect();
         let file_schema = Arc::new(Schema::new(file_fields.clone()));
         let schema = Arc::new(Schema::new(
@@ -97,7 +91,6 @@ impl SnapshotTable {
         ));
         let root = warehouse.path(name);
         let mut files = Vec::new();
-        let mut row_counts_known = true;
         for file in state.log_data().iter() {
             let raw = file.partition_values_map();
             let values = partition_fields
@@ -108,7 +101,6 @@ impl SnapshotTable {
                 })
                 .collect::<Result<Vec<_>>>()?;
             let rows = file.num_records();
-            row_counts_known &= rows.is_some();
             let path = format!("{}/{}", root.as_ref(), file.object_store_path().as_ref());
             let statistics = file_statistics(&file_schema, &values, rows, file.size());
             files.push(
@@ -123,7 +115,6 @@ impl SnapshotTable {
             partition_fields,
             store_url: ObjectStoreUrl::parse(warehouse.store_url())?,
             files,
-            row_counts_known,
             delta,
         }))
     }
@@ -289,7 +280,7 @@ impl TableProvider for SnapshotTable {
             };
             return Ok(Arc::new(EmptyExec::new(schema)));
         }
-        let statistics = table_statistics(&self.schema, &kept, self.row_counts_known);
+        let statistics = table_statistics(&self.schema, &kept);
         let groups = FileGroup::new(kept).split_files(state.config().target_partitions());
         let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
         let table_schema = TableSchemaBuilder::from(&self.file_schema)
@@ -307,25 +298,25 @@ impl TableProvider for SnapshotTable {
     }
 
     fn statistics(&self) -> Option<Statistics> {
-        Some(table_statistics(
-            &self.schema,
-            &self.files,
-            self.row_counts_known,
-        ))
+        Some(table_statistics(&self.schema, &self.files))
     }
 }
 
 /// The statistics of the files a scan reads: their rows summed (exact when every file's count
 /// is known), and the partition columns' bounds.
-fn table_statistics(schema: &Schema, files: &[PartitionedFile], counts_known: bool) -> Statistics {
+fn table_statistics(schema: &Schema, files: &[PartitionedFile]) -> Statistics {
     let mut total = Statistics::new_unknown(schema);
     let mut rows = 0usize;
     let mut bytes = 0usize;
+    let mut counts_known = true;
     for file in files {
-        if let Some(s) = &file.statistics {
-            rows += s.num_rows.get_value().copied().unwrap_or(0);
-            bytes += s.total_byte_size.get_value().copied().unwrap_or(0);
-        }
+        let Some(s) = &file.statistics else {
+            counts_known = false;
+            continue;
+        };
+        counts_known &= matches!(s.num_rows, Precision::Exact(_));
+        rows += s.num_rows.get_value().copied().unwrap_or(0);
+        bytes += s.total_byte_size.get_value().copied().unwrap_or(0);
     }
     total.num_rows = if counts_known {
         Precision::Exact(rows)
