@@ -9,10 +9,10 @@
 #   (cd /tmp/baseline && CARGO_TARGET_DIR=$HOME/.cache/tributary/target-baseline cargo build --release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/tributary/target}
-# the whole workspace with every target: a narrower build resolves features differently and
-# rebuilds DataFusion
-cargo build --release --workspace --all-targets
+# the target directory the tests and the demo use (cargo's own default)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+# the binary and the benchmark helpers (examples/), with the tests' profile and features
+cargo build --release --workspace --bins --examples
 PY=$(scripts/python-env.sh)
 "$PY" -c "import duckdb_cli" 2>/dev/null || "$(dirname "$PY")/pip" install -q "duckdb-cli==$("$PY" -c 'import duckdb; print(duckdb.__version__)')" >&2
 exec "$PY" bench/delta.py --bin-dir "$CARGO_TARGET_DIR/release" "$@"

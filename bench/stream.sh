@@ -8,8 +8,10 @@
 #   bench/stream.sh [events] [orders]   (defaults: 1000000 events, 35000 orders)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/tributary/target}
-cargo build --release --workspace --all-targets
+# the target directory the tests and the demo use (cargo's own default)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+# the binary and the benchmark helpers (examples/), with the tests' profile and features
+cargo build --release --workspace --bins --examples
 PY=$(scripts/python-env.sh)
 "$PY" bench/stream.py --bin-dir "$CARGO_TARGET_DIR/release" --events "${1:-1000000}" --orders "${2:-35000}"
 source scripts/localstack.sh
