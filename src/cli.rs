@@ -84,10 +84,14 @@ pub struct VacuumArgs {
     /// One table (events, order_changes, user_changes, orders, users); all of them by default.
     #[arg(long)]
     pub table: Option<String>,
-    /// Keep every file a snapshot of this age or younger needs (e.g. 168h, 7d). Shorter than
-    /// your longest query, or than a writer's time between writing and committing, is unsafe.
+    /// Keep every file a snapshot of this age or younger needs (e.g. 168h, 7d). At least 24h
+    /// unless --allow-short-retention: shorter than your longest query, or than a writer's
+    /// time between writing and committing, deletes files still in use.
     #[arg(long, default_value = "168h", value_parser = humantime::parse_duration)]
     pub retain: std::time::Duration,
+    /// Accept a --retain below 24h (for a warehouse no writer and no reader is using).
+    #[arg(long)]
+    pub allow_short_retention: bool,
     /// List what would be deleted, delete nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -85,6 +85,8 @@ pub enum BackfillError {
     Source(#[from] SourceError),
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
+    #[error(transparent)]
+    Store(#[from] tributary_table::store_probe::ProbeError),
     #[error("reading {input}: {source}")]
     Read {
         input: String,
@@ -105,6 +107,7 @@ pub async fn run(
 ) -> Result<BackfillReport, BackfillError> {
     let started = Instant::now();
     let warehouse = Warehouse::open(&config.warehouse).await?;
+    warehouse.verify_conditional_writes().await?;
     let inputs = list_inputs(&config.source, config.format).await?;
     let mut report = BackfillReport {
         inputs: inputs.files.len(),

@@ -3,7 +3,7 @@
 use std::num::NonZeroU64;
 
 use anyhow::{Context, bail};
-use tributary_table::maintenance;
+use tributary_table::maintenance::{self, RetentionCheck};
 use tributary_table::{Warehouse, WarehouseTable};
 
 use crate::cli::{CompactArgs, VacuumArgs};
@@ -24,6 +24,7 @@ fn tables(name: Option<&str>) -> anyhow::Result<Vec<WarehouseTable>> {
 
 pub async fn compact(args: CompactArgs) -> anyhow::Result<()> {
     let warehouse = Warehouse::open(&args.warehouse).await?;
+    warehouse.verify_conditional_writes().await?;
     let target = NonZeroU64::new(args.target_file_bytes as u64)
         .context("--target-file-bytes must be more than 0")?;
     let mut compacted = 0;
@@ -51,9 +52,17 @@ pub async fn compact(args: CompactArgs) -> anyhow::Result<()> {
 
 pub async fn vacuum(args: VacuumArgs) -> anyhow::Result<()> {
     let warehouse = Warehouse::open(&args.warehouse).await?;
+    if !args.dry_run {
+        warehouse.verify_conditional_writes().await?;
+    }
+    let check = if args.allow_short_retention {
+        RetentionCheck::Skip
+    } else {
+        RetentionCheck::Enforce
+    };
     let mut vacuumed = 0;
     for table in tables(args.table.as_deref())? {
-        match maintenance::vacuum(&warehouse, table, args.retain, args.dry_run).await? {
+        match maintenance::vacuum(&warehouse, table, args.retain, check, args.dry_run).await? {
             Some(r) => {
                 vacuumed += 1;
                 let verb = if r.dry_run { "would delete" } else { "deleted" };

@@ -11,18 +11,20 @@
 //!   128 MiB target) instead of once per run: a merged file joins the next tier and waits for
 //!   its peers, it is not rewritten with every new small file of the day.
 //!
-//! A merge reads its files, sorts the rows by [`WarehouseTable::sort_key`] and writes one file. A concurrent
-//! append does not conflict with the commit; a concurrent compaction of the same files does
-//! (Delta's conflict check on removed files), and then the loser's new files stay unreferenced
-//! until vacuum removes them. The current-state tables are compacted like the others; a
-//! refresh whose MERGE rewrote the same files wins or loses the race the same way.
+//! A merge reads its files, sorts the rows by [`WarehouseTable::sort_key`] and writes one file.
+//! The commit ([`commit_rewrite`]) builds on the newest version and lands only if every file it
+//! removes is still live there: a concurrent append does not stop it, a concurrent compaction
+//! or MERGE that already replaced one of the same files does, and then the loser's new files
+//! stay unreferenced until vacuum removes them. delta-rs's own conflict check cannot be left to
+//! decide: it ignores removes with `dataChange: false`, so two compactions of the same files
+//! would both commit and every row they rewrote would be live twice.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::{ParquetReadOptions, col};
-use deltalake_core::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake_core::DeltaTable;
 use deltalake_core::kernel::{Action, Add, Remove};
 use deltalake_core::protocol::DeltaOperation;
 use tracing::debug;
@@ -78,6 +80,32 @@ pub async fn compact(
     let Some(mut delta) = delta::open_named(warehouse, table.name()).await? else {
         return Ok(None);
     };
+    let rewrite = plan(warehouse, table, policy, &writer, &delta).await?;
+    if !rewrite.actions.is_empty() {
+        let version = commit_rewrite(&mut delta, &rewrite).await?;
+        debug!(table = table.name(), version, report = ?rewrite.report, "compacted");
+    }
+    Ok(Some(rewrite.report))
+}
+
+/// A compaction merged and written, not yet committed.
+struct Rewrite {
+    report: CompactReport,
+    /// The paths of the files it replaces.
+    removes: Vec<String>,
+    actions: Vec<Action>,
+    target_bytes: u64,
+}
+
+/// Chooses the groups of `delta`'s current snapshot, merges each into a new file, and returns
+/// the actions that would replace them.
+async fn plan(
+    warehouse: &Warehouse,
+    table: WarehouseTable,
+    policy: Policy,
+    writer: &WriterProperties,
+    delta: &DeltaTable,
+) -> Result<Rewrite, TableError> {
     let url = delta.table_url().clone();
     let snapshot = delta.snapshot().map_err(|e| delta::delta_error(&url, e))?;
     let mut partitions: BTreeMap<Partition, Vec<Candidate>> = BTreeMap::new();
@@ -90,12 +118,17 @@ pub async fn compact(
             });
         }
     }
-    let mut report = CompactReport {
-        table: table.name(),
-        ..CompactReport::default()
+    let mut rewrite = Rewrite {
+        report: CompactReport {
+            table: table.name(),
+            ..CompactReport::default()
+        },
+        removes: Vec::new(),
+        actions: Vec::new(),
+        target_bytes: policy.target(),
     };
+    let report = &mut rewrite.report;
     let now_ms = chrono::Utc::now().timestamp_millis();
-    let mut actions = Vec::new();
     for (partition, files) in partitions {
         let groups = choose(files, policy);
         if groups.is_empty() {
@@ -103,12 +136,13 @@ pub async fn compact(
         }
         report.partitions += 1;
         for (n, group) in groups.into_iter().enumerate() {
-            let written = merge(warehouse, table, partition, &group, n, &writer).await?;
+            let written = merge(warehouse, table, partition, &group, n, writer).await?;
             report.files_removed += group.len() as u64;
             report.files_added += 1;
             report.bytes_rewritten += group.iter().map(|f| f.size).sum::<u64>();
             for old in &group {
-                actions.push(Action::Remove(Remove {
+                rewrite.removes.push(old.path.clone());
+                rewrite.actions.push(Action::Remove(Remove {
                     path: old.path.clone(),
                     data_change: false,
                     deletion_timestamp: Some(now_ms),
@@ -121,7 +155,7 @@ pub async fn compact(
                     default_row_commit_version: None,
                 }));
             }
-            actions.push(Action::Add(Add {
+            rewrite.actions.push(Action::Add(Add {
                 path: written.path,
                 partition_values: delta::partition_values(&partition),
                 size: written.bytes as i64,
@@ -136,30 +170,43 @@ pub async fn compact(
             }));
         }
     }
-    if actions.is_empty() {
-        return Ok(Some(report));
-    }
+    Ok(rewrite)
+}
+
+/// Commits `rewrite` and returns the version: only if every file it removes is still live at
+/// the version it writes ([`delta::commit_if`]); a removed file that is no longer live ends the
+/// compaction with [`TableError::Superseded`].
+async fn commit_rewrite(delta: &mut DeltaTable, rewrite: &Rewrite) -> Result<u64, TableError> {
     let operation = DeltaOperation::Optimize {
         predicate: None,
-        target_size: policy.target() as i64,
+        target_size: rewrite.target_bytes as i64,
     };
-    let properties = CommitProperties::default().with_cleanup_expired_logs(Some(false));
-    let done = CommitBuilder::from(properties)
-        .with_actions(actions)
-        .build(Some(snapshot), delta.log_store(), operation)
-        .await
-        .map_err(|e| delta::delta_error(&url, e))?;
+    let all_live = |delta: &DeltaTable| {
+        let url = delta.table_url();
+        let snapshot = delta.snapshot().map_err(|e| delta::delta_error(url, e))?;
+        let live: HashSet<String> = snapshot
+            .log_data()
+            .iter()
+            .map(|f| f.path().to_string())
+            .collect();
+        match rewrite.removes.iter().find(|p| !live.contains(*p)) {
+            None => Ok(()),
+            Some(gone) => Err(TableError::Superseded {
+                url: url.to_string(),
+                what: format!("{gone} was replaced by another writer while this compaction ran"),
+                version: snapshot.version(),
+            }),
+        }
+    };
+    let version = delta::commit_if(delta, rewrite.actions.clone(), operation, all_live).await?;
     // a checkpoint of the compacted table at once: otherwise every reader replays the last
     // checkpoint, which lists each small file, and then this commit's removal of each of them,
     // until the next checkpoint interval
     // (unless the post-commit hook just wrote one, at 99, 199, ...)
-    let version = done.version();
-    delta.state = Some(done.snapshot());
-    if !(version + 1).is_multiple_of(delta::checkpoint_interval(&delta)?) {
-        delta::write_checkpoint(&delta).await;
+    if !(version + 1).is_multiple_of(delta::checkpoint_interval(delta)?) {
+        delta::write_checkpoint(delta).await;
     }
-    debug!(table = table.name(), version, ?report, "compacted");
-    Ok(Some(report))
+    Ok(version)
 }
 
 /// The groups of files to merge in one partition.
@@ -293,6 +340,67 @@ pub async fn compact_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::layout::Table;
+    use crate::testing::{append, file};
+
+    /// The live files of the table and their rows, read back from the files themselves.
+    async fn live_rows(wh: &Warehouse) -> (usize, u64) {
+        let delta = delta::open(wh, Table::Events).await.unwrap().unwrap();
+        let paths: Vec<String> = delta
+            .snapshot()
+            .unwrap()
+            .log_data()
+            .iter()
+            .map(|f| f.path().to_string())
+            .collect();
+        let mut rows = 0;
+        for path in &paths {
+            rows += delta::describe_file(wh, Table::Events, path)
+                .await
+                .unwrap()
+                .rows;
+        }
+        (paths.len(), rows)
+    }
+
+    #[tokio::test]
+    async fn of_two_compactions_of_the_same_files_only_the_first_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let wh = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
+        let mut files = Vec::new();
+        for n in 0..4 {
+            files.push(file(&wh, Table::Events, &format!("small-{n}"), 10 + n).await);
+        }
+        append(&wh, Table::Events, files).await;
+        assert_eq!(live_rows(&wh).await, (4, 46));
+        let mut delta = delta::open(&wh, Table::Events).await.unwrap().unwrap();
+
+        // two compactions read the same version and merge the same four files
+        let table = WarehouseTable::Append(Table::Events);
+        let policy = Policy::Full {
+            target_bytes: 64 << 20,
+        };
+        let writer = WriterProperties::default();
+        let mut other = delta::open(&wh, Table::Events).await.unwrap().unwrap();
+        let first = plan(&wh, table, policy, &writer, &delta).await.unwrap();
+        let second = plan(&wh, table, policy, &writer, &other).await.unwrap();
+        assert_eq!(first.removes.len(), 4);
+        assert_eq!(second.removes, first.removes);
+
+        // an append lands before either commits: it does not stop the first compaction
+        let late = file(&wh, Table::Events, "late", 5).await;
+        append(&wh, Table::Events, vec![late]).await;
+        commit_rewrite(&mut delta, &first).await.unwrap();
+        assert_eq!(live_rows(&wh).await, (2, 51));
+
+        let err = commit_rewrite(&mut other, &second).await.unwrap_err();
+        assert!(
+            matches!(err, TableError::Superseded { .. }) && err.is_conflict(),
+            "{err}"
+        );
+        assert_eq!(live_rows(&wh).await, (2, 51), "no row twice, none lost");
+    }
 
     fn files(sizes: &[u64]) -> Vec<Candidate> {
         sizes

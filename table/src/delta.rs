@@ -62,6 +62,18 @@ pub enum TableError {
          warehouse"
     )]
     PlainLayout { url: String },
+    #[error("{url}: {what} (version {version}); this writer's new files are left for vacuum")]
+    Superseded {
+        url: String,
+        what: String,
+        version: u64,
+    },
+    #[error(
+        "a retention of {retain} is below the floor of {floor}: it could delete the files of a \
+         flush written but not yet committed, or of a running query; pass \
+         --allow-short-retention if no writer and no reader is running"
+    )]
+    RetentionTooShort { retain: String, floor: String },
     #[error("reading back the data file {path}: {reason}")]
     File { path: String, reason: String },
     #[error("writing a log entry: {reason}")]
@@ -78,10 +90,14 @@ impl TableError {
     /// conflict Delta's checks found, or a version taken): trying again on the new snapshot
     /// may succeed.
     pub fn is_conflict(&self) -> bool {
-        matches!(self, TableError::Delta { source, .. } if matches!(
-            source.as_ref(),
-            DeltaTableError::Transaction { .. } | DeltaTableError::VersionAlreadyExists(_)
-        ))
+        match self {
+            TableError::Delta { source, .. } => matches!(
+                source.as_ref(),
+                DeltaTableError::Transaction { .. } | DeltaTableError::VersionAlreadyExists(_)
+            ),
+            TableError::Superseded { .. } => true,
+            _ => false,
+        }
     }
 }
 
@@ -487,7 +503,7 @@ fn error_of(delta: &DeltaTable, source: DeltaTableError) -> TableError {
     delta_error(delta.table_url(), source)
 }
 
-fn add_action(file: &DataFile, now_ms: i64) -> Action {
+pub(crate) fn add_action(file: &DataFile, now_ms: i64) -> Action {
     Action::Add(Add {
         path: file.path.clone(),
         partition_values: partition_values(&file.partition),
@@ -664,6 +680,50 @@ pub async fn commit(
                 debug!(url = %delta.table_url(), %conflict, attempts, "commit conflict; re-reading the log");
             }
             Err(e) => return Err(error_of(delta, e)),
+        }
+    }
+}
+
+/// How many times [`commit_if`] builds its commit again on a newer version.
+const MAX_CONDITIONAL_ATTEMPTS: usize = 100;
+
+/// Commits `actions` as exactly the next version of the table, provided `precondition` holds
+/// on the newest snapshot, and returns that version. delta-rs's own retries would check its
+/// conflict rules instead of ours (and they let a second removal with `dataChange: false` of
+/// an already replaced file through), so each attempt writes only the version after the
+/// snapshot it checked (no retries inside delta-rs, put-if-absent): a commit that lands
+/// between the check and the write takes that version, the write fails, and the next attempt
+/// checks again on the newer snapshot. The check and the write are thus one step in the log's
+/// order. A failed precondition ends the commit with its error.
+pub(crate) async fn commit_if(
+    delta: &mut DeltaTable,
+    actions: Vec<Action>,
+    operation: DeltaOperation,
+    precondition: impl Fn(&DeltaTable) -> Result<(), TableError>,
+) -> Result<u64, TableError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        precondition(delta)?;
+        let snapshot = delta.snapshot().map_err(|e| error_of(delta, e))?;
+        let properties = CommitProperties::default().with_cleanup_expired_logs(Some(false));
+        let result = CommitBuilder::from(properties)
+            .with_actions(actions.clone())
+            .with_max_retries(0)
+            .build(Some(snapshot), delta.log_store(), operation.clone())
+            .await
+            .map_err(|e| error_of(delta, e));
+        match result {
+            Ok(done) => {
+                let version = done.version();
+                delta.state = Some(done.snapshot());
+                return Ok(version);
+            }
+            Err(e) if e.is_conflict() && attempts < MAX_CONDITIONAL_ATTEMPTS => {
+                debug!(url = %delta.table_url(), attempts, "a commit took the version: checking again");
+                delta.update_state().await.map_err(|e| error_of(delta, e))?;
+            }
+            Err(e) => return Err(e),
         }
     }
 }

@@ -4,7 +4,8 @@
 //! - [`layout`]: the warehouse contract: table names, Arrow schemas, `year=/month=/day=`
 //!   partitions; [`sequence`]: stream sequence numbers, ordered numerically.
 //! - [`warehouse`]: the local directory or S3 prefix everything lives in; [`aws`] builds the
-//!   AWS configuration (region, credentials chain, endpoint) in one place.
+//!   AWS configuration (region, credentials chain, endpoint) in one place; [`store_probe`]:
+//!   a writer's check at start that the store enforces conditional writes.
 //! - [`delta`]: the tables as Delta Lake tables: creation, atomic commits of data files with
 //!   `txn` actions (idempotent per writer and flush), and the versions those hold;
 //!   [`committer`]: group commit, many writers' flushes to one table in one Delta commit; [`stats`]:
@@ -28,6 +29,9 @@ pub mod maintenance;
 pub mod sequence;
 pub mod state;
 pub mod stats;
+pub mod store_probe;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod txn;
 pub mod warehouse;
 

@@ -24,6 +24,23 @@ pub const DEFAULT_TARGET_FILE_BYTES: u64 = 128 << 20;
 /// longer than any query or any reader's cached snapshot).
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// The shortest retention vacuum accepts unless told otherwise, as Delta's own
+/// `retentionDurationCheck` refuses one below the table's retention. A shorter one can delete
+/// the files of a flush that is written but not yet committed (a worker waiting out a storage
+/// outage, or recovering a pending flush after a restart), and the files an hour-long query
+/// still reads. One day is also Kinesis's default retention: a pending flush older than that
+/// cannot be replayed from the stream anyway.
+pub const MIN_RETENTION: Duration = Duration::from_secs(24 * 3600);
+
+/// Whether vacuum refuses a retention below [`MIN_RETENTION`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetentionCheck {
+    /// Refuse it (the default).
+    Enforce,
+    /// Accept it: the operator knows that no writer and no reader is running.
+    Skip,
+}
+
 pub use crate::compaction::CompactReport;
 
 /// Compacts a Delta table: in every partition, the files below half of `target_bytes` are
@@ -52,13 +69,22 @@ pub struct VacuumReport {
 /// Deletes the files of a Delta table that no snapshot within `retain` needs: files removed by
 /// compaction (or any rewrite) longer ago than that, and files no commit ever added (left by a
 /// writer that died before its commit) older than that. `None` when the table is not a Delta
-/// table.
+/// table. A `retain` below [`MIN_RETENTION`] is refused unless `check` is
+/// [`RetentionCheck::Skip`] or this is a dry run.
 pub async fn vacuum(
     warehouse: &Warehouse,
     table: WarehouseTable,
     retain: Duration,
+    check: RetentionCheck,
     dry_run: bool,
 ) -> Result<Option<VacuumReport>, TableError> {
+    // a dry run deletes nothing: it may show what a short retention would delete
+    if retain < MIN_RETENTION && check == RetentionCheck::Enforce && !dry_run {
+        return Err(TableError::RetentionTooShort {
+            retain: humantime::format_duration(retain).to_string(),
+            floor: humantime::format_duration(MIN_RETENTION).to_string(),
+        });
+    }
     let Some(table_handle) = delta::open_named(warehouse, table.name()).await? else {
         return Ok(None);
     };
@@ -78,4 +104,46 @@ pub async fn vacuum(
         files_deleted: metrics.files_deleted,
         dry_run: metrics.dry_run,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::Table;
+
+    #[tokio::test]
+    async fn a_retention_below_the_floor_is_refused_unless_the_check_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let wh = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
+        delta::open_or_create(&wh, Table::Events).await.unwrap();
+        let events = WarehouseTable::Append(Table::Events);
+        let short = Duration::from_secs(3600);
+        let err = vacuum(&wh, events, short, RetentionCheck::Enforce, false)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, TableError::RetentionTooShort { .. })
+                && err
+                    .to_string()
+                    .contains("retention of 1h is below the floor of 1day"),
+            "{err}"
+        );
+        // a dry run deletes nothing, and an explicit skip is the operator's call
+        for (check, dry_run) in [
+            (RetentionCheck::Enforce, true),
+            (RetentionCheck::Skip, false),
+        ] {
+            let report = vacuum(&wh, events, short, check, dry_run)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(report.dry_run, dry_run);
+        }
+        assert!(
+            vacuum(&wh, events, MIN_RETENTION, RetentionCheck::Enforce, false)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
 }

@@ -338,9 +338,11 @@ const BUILD_PARALLELISM: usize = 2;
 /// partition by partition: a key's whole history lies in its creation day's partition, so the
 /// latest rows of a partition come from that partition's change files alone, and memory
 /// follows the largest partition, not the table. Each partition's rows are written as one
-/// file sorted by the key; one commit adds them all, with the `txn` of `version`. A second
-/// builder racing this one writes the same file names with the same rows, and its commit
-/// finds the `txn` and adds nothing.
+/// file sorted by the key; one commit adds them all, with the `txn` of `version`, and only onto
+/// a state table that is still empty at the version it writes ([`delta::commit_if`]). A second
+/// builder racing this one (two workers starting together, a backfill beside a worker) writes
+/// files of its own names, finds the first build committed, and ends with a conflict; the
+/// refresh then folds in what the first build did not hold, by MERGE.
 async fn build(
     warehouse: &Warehouse,
     table: StateTable,
@@ -364,6 +366,8 @@ async fn build(
     }
     let schema = WarehouseTable::State(table).file_schema();
     let latest = format!("{} ORDER BY {}", latest_sql(table), table.key());
+    let build_id = uuid::Uuid::new_v4().simple().to_string();
+    let build_id = build_id.as_str();
     let one_partition = |(partition, files): (Partition, Vec<String>)| {
         let (schema, latest) = (schema.clone(), latest.clone());
         async move {
@@ -388,7 +392,8 @@ async fn build(
                 .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| df(warehouse, table, e.into()))?;
-            let name = format!("build-v{version:020}.parquet");
+            // a name of this build's own: a racing build never overwrites committed files
+            let name = format!("build-v{version:020}-{build_id}.parquet");
             crate::files::write(
                 warehouse,
                 table.name(),
@@ -407,34 +412,32 @@ async fn build(
         .try_collect()
         .await?;
     let inserted = files.iter().map(|f| f.rows).sum();
-    let report = delta::commit(
-        &mut state,
-        &mut delta::TxnVersions::default(),
-        vec![delta::Contribution {
-            txn: Some(delta::Txn {
-                app_id: table.app_id(),
-                version: version as i64,
-            }),
-            files,
-        }],
-        delta::CommitKind::Backfill,
-    )
-    .await?;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let mut actions: Vec<Action> = files.iter().map(|f| delta::add_action(f, now_ms)).collect();
+    actions.push(Action::Txn(Transaction::new(
+        table.app_id(),
+        version as i64,
+    )));
+    let still_empty = |state: &DeltaTable| {
+        if is_empty(state)? {
+            return Ok(());
+        }
+        Err(TableError::Superseded {
+            url: state.table_url().to_string(),
+            what: "another build of the table committed first".into(),
+            version: state.version().unwrap_or_default(),
+        })
+    };
+    let operation = delta::operation(delta::CommitKind::Backfill, now_ms);
+    let committed = delta::commit_if(&mut state, actions, operation, still_empty).await?;
     debug!(
         table = table.name(),
-        version,
-        inserted,
-        ?report,
-        "state built"
+        version, inserted, committed, "state built"
     );
     Ok(Refresh {
         changes_version: Some(version),
         changes_read,
-        inserted: if report.version.is_some() {
-            inserted
-        } else {
-            0
-        },
+        inserted,
         updated: 0,
         full: true,
     })
@@ -529,5 +532,85 @@ fn df(
     TableError::File {
         path: warehouse.table_url(table.name()),
         reason: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::Int64Array;
+
+    use super::*;
+    use crate::testing::{append, file};
+
+    /// Rows and distinct keys of the `users` table.
+    async fn users(wh: &Warehouse) -> (i64, i64) {
+        let users = open(wh, StateTable::Users).await.unwrap().unwrap();
+        let ctx = SessionContext::new();
+        ctx.register_table("users", users.table_provider().await.unwrap())
+            .unwrap();
+        let batches = ctx
+            .sql("SELECT COUNT(*), COUNT(DISTINCT user_id) FROM users")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let n = |c: usize| {
+            batches[0]
+                .column(c)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .value(0)
+        };
+        (n(0), n(1))
+    }
+
+    #[tokio::test]
+    async fn of_two_first_builds_only_one_lands_and_the_refresh_folds_in_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let wh = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
+        let writer = WriterProperties::default();
+        let table = StateTable::Users;
+        append(
+            &wh,
+            Table::UserChanges,
+            vec![file(&wh, Table::UserChanges, "a", 10).await],
+        )
+        .await;
+        let at_first = delta::open(&wh, Table::UserChanges).await.unwrap().unwrap();
+        let schema = table.schema();
+        let empty = || delta::open_or_create_named(&wh, table.name(), &schema);
+        let first_state = empty().await.unwrap();
+        append(
+            &wh,
+            Table::UserChanges,
+            vec![file(&wh, Table::UserChanges, "b", 5).await],
+        )
+        .await;
+        let at_second = delta::open(&wh, Table::UserChanges).await.unwrap().unwrap();
+        let second_state = empty().await.unwrap();
+        let (v1, v2) = (at_first.version().unwrap(), at_second.version().unwrap());
+        assert!(v2 > v1);
+
+        // both builders found the state table empty; the one that read the older version
+        // commits first, then the other one
+        build(&wh, table, &at_first, v1, first_state, &writer)
+            .await
+            .unwrap();
+        assert_eq!(users(&wh).await, (10, 10));
+        let err = build(&wh, table, &at_second, v2, second_state, &writer)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, TableError::Superseded { .. }) && err.is_conflict(),
+            "{err}"
+        );
+        assert_eq!(users(&wh).await, (10, 10), "no key twice");
+
+        // the next refresh folds in the change table's later version
+        let done = refresh(&wh, table, &writer).await.unwrap();
+        assert_eq!((done.changes_version, done.full), (Some(v2), false));
+        assert_eq!(users(&wh).await, (15, 15));
     }
 }

@@ -162,6 +162,18 @@ impl Warehouse {
         }
     }
 
+    /// A warehouse over `store` at `url` (`s3://bucket/prefix/`), for tests of the store's
+    /// behaviour.
+    #[cfg(test)]
+    pub(crate) fn with_store(store: Arc<dyn ObjectStore>, url: &str) -> Self {
+        let url = Url::parse(url).expect("a test's warehouse URL");
+        Self {
+            store,
+            root: Path::from(url.path().trim_matches('/')),
+            url,
+        }
+    }
+
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
         &self.store
     }

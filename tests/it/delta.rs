@@ -332,7 +332,22 @@ fn compaction_rewrites_small_files_and_vacuum_deletes_the_replaced_ones() {
         "{dry}"
     );
     assert_eq!(parquet_files(&events_dir), before + added);
-    let done = tributary_ok(&["vacuum", "--warehouse", wh, "--retain", "0s"]);
+    // below the floor: refused, nothing deleted, unless the operator says so
+    let refused = tributary(&["vacuum", "--warehouse", wh, "--retain", "0s"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("below the floor of 1day"),
+        "{stderr}"
+    );
+    assert_eq!(parquet_files(&events_dir), before + added);
+    let done = tributary_ok(&[
+        "vacuum",
+        "--warehouse",
+        wh,
+        "--retain",
+        "0s",
+        "--allow-short-retention",
+    ]);
     assert!(
         done.contains(&format!("events: deleted {removed} files")),
         "{done}"

@@ -274,7 +274,14 @@ async fn compaction_and_vacuum_while_streaming_through_kill9s_keep_every_answer_
             // vacuum too, while the worker writes and compacts: it deletes the files that
             // compaction replaced more than 20 s ago, never a file of a snapshot or a flush
             if queries % 5 == 0 {
-                let out = tributary(&["vacuum", "--warehouse", &wh, "--retain", "20s"]);
+                let out = tributary(&[
+                    "vacuum",
+                    "--warehouse",
+                    &wh,
+                    "--retain",
+                    "20s",
+                    "--allow-short-retention",
+                ]);
                 let (stdout, stderr) = (
                     String::from_utf8_lossy(&out.stdout),
                     String::from_utf8_lossy(&out.stderr),

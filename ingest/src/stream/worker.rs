@@ -42,6 +42,8 @@ pub enum WorkerError {
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
     #[error(transparent)]
+    Store(#[from] tributary_table::store_probe::ProbeError),
+    #[error(transparent)]
     Resolve(#[from] ResolveError),
     #[error("the source {0} is given twice")]
     DuplicateSource(String),
@@ -76,6 +78,7 @@ pub async fn run(
     config.validate()?;
     let sdk = load_sdk_config().await;
     let warehouse = Warehouse::open(&config.warehouse).await?;
+    warehouse.verify_conditional_writes().await?;
     tributary_table::delta::refuse_plain_layout(&warehouse).await?;
     // every table exists from the start: readers find empty tables, not missing ones
     for table in tributary_table::Table::ALL {

@@ -1,0 +1,241 @@
+//! Conditional writes, verified before anything is written.
+//!
+//! The Delta log (a version is written with put-if-absent: `If-None-Match: *` on S3, `O_EXCL`
+//! locally) and the shard leases (a checkpoint is replaced only if it is still the version read:
+//! `If-Match` on S3) are correct only on a store that enforces those conditions. Some
+//! S3-compatible stores accept the headers and ignore them (older MinIO versions, other S3
+//! clones): every write then succeeds, two writers of one log version both "win", and the log
+//! and the leases break silently. So a writer probes the store once at start: a second create
+//! of one key must fail, and so must a replace that names a stale version. A store that
+//! accepts either is refused, by name.
+
+use bytes::Bytes;
+use object_store::path::Path;
+use object_store::{PutMode, PutOptions, PutPayload, UpdateVersion};
+
+use crate::warehouse::{Warehouse, WarehouseError};
+
+/// Where the probe objects are written (and deleted again).
+const PROBE_PREFIX: &str = "_tributary/probe";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error(
+        "the store of {url} ({store}) {what}: it does not enforce conditional writes, which \
+         the Delta log and the shard leases depend on (two writers would both win); use AWS S3, \
+         a local directory, or a store that enforces If-None-Match and If-Match"
+    )]
+    NotEnforced {
+        url: String,
+        store: String,
+        what: &'static str,
+    },
+    #[error("probing the conditional writes of {url}: {operation} {key} failed: {source}")]
+    Store {
+        url: String,
+        operation: &'static str,
+        key: String,
+        source: Box<object_store::Error>,
+    },
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+}
+
+impl Warehouse {
+    /// Checks that the store refuses a second create of one key and, on S3, a replace with a
+    /// stale version; see the module documentation. Costs three or four requests.
+    pub async fn verify_conditional_writes(&self) -> Result<(), ProbeError> {
+        let key = format!("{PROBE_PREFIX}/{}", uuid::Uuid::new_v4());
+        let path = self.path(&key);
+        let result = self.probe(&path).await;
+        // the probe object goes whatever the outcome; a failed delete leaves one tiny object
+        let _ = self.delete(&path).await;
+        result
+    }
+
+    async fn probe(&self, path: &Path) -> Result<(), ProbeError> {
+        let store = self.store();
+        let failed = |operation: &'static str, source| ProbeError::Store {
+            url: self.url().to_string(),
+            operation,
+            key: path.to_string(),
+            source: Box::new(source),
+        };
+        let refused = |what: &'static str| ProbeError::NotEnforced {
+            url: self.url().to_string(),
+            store: store.to_string(),
+            what,
+        };
+        let create = |body: &'static [u8]| {
+            store.put_opts(
+                path,
+                PutPayload::from_bytes(Bytes::from_static(body)),
+                PutOptions::from(PutMode::Create),
+            )
+        };
+        let first = create(b"first")
+            .await
+            .map_err(|e| failed("PUT (If-None-Match)", e))?;
+        match create(b"second").await {
+            Err(
+                object_store::Error::AlreadyExists { .. }
+                | object_store::Error::Precondition { .. },
+            ) => {}
+            Ok(_) => return Err(refused("accepted a second create of one key")),
+            Err(e) => return Err(failed("PUT (If-None-Match)", e)),
+        }
+        // the local store has no replace-if-version (the leases use their own locked swap)
+        if self.url().scheme() != "s3" {
+            return Ok(());
+        }
+        let stale = UpdateVersion {
+            e_tag: Some("\"00000000000000000000000000000000\"".into()),
+            version: None,
+        };
+        match store
+            .put_opts(
+                path,
+                PutPayload::from_bytes(Bytes::from_static(b"stale")),
+                PutOptions::from(PutMode::Update(stale)),
+            )
+            .await
+        {
+            Err(
+                object_store::Error::Precondition { .. }
+                | object_store::Error::AlreadyExists { .. },
+            ) => {}
+            Ok(_) => return Err(refused("accepted a replace that named a stale version")),
+            Err(e) => return Err(failed("PUT (If-Match)", e)),
+        }
+        let current = UpdateVersion {
+            e_tag: first.e_tag,
+            version: first.version,
+        };
+        store
+            .put_opts(
+                path,
+                PutPayload::from_bytes(Bytes::from_static(b"third")),
+                PutOptions::from(PutMode::Update(current)),
+            )
+            .await
+            .map_err(|e| failed("PUT (If-Match, current version)", e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt;
+    use std::ops::Range;
+    use std::sync::Arc;
+
+    use futures::stream::BoxStream;
+    use object_store::memory::InMemory;
+    use object_store::{
+        CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+        PutMultipartOptions, PutResult,
+    };
+
+    use super::*;
+
+    /// A store that takes every conditional write as a plain overwrite, as an S3 clone that
+    /// ignores `If-None-Match` does.
+    #[derive(Debug)]
+    struct IgnoresConditions(InMemory);
+
+    impl fmt::Display for IgnoresConditions {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "IgnoresConditions")
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl ObjectStore for IgnoresConditions {
+        async fn put_opts(
+            &self,
+            location: &Path,
+            payload: PutPayload,
+            _opts: PutOptions,
+        ) -> object_store::Result<PutResult> {
+            self.0
+                .put_opts(location, payload, PutOptions::default())
+                .await
+        }
+        async fn put_multipart_opts(
+            &self,
+            location: &Path,
+            opts: PutMultipartOptions,
+        ) -> object_store::Result<Box<dyn MultipartUpload>> {
+            self.0.put_multipart_opts(location, opts).await
+        }
+        async fn get_opts(
+            &self,
+            location: &Path,
+            options: GetOptions,
+        ) -> object_store::Result<GetResult> {
+            self.0.get_opts(location, options).await
+        }
+        async fn get_ranges(
+            &self,
+            location: &Path,
+            ranges: &[Range<u64>],
+        ) -> object_store::Result<Vec<Bytes>> {
+            self.0.get_ranges(location, ranges).await
+        }
+        fn delete_stream(
+            &self,
+            locations: BoxStream<'static, object_store::Result<Path>>,
+        ) -> BoxStream<'static, object_store::Result<Path>> {
+            self.0.delete_stream(locations)
+        }
+        fn list(
+            &self,
+            prefix: Option<&Path>,
+        ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+            self.0.list(prefix)
+        }
+        async fn list_with_delimiter(
+            &self,
+            prefix: Option<&Path>,
+        ) -> object_store::Result<ListResult> {
+            self.0.list_with_delimiter(prefix).await
+        }
+        async fn copy_opts(
+            &self,
+            from: &Path,
+            to: &Path,
+            options: CopyOptions,
+        ) -> object_store::Result<()> {
+            self.0.copy_opts(from, to, options).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_local_warehouse_enforces_its_conditional_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let wh = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
+        wh.verify_conditional_writes().await.unwrap();
+        let left = wh.list(&wh.path(PROBE_PREFIX)).await.unwrap();
+        assert!(left.is_empty(), "the probe object is deleted: {left:?}");
+    }
+
+    #[tokio::test]
+    async fn a_store_that_ignores_conditions_is_refused_by_name() {
+        let wh = Warehouse::with_store(
+            Arc::new(IgnoresConditions(InMemory::new())),
+            "s3://clone/wh/",
+        );
+        let err = wh.verify_conditional_writes().await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, ProbeError::NotEnforced { .. })
+                && text.contains("IgnoresConditions")
+                && text.contains("s3://clone/wh/")
+                && text.contains("second create"),
+            "{text}"
+        );
+        // and one that enforces them passes, the stale-version check included
+        let wh = Warehouse::with_store(Arc::new(InMemory::new()), "s3://real/wh/");
+        wh.verify_conditional_writes().await.unwrap();
+    }
+}
