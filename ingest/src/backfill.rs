@@ -5,9 +5,11 @@
 //! Each input file is a unit named `bf-<hash of format and URI>`, and a writer with its own
 //! `txn` in the tables: its files are committed once, in one commit per table at the end of the
 //! run, and a later run leaves the tables that hold its `txn` as they are (see
-//! [`DeltaCommits`]). Its sink names files `bf-<hash>-<n>`, and `n` depends only on the records
-//! and the buffer limits, so a run after a crash rewrites the same objects; files no commit
-//! names are invisible to readers (vacuum removes them). Dead letters are plain JSON Lines
+//! [`DeltaCommits`]). Its sink names files `bf-<hash>-<run>-<n>`, where `<run>` is drawn at
+//! random for each run: two runs of one input (a re-run beside a hung one, or two operators at
+//! once) never write to one object, so a committed file is never replaced by another run's
+//! bytes, and whichever commits first wins by `txn`. Files no commit names (a crashed run's, a
+//! losing run's) are invisible to readers; vacuum removes them. Dead letters are plain JSON Lines
 //! files: once every input is written, dead-letter files of these units that this run did not
 //! write are deleted.
 //!
@@ -137,6 +139,7 @@ pub async fn run(
         held.push(delta.holding(unit).await?);
     }
     report.already_committed = held.iter().map(|h| h.len() as u64).sum();
+    let run = format!("{:016x}", rand::random::<u64>());
     let mut files = futures::stream::iter(
         inputs
             .files
@@ -145,7 +148,7 @@ pub async fn run(
             .zip(held),
     )
     .map(|((input, unit), held)| {
-        let mut sink = Sink::new(warehouse.clone(), sink_config, unit.clone());
+        let mut sink = Sink::new(warehouse.clone(), sink_config, format!("{unit}-{run}"));
         sink.skip_tables(held);
         let (seen, progress) = (&seen, &progress);
         async move {
@@ -323,7 +326,7 @@ async fn delete_stale(
         for object in warehouse.list(&warehouse.path(prefix)).await? {
             let relative = warehouse.relative(&object.location);
             let name = relative.rsplit('/').next().unwrap_or_default();
-            // bf-<16 hex>-<n>.<ext>
+            // bf-<16 hex>-<16 hex run>-<n>.<ext>
             let unit = name.get(..19).unwrap_or_default();
             if units.contains(unit) && !written.contains(relative) {
                 warehouse.delete(&object.location).await?;
@@ -336,8 +339,8 @@ async fn delete_stale(
 
 /// The Delta side of a backfill: each input is one writer (`txn` app id = its unit name,
 /// version 1), and each table gets one commit at the end of the run with every input's files.
-/// A run that dies before a table's commit left files no reader sees; the next run writes them
-/// again (same names) and commits them. A table that holds an input's txn is not written again.
+/// A run that dies before a table's commit left files no reader sees; the next run writes its
+/// own and commits them. A table that holds an input's txn is not written again.
 struct DeltaCommits {
     tables: Vec<CommitTarget>,
 }

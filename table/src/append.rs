@@ -21,6 +21,17 @@
 //! entry that changes the schema or protocol, or that cannot be read, makes the handle load the
 //! table again. A table whose protocol needs writer features beyond appendOnly and invariants
 //! is committed through delta-rs instead, which knows them.
+//!
+//! A blind append trusts that the entry after the last one this handle knows is the next free
+//! version. That holds only while the log is not cleaned up past it: cleanup deletes entries
+//! below a checkpoint once they are older than the table's log retention, so a handle that
+//! has not written or read an entry for that long could write its entry into the gap it left
+//! below the newest checkpoint, where no reader looks (and its flush would be lost). Every
+//! entry after the one a handle knows was written after it, so none of them is older than the
+//! handle's last contact with the log: a handle idle for half the log retention loads the
+//! table again before it writes or answers.
+
+use std::time::Duration;
 
 use bytes::Bytes;
 use deltalake_core::kernel::transaction::{PROTOCOL, TransactionError};
@@ -52,6 +63,22 @@ pub struct Appender {
     blind: bool,
     /// The table's `delta.checkpointInterval`.
     checkpoint_interval: u64,
+    /// When this handle last learned the latest version (loaded the table, wrote an entry or
+    /// read a new one), by this machine's clock, in Unix milliseconds.
+    contact_ms: i64,
+    /// How long the handle may be idle before it loads the table again: half the table's
+    /// `delta.logRetentionDuration`.
+    reload_after: Duration,
+}
+
+/// Where reading the entry after the handle's version left it.
+enum Next {
+    /// Read and learned: the handle is at that version now.
+    Learned,
+    /// There is no such entry (yet).
+    Missing,
+    /// The entry changes the table or cannot be read: load the table again.
+    Reload,
 }
 
 impl Appender {
@@ -60,19 +87,72 @@ impl Appender {
         Self::of(delta::open_or_create(warehouse, table).await?)
     }
 
+    /// Opens `table` for stream commits if it has a log (`None` if not: nothing is created).
+    pub async fn open_existing(
+        warehouse: &Warehouse,
+        table: Table,
+    ) -> Result<Option<Self>, TableError> {
+        delta::open_if_logged(warehouse, table)
+            .await?
+            .map(Self::of)
+            .transpose()
+    }
+
     fn of(base: DeltaTable) -> Result<Self, TableError> {
+        use deltalake_core::table::config::TablePropertiesExt as _;
         let version = base
             .version()
             .expect("a loaded or created table has a version");
         let blind = appends_are_blind(&base)?;
         let checkpoint_interval = delta::checkpoint_interval(&base)?;
+        let retention = base
+            .snapshot()
+            .map_err(|e| delta::delta_error(base.table_url(), e))?
+            .table_config()
+            .log_retention_duration();
         Ok(Self {
             base,
             version,
             txns: TxnVersions::default(),
             blind,
             checkpoint_interval,
+            contact_ms: now_ms(),
+            reload_after: retention / 2,
         })
+    }
+
+    /// Whether the handle has been idle too long to trust that the log has no gap after its
+    /// version (a clock that went back counts as idle too).
+    fn idle(&self) -> bool {
+        let idle_ms = now_ms() - self.contact_ms;
+        idle_ms < 0 || idle_ms as u128 > self.reload_after.as_millis()
+    }
+
+    /// The latest `txn` version of `app_id` that the table holds, as of its newest entry.
+    pub async fn held(&mut self, app_id: &str) -> Result<Option<i64>, TableError> {
+        if !self.blind {
+            self.base.update_state().await.map_err(|e| self.error(e))?;
+            self.version = self.base.version().unwrap_or(self.version);
+            return self.txns.get(&self.base, app_id).await;
+        }
+        self.catch_up().await?;
+        self.txns.get_after(&self.base, app_id).await
+    }
+
+    /// Reads the entries after the handle's version up to the newest one (one GET each, and
+    /// one that finds nothing), or loads the table again if it is idle or far behind.
+    async fn catch_up(&mut self) -> Result<(), TableError> {
+        if self.idle() {
+            return self.reload().await;
+        }
+        for _ in 0..MAX_ENTRIES_BEHIND {
+            match self.read_entry(self.version + 1).await? {
+                Next::Learned => {}
+                Next::Missing => return Ok(()),
+                Next::Reload => break,
+            }
+        }
+        self.reload().await
     }
 
     /// Commits the files of every contribution whose `txn` the table does not hold yet, in one
@@ -93,6 +173,10 @@ impl Appender {
             self.version = self.base.version().unwrap_or(self.version);
             return Ok(report);
         }
+        if self.idle() {
+            debug!(url = %self.base.table_url(), "idle for half the log retention: loading the table again");
+            self.reload().await?;
+        }
         let mut behind = 0;
         loop {
             let (report, actions, txns) = self.actions(&contributions).await?;
@@ -109,6 +193,7 @@ impl Appender {
             match written {
                 Ok(()) => {
                     self.version = next;
+                    self.contact_ms = now_ms();
                     for txn in txns {
                         self.txns.record(&txn.app_id, txn.version);
                     }
@@ -124,7 +209,8 @@ impl Appender {
                 Err(TransactionError::VersionAlreadyExists(_)) => {
                     behind += 1;
                     debug!(url = %self.base.table_url(), version = next, "another writer took the version; reading its entry");
-                    if behind >= MAX_ENTRIES_BEHIND || !self.read_entry(next).await? {
+                    let learned = matches!(self.read_entry(next).await?, Next::Learned);
+                    if behind >= MAX_ENTRIES_BEHIND || !learned {
                         self.reload().await?;
                         behind = 0;
                     }
@@ -140,7 +226,7 @@ impl Appender {
         &mut self,
         contributions: &[Contribution],
     ) -> Result<(CommitReport, Vec<Action>, Vec<Transaction>), TableError> {
-        let now_ms = chrono::Utc::now().timestamp_millis();
+        let now_ms = now_ms();
         let held = delta::Held::After(&self.base);
         let selected = delta::select(contributions, now_ms, &mut self.txns, held).await?;
         if selected.is_empty() {
@@ -158,9 +244,8 @@ impl Appender {
         Ok((selected.report, actions, selected.txns))
     }
 
-    /// Learns the entry another writer wrote at `version`; `false` if this handle must load
-    /// the table again (the entry changes the schema or protocol, cannot be read, or is gone).
-    async fn read_entry(&mut self, version: u64) -> Result<bool, TableError> {
+    /// Learns the entry another writer wrote at `version` (the one after the handle's).
+    async fn read_entry(&mut self, version: u64) -> Result<Next, TableError> {
         let entry = self
             .base
             .log_store()
@@ -168,13 +253,14 @@ impl Appender {
             .await
             .map_err(|e| self.error(e))?;
         let Some(entry) = entry else {
-            return Ok(false);
+            return Ok(Next::Missing);
         };
         if changes_table(&entry) || !self.txns.learn(&entry) {
-            return Ok(false);
+            return Ok(Next::Reload);
         }
         self.version = version;
-        Ok(true)
+        self.contact_ms = now_ms();
+        Ok(Next::Learned)
     }
 
     /// Loads the table's latest snapshot as the new base.
@@ -204,6 +290,10 @@ impl Appender {
     fn error(&self, e: deltalake_core::DeltaTableError) -> TableError {
         delta::delta_error(self.base.table_url(), e)
     }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 /// The commit's `commitInfo`, first in the entry as the protocol asks.
@@ -389,6 +479,65 @@ mod tests {
             .collect();
         expected.sort();
         assert_eq!(files(&table).await, expected);
+    }
+
+    #[tokio::test]
+    async fn a_handle_idle_past_the_log_retention_commits_after_the_newest_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let wh = warehouse(&dir).await;
+        let mut idle = Appender::open(&wh, Table::Events).await.unwrap();
+        // others commit past a checkpoint, and the log's cleanup (here by hand, as if the
+        // entries were older than the retention) removes every entry below it
+        let mut busy = Appender::open(&wh, Table::Events).await.unwrap();
+        let commits = CHECKPOINT_INTERVAL + 1;
+        for v in 1..=commits as i64 {
+            busy.commit(vec![contribution("s/1", v, &[&format!("a{v}")])])
+                .await
+                .unwrap();
+        }
+        let log = dir.path().join("events/_delta_log");
+        for version in 0..CHECKPOINT_INTERVAL - 1 {
+            std::fs::remove_file(log.join(format!("{version:020}.json"))).unwrap();
+        }
+        // the idle handle knows version 0; version 1 is free again, below the checkpoint
+        idle.reload_after = Duration::ZERO;
+        let report = idle
+            .commit(vec![contribution("s/2", 1, &["late"])])
+            .await
+            .unwrap();
+        assert_eq!(report.version, Some(commits + 1));
+        let table = delta::open(&wh, Table::Events).await.unwrap().unwrap();
+        assert!(
+            files(&table).await.contains(&"late.parquet".to_string()),
+            "the idle handle's flush is not in the table"
+        );
+        assert_eq!(delta::txn_version(&table, "s/2").await.unwrap(), Some(1));
+    }
+
+    #[tokio::test]
+    async fn held_answers_from_the_newest_entry_without_creating_a_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let wh = warehouse(&dir).await;
+        assert!(
+            Appender::open_existing(&wh, Table::Events)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(!dir.path().join("events").exists());
+        let mut reader = Appender::open(&wh, Table::Events).await.unwrap();
+        let mut writer = Appender::open(&wh, Table::Events).await.unwrap();
+        assert_eq!(reader.held("s/1").await.unwrap(), None);
+        for v in 1..=3 {
+            writer
+                .commit(vec![contribution("s/1", v, &[&format!("a{v}")])])
+                .await
+                .unwrap();
+        }
+        // the reader learns the other handle's entries
+        assert_eq!(reader.held("s/1").await.unwrap(), Some(3));
+        assert_eq!(reader.held("s/9").await.unwrap(), None);
+        assert_eq!(reader.version, 3);
     }
 
     #[test]

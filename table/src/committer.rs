@@ -9,7 +9,8 @@
 //! [`MAX_GROUP`], and never two of one writer) into the same commit. While a commit is in
 //! flight, new requests queue up, so the number of commits per table follows the commit
 //! latency, not the number of shards: a worker with 200 shards flushing every second makes
-//! about as many commits as one with 2.
+//! about as many commits as one with 2. The same task answers which flush of a writer the
+//! table holds ([`Committer::held`]), from the handle it keeps, brought to the newest entry.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -41,6 +42,9 @@ pub struct Committed {
     pub version: Option<u64>,
     /// Writers whose contributions went into the same commit.
     pub group: usize,
+    /// `Some(v)`: the table held this contribution's `txn` already, at version `v` (at least
+    /// the contribution's), so its files were not added.
+    pub held: Option<i64>,
 }
 
 struct Request {
@@ -48,11 +52,21 @@ struct Request {
     reply: oneshot::Sender<Result<Committed, CommitError>>,
 }
 
+/// What a table's commit task is asked.
+enum Ask {
+    Commit(Request),
+    /// The latest `txn` version of a writer (the app id) that the table holds.
+    Held {
+        app_id: String,
+        reply: oneshot::Sender<Result<Option<i64>, CommitError>>,
+    },
+}
+
 /// Commits to the tables of one warehouse; cheap to clone, shared by all shard tasks.
 #[derive(Clone)]
 pub struct Committer {
     warehouse: Warehouse,
-    queues: Arc<Mutex<HashMap<Table, mpsc::UnboundedSender<Request>>>>,
+    queues: Arc<Mutex<HashMap<Table, mpsc::UnboundedSender<Ask>>>>,
     committed: Arc<Notify>,
 }
 
@@ -79,10 +93,36 @@ impl Committer {
         contribution: Contribution,
     ) -> Result<Committed, CommitError> {
         let (reply, answer) = oneshot::channel();
-        let request = Request {
-            contribution,
-            reply,
-        };
+        self.ask(
+            table,
+            Ask::Commit(Request {
+                contribution,
+                reply,
+            }),
+        );
+        answer
+            .await
+            .unwrap_or_else(|_| unreachable!("a table's commit task answers every request"))
+    }
+
+    /// The latest `txn` version of writer `app_id` that `table` holds, as of its newest log
+    /// entry (`None`: none, or the table has no log; none is created). Asked in line with the
+    /// table's commits, from the handle they keep.
+    pub async fn held(&self, table: Table, app_id: &str) -> Result<Option<i64>, CommitError> {
+        let (reply, answer) = oneshot::channel();
+        self.ask(
+            table,
+            Ask::Held {
+                app_id: app_id.to_string(),
+                reply,
+            },
+        );
+        answer
+            .await
+            .unwrap_or_else(|_| unreachable!("a table's commit task answers every request"))
+    }
+
+    fn ask(&self, table: Table, ask: Ask) {
         let queue = {
             let mut queues = self.queues.lock().expect("the queue map is never poisoned");
             queues
@@ -100,11 +140,8 @@ impl Committer {
                 .clone()
         };
         queue
-            .send(request)
+            .send(ask)
             .unwrap_or_else(|_| unreachable!("a table's commit task runs while its queue lives"));
-        answer
-            .await
-            .unwrap_or_else(|_| unreachable!("a table's commit task answers every request"))
     }
 }
 
@@ -113,65 +150,91 @@ impl Committer {
 async fn commit_loop(
     warehouse: Warehouse,
     table: Table,
-    mut queue: mpsc::UnboundedReceiver<Request>,
+    mut queue: mpsc::UnboundedReceiver<Ask>,
     committed: Arc<Notify>,
 ) {
     let mut appender: Option<Appender> = None;
-    let mut waiting: VecDeque<Request> = VecDeque::new();
+    let mut waiting: VecDeque<Ask> = VecDeque::new();
     loop {
         if waiting.is_empty() {
             match queue.recv().await {
-                Some(request) => waiting.push_back(request),
+                Some(ask) => waiting.push_back(ask),
                 None => return,
             }
         }
-        while let Ok(request) = queue.try_recv() {
-            waiting.push_back(request);
+        while let Ok(ask) = queue.try_recv() {
+            waiting.push_back(ask);
+        }
+        if let Some(Ask::Held { .. }) = waiting.front() {
+            let Some(Ask::Held { app_id, reply }) = waiting.pop_front() else {
+                unreachable!("the front was a question")
+            };
+            let answer = held(&warehouse, table, &mut appender, &app_id)
+                .await
+                .map_err(|e| {
+                    appender = None;
+                    CommitError {
+                        table: table.name(),
+                        source: Arc::new(e),
+                    }
+                });
+            let _ = reply.send(answer);
+            continue;
         }
         let group = take_group(&mut waiting);
         let contributions: Vec<Contribution> =
             group.iter().map(|r| r.contribution.clone()).collect();
-        let result = commit_group(&warehouse, table, &mut appender, contributions).await;
+        let result = commit_group(&warehouse, table, &mut appender, contributions)
+            .await
+            .map_err(Arc::new);
         let size = group.len();
-        let answer = match result {
+        let answer = |request: &Request| match &result {
+            Ok(report) => Ok(Committed {
+                version: report.version,
+                group: size,
+                held: request
+                    .contribution
+                    .txn
+                    .as_ref()
+                    .and_then(|t| report.held.get(&t.app_id).copied()),
+            }),
+            Err(e) => Err(CommitError {
+                table: table.name(),
+                source: e.clone(),
+            }),
+        };
+        match &result {
             Ok(report) => {
                 // what the current-state tables follow: new change rows
                 if report.version.is_some() && table != Table::Events {
                     committed.notify_one();
                 }
                 debug!(table = table.name(), version = ?report.version, group = size, files = report.files, "group commit");
-                Ok(Committed {
-                    version: report.version,
-                    group: size,
-                })
             }
-            Err(e) => {
-                // the next group starts from a fresh snapshot
-                appender = None;
-                Err(CommitError {
-                    table: table.name(),
-                    source: Arc::new(e),
-                })
-            }
-        };
+            // the next group starts from a fresh snapshot
+            Err(_) => appender = None,
+        }
         for request in group {
             // a writer that stopped waiting (shutdown) does not need the answer
-            let _ = request.reply.send(answer.clone());
+            let reply = answer(&request);
+            let _ = request.reply.send(reply);
         }
     }
 }
 
 /// The longest run of waiting requests from distinct writers, at most [`MAX_GROUP`].
-fn take_group(waiting: &mut VecDeque<Request>) -> Vec<Request> {
+fn take_group(waiting: &mut VecDeque<Ask>) -> Vec<Request> {
     let mut writers = HashSet::new();
     let mut group = Vec::new();
-    while let Some(next) = waiting.front() {
+    while let Some(Ask::Commit(next)) = waiting.front() {
         let writer = next.contribution.txn.as_ref().map(|t| t.app_id.clone());
         if group.len() >= MAX_GROUP || writer.as_ref().is_some_and(|w| writers.contains(w)) {
             break;
         }
         writers.extend(writer);
-        group.extend(waiting.pop_front());
+        if let Some(Ask::Commit(request)) = waiting.pop_front() {
+            group.push(request);
+        }
     }
     group
 }
@@ -187,6 +250,22 @@ async fn commit_group(
         None => cached.insert(Appender::open(warehouse, table).await?),
     };
     appender.commit(contributions).await
+}
+
+/// A writer's `txn` version in `table`, from the kept handle (opened if the table has a log).
+async fn held(
+    warehouse: &Warehouse,
+    table: Table,
+    cached: &mut Option<Appender>,
+    app_id: &str,
+) -> Result<Option<i64>, TableError> {
+    if cached.is_none() {
+        *cached = Appender::open_existing(warehouse, table).await?;
+    }
+    match cached {
+        Some(appender) => appender.held(app_id).await,
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]
@@ -257,13 +336,13 @@ mod tests {
 
     #[test]
     fn a_group_never_holds_two_flushes_of_one_writer() {
-        let mut waiting: VecDeque<Request> = VecDeque::new();
+        let mut waiting: VecDeque<Ask> = VecDeque::new();
         for (w, v) in [("a", 1), ("b", 1), ("a", 2), ("c", 1)] {
             let (reply, _) = oneshot::channel();
-            waiting.push_back(Request {
+            waiting.push_back(Ask::Commit(Request {
                 contribution: contribution(w, v),
                 reply,
-            });
+            }));
         }
         let group = take_group(&mut waiting);
         assert_eq!(group.len(), 2);

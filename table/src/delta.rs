@@ -11,7 +11,7 @@
 //! `PutMode::Create` writes of the next log entry (S3 conditional writes, `O_EXCL` locally), so
 //! two writers never both win a version; a loser re-reads the log and tries the next one.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
@@ -163,6 +163,8 @@ pub struct CommitReport {
     pub files: usize,
     /// Contributions skipped because the table already holds their `txn`.
     pub already_committed: usize,
+    /// The writers of those contributions, each with the `txn` version the table holds.
+    pub held: BTreeMap<String, i64>,
 }
 
 /// How a commit is labelled in the table's history.
@@ -564,8 +566,9 @@ pub(crate) async fn select(
                 Held::After(base) => txns.get_after(base, &txn.app_id).await?,
             };
             let grouped = in_this_commit.get(txn.app_id.as_str()).copied();
-            if held.max(grouped).is_some_and(|v| v >= txn.version) {
+            if let Some(held) = held.max(grouped).filter(|v| *v >= txn.version) {
                 selected.report.already_committed += 1;
+                selected.report.held.insert(txn.app_id.clone(), held);
                 continue;
             }
             in_this_commit.insert(&txn.app_id, txn.version);

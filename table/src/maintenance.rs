@@ -46,6 +46,9 @@ pub use crate::compaction::CompactReport;
 /// Compacts a Delta table: in every partition, the files below half of `target_bytes` are
 /// rewritten into files of about `target_bytes`, sorted by [`WarehouseTable::sort_key`], with
 /// `writer` (the warehouse's Parquet settings). `None` when the table is not a Delta table.
+/// A compaction that another writer's rewrite of the same files overtook (a worker's
+/// compaction, a state refresh) plans again on the new snapshot, up to
+/// [`COMPACT_ATTEMPTS`] times.
 pub async fn compact(
     warehouse: &Warehouse,
     table: WarehouseTable,
@@ -55,8 +58,20 @@ pub async fn compact(
     let policy = Policy::Full {
         target_bytes: target_bytes.get(),
     };
-    crate::compaction::compact(warehouse, table, policy, writer).await
+    let mut attempt = 1;
+    loop {
+        match crate::compaction::compact(warehouse, table, policy, writer.clone()).await {
+            Err(e) if e.is_conflict() && attempt < COMPACT_ATTEMPTS => {
+                tracing::info!(table = table.name(), attempt, error = %e, "compaction overtaken; planning again");
+                attempt += 1;
+            }
+            done => return done,
+        }
+    }
 }
+
+/// How many times [`compact`] plans again after losing to another rewrite.
+pub const COMPACT_ATTEMPTS: usize = 5;
 
 /// What one table's vacuum did (or would do, in a dry run).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -321,6 +321,116 @@ async fn compaction_and_vacuum_while_streaming_through_kill9s_keep_every_answer_
     );
 }
 
+/// Two writers at once, from outside: two workers on one stream, one of them so slow inside
+/// its flushes (a pause longer than the lease after each step) that the other takes its shards
+/// over mid-flush and replays them while the slow one's late writes and commits still land;
+/// both compact every 2 s, and `tributary compact` runs beside them. Every row is there once,
+/// and every file the log names reads (a file replaced under its committed size would not).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_and_compact_at_once_with_stolen_flushes_keep_every_row_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, s3) = (kinesis().await, s3_client().await);
+    let stream = create_stream(&k, "two-writers", 4).await;
+    let bucket = create_bucket(&s3, "two-writers-wh").await;
+    let wh = format!("s3://{bucket}/wh");
+    let sources = [format!("kinesis:{stream}")];
+    let compacting = ["--compact-interval", "2s", "--compact-fan-in", "2"];
+    let slow_args = [
+        &compacting[..],
+        &[
+            "--worker-id",
+            "slow",
+            "--test-flush-step-delay",
+            "4s",
+            "--log",
+            "info,tributary_ingest::stream::flush=debug",
+        ],
+    ]
+    .concat();
+    let fast_args = [&compacting[..], &["--worker-id", "fast"]].concat();
+    let slow = Worker::start(&sources, &wh, dir.path(), "slow", &slow_args, &[]);
+    let fast = Worker::start(&sources, &wh, dir.path(), "fast", &fast_args, &[]);
+    let batches: Vec<Vec<(String, Vec<u8>)>> =
+        (0..6).map(|b| events(300, &format!("t{b}"))).collect();
+    let total: u64 = batches.iter().map(|b| b.len() as u64).sum();
+    let mut seen = 0;
+    let mut check = |produced: u64| {
+        let row = &sql(
+            &wh,
+            "SELECT COUNT(*) AS n, COUNT(DISTINCT properties.page) AS pages FROM events",
+        )[0];
+        let (n, pages) = (row["n"].as_u64().unwrap(), row["pages"].as_u64().unwrap());
+        assert_eq!(n, pages, "a row is there twice");
+        assert!(n >= seen, "{n} rows after {seen}: rows went missing");
+        assert!(n <= produced, "{n} rows of {produced} produced");
+        seen = n;
+    };
+    let mut compactions = 0;
+    for (i, batch) in batches.iter().enumerate() {
+        put_records(&k, &stream, batch).await;
+        let produced = (i as u64 + 1) * 300;
+        let until = tokio::time::Instant::now() + Duration::from_secs(4);
+        while tokio::time::Instant::now() < until {
+            check(produced);
+            let out = tributary(&[
+                "compact",
+                "--warehouse",
+                &wh,
+                "--table",
+                "events",
+                "--target-file-bytes",
+                "1MiB",
+            ]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            // before a worker created the table there is nothing to compact
+            assert!(
+                out.status.success() || stderr.contains("no Delta tables"),
+                "compact failed: {stderr}"
+            );
+            compactions += u32::from(out.status.success());
+        }
+    }
+    wait_for_rows_explained(
+        &wh,
+        "events",
+        total,
+        Duration::from_secs(180),
+        Some(&fast.log),
+    )
+    .await;
+    check(total);
+    let log_of = |w: &Worker| std::fs::read_to_string(&w.log).unwrap_or_default();
+    let (slow_log, fast_log) = (log_of(&slow), log_of(&fast));
+    let stolen = slow_log.matches("lease lost to another worker").count();
+    let replays = [&slow_log, &fast_log]
+        .iter()
+        .map(|l| l.matches("replaying a pending flush").count())
+        .sum::<usize>();
+    println!("{compactions} runs of compact, {stolen} shards stolen mid-flush, {replays} replays");
+    assert!(
+        stolen >= 1,
+        "the slow worker never lost a shard inside a flush"
+    );
+    assert!(
+        replays >= 1,
+        "no flush was taken over before its files were written"
+    );
+    assert!(compactions >= 1, "compact never ran beside the workers");
+    assert!(fast.terminate(Duration::from_secs(60)).success());
+    assert!(slow.terminate(Duration::from_secs(60)).success());
+    assert_eq!(count_rows(&wh, "events"), total);
+    assert_eq!(duplicate_rows(&wh, "events"), 0);
+    let per_batch = sql(
+        &wh,
+        "SELECT split_part(properties.page, '/', 2) AS b, COUNT(*) AS n FROM events GROUP BY 1 ORDER BY 1",
+    );
+    assert_eq!(per_batch.len(), 6, "{per_batch:?}");
+    assert!(
+        per_batch.iter().all(|r| r["n"].as_u64() == Some(300)),
+        "{per_batch:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn split_and_merge_while_running_lose_nothing_and_read_parents_first() {
     let dir = tempfile::tempdir().unwrap();

@@ -3,16 +3,23 @@
 //!
 //! ```text
 //! 1. intent      checkpoint object ← pending {first, last, version n, files}  (compare-and-swap)
-//! 2. files       <table>/<partition>/<source>-<shard>-<first>.parquet        (PUTs, retried)
+//! 2. files       <table>/<partition>/<source>-<shard>-<first>-<attempt>.parquet  (PUTs, retried)
 //! 3. tables      each table's log ← add files + txn(<source>/<shard>, n)     (group commit)
 //! 4. checkpoint  checkpoint object ← checkpoint = last, flushes = n          (compare-and-swap)
 //! ```
-//! Object keys depend only on the shard and the first sequence number of the range, and the
-//! rows of each file only on the records of the range. A worker that finds a pending intent
-//! (after a crash, or taking over a lease) completes it table by table: a table whose log holds
-//! `txn` version `n` is done; for the others it commits the intent's files if all exist, or
-//! re-reads exactly `first..=last` and writes and commits them again. Why this gives
-//! exactly-once is written out in `docs/stream-protocol.md`.
+//! A data file's name holds a random attempt id drawn when its intent is recorded, so no other
+//! attempt (a new owner's replay, a late write of an old owner, a worker that lost its
+//! checkpoints) can write to it: a data file, once written, only ever gets the same bytes
+//! again (this attempt's retries encode the same batches), and the size a commit records stays
+//! true. Dead letters are not in a table's log; their name holds the range, whose records
+//! always give the same lines. A worker that finds a pending intent (after a crash, or taking
+//! over a lease) completes it table by table: a table whose log holds `txn` version `n` is
+//! done; for the others it commits the intent's files if all exist, or else records a new
+//! intent for the same range with files of its own attempt, re-reads exactly `first..=last`,
+//! and writes and commits them. Before any of this it checks that no table holds a flush of
+//! the shard beyond its checkpoint's (the checkpoints were reset or restored from an older
+//! copy: every new flush would be taken as already committed). Why this gives exactly-once is
+//! written out in `docs/stream-protocol.md`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -111,26 +118,39 @@ impl FlushBuffer {
     }
 
     /// The objects this buffer becomes, relative to the warehouse root; `prefix` names the
-    /// source and shard.
-    fn plan(&self, prefix: &str) -> Vec<PlannedFile> {
+    /// source and shard, `attempt` this attempt at writing the range.
+    fn plan(&self, prefix: &str, attempt: &Attempt) -> Vec<PlannedFile> {
         let first = self.first.as_ref().map(|s| s.as_str()).unwrap_or("0");
+        let last = self.last.as_ref().map(|s| s.as_str()).unwrap_or("0");
         let mut files: Vec<PlannedFile> = self
             .parts
             .keys()
             .map(|(table, partition)| PlannedFile {
                 path: format!(
-                    "{}/{}/{prefix}-{first}.parquet",
+                    "{}/{}/{prefix}-{first}-{}.parquet",
                     table.name(),
-                    partition.path()
+                    partition.path(),
+                    attempt.0
                 ),
                 content: FileContent::Parquet(*table, *partition),
             })
             .collect();
         files.extend(self.dead.keys().map(|format| PlannedFile {
-            path: format!("{DEAD_LETTER_PREFIX}/{format}/{prefix}-{first}.jsonl"),
+            path: format!("{DEAD_LETTER_PREFIX}/{format}/{prefix}-{first}-{last}.jsonl"),
             content: FileContent::DeadLetters(format),
         }));
         files
+    }
+}
+
+/// One attempt at writing a range's data files: a random id in their names, so that no other
+/// attempt writes to them.
+struct Attempt(String);
+
+impl Attempt {
+    fn new() -> Self {
+        // 64 random bits: two attempts of one shard and range never meet
+        Self(format!("{:016x}", rand::random::<u64>()))
     }
 }
 
@@ -167,6 +187,21 @@ pub enum FlushError {
         first: String,
         last: String,
         reason: String,
+    },
+    #[error(
+        "shard {shard}: the table {table} holds flush {held} of writer {app_id}, but the \
+         shard's checkpoint has committed {flushes}: the checkpoints under _tributary/streams \
+         were deleted or restored from an older copy (or another stream of the same name \
+         writes to this warehouse). Going on would drop every new flush as already committed \
+         and read records again that the tables hold; the shard is stopped. Restore the \
+         checkpoint objects, or write this stream into a new warehouse"
+    )]
+    AheadOfCheckpoint {
+        shard: ShardId,
+        table: &'static str,
+        app_id: String,
+        held: i64,
+        flushes: u64,
     },
 }
 
@@ -256,7 +291,7 @@ impl FlushContext {
             return Ok(());
         };
         let started = Instant::now();
-        let plan = buffer.plan(&self.file_prefix());
+        let plan = buffer.plan(&self.file_prefix(), &Attempt::new());
         let intent = Intent {
             first: first.as_str().to_string(),
             last: last.as_str().to_string(),
@@ -277,7 +312,17 @@ impl FlushContext {
         tokio::time::sleep(self.step_delay).await;
         // 3. one commit per table, each under this flush's txn; a crash from here on is
         // completed table by table by the next owner
-        self.commit_tables(intent.version, &written).await;
+        let held = self.commit_tables(intent.version, &written).await;
+        let ahead = held.into_iter().find(|(_, h)| *h > intent.version as i64);
+        if let Some((table, held)) = ahead {
+            // only a holder of this shard's checkpoint commits its flushes, and this one has
+            // just recorded flush n: a table holding a later one means that another worker
+            // holds the shard now (the renewal fails), or that the checkpoint went back. (A
+            // table holding n itself is this flush, committed by a retry whose first answer
+            // was lost.)
+            self.renew(lease).await?;
+            return Err(self.ahead(table, held, lease.state.flushes));
+        }
         debug!(shard = %self.shard, first = %first, last = %last, version = intent.version, "flush committed to its tables");
         tokio::time::sleep(self.step_delay).await;
         // 4. the checkpoint, only once every table holds the flush
@@ -327,8 +372,9 @@ impl FlushContext {
 
     /// Commits the data files of flush `version` to their tables, each table under
     /// `txn(app_id, version)`, all tables at once; every commit is retried until the table
-    /// holds the flush (a table that already does takes it as a no-op).
-    async fn commit_tables(&self, version: u64, written: &[WrittenFile]) {
+    /// holds the flush (a table that already does takes it as a no-op). Returns the tables
+    /// that held it already, with the `txn` version they hold.
+    async fn commit_tables(&self, version: u64, written: &[WrittenFile]) -> BTreeMap<Table, i64> {
         let mut per_table: BTreeMap<Table, Vec<DataFile>> = BTreeMap::new();
         for file in written {
             if let Some((table, data)) = &file.data {
@@ -352,10 +398,51 @@ impl FlushContext {
                         || self.committer.commit(table, contribution.clone()),
                     )
                     .await;
-                debug!(shard = %self.shard, table = table.name(), version, table_version = ?done.version, group = done.group, "committed");
+                debug!(shard = %self.shard, table = table.name(), version, table_version = ?done.version, group = done.group, held = ?done.held, "committed");
+                done.held.map(|held| (table, held))
             }
         });
-        futures::future::join_all(commits).await;
+        futures::future::join_all(commits)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    fn ahead(&self, table: Table, held: i64, flushes: u64) -> FlushError {
+        self.metrics.error(&self.source, "checkpoint_behind_table");
+        FlushError::AheadOfCheckpoint {
+            shard: self.shard.clone(),
+            table: table.name(),
+            app_id: self.app_id(),
+            held,
+            flushes,
+        }
+    }
+
+    /// Checks, before a new owner does anything, that no table holds a flush of this shard
+    /// beyond what its checkpoint has committed (plus the pending one): the checkpoints were
+    /// reset or restored from an older copy otherwise, and every new flush would be dropped
+    /// as already committed.
+    async fn check_no_table_ahead(&self, lease: &Lease) -> Result<(), FlushError> {
+        let state = &lease.state;
+        let allowed = state
+            .flushes
+            .max(state.pending.as_ref().map_or(0, |p| p.version));
+        let app_id = self.app_id();
+        for table in Table::ALL {
+            let held = self
+                .until_ok(
+                    &format!("reading the log of {}", table.name()),
+                    None,
+                    || self.committer.held(table, &app_id),
+                )
+                .await;
+            if let Some(held) = held.filter(|h| *h > allowed as i64) {
+                return Err(self.ahead(table, held, state.flushes));
+            }
+        }
+        Ok(())
     }
 
     /// Writes every planned file, retrying each until it is durable.
@@ -464,6 +551,18 @@ impl FlushContext {
             },
         )
         .await
+    }
+
+    /// What an owner does first with a shard it has claimed: [checks that no table is ahead of
+    /// its checkpoint](Self::check_no_table_ahead), then [completes the pending
+    /// flush](Self::complete_pending), if any.
+    pub async fn take_over(
+        &self,
+        lease: &mut Lease,
+        client: &SharedClient,
+    ) -> Result<(), FlushError> {
+        self.check_no_table_ahead(lease).await?;
+        self.complete_pending(lease, client).await
     }
 
     /// Completes a pending flush found in the checkpoint, table by table: a table that holds
@@ -592,13 +691,21 @@ impl FlushContext {
         // does not write stay unreferenced (vacuum removes them); deleting one could remove a
         // file that a late commit of the old owner made part of a table.
         let plan: Vec<PlannedFile> = buffer
-            .plan(&self.file_prefix())
+            .plan(&self.file_prefix(), &Attempt::new())
             .into_iter()
             .filter(|f| match f.content {
                 FileContent::Parquet(table, _) => open.contains_key(&table),
                 FileContent::DeadLetters(_) => true,
             })
             .collect();
+        // this attempt's files, recorded before any is written: whoever completes the flush
+        // after a crash here knows them
+        let intent = Intent {
+            files: plan.iter().map(|f| f.path.clone()).collect(),
+            ..intent
+        };
+        self.write_state(lease, |s| s.pending = Some(intent.clone()))
+            .await?;
         let written = self.write_files(plan, buffer).await;
         self.commit_tables(intent.version, &written).await;
         self.write_state(lease, |s| s.commit(&intent, false)).await
@@ -731,7 +838,7 @@ mod tests {
         buffer: &FlushBuffer,
         version: u64,
     ) -> (Intent, Vec<PlannedFile>) {
-        let plan = buffer.plan(&s.ctx.file_prefix());
+        let plan = buffer.plan(&s.ctx.file_prefix(), &Attempt::new());
         let intent = Intent {
             first: buffer.first.as_ref().unwrap().as_str().to_string(),
             last: buffer.last.as_ref().unwrap().as_str().to_string(),
@@ -785,6 +892,16 @@ mod tests {
         rows
     }
 
+    /// The events table's live files, relative to the warehouse root.
+    async fn table_files(wh: &Warehouse) -> BTreeSet<String> {
+        let delta = delta::open(wh, Table::Events).await.unwrap().unwrap();
+        delta
+            .get_file_uris()
+            .unwrap()
+            .map(|uri| format!("events/{}", uri.rsplit_once("/events/").unwrap().1))
+            .collect()
+    }
+
     async fn state(s: &Setup) -> ShardState {
         s.ctx.store.load(&s.ctx.shard).await.unwrap().unwrap().state
     }
@@ -833,14 +950,19 @@ mod tests {
             (Some("141"), true, 41)
         );
         let written = files(&s.warehouse).await;
-        let intended: BTreeSet<String> = intent.files.iter().cloned().collect();
-        assert!(
-            intended.is_subset(&written),
-            "the replay wrote the intended keys: {written:?}"
-        );
-        assert_eq!(written.len(), 2 + intended.len());
         assert_eq!(
-            parquet_rows(&dir, &written),
+            written.len(),
+            2 + 1 + intent.files.len(),
+            "the first flush's two files, a's one, and the replay's own: {written:?}"
+        );
+        let in_table = table_files(&s.warehouse).await;
+        assert!(
+            !in_table.contains(&first.path),
+            "a's partial write stays out of the table"
+        );
+        assert!(written.contains(&first.path), "and is left for vacuum");
+        assert_eq!(
+            parquet_rows(&dir, &in_table),
             40,
             "every event once; the broken record is a dead letter"
         );
@@ -924,5 +1046,89 @@ mod tests {
         // and it can write no new intent
         let err = s.ctx.renew(&mut a).await.unwrap_err();
         assert!(matches!(err, FlushError::LeaseLost(_)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_late_write_of_the_old_owner_never_changes_a_committed_file() {
+        let s = setup(30).await;
+        let mut a = claim(&s, "a").await;
+        let buffer = read_into_buffer(&s, &a, 31).await;
+        // a records its intent, then stalls before writing anything
+        let (_, plan) = record_intent(&s, &mut a, &buffer, 1).await;
+        // b takes over and replays the range (zstd)
+        let mut b = claim(&s, "b").await;
+        s.ctx.take_over(&mut b, &s.client).await.unwrap();
+        assert_eq!(state(&s).await.flushes, 1);
+        // a wakes up and writes its files late, with another codec, then commits them
+        let snappy = FlushContext {
+            codec: Codec::Snappy,
+            ..s.ctx.clone()
+        };
+        let late = snappy.write_files(plan, buffer).await;
+        assert!(
+            late.iter().any(|f| f.data.is_some()),
+            "a wrote data files late"
+        );
+        let held = snappy.commit_tables(1, &late).await;
+        assert_eq!(held.get(&Table::Events), Some(&1), "a's commit is a no-op");
+        // every file the log names has the size the log says, and reads
+        let delta = delta::open(&s.warehouse, Table::Events)
+            .await
+            .unwrap()
+            .unwrap();
+        let snapshot = delta.snapshot().unwrap();
+        for file in snapshot.log_data().iter() {
+            let path = format!("events/{}", file.path());
+            let head = s
+                .warehouse
+                .store()
+                .head(&s.warehouse.path(&path))
+                .await
+                .unwrap();
+            assert_eq!(head.size, file.size() as u64, "{path}");
+        }
+        assert_eq!(table_rows(&s.warehouse).await, 30);
+    }
+
+    #[tokio::test]
+    async fn checkpoints_deleted_by_hand_stop_the_shard_instead_of_dropping_its_flushes() {
+        let s = setup(30).await;
+        let dir = s.warehouse.url().to_file_path().unwrap();
+        let mut a = claim(&s, "a").await;
+        for _ in 0..2 {
+            let buffer = read_into_buffer(&s, &a, 10).await;
+            s.ctx.flush(&mut a, buffer, false).await.unwrap();
+        }
+        assert_eq!(state(&s).await.flushes, 2);
+        let checkpoint = dir.join("_tributary/streams/kinesis-memory/shardId-0.json");
+        std::fs::remove_file(&checkpoint).unwrap();
+
+        // the next owner starts from a fresh checkpoint: it finds the table ahead of it
+        let mut b = claim(&s, "b").await;
+        assert_eq!(b.state.flushes, 0);
+        let err = s.ctx.take_over(&mut b, &s.client).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                FlushError::AheadOfCheckpoint {
+                    held: 2,
+                    flushes: 0,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("_tributary/streams"), "{err}");
+        // and a flush that skipped the check stops before the checkpoint moves
+        let buffer = read_into_buffer(&s, &b, 10).await;
+        let err = s.ctx.flush(&mut b, buffer, false).await.unwrap_err();
+        assert!(matches!(err, FlushError::AheadOfCheckpoint { .. }), "{err}");
+        let after = state(&s).await;
+        assert_eq!((after.flushes, after.checkpoint), (0, None));
+        assert_eq!(
+            table_rows(&s.warehouse).await,
+            20,
+            "nothing dropped or added"
+        );
     }
 }

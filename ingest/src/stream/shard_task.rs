@@ -1,4 +1,5 @@
-//! One shard, read to the end (or until shutdown): complete a pending flush, then read →
+//! One shard, read to the end (or until shutdown): check the tables against the checkpoint and
+//! complete a pending flush, then read →
 //! decode → buffer → flush by size or time, renewing the lease in between.
 
 use std::sync::Arc;
@@ -75,7 +76,7 @@ impl ShardTask {
         let source = &self.flush.source;
         let metrics = &self.flush.metrics;
         tokio::select! {
-            result = self.flush.complete_pending(lease, &self.client) => result?,
+            result = self.flush.take_over(lease, &self.client) => result?,
             _ = cancel.cancelled() => {
                 // the intent stays in the checkpoint: whoever claims the shard completes it
                 self.flush.release(lease).await?;
