@@ -7,6 +7,7 @@
 mod athena;
 mod backfill;
 mod bad_input;
+mod chaos;
 mod conformance;
 mod delta;
 mod emulator;

@@ -322,7 +322,7 @@ async fn compaction_and_vacuum_while_streaming_through_kill9s_keep_every_answer_
 }
 
 /// Two writers at once, from outside: two workers on one stream, one of them so slow inside
-/// its flushes (a pause longer than the lease after each step) that the other takes its shards
+/// its flushes (a pause of twice the lease after each step) that the other takes its shards
 /// over mid-flush and replays them while the slow one's late writes and commits still land;
 /// both compact every 2 s, and `tributary compact` runs beside them. Every row is there once,
 /// and every file the log names reads (a file replaced under its committed size would not).
@@ -341,17 +341,38 @@ async fn two_workers_and_compact_at_once_with_stolen_flushes_keep_every_row_once
             "--worker-id",
             "slow",
             "--test-flush-step-delay",
-            "4s",
+            "6s",
             "--log",
             "info,tributary_ingest::stream::flush=debug",
         ],
     ]
     .concat();
     let fast_args = [&compacting[..], &["--worker-id", "fast"]].concat();
-    let slow = Worker::start(&sources, &wh, dir.path(), "slow", &slow_args, &[]);
-    let fast = Worker::start(&sources, &wh, dir.path(), "fast", &fast_args, &[]);
     let batches: Vec<Vec<(String, Vec<u8>)>> =
         (0..6).map(|b| events(300, &format!("t{b}"))).collect();
+    // the slow worker holds every shard and is inside a flush (paused after its intent) when
+    // the fast one starts: the fast one sees those leases unrenewed and takes them
+    let slow = Worker::start(&sources, &wh, dir.path(), "slow", &slow_args, &[]);
+    wait_for(
+        "slow to hold all 4 shards",
+        Duration::from_secs(30),
+        || async {
+            let owned = slow.metric("tributary_shards_owned", "").await;
+            (owned == Some(4.0)).then_some(())
+        },
+    )
+    .await;
+    put_records(&k, &stream, &batches[0]).await;
+    wait_for(
+        "slow to record a flush intent",
+        Duration::from_secs(30),
+        || async {
+            let log = std::fs::read_to_string(&slow.log).unwrap_or_default();
+            log.contains("flush intent recorded").then_some(())
+        },
+    )
+    .await;
+    let fast = Worker::start(&sources, &wh, dir.path(), "fast", &fast_args, &[]);
     let total: u64 = batches.iter().map(|b| b.len() as u64).sum();
     let mut seen = 0;
     let mut check = |produced: u64| {
@@ -367,7 +388,9 @@ async fn two_workers_and_compact_at_once_with_stolen_flushes_keep_every_row_once
     };
     let mut compactions = 0;
     for (i, batch) in batches.iter().enumerate() {
-        put_records(&k, &stream, batch).await;
+        if i > 0 {
+            put_records(&k, &stream, batch).await;
+        }
         let produced = (i as u64 + 1) * 300;
         let until = tokio::time::Instant::now() + Duration::from_secs(4);
         while tokio::time::Instant::now() < until {
@@ -402,18 +425,30 @@ async fn two_workers_and_compact_at_once_with_stolen_flushes_keep_every_row_once
     let log_of = |w: &Worker| std::fs::read_to_string(&w.log).unwrap_or_default();
     let (slow_log, fast_log) = (log_of(&slow), log_of(&fast));
     let stolen = slow_log.matches("lease lost to another worker").count();
-    let replays = [&slow_log, &fast_log]
-        .iter()
-        .map(|l| l.matches("replaying a pending flush").count())
-        .sum::<usize>();
-    println!("{compactions} runs of compact, {stolen} shards stolen mid-flush, {replays} replays");
+    let count = |what: &str| {
+        [&slow_log, &fast_log]
+            .iter()
+            .map(|l| l.matches(what).count())
+            .sum::<usize>()
+    };
+    // which step the steal interrupted is up to timing: after the intent (a replay), after
+    // the files (a commit of them), after the commits (a checkpoint only)
+    let taken_over = [
+        count("replaying a pending flush"),
+        count("pending flush was fully written"),
+        count("pending flush is in every table already"),
+    ];
+    println!(
+        "{compactions} runs of compact, {stolen} shards stolen mid-flush, pending flushes taken \
+         over (replayed, committed, checkpointed): {taken_over:?}"
+    );
     assert!(
         stolen >= 1,
         "the slow worker never lost a shard inside a flush"
     );
     assert!(
-        replays >= 1,
-        "no flush was taken over before its files were written"
+        taken_over.iter().sum::<usize>() >= 1,
+        "no pending flush was taken over"
     );
     assert!(compactions >= 1, "compact never ran beside the workers");
     assert!(fast.terminate(Duration::from_secs(60)).success());
@@ -882,7 +917,7 @@ mod kpl {
 }
 
 /// A TCP proxy in front of the emulator that can refuse service, to stand in for an S3 outage.
-mod proxy {
+pub(crate) mod proxy {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -125,10 +125,10 @@ impl ShardClient for DynamodbStream {
             Position::Latest => request.shard_iterator_type(ShardIteratorType::Latest),
             Position::AtSequence(s) => request
                 .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
-                .sequence_number(s.as_str()),
+                .sequence_number(api_sequence(s)),
             Position::AfterSequence(s) => request
                 .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
-                .sequence_number(s.as_str()),
+                .sequence_number(api_sequence(s)),
         };
         match request.send().await {
             Ok(out) => out
@@ -295,6 +295,16 @@ pub fn attribute_json(value: &AttributeValue) -> Value {
     }
 }
 
+/// The API's minimum length of a sequence number (`GetShardIterator` refuses shorter ones).
+const MIN_SEQUENCE_DIGITS: usize = 21;
+
+/// A sequence number as DynamoDB Streams takes it: at least [`MIN_SEQUENCE_DIGITS`] digits, the
+/// leading zeros that [`SequenceNumber`] drops put back (streams number their records
+/// `000000000000000000034`, and `34` is refused).
+fn api_sequence(sequence: &SequenceNumber) -> String {
+    format!("{:0>MIN_SEQUENCE_DIGITS$}", sequence.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,6 +312,15 @@ mod tests {
     use aws_sdk_dynamodbstreams::types::{OperationType, StreamRecord};
     use tributary_transform::Record as Decoded;
     use tributary_transform::model::Origin;
+
+    #[test]
+    fn sequence_numbers_go_to_the_api_with_at_least_21_digits() {
+        let short = SequenceNumber::parse("000000000000000000075").unwrap();
+        assert_eq!(short.as_str(), "75");
+        assert_eq!(api_sequence(&short), "000000000000000000075");
+        let long = "4421584500000000017450439091";
+        assert_eq!(api_sequence(&SequenceNumber::parse(long).unwrap()), long);
+    }
 
     #[test]
     fn wire_json_decodes_like_a_stream_file() {
