@@ -356,11 +356,14 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 
 /// Library targets whose messages say nothing to a user at `info`: the Delta kernel logs
 /// every snapshot it builds (several per commit), and delta-rs warns on every MERGE into an
-/// empty table ("Missing target skipped-file metric"). A filter that names one of them keeps
-/// its own level for it.
+/// empty table ("Missing target skipped-file metric"). Its transaction code logs an error for
+/// every conditional commit that lost its version to another writer ("exceeded maximum commit
+/// attempts"), which our commits then check and write again, and report themselves if they
+/// fail. A filter that names one of them keeps its own level for it.
 const QUIET_LIBRARIES: &[&str] = &[
     "buoyant_kernel=warn",
     "deltalake_core::operations::merge=error",
+    "deltalake_core::kernel::transaction=off",
 ];
 
 fn with_quiet_libraries(filter: &str) -> String {
@@ -402,11 +405,13 @@ mod tests {
     fn library_chatter_is_quiet_unless_the_filter_asks_for_it() {
         assert_eq!(
             with_quiet_libraries("info"),
-            "info,buoyant_kernel=warn,deltalake_core::operations::merge=error"
+            "info,buoyant_kernel=warn,deltalake_core::operations::merge=error,\
+             deltalake_core::kernel::transaction=off"
         );
         assert_eq!(
             with_quiet_libraries("debug,buoyant_kernel=debug"),
-            "debug,buoyant_kernel=debug,deltalake_core::operations::merge=error"
+            "debug,buoyant_kernel=debug,deltalake_core::operations::merge=error,\
+             deltalake_core::kernel::transaction=off"
         );
     }
 
