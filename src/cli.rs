@@ -52,12 +52,27 @@ pub enum Command {
     Ddl(DdlArgs),
     /// Generate deterministic fixture data and its expected answers.
     Fixtures(FixtureArgs),
+    /// Declared schemas: check a schema file, or print the built-in one (the shop's).
+    #[command(subcommand)]
+    Schema(SchemaCommand),
     /// Compact the Delta tables: bin-pack each partition's small files into files near a
     /// target size (readers and writers go on meanwhile).
     Compact(CompactArgs),
     /// Delete the files of the Delta tables that no snapshot within the retention needs
     /// (files compaction replaced, and files of writers that died before their commit).
     Vacuum(VacuumArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SchemaCommand {
+    /// Read a schema file and report every mistake with its line and reason (exit 1 if any);
+    /// on success, list the tables it declares.
+    Check {
+        /// The schema file (TOML; the README documents the format).
+        file: std::path::PathBuf,
+    },
+    /// Print the built-in schema (the shop's tables), a starting point for your own.
+    Show,
 }
 
 #[derive(Args, Debug)]

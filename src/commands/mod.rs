@@ -7,6 +7,7 @@ mod fixtures;
 mod maintenance;
 mod query;
 mod run;
+mod schema;
 mod sql;
 
 use crate::cli::Command;
@@ -20,6 +21,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Ddl(args) => ddl::run(args),
         Command::Demo(args) => demo::run(args).await,
         Command::Fixtures(args) => fixtures::run(args),
+        Command::Schema(command) => schema::run(command),
         Command::Compact(args) => maintenance::compact(args).await,
         Command::Vacuum(args) => maintenance::vacuum(args).await,
     }

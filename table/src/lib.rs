@@ -1,6 +1,8 @@
 //! # tributary-table: the warehouse's tables
 //!
 //! # Layout
+//! - [`schema`]: declared schemas (a TOML file with Athena types, or the built-in shop): which
+//!   tables there are, which records belong to each, where each column comes from.
 //! - [`layout`]: the warehouse contract: table names, Arrow schemas, `year=/month=/day=`
 //!   partitions; [`sequence`]: stream sequence numbers, ordered numerically.
 //! - [`warehouse`]: the local directory or S3 prefix everything lives in; [`aws`] builds the
@@ -26,6 +28,7 @@ pub mod delta;
 pub mod files;
 pub mod layout;
 pub mod maintenance;
+pub mod schema;
 pub mod sequence;
 pub mod state;
 pub mod stats;

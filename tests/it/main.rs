@@ -14,4 +14,5 @@ mod emulator;
 mod helpers;
 mod independent_reader;
 mod s3;
+mod schema;
 mod stream;
