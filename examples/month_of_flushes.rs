@@ -113,13 +113,13 @@ async fn main() {
     let o = options();
     let from = Warehouse::open(&o.from).await.expect("open --from");
     let to = Warehouse::open(&o.to).await.expect("open --to");
-    for table in Table::ALL {
+    for table in to.schema().handles() {
         delta::open_or_create(&to, table)
             .await
             .expect("create the table");
     }
     let mut sources = Vec::new();
-    for table in Table::ALL {
+    for table in to.schema().handles() {
         let rows = rows_by_day(&from, table).await;
         let total: usize = rows.iter().map(|(_, b)| b.num_rows()).sum();
         sources.push((table, rows, total.div_ceil(o.flushes), (0usize, 0usize)));

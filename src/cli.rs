@@ -32,6 +32,11 @@ pub struct Global {
     /// [default: `info` for `run`, `warn` otherwise].
     #[arg(long, global = true, env = "TRIBUTARY_LOG")]
     pub log: Option<String>,
+    /// The schema file that declares the tables (`tributary schema check FILE` checks one)
+    /// [default: the built-in shop schema, `tributary schema show`; `run` also reads
+    /// `schema = "FILE"` from its config file].
+    #[arg(long, global = true, env = "TRIBUTARY_SCHEMA", value_name = "FILE")]
+    pub schema: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -26,6 +26,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tributary_table::delta::{self, DeltaTable, TxnVersions};
 use tributary_table::layout::{DEAD_LETTER_PREFIX, Table};
+use tributary_table::schema::Schema;
 use tributary_table::{CommitKind, Contribution, DataFile, TableError, Txn};
 use tributary_transform::model::{DeadLetter, Origin, Record};
 use tributary_transform::{
@@ -51,6 +52,8 @@ pub struct BackfillConfig {
     pub sink: SinkConfig,
     /// Chunks decoded at once (one blocking thread each).
     pub decode_parallelism: usize,
+    /// The tables written.
+    pub schema: &'static Schema,
 }
 
 /// Live counters for a progress display.
@@ -100,6 +103,8 @@ pub enum BackfillError {
     Task(#[from] tokio::task::JoinError),
     #[error(transparent)]
     Table(#[from] TableError),
+    #[error(transparent)]
+    Schema(#[from] crate::decode::UndecodableSchema),
 }
 
 /// Runs a backfill to the end.
@@ -108,7 +113,10 @@ pub async fn run(
     progress: Arc<Progress>,
 ) -> Result<BackfillReport, BackfillError> {
     let started = Instant::now();
-    let warehouse = Warehouse::open(&config.warehouse).await?;
+    crate::decode::refuse_undecodable(config.schema)?;
+    let warehouse = Warehouse::open(&config.warehouse)
+        .await?
+        .with_schema(config.schema);
     warehouse.verify_conditional_writes().await?;
     let inputs = list_inputs(&config.source, config.format).await?;
     let mut report = BackfillReport {
@@ -357,7 +365,7 @@ impl DeltaCommits {
     async fn open(warehouse: &Warehouse) -> Result<Self, TableError> {
         delta::refuse_plain_layout(warehouse).await?;
         let mut tables = Vec::new();
-        for table in Table::ALL {
+        for table in warehouse.schema().handles() {
             let delta = delta::open_or_create(warehouse, table).await?;
             tables.push(CommitTarget {
                 table,

@@ -2,6 +2,7 @@
 //!
 //! Gzip is recognised by its magic bytes (not the file name), concatenated gzip members are
 //! read through, and bytes are counted before decompression so progress matches file sizes.
+//! A UTF-8 byte-order mark at the start of a file (as Windows tools write) is skipped.
 
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
@@ -95,9 +96,13 @@ pub fn spawn_reader(
     })
 }
 
+/// The UTF-8 byte-order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 fn send_chunks(mut reader: Box<dyn Read>, chunks: &mpsc::Sender<Chunk>) -> std::io::Result<()> {
     let mut line = 1u64;
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES);
+    let mut first = true;
     loop {
         // fill up to the chunk size (or more, while no line has ended: one long line)
         let start = buf.len();
@@ -119,6 +124,10 @@ fn send_chunks(mut reader: Box<dyn Read>, chunks: &mpsc::Sender<Chunk>) -> std::
             }
         }
         buf.truncate(filled);
+        // the first fill holds the file's first bytes (a whole chunk, or the whole file)
+        if std::mem::take(&mut first) && buf.starts_with(BOM) {
+            buf.drain(..BOM.len());
+        }
         let cut = if eof {
             Some(buf.len())
         } else {
@@ -196,6 +205,22 @@ mod tests {
             assert_eq!(lines[299_999], (300_000, "{\"n\":300000}".to_string()));
             assert_eq!(lines[300_000], (300_003, "last".to_string()));
         }
+    }
+
+    #[tokio::test]
+    async fn a_byte_order_mark_at_the_start_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bom.jsonl");
+        std::fs::write(&path, b"\xEF\xBB\xBF{\"n\":1}\n\xEF\xBB\xBF{\"n\":2}\n").unwrap();
+        let lines = read_all(&path).await.unwrap();
+        assert_eq!(lines[0], (1, "{\"n\":1}".to_string()));
+        // only the file's first bytes: a mark inside is data (and a dead letter)
+        assert_eq!(lines[1], (2, "\u{feff}{\"n\":2}".to_string()));
+        let gz = dir.path().join("bom.jsonl.gz");
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(b"\xEF\xBB\xBF{\"n\":1}\n").unwrap();
+        std::fs::write(&gz, e.finish().unwrap()).unwrap();
+        assert_eq!(read_all(&gz).await.unwrap(), [(1, "{\"n\":1}".to_string())]);
     }
 
     #[tokio::test]

@@ -212,7 +212,7 @@ mod tests {
         };
         let text = format!(
             "CREATE DATABASE IF NOT EXISTS `analytics`;\n{};",
-            statements(&options).join(";\n")
+            statements(tributary_table::schema::Schema::builtin(), &options).join(";\n")
         );
         let parsed = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(parsed.len(), 6);

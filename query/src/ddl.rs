@@ -14,7 +14,7 @@ use std::fmt::Write;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use tributary_table::TableFormat;
 use tributary_table::layout::PARTITION_COLUMNS;
-use tributary_table::state::StateTable;
+use tributary_table::schema::Schema;
 use tributary_transform::Table;
 
 use crate::views;
@@ -132,32 +132,33 @@ pub fn create_table(table: Table, options: &DdlOptions) -> String {
     out
 }
 
-/// Every statement: the tables, then the current-state tables (Delta) or the views that
-/// compute them (Hive).
-pub fn statements(options: &DdlOptions) -> Vec<String> {
-    let mut out: Vec<String> = Table::ALL
-        .iter()
-        .map(|t| create_table(*t, options))
+/// Every statement of `schema`'s tables: the tables, then the current-state tables (Delta) or
+/// the views that compute them (Hive).
+pub fn statements(schema: &'static Schema, options: &DdlOptions) -> Vec<String> {
+    let mut out: Vec<String> = schema
+        .handles()
+        .into_iter()
+        .map(|t| create_table(t, options))
         .collect();
     if options.layout == TableFormat::Delta {
         out.extend(
-            StateTable::ALL
+            schema
+                .state_tables()
                 .iter()
                 .map(|t| create_delta_table(t.name(), options)),
         );
         return out;
     }
-    for (name, sql) in views::ALL {
-        let mut body = sql.to_string();
-        for table in Table::ALL {
-            body = body.replace(
-                &format!("FROM {}\n", table.name()),
-                &format!("FROM `{}`.`{}`\n", options.database, table.name()),
-            );
-        }
+    for state in schema.state_tables() {
+        let table = state.changes().name();
+        let body = views::sql(state).replace(
+            &format!("FROM {table}\n"),
+            &format!("FROM `{}`.`{table}`\n", options.database),
+        );
         out.push(format!(
-            "CREATE OR REPLACE VIEW `{}`.`{name}` AS\n{body}",
-            options.database
+            "CREATE OR REPLACE VIEW `{}`.`{}` AS\n{body}",
+            options.database,
+            state.name()
         ));
     }
     out
@@ -183,7 +184,7 @@ mod tests {
             ..options()
         };
         assert_eq!(
-            create_table(Table::OrderChanges, &options),
+            create_table(Table::builtin("order_changes"), &options),
             "CREATE EXTERNAL TABLE IF NOT EXISTS `analytics`.`order_changes`\n\
              LOCATION 's3://lake/shop/order_changes/'\n\
              TBLPROPERTIES ('table_type'='DELTA')"
@@ -192,7 +193,7 @@ mod tests {
 
     #[test]
     fn tables_declare_hive_types_and_projection() {
-        let ddl = create_table(Table::Events, &options());
+        let ddl = create_table(Table::builtin("events"), &options());
         assert!(
             ddl.starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS `analytics`.`events` ("),
             "{ddl}"
@@ -202,7 +203,7 @@ mod tests {
         assert!(ddl.contains("PARTITIONED BY (`year` string, `month` string, `day` string)"));
         assert!(ddl.contains("LOCATION 's3://lake/shop/events/'"));
         assert!(ddl.contains("'storage.location.template'='s3://lake/shop/events/year=${year}/month=${month}/day=${day}'"));
-        let orders = create_table(Table::OrderChanges, &options());
+        let orders = create_table(Table::builtin("order_changes"), &options());
         assert!(orders.contains("`total_amount` decimal(18,4)"), "{orders}");
         assert!(
             orders.contains(
@@ -215,10 +216,13 @@ mod tests {
 
     #[test]
     fn delta_ddl_declares_the_current_state_tables() {
-        let all = statements(&DdlOptions {
-            layout: TableFormat::Delta,
-            ..options()
-        });
+        let all = statements(
+            Schema::builtin(),
+            &DdlOptions {
+                layout: TableFormat::Delta,
+                ..options()
+            },
+        );
         assert_eq!(all.len(), 5);
         assert!(
             all[3].contains("`analytics`.`orders`\nLOCATION 's3://lake/shop/orders/'"),
@@ -231,7 +235,7 @@ mod tests {
 
     #[test]
     fn views_read_the_tables_of_the_database() {
-        let all = statements(&options());
+        let all = statements(Schema::builtin(), &options());
         assert_eq!(all.len(), 5);
         assert!(
             all[3].starts_with("CREATE OR REPLACE VIEW `analytics`.`orders` AS"),

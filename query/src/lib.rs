@@ -35,6 +35,6 @@ pub use datafusion::prelude::SessionContext;
 pub use named::{NamedQuery, Params};
 pub use output::OutputFormat;
 pub use session::{
-    CATALOG, DEFAULT_DATABASE, QueryError, Tables, database_name, empty, open, open_database,
-    open_tables, session, session_of,
+    CATALOG, DEFAULT_DATABASE, QueryError, Tables, database_name, empty, open, open_tables,
+    session, session_of,
 };

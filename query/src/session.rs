@@ -9,6 +9,7 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use tributary_table::delta;
+use tributary_table::schema::Schema;
 use tributary_table::state::{self, StateTable};
 use tributary_table::{Table, TableError, Warehouse, WarehouseError};
 
@@ -100,22 +101,19 @@ impl Tables {
 
 /// Opens the warehouse at `location` and registers its tables and views in
 /// [`DEFAULT_DATABASE`].
-pub async fn open(location: &str) -> Result<SessionContext, QueryError> {
-    open_database(location, DEFAULT_DATABASE).await
+pub async fn open(location: &str, schema: &'static Schema) -> Result<SessionContext, QueryError> {
+    open_tables(location, schema, DEFAULT_DATABASE, &Tables::All).await
 }
 
-/// Opens the warehouse at `location` with its tables and views in `database`.
-pub async fn open_database(location: &str, database: &str) -> Result<SessionContext, QueryError> {
-    open_tables(location, database, &Tables::All).await
-}
-
-/// Opens the warehouse at `location` with `tables` registered in `database`.
+/// Opens the warehouse at `location`, holding the tables of `schema`, with `tables`
+/// registered in `database`.
 pub async fn open_tables(
     location: &str,
+    schema: &'static Schema,
     database: &str,
     tables: &Tables,
 ) -> Result<SessionContext, QueryError> {
-    let warehouse = Warehouse::open(location).await?;
+    let warehouse = Warehouse::open(location).await?.with_schema(schema);
     session_of(&warehouse, database, tables).await
 }
 
@@ -136,11 +134,14 @@ pub async fn session_of(
     let ctx = empty(database)?;
     let store_url = ObjectStoreUrl::parse(warehouse.store_url())?;
     ctx.register_object_store(store_url.as_ref(), warehouse.store().clone());
-    let states: Vec<StateTable> = StateTable::ALL
+    let schema = warehouse.schema();
+    let states: Vec<StateTable> = schema
+        .state_tables()
         .into_iter()
         .filter(|t| tables.wants(t.name()))
         .collect();
-    let mut changes: Vec<Table> = Table::ALL
+    let mut changes: Vec<Table> = schema
+        .handles()
         .into_iter()
         .filter(|t| tables.wants(t.name()))
         .collect();
@@ -176,11 +177,7 @@ pub async fn session_of(
         }
     }
     for state in views {
-        let sql = views::ALL
-            .iter()
-            .find(|(name, _)| *name == state.name())
-            .map(|(_, sql)| *sql)
-            .expect("a view for every state table");
+        let sql = views::sql(state);
         crate::sql::run_statements(&ctx, &format!("CREATE VIEW {} AS {sql}", state.name())).await?;
     }
     Ok(ctx)
@@ -223,7 +220,7 @@ async fn register_delta(
 
 /// Registers a table nobody has written yet: no rows, the table's columns.
 fn register_empty(ctx: &SessionContext, table: Table) -> Result<(), QueryError> {
-    let schema = Arc::new(delta::arrow_schema(table));
+    let schema = delta::arrow_schema(table);
     let empty = MemTable::try_new(schema, vec![vec![]])?;
     ctx.register_table(table.name(), Arc::new(empty))?;
     Ok(())

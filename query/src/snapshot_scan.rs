@@ -365,7 +365,7 @@ mod tests {
 
     /// An events file of `users` (one PAGE_VIEW each), every other column NULL.
     fn events(users: &[&str]) -> RecordBatch {
-        let schema = delta::file_schema(Table::Events);
+        let schema = delta::file_schema(Table::builtin("events"));
         let columns = schema
             .fields()
             .iter()
@@ -382,7 +382,9 @@ mod tests {
     /// Three files over two days, committed; the warehouse and the loaded table.
     async fn table(dir: &tempfile::TempDir) -> (Warehouse, DeltaTable) {
         let wh = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
-        let mut delta = delta::open_or_create(&wh, Table::Events).await.unwrap();
+        let mut delta = delta::open_or_create(&wh, Table::builtin("events"))
+            .await
+            .unwrap();
         let mut files = Vec::new();
         for (n, (d, users)) in [(1, vec!["a", "b"]), (1, vec!["c"]), (2, vec!["d"])]
             .into_iter()
@@ -393,7 +395,7 @@ mod tests {
                 "events",
                 day(d),
                 &format!("f{n}.parquet"),
-                delta::file_schema(Table::Events),
+                delta::file_schema(Table::builtin("events")),
                 vec![events(&users)],
                 &WriterProperties::default(),
             )

@@ -8,11 +8,12 @@ use std::time::Duration;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use tributary_ingest::{BackfillConfig, BackfillReport, Progress};
+use tributary_table::schema::Schema;
 use tributary_transform::{BufferLimits, SinkConfig};
 
 use crate::cli::BackfillArgs;
 
-pub fn config(args: &BackfillArgs) -> BackfillConfig {
+pub fn config(args: &BackfillArgs, schema: &'static Schema) -> BackfillConfig {
     BackfillConfig {
         source: args.source.clone(),
         format: args.format,
@@ -27,11 +28,12 @@ pub fn config(args: &BackfillArgs) -> BackfillConfig {
         decode_parallelism: args
             .decode_threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        schema,
     }
 }
 
-pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
-    let config = config(&args);
+pub async fn run(args: BackfillArgs, schema: &'static Schema) -> anyhow::Result<()> {
+    let config = config(&args, schema);
     let report = run_with_progress(&config).await?;
     if args.json {
         println!("{}", summary_json(&config, &report));

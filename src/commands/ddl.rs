@@ -1,11 +1,12 @@
 //! `tributary ddl`: the Athena statements that make the warehouse queryable there.
 
 use tributary_query::ddl::{DdlOptions, statements};
+use tributary_table::schema::Schema;
 use tributary_table::warehouse::Location;
 
 use crate::cli::DdlArgs;
 
-pub fn run(args: DdlArgs) -> anyhow::Result<()> {
+pub fn run(args: DdlArgs, schema: &'static Schema) -> anyhow::Result<()> {
     let database = tributary_query::database_name(&args.database)?;
     let location = match Location::parse(&args.warehouse)? {
         Location::S3 { bucket, prefix } if prefix.is_empty() => format!("s3://{bucket}/"),
@@ -25,7 +26,7 @@ pub fn run(args: DdlArgs) -> anyhow::Result<()> {
         layout: args.layout,
     };
     println!("CREATE DATABASE IF NOT EXISTS `{}`;\n", options.database);
-    for statement in statements(&options) {
+    for statement in statements(schema, &options) {
         println!("{statement};\n");
     }
     Ok(())

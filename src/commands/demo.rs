@@ -29,11 +29,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             warehouse: warehouse_text.clone(),
             sink: SinkConfig::default(),
             decode_parallelism: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            schema: tributary_table::schema::Schema::builtin(),
         };
         let report = run_with_progress(&config).await?;
         println!("{}", summary_text(&config, &report));
     }
-    let ctx = tributary_query::open(&warehouse_text).await?;
+    let ctx =
+        tributary_query::open(&warehouse_text, tributary_table::schema::Schema::builtin()).await?;
     let params = Params::default();
     for query in NamedQuery::ALL {
         let mut shown = params.clone();

@@ -4,31 +4,32 @@ use std::num::NonZeroU64;
 
 use anyhow::{Context, bail};
 use tributary_table::maintenance::{self, RetentionCheck};
+use tributary_table::schema::Schema;
 use tributary_table::{Warehouse, WarehouseTable};
 
 use crate::cli::{CompactArgs, VacuumArgs};
 
 /// The tables a command covers: one by name, or all.
-fn tables(name: Option<&str>) -> anyhow::Result<Vec<WarehouseTable>> {
+fn tables(schema: &'static Schema, name: Option<&str>) -> anyhow::Result<Vec<WarehouseTable>> {
     match name {
-        None => Ok(WarehouseTable::ALL.to_vec()),
-        Some(name) => match WarehouseTable::from_name(name) {
+        None => Ok(WarehouseTable::all(schema)),
+        Some(name) => match WarehouseTable::from_name(schema, name) {
             Some(table) => Ok(vec![table]),
             None => bail!(
                 "unknown table {name:?} (expected one of {})",
-                WarehouseTable::names()
+                schema.names()
             ),
         },
     }
 }
 
-pub async fn compact(args: CompactArgs) -> anyhow::Result<()> {
-    let warehouse = Warehouse::open(&args.warehouse).await?;
+pub async fn compact(args: CompactArgs, schema: &'static Schema) -> anyhow::Result<()> {
+    let warehouse = Warehouse::open(&args.warehouse).await?.with_schema(schema);
     warehouse.verify_conditional_writes().await?;
     let target = NonZeroU64::new(args.target_file_bytes as u64)
         .context("--target-file-bytes must be more than 0")?;
     let mut compacted = 0;
-    for table in tables(args.table.as_deref())? {
+    for table in tables(schema, args.table.as_deref())? {
         let writer = tributary_transform::parquet::writer_properties(args.codec);
         match maintenance::compact(&warehouse, table, target, writer).await? {
             Some(r) => {
@@ -50,8 +51,8 @@ pub async fn compact(args: CompactArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn vacuum(args: VacuumArgs) -> anyhow::Result<()> {
-    let warehouse = Warehouse::open(&args.warehouse).await?;
+pub async fn vacuum(args: VacuumArgs, schema: &'static Schema) -> anyhow::Result<()> {
+    let warehouse = Warehouse::open(&args.warehouse).await?.with_schema(schema);
     if !args.dry_run {
         warehouse.verify_conditional_writes().await?;
     }
@@ -61,7 +62,7 @@ pub async fn vacuum(args: VacuumArgs) -> anyhow::Result<()> {
         RetentionCheck::Enforce
     };
     let mut vacuumed = 0;
-    for table in tables(args.table.as_deref())? {
+    for table in tables(schema, args.table.as_deref())? {
         match maintenance::vacuum(&warehouse, table, args.retain, check, args.dry_run).await? {
             Some(r) => {
                 vacuumed += 1;

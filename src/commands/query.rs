@@ -3,9 +3,11 @@
 use anyhow::{Context, bail};
 use tributary_query::{NamedQuery, OutputFormat, Params};
 
+use tributary_table::schema::Schema;
+
 use crate::cli::QueryArgs;
 
-pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
+pub async fn run(args: QueryArgs, schema: &'static Schema) -> anyhow::Result<()> {
     let params = Params {
         from: args.from,
         to: args.to,
@@ -24,9 +26,19 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
     let Some(warehouse) = args.warehouse else {
         bail!("--warehouse (or TRIBUTARY_WAREHOUSE) is required to run a query")
     };
+    // the named queries are the shop's: a schema without its tables cannot answer them
+    let names = schema.names();
+    let known: Vec<&str> = names.split(", ").collect();
+    if let Some(missing) = args.name.tables().iter().find(|t| !known.contains(t)) {
+        bail!(
+            "{} reads the shop's table {missing}, which the schema does not declare (its tables: {names}); \
+             use `tributary sql` for the schema's own tables",
+            args.name.name()
+        );
+    }
     let tables =
         tributary_query::Tables::Only(args.name.tables().iter().map(|t| t.to_string()).collect());
-    let ctx = tributary_query::open_tables(&warehouse, &args.database, &tables)
+    let ctx = tributary_query::open_tables(&warehouse, schema, &args.database, &tables)
         .await
         .with_context(|| format!("opening the warehouse {warehouse}"))?;
     print_query(&ctx, args.name, &sql, args.format).await

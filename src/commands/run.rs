@@ -36,6 +36,8 @@ struct ConfigFile {
     compact_interval: Option<String>,
     compact_target_bytes: Option<String>,
     compact_fan_in: Option<usize>,
+    /// The schema file, relative to the config file's directory.
+    schema: Option<std::path::PathBuf>,
 }
 
 /// The worker's settings plus what only the binary uses.
@@ -61,12 +63,19 @@ fn host_name() -> String {
         .unwrap_or_else(|| "tributary".to_string())
 }
 
-/// Merges flags/environment (already in `args`), the config file and the defaults.
-pub fn settings(args: RunArgs) -> anyhow::Result<Settings> {
+/// Merges flags/environment (already in `args` and `schema`, the global `--schema`), the
+/// config file and the defaults.
+pub fn settings(args: RunArgs, schema: Option<std::path::PathBuf>) -> anyhow::Result<Settings> {
     let file = match &args.config {
         Some(path) => read_config_file(path)?,
         None => ConfigFile::default(),
     };
+    let schema = schema.or_else(|| {
+        let relative = file.schema.as_ref()?;
+        let dir = args.config.as_deref()?.parent()?;
+        Some(dir.join(relative))
+    });
+    let schema = super::schema::load(schema.as_deref())?;
     fn pick(flag: Option<String>, file: Option<String>, default: &str) -> String {
         flag.or(file).unwrap_or_else(|| default.to_string())
     }
@@ -148,6 +157,7 @@ pub fn settings(args: RunArgs) -> anyhow::Result<Settings> {
             ),
         )? as u64,
         compact_fan_in: args.compact_fan_in.or(file.compact_fan_in).unwrap_or(8),
+        schema,
     };
     worker.validate()?;
     let shutdown_timeout = duration(
@@ -172,8 +182,8 @@ async fn wait_for_signal() -> anyhow::Result<&'static str> {
     })
 }
 
-pub async fn run(args: RunArgs) -> anyhow::Result<()> {
-    let settings = settings(args)?;
+pub async fn run(args: RunArgs, schema: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+    let settings = settings(args, schema)?;
     let metrics = Arc::new(Metrics::new());
     let shutdown = CancellationToken::new();
     let server = metrics_server::serve(
@@ -261,14 +271,14 @@ mod tests {
         let (_dir, mut args) = with_file("sources = [\"kinesis:c\"]\nwarehouse = \"w\"\n");
         args.flush_interval = Some("1s".into());
         assert_eq!(
-            settings(args).unwrap().worker.poll_interval,
+            settings(args, None).unwrap().worker.poll_interval,
             Duration::from_millis(500)
         );
         let (_dir, mut args) =
             with_file("sources = [\"kinesis:c\"]\nwarehouse = \"w\"\npoll_interval = \"2s\"\n");
         args.flush_interval = Some("1s".into());
         assert_eq!(
-            settings(args).unwrap().worker.poll_interval,
+            settings(args, None).unwrap().worker.poll_interval,
             Duration::from_secs(2),
             "a given poll interval is kept"
         );
@@ -280,7 +290,7 @@ mod tests {
             "sources = [\"kinesis:clicks\", \"dynamodb:shop\"]\nwarehouse = \"s3://b/wh\"\nflush_interval = \"30s\"\nflush_bytes = \"64MiB\"\n",
         );
         args.flush_interval = Some("5s".into());
-        let s = settings(args).unwrap();
+        let s = settings(args, None).unwrap();
         assert_eq!(
             s.worker.sources,
             vec![
@@ -309,31 +319,31 @@ mod tests {
         let (_dir, args) = with_file(
             "sources = [\"kinesis:clicks\"]\nwarehouse = \"wh\"\nflush_intervall = \"30s\"\n",
         );
-        let err = format!("{:#}", settings(args).unwrap_err());
+        let err = format!("{:#}", settings(args, None).unwrap_err());
         assert!(err.contains("unknown field `flush_intervall`"), "{err}");
         let args = RunArgs {
             warehouse: Some("wh".into()),
             ..Default::default()
         };
-        assert!(format!("{:#}", settings(args).unwrap_err()).contains("no --source"));
+        assert!(format!("{:#}", settings(args, None).unwrap_err()).contains("no --source"));
         let args = RunArgs {
             sources: vec!["kinesis:a".into()],
             ..Default::default()
         };
-        assert!(format!("{:#}", settings(args).unwrap_err()).contains("no warehouse"));
+        assert!(format!("{:#}", settings(args, None).unwrap_err()).contains("no warehouse"));
         let args = RunArgs {
             sources: vec!["kinesis:a".into()],
             warehouse: Some("wh".into()),
             flush_interval: Some("soon".into()),
             ..Default::default()
         };
-        assert!(format!("{:#}", settings(args).unwrap_err()).contains("--flush-interval"));
+        assert!(format!("{:#}", settings(args, None).unwrap_err()).contains("--flush-interval"));
         let args = RunArgs {
             sources: vec!["kinesis:a".into()],
             warehouse: Some("wh".into()),
             flush_bytes: Some("1GiB".into()),
             ..Default::default()
         };
-        assert!(format!("{:#}", settings(args).unwrap_err()).contains("--max-buffer-bytes"));
+        assert!(format!("{:#}", settings(args, None).unwrap_err()).contains("--max-buffer-bytes"));
     }
 }

@@ -4,9 +4,11 @@ use std::io::IsTerminal;
 
 use anyhow::Context;
 
+use tributary_table::schema::Schema;
+
 use crate::cli::SqlArgs;
 
-pub async fn run(args: SqlArgs) -> anyhow::Result<()> {
+pub async fn run(args: SqlArgs, schema: &'static Schema) -> anyhow::Result<()> {
     let statements = match (&args.command, &args.file) {
         (Some(sql), _) => Some(sql.clone()),
         (None, Some(file)) => Some(
@@ -20,7 +22,7 @@ pub async fn run(args: SqlArgs) -> anyhow::Result<()> {
         tributary_query::Tables::read_by,
     );
     let ctx = match &args.warehouse {
-        Some(warehouse) => tributary_query::open_tables(warehouse, &args.database, &tables)
+        Some(warehouse) => tributary_query::open_tables(warehouse, schema, &args.database, &tables)
             .await
             .with_context(|| format!("opening the warehouse {warehouse}"))?,
         None => tributary_query::empty(&args.database)?,

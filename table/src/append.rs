@@ -368,7 +368,7 @@ mod tests {
     async fn blind_appends_are_a_table_that_delta_rs_reads_with_checkpoints() {
         let dir = tempfile::tempdir().unwrap();
         let wh = warehouse(&dir).await;
-        let mut appender = Appender::open(&wh, Table::Events).await.unwrap();
+        let mut appender = Appender::open(&wh, Table::builtin("events")).await.unwrap();
         assert!(appender.blind);
         let commits = CHECKPOINT_INTERVAL + 5;
         for v in 1..=commits as i64 {
@@ -391,7 +391,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((again.version, again.already_committed), (None, 2));
-        let table = delta::open(&wh, Table::Events).await.unwrap().unwrap();
+        let table = delta::open(&wh, Table::builtin("events"))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(table.version(), Some(commits));
         assert_eq!(files(&table).await.len(), 2 * commits as usize);
         assert_eq!(
@@ -408,13 +411,15 @@ mod tests {
     async fn a_lost_race_is_read_back_and_the_other_writers_flush_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let wh = warehouse(&dir).await;
-        let mut appender = Appender::open(&wh, Table::OrderChanges).await.unwrap();
+        let mut appender = Appender::open(&wh, Table::builtin("order_changes"))
+            .await
+            .unwrap();
         appender
             .commit(vec![contribution("s/1", 1, &["a"])])
             .await
             .unwrap();
         // another worker (a takeover, through delta-rs) commits s/1's next flush and s/9's
-        let mut other = delta::open(&wh, Table::OrderChanges)
+        let mut other = delta::open(&wh, Table::builtin("order_changes"))
             .await
             .unwrap()
             .unwrap();
@@ -453,12 +458,16 @@ mod tests {
     async fn racing_appenders_all_land_once() {
         let dir = tempfile::tempdir().unwrap();
         let wh = warehouse(&dir).await;
-        Appender::open(&wh, Table::UserChanges).await.unwrap();
+        Appender::open(&wh, Table::builtin("user_changes"))
+            .await
+            .unwrap();
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..6 {
             let wh = wh.clone();
             tasks.spawn(async move {
-                let mut appender = Appender::open(&wh, Table::UserChanges).await.unwrap();
+                let mut appender = Appender::open(&wh, Table::builtin("user_changes"))
+                    .await
+                    .unwrap();
                 // writers 4 and 5 commit writer 0's flushes
                 let app = if i >= 4 { 0 } else { i };
                 for v in 1..=5 {
@@ -473,7 +482,10 @@ mod tests {
         while let Some(done) = tasks.join_next().await {
             done.unwrap();
         }
-        let table = delta::open(&wh, Table::UserChanges).await.unwrap().unwrap();
+        let table = delta::open(&wh, Table::builtin("user_changes"))
+            .await
+            .unwrap()
+            .unwrap();
         let mut expected: Vec<String> = (0..4)
             .flat_map(|w| (1..=5).map(move |v| format!("w{w}-{v}.parquet")))
             .collect();
@@ -485,10 +497,10 @@ mod tests {
     async fn a_handle_idle_past_the_log_retention_commits_after_the_newest_version() {
         let dir = tempfile::tempdir().unwrap();
         let wh = warehouse(&dir).await;
-        let mut idle = Appender::open(&wh, Table::Events).await.unwrap();
+        let mut idle = Appender::open(&wh, Table::builtin("events")).await.unwrap();
         // others commit past a checkpoint, and the log's cleanup (here by hand, as if the
         // entries were older than the retention) removes every entry below it
-        let mut busy = Appender::open(&wh, Table::Events).await.unwrap();
+        let mut busy = Appender::open(&wh, Table::builtin("events")).await.unwrap();
         let commits = CHECKPOINT_INTERVAL + 1;
         for v in 1..=commits as i64 {
             busy.commit(vec![contribution("s/1", v, &[&format!("a{v}")])])
@@ -506,7 +518,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(report.version, Some(commits + 1));
-        let table = delta::open(&wh, Table::Events).await.unwrap().unwrap();
+        let table = delta::open(&wh, Table::builtin("events"))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(
             files(&table).await.contains(&"late.parquet".to_string()),
             "the idle handle's flush is not in the table"
@@ -519,14 +534,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let wh = warehouse(&dir).await;
         assert!(
-            Appender::open_existing(&wh, Table::Events)
+            Appender::open_existing(&wh, Table::builtin("events"))
                 .await
                 .unwrap()
                 .is_none()
         );
         assert!(!dir.path().join("events").exists());
-        let mut reader = Appender::open(&wh, Table::Events).await.unwrap();
-        let mut writer = Appender::open(&wh, Table::Events).await.unwrap();
+        let mut reader = Appender::open(&wh, Table::builtin("events")).await.unwrap();
+        let mut writer = Appender::open(&wh, Table::builtin("events")).await.unwrap();
         assert_eq!(reader.held("s/1").await.unwrap(), None);
         for v in 1..=3 {
             writer

@@ -1,29 +1,33 @@
-//! Every Delta table of a warehouse, as upkeep (compaction, vacuum) sees them: the three tables
-//! the writers append to, and the two current-state tables the refresh keeps by MERGE.
+//! Every Delta table of a warehouse, as upkeep (compaction, vacuum) sees them: the tables the
+//! writers append to, and the current-state tables the refresh keeps by MERGE.
 
 use datafusion::arrow::datatypes::SchemaRef;
 
 use crate::delta;
 use crate::layout::Table;
+use crate::schema::Schema;
 use crate::state::StateTable;
 
 /// One Delta table of the warehouse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum WarehouseTable {
-    /// `events`, `order_changes`, `user_changes`: appended to by backfill and the stream.
+    /// `events`, `order_changes`, `user_changes`, ...: appended to by backfill and the stream.
     Append(Table),
-    /// `orders`, `users`: rewritten by the refresh's MERGE.
+    /// `orders`, `users`, ...: rewritten by the refresh's MERGE.
     State(StateTable),
 }
 
 impl WarehouseTable {
-    pub const ALL: [WarehouseTable; 5] = [
-        WarehouseTable::Append(Table::Events),
-        WarehouseTable::Append(Table::OrderChanges),
-        WarehouseTable::Append(Table::UserChanges),
-        WarehouseTable::State(StateTable::Orders),
-        WarehouseTable::State(StateTable::Users),
-    ];
+    /// The tables of a schema: the append tables, then the state tables.
+    pub fn all(schema: &'static Schema) -> Vec<WarehouseTable> {
+        let mut all: Vec<WarehouseTable> = schema
+            .handles()
+            .into_iter()
+            .map(WarehouseTable::Append)
+            .collect();
+        all.extend(schema.state_tables().into_iter().map(WarehouseTable::State));
+        all
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -32,13 +36,8 @@ impl WarehouseTable {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<WarehouseTable> {
-        Self::ALL.into_iter().find(|t| t.name() == name)
-    }
-
-    /// The names, for messages: `events, order_changes, user_changes, orders, users`.
-    pub fn names() -> String {
-        Self::ALL.map(|t| t.name()).join(", ")
+    pub fn from_name(schema: &'static Schema, name: &str) -> Option<WarehouseTable> {
+        Self::all(schema).into_iter().find(|t| t.name() == name)
     }
 
     /// The Arrow schema of its data files (without the partition columns).
@@ -49,22 +48,15 @@ impl WarehouseTable {
         }
     }
 
-    /// The order compaction writes rows in: what the named queries filter and group by, so
-    /// row groups carry narrow min/max ranges. `events` by (eventtype, userid, timestamp) for
-    /// the funnel's per-type scans; a change table by its key and change order, so one key's
-    /// history sits together; a current-state table by its key, so a lookup of one key reads
-    /// one row group.
-    pub fn sort_key(self) -> &'static [&'static str] {
+    /// The order compaction writes rows in: what queries filter and group by, so row groups
+    /// carry narrow min/max ranges. An append table by its declared order (the shop's `events`
+    /// by (eventtype, userid, timestamp) for the funnel's per-type scans), else a change table
+    /// by its key and change order, so one key's history sits together, else by time; a
+    /// current-state table by its key, so a lookup of one key reads one row group.
+    pub fn sort_key(self) -> Vec<String> {
         match self {
-            WarehouseTable::Append(Table::Events) => &["eventtype", "userid", "timestamp"],
-            WarehouseTable::Append(Table::OrderChanges) => {
-                &["order_id", "change_time", "sequence_number"]
-            }
-            WarehouseTable::Append(Table::UserChanges) => {
-                &["user_id", "change_time", "sequence_number"]
-            }
-            WarehouseTable::State(StateTable::Orders) => &["order_id"],
-            WarehouseTable::State(StateTable::Users) => &["user_id"],
+            WarehouseTable::Append(t) => t.def().sort_key(),
+            WarehouseTable::State(t) => t.key().to_vec(),
         }
     }
 }
@@ -75,17 +67,19 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_sort_keys_are_columns() {
-        for table in WarehouseTable::ALL {
-            assert_eq!(WarehouseTable::from_name(table.name()), Some(table));
+        let shop = Schema::builtin();
+        assert_eq!(WarehouseTable::all(shop).len(), 5);
+        for table in WarehouseTable::all(shop) {
+            assert_eq!(WarehouseTable::from_name(shop, table.name()), Some(table));
             let schema = table.file_schema();
             for column in table.sort_key() {
                 assert!(
-                    schema.field_with_name(column).is_ok(),
+                    schema.field_with_name(&column).is_ok(),
                     "{column} of {table:?}"
                 );
             }
             assert!(schema.field_with_name("year").is_err());
         }
-        assert_eq!(WarehouseTable::from_name("nope"), None);
+        assert_eq!(WarehouseTable::from_name(shop, "nope"), None);
     }
 }

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::parquet::file::properties::WriterProperties;
-use datafusion::prelude::{ParquetReadOptions, col};
+use datafusion::prelude::{ParquetReadOptions, ident};
 use deltalake_core::DeltaTable;
 use deltalake_core::kernel::{Action, Add, Remove};
 use deltalake_core::protocol::DeltaOperation;
@@ -286,7 +286,7 @@ async fn merge(
     let order = table
         .sort_key()
         .iter()
-        .map(|c| col(*c).sort(true, false))
+        .map(|c| ident(c.as_str()).sort(true, false))
         .collect();
     let batches: Vec<RecordBatch> = frame
         .sort(order)
@@ -328,7 +328,7 @@ pub async fn compact_all(
     writer: &WriterProperties,
 ) -> Vec<(WarehouseTable, Result<Option<CompactReport>, TableError>)> {
     let mut done = Vec::new();
-    for table in WarehouseTable::ALL {
+    for table in WarehouseTable::all(warehouse.schema()) {
         done.push((
             table,
             compact(warehouse, table, policy, writer.clone()).await,
@@ -346,7 +346,10 @@ mod tests {
 
     /// The live files of the table and their rows, read back from the files themselves.
     async fn live_rows(wh: &Warehouse) -> (usize, u64) {
-        let delta = delta::open(wh, Table::Events).await.unwrap().unwrap();
+        let delta = delta::open(wh, Table::builtin("events"))
+            .await
+            .unwrap()
+            .unwrap();
         let paths: Vec<String> = delta
             .snapshot()
             .unwrap()
@@ -356,7 +359,7 @@ mod tests {
             .collect();
         let mut rows = 0;
         for path in &paths {
-            rows += delta::describe_file(wh, Table::Events, path)
+            rows += delta::describe_file(wh, Table::builtin("events"), path)
                 .await
                 .unwrap()
                 .rows;
@@ -370,27 +373,33 @@ mod tests {
         let wh = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
         let mut files = Vec::new();
         for n in 0..4 {
-            files.push(file(&wh, Table::Events, &format!("small-{n}"), 10 + n).await);
+            files.push(file(&wh, Table::builtin("events"), &format!("small-{n}"), 10 + n).await);
         }
-        append(&wh, Table::Events, files).await;
+        append(&wh, Table::builtin("events"), files).await;
         assert_eq!(live_rows(&wh).await, (4, 46));
-        let mut delta = delta::open(&wh, Table::Events).await.unwrap().unwrap();
+        let mut delta = delta::open(&wh, Table::builtin("events"))
+            .await
+            .unwrap()
+            .unwrap();
 
         // two compactions read the same version and merge the same four files
-        let table = WarehouseTable::Append(Table::Events);
+        let table = WarehouseTable::Append(Table::builtin("events"));
         let policy = Policy::Full {
             target_bytes: 64 << 20,
         };
         let writer = WriterProperties::default();
-        let mut other = delta::open(&wh, Table::Events).await.unwrap().unwrap();
+        let mut other = delta::open(&wh, Table::builtin("events"))
+            .await
+            .unwrap()
+            .unwrap();
         let first = plan(&wh, table, policy, &writer, &delta).await.unwrap();
         let second = plan(&wh, table, policy, &writer, &other).await.unwrap();
         assert_eq!(first.removes.len(), 4);
         assert_eq!(second.removes, first.removes);
 
         // an append lands before either commits: it does not stop the first compaction
-        let late = file(&wh, Table::Events, "late", 5).await;
-        append(&wh, Table::Events, vec![late]).await;
+        let late = file(&wh, Table::builtin("events"), "late", 5).await;
+        append(&wh, Table::builtin("events"), vec![late]).await;
         commit_rewrite(&mut delta, &first).await.unwrap();
         assert_eq!(live_rows(&wh).await, (2, 51));
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 pub use deltalake_core::DeltaTable;
 pub use deltalake_core::DeltaTableError;
@@ -205,29 +205,10 @@ pub(crate) fn delta_error(url: &Url, source: DeltaTableError) -> TableError {
     }
 }
 
-/// The Arrow schema of a table as Delta stores it: its columns, then `year`, `month`, `day` as
-/// `int`. Timestamps are Delta's `timestamp` (microseconds, UTC-adjusted: the type every Delta
-/// reader knows, shown by Athena as `timestamp(3) with time zone`), not `timestamp_ntz`, which
-/// needs a table feature that not every reader has.
-pub fn arrow_schema(table: Table) -> Schema {
-    let mut fields: Vec<Field> = table
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Timestamp(_, _) => f.as_ref().clone().with_data_type(DataType::Timestamp(
-                TimeUnit::Microsecond,
-                Some("UTC".into()),
-            )),
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    fields.extend(
-        PARTITION_COLUMNS
-            .iter()
-            .map(|c| Field::new(*c, DataType::Int32, false)),
-    );
-    Schema::new(fields)
+/// The Arrow schema of a table as Delta stores it ([`crate::schema::TableDef::delta_schema`]):
+/// its columns, then `year`, `month`, `day` as `int`, timestamps as UTC microseconds.
+pub fn arrow_schema(table: Table) -> SchemaRef {
+    table.def().delta_schema()
 }
 
 /// The partition values of a file, as Delta writes them (`int` columns: no zero padding).
@@ -242,7 +223,7 @@ pub fn partition_values(partition: &Partition) -> HashMap<String, Option<String>
 
 /// Refuses a warehouse in the plain Hive layout of earlier versions (Parquet files, no log).
 pub async fn refuse_plain_layout(warehouse: &Warehouse) -> Result<(), TableError> {
-    for table in Table::ALL {
+    for table in warehouse.schema().handles() {
         // only LISTs: the snapshots are loaded by whoever opens the tables next
         if !has_log(warehouse, table).await? {
             refuse_plain_files(warehouse, table).await?;
@@ -733,6 +714,8 @@ pub(crate) async fn commit_if(
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use datafusion::arrow::datatypes::DataType;
+
     use super::*;
 
     fn day(d: u32) -> Partition {
@@ -789,8 +772,8 @@ pub(crate) mod tests {
     async fn a_repeated_txn_is_a_no_op_and_several_writers_share_a_commit() {
         let dir = tempfile::tempdir().unwrap();
         let wh = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
-        assert!(open(&wh, Table::Events).await.unwrap().is_none());
-        let mut delta = open_or_create(&wh, Table::Events).await.unwrap();
+        assert!(open(&wh, Table::builtin("events")).await.unwrap().is_none());
+        let mut delta = open_or_create(&wh, Table::builtin("events")).await.unwrap();
         let mut txns = TxnVersions::default();
         let first = stream(
             &mut delta,
@@ -832,7 +815,7 @@ pub(crate) mod tests {
             Some(2)
         );
         // a second handle on the same table sees the same state
-        let mut other = open(&wh, Table::Events).await.unwrap().unwrap();
+        let mut other = open(&wh, Table::builtin("events")).await.unwrap().unwrap();
         assert_eq!(files(&other).await.len(), 4);
         // a commit through the other handle: the first handle's remembered versions learn it
         // from the log entry and take the same flush as a no-op
@@ -858,14 +841,17 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let wh = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
         let (a, b) = tokio::join!(
-            open_or_create(&wh, Table::OrderChanges),
-            open_or_create(&wh, Table::OrderChanges)
+            open_or_create(&wh, Table::builtin("order_changes")),
+            open_or_create(&wh, Table::builtin("order_changes"))
         );
         let (mut a, mut b) = (a.unwrap(), b.unwrap());
         let mut tasks = Vec::new();
         for i in 0..8 {
             let mut handle = if i % 2 == 0 {
-                open(&wh, Table::OrderChanges).await.unwrap().unwrap()
+                open(&wh, Table::builtin("order_changes"))
+                    .await
+                    .unwrap()
+                    .unwrap()
             } else {
                 b.clone()
             };
@@ -904,22 +890,23 @@ pub(crate) mod tests {
         )
         .await
         .unwrap();
-        let err = open(&wh, Table::Events).await.unwrap_err();
+        let err = open(&wh, Table::builtin("events")).await.unwrap_err();
         assert!(matches!(err, TableError::PlainLayout { .. }), "{err}");
         assert!(err.to_string().contains("no Delta log"), "{err}");
     }
 
     #[test]
     fn partition_columns_are_ints_after_the_columns() {
-        let schema = arrow_schema(Table::Events);
+        let schema = arrow_schema(Table::builtin("events"));
         let n = schema.fields().len();
         for (i, c) in PARTITION_COLUMNS.iter().enumerate() {
             assert_eq!(schema.field(n - 3 + i).name(), c);
             assert_eq!(schema.field(n - 3 + i).data_type(), &DataType::Int32);
         }
         assert_eq!(partition_values(&day(5))["month"].as_deref(), Some("1"));
-        for table in Table::ALL {
-            let _: StructType = (&arrow_schema(table))
+        for table in crate::schema::Schema::builtin().handles() {
+            let _: StructType = arrow_schema(table)
+                .as_ref()
                 .try_into_kernel()
                 .expect("a Delta type for every column");
         }

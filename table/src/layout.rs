@@ -1,27 +1,26 @@
-//! The warehouse contract: table names, Arrow schemas and the Hive-style partition path.
+//! The warehouse contract: table handles and the Hive-style partition path.
 //!
 //! ```text
-//! <root>/events/year=YYYY/month=MM/day=DD/<file>.parquet          event time (UTC)
-//! <root>/order_changes/year=YYYY/month=MM/day=DD/<file>.parquet   order creation date (UTC)
-//! <root>/user_changes/year=YYYY/month=MM/day=DD/<file>.parquet    profile creation date (UTC)
-//! <root>/dead_letters/<format>/<file>.jsonl                       records that could not be mapped
-//! <root>/_tributary/...                                           Tributary's own state
+//! <root>/<table>/year=YYYY/month=MM/day=DD/<file>.parquet   the UTC day of the table's time column
+//! <root>/<state table>/year=YYYY/month=MM/day=DD/...        the same day as the key's change rows
+//! <root>/dead_letters/<format>/<file>.jsonl                 records that could not be mapped
+//! <root>/_tributary/...                                     Tributary's own state
 //! ```
+//! The tables and their columns come from the schema in use ([`crate::schema`]): the shop's
+//! `events` (by event time), `order_changes` and `user_changes` (by creation date) by default.
 //! Column names are lower case, as Athena (Glue) stores them, so unquoted camelCase identifiers
 //! such as `eventType` and `properties.productId` resolve in every engine.
 
-use std::sync::{Arc, LazyLock};
-
 use chrono::{DateTime, Datelike};
-use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::SchemaRef;
 
-/// Money and prices: DECIMAL(18,4).
+pub use crate::schema::PARTITION_COLUMNS;
+use crate::schema::{Schema, TableDef};
+use crate::state::StateTable;
+
+/// Money and prices in the shop's tables: DECIMAL(18,4).
 pub const MONEY_PRECISION: u8 = 18;
 pub const MONEY_SCALE: i8 = 4;
-
-/// The partition columns of every table, in path order (zero-padded in paths; `int` columns of
-/// the Delta tables, see [`crate::delta::arrow_schema`]).
-pub const PARTITION_COLUMNS: [&str; 3] = ["year", "month", "day"];
 
 /// Where dead letters go, below the warehouse root.
 pub const DEAD_LETTER_PREFIX: &str = "dead_letters";
@@ -29,36 +28,76 @@ pub const DEAD_LETTER_PREFIX: &str = "dead_letters";
 /// Where Tributary keeps its own state, below the warehouse root (not a table).
 pub const STATE_PREFIX: &str = "_tributary";
 
-/// The tables written as Parquet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Table {
-    Events,
-    OrderChanges,
-    UserChanges,
-}
+/// A table the writers append to: a table of the schema in use (the shop's `events`,
+/// `order_changes`, `user_changes` by default). A handle: a reference into a schema that lives
+/// as long as the process ([`Schema::leak`]), compared by name.
+#[derive(Clone, Copy)]
+pub struct Table(&'static TableDef);
 
 impl Table {
-    pub const ALL: [Table; 3] = [Table::Events, Table::OrderChanges, Table::UserChanges];
+    pub fn of(def: &'static TableDef) -> Self {
+        Self(def)
+    }
+
+    /// A table of the built-in (shop) schema.
+    ///
+    /// # Panics
+    /// When the shop has no table of that name: for code and tests that name the shop's
+    /// tables.
+    pub fn builtin(name: &str) -> Self {
+        Schema::builtin()
+            .get(name)
+            .unwrap_or_else(|| panic!("the shop has no table {name}"))
+    }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Table::Events => "events",
-            Table::OrderChanges => "order_changes",
-            Table::UserChanges => "user_changes",
-        }
+        &self.0.name
     }
 
-    /// The table of a name, as [`Table::name`] spells it.
-    pub fn from_name(name: &str) -> Option<Table> {
-        Table::ALL.into_iter().find(|t| t.name() == name)
+    pub fn def(self) -> &'static TableDef {
+        self.0
     }
 
+    /// The Arrow schema rows are built in (no partition columns).
     pub fn schema(self) -> SchemaRef {
-        match self {
-            Table::Events => EVENTS.clone(),
-            Table::OrderChanges => ORDER_CHANGES.clone(),
-            Table::UserChanges => USER_CHANGES.clone(),
-        }
+        self.0.arrow_schema()
+    }
+
+    /// The current-state table that follows this one, if it has one.
+    pub fn state(self) -> Option<StateTable> {
+        StateTable::of(self)
+    }
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Table({})", self.name())
+    }
+}
+
+impl PartialEq for Table {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Table {}
+
+impl std::hash::Hash for Table {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name().hash(state)
+    }
+}
+
+impl PartialOrd for Table {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Table {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name().cmp(other.name())
     }
 }
 
@@ -111,128 +150,6 @@ impl Partition {
     }
 }
 
-fn utf8(name: &str) -> Field {
-    Field::new(name, DataType::Utf8, true)
-}
-
-fn timestamp(name: &str) -> Field {
-    Field::new(name, DataType::Timestamp(TimeUnit::Millisecond, None), true)
-}
-
-fn money(name: &str) -> Field {
-    Field::new(
-        name,
-        DataType::Decimal128(MONEY_PRECISION, MONEY_SCALE),
-        true,
-    )
-}
-
-/// `ingest_*`: where a row came from, so duplicates can be traced.
-fn ingest_fields() -> Vec<Field> {
-    vec![
-        utf8("ingest_source"),
-        utf8("ingest_shard"),
-        utf8("ingest_sequence"),
-        timestamp("ingest_arrival_time"),
-    ]
-}
-
-/// The CDC header of `order_changes` and `user_changes`.
-fn change_fields() -> Vec<Field> {
-    vec![
-        Field::new("operation", DataType::Utf8, false),
-        utf8("sequence_number"),
-        Field::new(
-            "change_time",
-            DataType::Timestamp(TimeUnit::Millisecond, None),
-            false,
-        ),
-        utf8("event_id"),
-    ]
-}
-
-pub fn event_properties_fields() -> Fields {
-    Fields::from(vec![
-        utf8("page"),
-        utf8("referrer"),
-        utf8("productid"),
-        Field::new("amount", DataType::Float64, true),
-        utf8("currency"),
-    ])
-}
-
-pub fn order_item_fields() -> Fields {
-    Fields::from(vec![
-        utf8("product_id"),
-        Field::new("quantity", DataType::Int64, true),
-        money("price"),
-    ])
-}
-
-pub fn order_item_list_field() -> Arc<Field> {
-    Arc::new(Field::new(
-        "item",
-        DataType::Struct(order_item_fields()),
-        true,
-    ))
-}
-
-static EVENTS: LazyLock<SchemaRef> = LazyLock::new(|| {
-    let mut fields = vec![
-        Field::new("eventtype", DataType::Utf8, false),
-        Field::new("userid", DataType::Utf8, false),
-        Field::new("timestamp", DataType::Int64, false),
-        Field::new(
-            "properties",
-            DataType::Struct(event_properties_fields()),
-            true,
-        ),
-        utf8("extra"),
-    ];
-    fields.extend(ingest_fields());
-    Arc::new(Schema::new(fields))
-});
-
-static ORDER_CHANGES: LazyLock<SchemaRef> = LazyLock::new(|| {
-    let mut fields = change_fields();
-    fields.extend([
-        Field::new("order_id", DataType::Utf8, false),
-        Field::new("user_id", DataType::Utf8, false),
-        utf8("status"),
-        money("total_amount"),
-        utf8("currency"),
-        Field::new(
-            "created_at",
-            DataType::Timestamp(TimeUnit::Millisecond, None),
-            false,
-        ),
-        timestamp("updated_at"),
-        Field::new("items", DataType::List(order_item_list_field()), true),
-        utf8("extra_attributes"),
-    ]);
-    fields.extend(ingest_fields());
-    Arc::new(Schema::new(fields))
-});
-
-static USER_CHANGES: LazyLock<SchemaRef> = LazyLock::new(|| {
-    let mut fields = change_fields();
-    fields.extend([
-        Field::new("user_id", DataType::Utf8, false),
-        utf8("email"),
-        utf8("name"),
-        utf8("country"),
-        Field::new(
-            "created_at",
-            DataType::Timestamp(TimeUnit::Millisecond, None),
-            false,
-        ),
-        timestamp("updated_at"),
-        utf8("extra_attributes"),
-    ]);
-    fields.extend(ingest_fields());
-    Arc::new(Schema::new(fields))
-});
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,7 +186,7 @@ mod tests {
 
     #[test]
     fn column_names_are_lower_case() {
-        for table in Table::ALL {
+        for table in Schema::builtin().handles() {
             for field in table.schema().fields() {
                 assert_eq!(
                     field.name(),

@@ -130,8 +130,10 @@ mod tests {
     async fn a_retention_below_the_floor_is_refused_unless_the_check_is_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let wh = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
-        delta::open_or_create(&wh, Table::Events).await.unwrap();
-        let events = WarehouseTable::Append(Table::Events);
+        delta::open_or_create(&wh, Table::builtin("events"))
+            .await
+            .unwrap();
+        let events = WarehouseTable::Append(Table::builtin("events"));
         let short = Duration::from_secs(3600);
         let err = vacuum(&wh, events, short, RetentionCheck::Enforce, false)
             .await

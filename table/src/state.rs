@@ -39,76 +39,74 @@ use tracing::debug;
 use crate::catalog::WarehouseTable;
 use crate::delta::{self, DeltaTable, TableError};
 use crate::layout::{PARTITION_COLUMNS, Partition, Table};
+use crate::schema::STATE_COLUMNS;
 use crate::warehouse::Warehouse;
 
 /// Attempts of a refresh that lost a race to another writer of the state table.
 const MAX_ATTEMPTS: usize = 10;
 
-/// A current-state table and the change table it follows.
+/// A current-state table and the change table it follows: a change table of the schema that
+/// declares `state`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum StateTable {
-    Orders,
-    Users,
-}
+pub struct StateTable(Table);
 
 impl StateTable {
-    pub const ALL: [StateTable; 2] = [StateTable::Orders, StateTable::Users];
+    /// The state table that follows `changes`, if it declares one.
+    pub fn of(changes: Table) -> Option<Self> {
+        changes.def().state.as_ref().map(|_| Self(changes))
+    }
+
+    /// A state table of the built-in (shop) schema: `orders` or `users`.
+    ///
+    /// # Panics
+    /// When the shop has no state table of that name.
+    pub fn builtin(name: &str) -> Self {
+        crate::schema::Schema::builtin()
+            .state_tables()
+            .into_iter()
+            .find(|s| s.name() == name)
+            .unwrap_or_else(|| panic!("the shop has no state table {name}"))
+    }
+
+    fn def(self) -> &'static crate::schema::StateDef {
+        self.0
+            .def()
+            .state
+            .as_ref()
+            .expect("made only of tables with a state")
+    }
 
     pub fn name(self) -> &'static str {
-        match self {
-            StateTable::Orders => "orders",
-            StateTable::Users => "users",
-        }
+        &self.def().name
     }
 
     /// The change table whose rows this table folds.
     pub fn changes(self) -> Table {
-        match self {
-            StateTable::Orders => Table::OrderChanges,
-            StateTable::Users => Table::UserChanges,
-        }
+        self.0
     }
 
-    /// The key: one row per value.
-    pub fn key(self) -> &'static str {
-        match self {
-            StateTable::Orders => "order_id",
-            StateTable::Users => "user_id",
-        }
+    /// The key: one row per combination of values.
+    pub fn key(self) -> &'static [String] {
+        &self.def().key
     }
 
-    /// The columns of the entity, as the change table has them.
-    fn entity_columns(self) -> &'static [&'static str] {
-        match self {
-            StateTable::Orders => &[
-                "order_id",
-                "user_id",
-                "status",
-                "total_amount",
-                "currency",
-                "created_at",
-                "updated_at",
-                "items",
-                "extra_attributes",
-            ],
-            StateTable::Users => &[
-                "user_id",
-                "email",
-                "name",
-                "country",
-                "created_at",
-                "updated_at",
-                "extra_attributes",
-            ],
-        }
+    /// The columns of the entity, as the change table has them: the declared ones and the
+    /// rest column.
+    pub fn entity_columns(self) -> Vec<String> {
+        self.0
+            .def()
+            .item_fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
     }
 
     /// Every column, in table order: the entity's, `deleted`, `last_change_time`,
     /// `sequence_number`, then the partition columns.
-    pub fn columns(self) -> Vec<&'static str> {
-        let mut columns = self.entity_columns().to_vec();
-        columns.extend(["deleted", "last_change_time", "sequence_number"]);
-        columns.extend(PARTITION_COLUMNS);
+    pub fn columns(self) -> Vec<String> {
+        let mut columns = self.entity_columns();
+        columns.extend(STATE_COLUMNS.iter().map(|c| c.to_string()));
+        columns.extend(PARTITION_COLUMNS.iter().map(|c| c.to_string()));
         columns
     }
 
@@ -133,6 +131,34 @@ impl StateTable {
     fn app_id(self) -> String {
         format!("state/{}", self.changes().name())
     }
+
+    /// `t.a = s.a AND t.b = s.b AND` the partition: the MERGE's match of a key.
+    fn merge_on(self) -> String {
+        self.key()
+            .iter()
+            .map(String::as_str)
+            .chain(PARTITION_COLUMNS)
+            .map(|c| {
+                let c = quoted(c);
+                format!("t.{c} = s.{c}")
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
+    /// The key columns, quoted, comma-separated.
+    fn key_list(self) -> String {
+        self.key()
+            .iter()
+            .map(|c| quoted(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A column name as a SQL identifier (declared names may be any lower-case text).
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// What a refresh did.
@@ -181,7 +207,7 @@ pub async fn refresh_all(
     writer: &WriterProperties,
 ) -> Result<Vec<(StateTable, Refresh)>, TableError> {
     let mut done = Vec::new();
-    for table in StateTable::ALL {
+    for table in warehouse.schema().state_tables() {
         done.push((table, refresh(warehouse, table, writer).await?));
     }
     Ok(done)
@@ -276,9 +302,7 @@ async fn refresh_once(
         .sql(&latest_sql(table))
         .await
         .map_err(|e| df(warehouse, table, e))?;
-    let key = table.key();
-    let on =
-        format!("t.{key} = s.{key} AND t.year = s.year AND t.month = s.month AND t.day = s.day");
+    let on = table.merge_on();
     let newer = "s.last_change_time > t.last_change_time OR \
                  (s.last_change_time = t.last_change_time AND \
                   coalesce(s.sequence_number, '') > coalesce(t.sequence_number, ''))";
@@ -292,14 +316,14 @@ async fn refresh_once(
         .with_writer_properties(writer.clone())
         .when_matched_update(|update| {
             columns.iter().fold(update.predicate(newer), |u, c| {
-                u.update(*c, format!("s.{c}"))
+                u.update(c.as_str(), format!("s.{}", quoted(c)))
             })
         })
         .and_then(|merge| {
             merge.when_not_matched_insert(|insert| {
                 columns
                     .iter()
-                    .fold(insert, |i, c| i.set(*c, format!("s.{c}")))
+                    .fold(insert, |i, c| i.set(c.as_str(), format!("s.{}", quoted(c))))
             })
         })
         .map_err(|e| delta::delta_error(&url, e))?
@@ -365,7 +389,7 @@ async fn build(
         }
     }
     let schema = WarehouseTable::State(table).file_schema();
-    let latest = format!("{} ORDER BY {}", latest_sql(table), table.key());
+    let latest = format!("{} ORDER BY {}", latest_sql(table), table.key_list());
     let build_id = uuid::Uuid::new_v4().simple().to_string();
     let build_id = build_id.as_str();
     let one_partition = |(partition, files): (Partition, Vec<String>)| {
@@ -445,8 +469,13 @@ async fn build(
 
 /// The latest change per key among `changes`, in the state table's columns.
 fn latest_sql(table: StateTable) -> String {
-    let entity = table.entity_columns().join(", ");
-    let key = table.key();
+    let entity = table
+        .entity_columns()
+        .iter()
+        .map(|c| quoted(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let key = table.key_list();
     format!(
         "SELECT {entity}, operation = 'REMOVE' AS deleted, change_time AS last_change_time, \
          sequence_number, CAST(year AS INT) AS year, CAST(month AS INT) AS month, \
@@ -544,7 +573,10 @@ mod tests {
 
     /// Rows and distinct keys of the `users` table.
     async fn users(wh: &Warehouse) -> (i64, i64) {
-        let users = open(wh, StateTable::Users).await.unwrap().unwrap();
+        let users = open(wh, StateTable::builtin("users"))
+            .await
+            .unwrap()
+            .unwrap();
         let ctx = SessionContext::new();
         ctx.register_table("users", users.table_provider().await.unwrap())
             .unwrap();
@@ -571,24 +603,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let wh = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
         let writer = WriterProperties::default();
-        let table = StateTable::Users;
+        let table = StateTable::builtin("users");
         append(
             &wh,
-            Table::UserChanges,
-            vec![file(&wh, Table::UserChanges, "a", 10).await],
+            Table::builtin("user_changes"),
+            vec![file(&wh, Table::builtin("user_changes"), "a", 10).await],
         )
         .await;
-        let at_first = delta::open(&wh, Table::UserChanges).await.unwrap().unwrap();
+        let at_first = delta::open(&wh, Table::builtin("user_changes"))
+            .await
+            .unwrap()
+            .unwrap();
         let schema = table.schema();
         let empty = || delta::open_or_create_named(&wh, table.name(), &schema);
         let first_state = empty().await.unwrap();
         append(
             &wh,
-            Table::UserChanges,
-            vec![file(&wh, Table::UserChanges, "b", 5).await],
+            Table::builtin("user_changes"),
+            vec![file(&wh, Table::builtin("user_changes"), "b", 5).await],
         )
         .await;
-        let at_second = delta::open(&wh, Table::UserChanges).await.unwrap().unwrap();
+        let at_second = delta::open(&wh, Table::builtin("user_changes"))
+            .await
+            .unwrap()
+            .unwrap();
         let second_state = empty().await.unwrap();
         let (v1, v2) = (at_first.version().unwrap(), at_second.version().unwrap());
         assert!(v2 > v1);

@@ -15,6 +15,7 @@ use url::Url;
 
 use crate::aws::{SdkCredentials, load_sdk_config};
 use crate::layout::Table;
+use crate::schema::Schema;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
@@ -46,6 +47,8 @@ pub struct Warehouse {
     root: Path,
     /// `file:///abs/dir/` or `s3://bucket/prefix/`, always ending with `/`.
     url: Url,
+    /// The tables it holds (the built-in shop schema unless [`Warehouse::with_schema`]).
+    schema: &'static Schema,
 }
 
 /// A parsed location: a local path, or `s3://bucket[/prefix]`.
@@ -135,7 +138,12 @@ impl Warehouse {
         match Location::parse(location)? {
             Location::Local(dir) => {
                 let (store, root, url) = local_store(&dir)?;
-                Ok(Self { store, root, url })
+                Ok(Self {
+                    store,
+                    root,
+                    url,
+                    schema: Schema::builtin(),
+                })
             }
             Location::S3 { bucket, prefix } => {
                 let url_text = if prefix.is_empty() {
@@ -157,6 +165,7 @@ impl Warehouse {
                     store,
                     root: Path::from(prefix),
                     url,
+                    schema: Schema::builtin(),
                 })
             }
         }
@@ -171,7 +180,19 @@ impl Warehouse {
             store,
             root: Path::from(url.path().trim_matches('/')),
             url,
+            schema: Schema::builtin(),
         }
+    }
+
+    /// The same warehouse, holding the tables of `schema`.
+    pub fn with_schema(mut self, schema: &'static Schema) -> Self {
+        self.schema = schema;
+        self
+    }
+
+    /// The tables it holds.
+    pub fn schema(&self) -> &'static Schema {
+        self.schema
     }
 
     pub fn store(&self) -> &Arc<dyn ObjectStore> {

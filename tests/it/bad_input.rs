@@ -132,6 +132,52 @@ fn bad_stream_records_become_dead_letters_with_reasons() {
 }
 
 #[test]
+fn numbers_with_huge_exponents_are_refused_or_zero_at_once() {
+    // each of these once cost 13 s and 4.2 GB of RSS: a 2 GiB string of zeros per value
+    let dir = tempfile::tempdir().unwrap();
+    let image = |total: &str, price: &str| {
+        serde_json::json!({"createdAt": {"S": "2026-01-05T10:00:00Z"}, "totalAmount": {"N": total},
+            "items": {"L": (0..20).map(|_| serde_json::json!({"M": {"productId": {"S": "p"}, "price": {"N": price}}})).collect::<Vec<_>>()}})
+    };
+    let lines = [
+        stream_record("e1", "ORDER#o1", image("1e2147483647", "1")),
+        stream_record("e2", "ORDER#o2", image("0e2147483647", "0e2147483647")),
+        stream_record("e3", "ORDER#o3", image("1", "1e2147483647")),
+        stream_record("e4", "ORDER#o4", image("1e-2147483648", "1")),
+    ];
+    let input = dir.path().join("changes.jsonl");
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let wh = dir.path().join("wh");
+    let summary = backfill(path_str(&input), "dynamodb-stream", path_str(&wh), &[]);
+    assert_eq!(summary["rows"]["order_changes"], 1, "{summary}");
+    assert_eq!(summary["dead_letters"], 3, "{summary}");
+    let reasons: Vec<String> = dead_letters(&wh, "dynamodb-stream")
+        .iter()
+        .map(|l| l["reason"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        reasons[0],
+        "attribute totalAmount: 1e2147483647 does not fit DECIMAL(18,4)"
+    );
+    assert_eq!(
+        reasons[1],
+        "items[0]: attribute price: 1e2147483647 does not fit DECIMAL(18,4)"
+    );
+    assert_eq!(
+        reasons[2],
+        "attribute totalAmount: 1e-2147483648 has more than 4 decimal places"
+    );
+    let zero = sql(
+        path_str(&wh),
+        "SELECT order_id, total_amount = 0 AS t, items[1].price = 0 AS p, cardinality(items) AS n FROM order_changes",
+    );
+    assert_eq!(zero[0]["order_id"], "o2", "{zero:?}");
+    assert_eq!(zero[0]["t"], true, "{zero:?}");
+    assert_eq!(zero[0]["p"], true, "{zero:?}");
+    assert_eq!(zero[0]["n"], 20, "{zero:?}");
+}
+
+#[test]
 fn an_empty_file_writes_nothing_and_fails_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("empty.jsonl");

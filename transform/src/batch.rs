@@ -8,14 +8,13 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::arrow::error::ArrowError;
 
 use crate::model::{
     Change, ClickEvent, MONEY_PRECISION, MONEY_SCALE, OrderChange, Origin, Record, UserChange,
 };
-use tributary_table::layout::{
-    OutOfRange, Partition, Table, event_properties_fields, order_item_fields, order_item_list_field,
-};
+use tributary_table::layout::{OutOfRange, Partition, Table};
 
 /// Builds one table's batch.
 pub struct BatchBuilder {
@@ -32,10 +31,11 @@ enum Columns {
 
 impl BatchBuilder {
     pub fn new(table: Table) -> Self {
-        let columns = match table {
-            Table::Events => Columns::Events(Box::default()),
-            Table::OrderChanges => Columns::Orders(Box::default()),
-            Table::UserChanges => Columns::Users(Box::default()),
+        let columns = match table.name() {
+            "events" => Columns::Events(Box::default()),
+            "order_changes" => Columns::Orders(Box::default()),
+            "user_changes" => Columns::Users(Box::default()),
+            other => panic!("no record type builds rows of {other}"),
         };
         Self {
             table,
@@ -121,6 +121,53 @@ pub fn partition_batches(records: &[Record]) -> Result<Vec<PartitionBatch>, Part
                 batch,
                 bytes,
             })
+        })
+        .collect()
+}
+
+/// A table's rows split by each row's partition (`partitions[i]` is row `i`'s), in the order
+/// the partitions first appear.
+pub fn split_by_partition(
+    table: Table,
+    batch: RecordBatch,
+    partitions: &[Partition],
+) -> Result<Vec<PartitionBatch>, ArrowError> {
+    use datafusion::arrow::array::UInt32Array;
+    use datafusion::arrow::compute::take_record_batch;
+    assert_eq!(batch.num_rows(), partitions.len(), "a partition per row");
+    let done = |partition: Partition, mut batch: RecordBatch| {
+        if batch.num_rows() < COMPACT_BELOW_ROWS {
+            // a few rows in buffers grown for many: copy them into exact-size buffers
+            batch = concat_batches(&batch.schema(), [&batch])?;
+        }
+        let bytes = batch.get_array_memory_size();
+        Ok(PartitionBatch {
+            table,
+            partition,
+            batch,
+            bytes,
+        })
+    };
+    let Some(first) = partitions.first() else {
+        return Ok(Vec::new());
+    };
+    if partitions.iter().all(|p| p == first) {
+        return Ok(vec![done(*first, batch)?]);
+    }
+    let mut order: Vec<(Partition, Vec<u32>)> = Vec::new();
+    let mut at: std::collections::HashMap<Partition, usize> = std::collections::HashMap::new();
+    for (row, partition) in partitions.iter().enumerate() {
+        let i = *at.entry(*partition).or_insert_with(|| {
+            order.push((*partition, Vec::new()));
+            order.len() - 1
+        });
+        order[i].1.push(row as u32);
+    }
+    order
+        .into_iter()
+        .map(|(partition, rows)| {
+            let taken = take_record_batch(&batch, &UInt32Array::from(rows))?;
+            done(partition, taken)
         })
         .collect()
 }
@@ -407,6 +454,47 @@ pub(crate) mod tests {
     use datafusion::arrow::array::{Array, AsArray};
     use tributary_table::sequence::SequenceNumber;
 
+    #[test]
+    fn a_batch_splits_by_its_rows_partitions_in_first_seen_order() {
+        use datafusion::arrow::array::Int64Array;
+        use datafusion::arrow::datatypes::{Field, Schema};
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(Int64Array::from(vec![0, 1, 2, 3, 4]))],
+        )
+        .unwrap();
+        let day = |d: i64| Partition::of_millis(d * 86_400_000).unwrap();
+        let table = Table::builtin("events");
+        let parts = split_by_partition(
+            table,
+            batch.clone(),
+            &[day(2), day(1), day(2), day(3), day(1)],
+        )
+        .unwrap();
+        let got: Vec<(Partition, Vec<i64>)> = parts
+            .iter()
+            .map(|p| {
+                let n = p
+                    .batch
+                    .column(0)
+                    .as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+                (p.partition, n.values().to_vec())
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (day(2), vec![0, 2]),
+                (day(1), vec![1, 4]),
+                (day(3), vec![3])
+            ]
+        );
+        let one = split_by_partition(table, batch, &[day(1); 5]).unwrap();
+        assert_eq!((one.len(), one[0].batch.num_rows()), (1, 5));
+        assert!(one[0].bytes > 0);
+    }
+
     pub(crate) fn origin(seq: u64) -> Origin {
         Origin {
             source: "file".into(),
@@ -439,7 +527,7 @@ pub(crate) mod tests {
 
     #[test]
     fn order_items_become_a_list_of_structs_with_nulls() {
-        let mut b = BatchBuilder::new(Table::OrderChanges);
+        let mut b = BatchBuilder::new(Table::builtin("order_changes"));
         let item = |p: &str| OrderItem {
             product_id: Some(p.into()),
             quantity: Some(2),
@@ -479,6 +567,37 @@ pub(crate) mod tests {
     #[test]
     #[should_panic(expected = "another table")]
     fn a_misrouted_record_is_a_bug() {
-        BatchBuilder::new(Table::Events).append(&order(1, None));
+        BatchBuilder::new(Table::builtin("events")).append(&order(1, None));
+    }
+}
+
+/// The Arrow type of a column of the shop's built-in schema.
+fn shop_type(table: &str, column: &str) -> DataType {
+    Table::builtin(table)
+        .schema()
+        .field_with_name(column)
+        .unwrap_or_else(|_| panic!("the shop's {table} has {column}"))
+        .data_type()
+        .clone()
+}
+
+fn event_properties_fields() -> Fields {
+    match shop_type("events", "properties") {
+        DataType::Struct(fields) => fields,
+        other => panic!("events.properties is a struct, not {other}"),
+    }
+}
+
+fn order_item_list_field() -> Arc<Field> {
+    match shop_type("order_changes", "items") {
+        DataType::List(item) => item,
+        other => panic!("order_changes.items is a list, not {other}"),
+    }
+}
+
+fn order_item_fields() -> Fields {
+    match order_item_list_field().data_type() {
+        DataType::Struct(fields) => fields.clone(),
+        other => panic!("order_changes.items holds structs, not {other}"),
     }
 }

@@ -164,10 +164,13 @@ mod tests {
             }
             i += 1;
         };
-        assert_eq!(key, (Table::OrderChanges, day(2)));
+        assert_eq!(key, (Table::builtin("order_changes"), day(2)));
         let before = buffers.bytes();
         buffers.take(key);
         assert!(buffers.bytes() < before);
-        assert_eq!(buffers.keys(), vec![(Table::OrderChanges, day(1))]);
+        assert_eq!(
+            buffers.keys(),
+            vec![(Table::builtin("order_changes"), day(1))]
+        );
     }
 }

@@ -14,6 +14,7 @@
 
 pub mod batch;
 pub mod buffer;
+pub mod columns;
 pub mod dead_letters;
 pub mod model;
 pub mod parquet;

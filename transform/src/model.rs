@@ -3,7 +3,13 @@
 
 use std::sync::Arc;
 
+use std::sync::LazyLock;
+
 use tributary_table::layout::{OutOfRange, Partition, Table};
+
+/// The shop's tables, looked up once: a record's table is asked for per record.
+static SHOP: LazyLock<[Table; 3]> =
+    LazyLock::new(|| ["events", "order_changes", "user_changes"].map(Table::builtin));
 use tributary_table::sequence::SequenceNumber;
 
 /// Where one record came from: enough to find it again and to trace duplicates.
@@ -132,9 +138,9 @@ impl Record {
     /// The table the record belongs to.
     pub fn table(&self) -> Table {
         match self {
-            Record::Event(_) => Table::Events,
-            Record::Order(_) => Table::OrderChanges,
-            Record::User(_) => Table::UserChanges,
+            Record::Event(_) => SHOP[0],
+            Record::Order(_) => SHOP[1],
+            Record::User(_) => SHOP[2],
         }
     }
 

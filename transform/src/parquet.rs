@@ -79,7 +79,7 @@ mod tests {
 
     #[test]
     fn timestamps_are_int64_and_money_is_decimal() {
-        let mut b = BatchBuilder::new(Table::OrderChanges);
+        let mut b = BatchBuilder::new(Table::builtin("order_changes"));
         b.append(&order(7, None));
         let bytes = encode(&[b.finish().unwrap()], Codec::Zstd).unwrap();
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes.clone()).unwrap();
@@ -100,7 +100,10 @@ mod tests {
         }
         let batches: Vec<_> = reader.build().unwrap().collect::<Result<_, _>>().unwrap();
         assert_eq!(batches[0].num_rows(), 1);
-        assert_eq!(batches[0].schema(), Table::OrderChanges.schema());
+        assert_eq!(
+            batches[0].schema(),
+            Table::builtin("order_changes").schema()
+        );
     }
 
     #[test]

@@ -1,15 +1,21 @@
 //! Decoding: one raw record in, a [`Record`] or the reason it is a dead letter out.
 
 pub mod attribute;
+pub mod document;
 pub mod dynamodb;
 pub mod entity;
 pub mod events;
 pub mod export;
 pub mod kinesis;
 pub mod kpl;
+pub mod plan;
+pub mod row;
+pub mod schema_decoder;
+pub mod typed;
 
 use std::str::FromStr;
 
+use tributary_table::schema::Schema;
 use tributary_transform::model::{Origin, Record};
 
 /// The formats records arrive in.
@@ -79,4 +85,24 @@ pub fn decode(
             })
         }
     }
+}
+
+/// A schema whose tables the decoders cannot fill yet: they decode the shop's records only.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "writing the tables of this schema ({tables}) is not supported yet: backfill and run decode \
+     the built-in shop schema's records only (sql, query, ddl, compact and vacuum read any schema)"
+)]
+pub struct UndecodableSchema {
+    pub tables: String,
+}
+
+/// Refuses a schema other than the shop's, before anything is read or written.
+pub fn refuse_undecodable(schema: &'static Schema) -> Result<(), UndecodableSchema> {
+    if schema == Schema::builtin() {
+        return Ok(());
+    }
+    Err(UndecodableSchema {
+        tables: schema.names(),
+    })
 }

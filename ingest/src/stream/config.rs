@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use tributary_table::schema::Schema;
 use tributary_transform::Codec;
 
 use super::shard::StartPosition;
@@ -86,6 +87,8 @@ pub struct WorkerConfig {
     pub compact_target_bytes: u64,
     /// Files of one size tier merged at once (at least 2).
     pub compact_fan_in: usize,
+    /// The tables written.
+    pub schema: &'static Schema,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -104,6 +107,8 @@ pub enum ConfigError {
         "the lease duration ({lease:?}) must be at least three times the poll interval ({poll:?})"
     )]
     LeaseTooShort { lease: Duration, poll: Duration },
+    #[error(transparent)]
+    Schema(#[from] crate::decode::UndecodableSchema),
 }
 
 impl WorkerConfig {
@@ -137,6 +142,7 @@ impl WorkerConfig {
                 poll: self.poll_interval,
             });
         }
+        crate::decode::refuse_undecodable(self.schema)?;
         Ok(())
     }
 }

@@ -430,7 +430,7 @@ impl FlushContext {
             .flushes
             .max(state.pending.as_ref().map_or(0, |p| p.version));
         let app_id = self.app_id();
-        for table in Table::ALL {
+        for table in self.warehouse.schema().handles() {
             let held = self
                 .until_ok(
                     &format!("reading the log of {}", table.name()),
@@ -585,7 +585,8 @@ impl FlushContext {
         let mut per_table: BTreeMap<Table, Vec<&str>> = BTreeMap::new();
         let mut dead_letter_files = Vec::new();
         for file in &intent.files {
-            let table = file.split('/').next().and_then(Table::from_name);
+            let schema = self.warehouse.schema();
+            let table = file.split('/').next().and_then(|name| schema.get(name));
             match table {
                 Some(table) => per_table.entry(table).or_default().push(file.as_str()),
                 None if file.starts_with(DEAD_LETTER_PREFIX) => {
@@ -880,11 +881,14 @@ mod tests {
 
     /// Rows of the events table, as its log adds them up.
     async fn table_rows(wh: &Warehouse) -> u64 {
-        let delta = delta::open(wh, Table::Events).await.unwrap().unwrap();
+        let delta = delta::open(wh, Table::builtin("events"))
+            .await
+            .unwrap()
+            .unwrap();
         let mut rows = 0;
         for uri in delta.get_file_uris().unwrap() {
             let path = uri.rsplit_once("/events/").unwrap().1.to_string();
-            rows += delta::describe_file(wh, Table::Events, &path)
+            rows += delta::describe_file(wh, Table::builtin("events"), &path)
                 .await
                 .unwrap()
                 .rows;
@@ -894,7 +898,10 @@ mod tests {
 
     /// The events table's live files, relative to the warehouse root.
     async fn table_files(wh: &Warehouse) -> BTreeSet<String> {
-        let delta = delta::open(wh, Table::Events).await.unwrap().unwrap();
+        let delta = delta::open(wh, Table::builtin("events"))
+            .await
+            .unwrap()
+            .unwrap();
         delta
             .get_file_uris()
             .unwrap()
@@ -1020,7 +1027,7 @@ mod tests {
         let written = s.ctx.write_files(plan, buffer).await;
         s.ctx.commit_tables(1, &written).await;
         let version = || async {
-            delta::open(&s.warehouse, Table::Events)
+            delta::open(&s.warehouse, Table::builtin("events"))
                 .await
                 .unwrap()
                 .unwrap()
@@ -1070,9 +1077,13 @@ mod tests {
             "a wrote data files late"
         );
         let held = snappy.commit_tables(1, &late).await;
-        assert_eq!(held.get(&Table::Events), Some(&1), "a's commit is a no-op");
+        assert_eq!(
+            held.get(&Table::builtin("events")),
+            Some(&1),
+            "a's commit is a no-op"
+        );
         // every file the log names has the size the log says, and reads
-        let delta = delta::open(&s.warehouse, Table::Events)
+        let delta = delta::open(&s.warehouse, Table::builtin("events"))
             .await
             .unwrap()
             .unwrap();

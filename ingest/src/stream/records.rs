@@ -120,7 +120,12 @@ mod tests {
         let chunk = decode_chunk(StreamKind::Kinesis, &Arc::from("shardId-1"), &records).unwrap();
         assert_eq!(chunk.stream_records, 3);
         assert_eq!(chunk.batches.len(), 2, "two event days");
-        assert!(chunk.batches.iter().all(|b| b.table == Table::Events));
+        assert!(
+            chunk
+                .batches
+                .iter()
+                .all(|b| b.table == Table::builtin("events"))
+        );
         assert_eq!(chunk.dead_letters.len(), 1);
         assert_eq!(chunk.dead_letters[0].origin.sequence.as_str(), "2");
         assert_eq!(chunk.dead_letters[0].origin.shard.as_ref(), "shardId-1");

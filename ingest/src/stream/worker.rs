@@ -77,11 +77,13 @@ pub async fn run(
 ) -> Result<(), WorkerError> {
     config.validate()?;
     let sdk = load_sdk_config().await;
-    let warehouse = Warehouse::open(&config.warehouse).await?;
+    let warehouse = Warehouse::open(&config.warehouse)
+        .await?
+        .with_schema(config.schema);
     warehouse.verify_conditional_writes().await?;
     tributary_table::delta::refuse_plain_layout(&warehouse).await?;
     // every table exists from the start: readers find empty tables, not missing ones
-    for table in tributary_table::Table::ALL {
+    for table in warehouse.schema().handles() {
         tributary_table::delta::open_or_create(&warehouse, table).await?;
     }
     // one committer for every source and shard: their flushes to a table share commits
@@ -435,6 +437,7 @@ mod tests {
             compact_interval: None,
             compact_target_bytes: 128 << 20,
             compact_fan_in: 8,
+            schema: tributary_table::schema::Schema::builtin(),
         };
         let store = CheckpointStore::new(warehouse.clone(), "kinesis-memory");
         let source = SourceLoop {

@@ -107,6 +107,7 @@ pub(crate) const REVENUE_CONDITION: &str = "NOT deleted AND COALESCE(status, '')
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tributary_table::schema::Schema;
 
     #[test]
     fn partition_filters_cover_both_ends() {
@@ -138,7 +139,9 @@ mod tests {
     #[tokio::test]
     async fn every_query_plans_for_every_parameter_shape() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = crate::open(dir.path().to_str().unwrap()).await.unwrap();
+        let ctx = crate::open(dir.path().to_str().unwrap(), Schema::builtin())
+            .await
+            .unwrap();
         let d = |s: &str| Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
         for params in [
             Params::default(),

@@ -441,6 +441,7 @@ fn table_def(
         rest,
         sort,
         ignore: raw.ignore,
+        derived: Default::default(),
     })
 }
 

@@ -17,9 +17,12 @@
 pub mod file;
 pub mod types;
 
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema as ArrowSchema, SchemaRef, TimeUnit};
+
+use crate::layout::Table;
+use crate::state::StateTable;
 
 pub use file::{SchemaError, SchemaErrors};
 pub use types::{ColumnType, StructField};
@@ -90,6 +93,29 @@ pub struct TableDef {
     pub sort: Vec<String>,
     /// Members that are neither read nor kept in the rest column (copies of the keys, say).
     pub ignore: Vec<String>,
+    /// The Arrow schemas, computed once.
+    pub derived: Derived,
+}
+
+/// What a table's declaration gives, computed at first use: the schemas are asked for per
+/// batch.
+#[derive(Default, Clone)]
+pub struct Derived {
+    arrow: OnceLock<SchemaRef>,
+    delta: OnceLock<SchemaRef>,
+}
+
+impl std::fmt::Debug for Derived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Derived")
+    }
+}
+
+/// Derived from the declaration, so never a difference of its own.
+impl PartialEq for Derived {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// `<path> begins_with "…"` or `<path> equals "…"`.
@@ -204,6 +230,40 @@ impl Schema {
     pub fn table(&self, name: &str) -> Option<&TableDef> {
         self.tables.iter().find(|t| t.name == name)
     }
+
+    /// A schema that lives as long as the process: a command reads its schema once, and the
+    /// table handles ([`Table`]) are plain references into it.
+    pub fn leak(self) -> &'static Schema {
+        Box::leak(Box::new(self))
+    }
+}
+
+impl Schema {
+    /// The tables the writers append to, in the order of the file.
+    pub fn handles(&'static self) -> Vec<Table> {
+        self.tables.iter().map(Table::of).collect()
+    }
+
+    /// The table of a name (a change table or a JSON table, not a state table).
+    pub fn get(&'static self, name: &str) -> Option<Table> {
+        self.table(name).map(Table::of)
+    }
+
+    /// The current-state tables, in the order of their change tables.
+    pub fn state_tables(&'static self) -> Vec<StateTable> {
+        self.handles()
+            .into_iter()
+            .filter_map(Table::state)
+            .collect()
+    }
+
+    /// Every table name (the state tables after the others), for messages:
+    /// `events, order_changes, user_changes, orders, users`.
+    pub fn names(&'static self) -> String {
+        let mut names: Vec<&str> = self.tables.iter().map(|t| t.name.as_str()).collect();
+        names.extend(self.state_tables().iter().map(|s| s.name()));
+        names.join(", ")
+    }
 }
 
 fn utf8(name: &str, nullable: bool) -> Field {
@@ -257,6 +317,37 @@ impl TableDef {
 
     /// The Arrow schema rows are built in (timestamps in milliseconds, no partition columns).
     pub fn arrow_schema(&self) -> SchemaRef {
+        self.derived
+            .arrow
+            .get_or_init(|| self.build_arrow_schema())
+            .clone()
+    }
+
+    /// The Arrow schema of the table as Delta stores it: its columns, then `year`, `month`,
+    /// `day` as `int`. Timestamps are Delta's `timestamp` (microseconds, UTC-adjusted: the type
+    /// every Delta reader knows, shown by Athena as `timestamp(3) with time zone`), not
+    /// `timestamp_ntz`, which needs a table feature that not every reader has; nested ones too.
+    pub fn delta_schema(&self) -> SchemaRef {
+        self.derived
+            .delta
+            .get_or_init(|| {
+                let mut fields: Vec<Field> = self
+                    .arrow_schema()
+                    .fields()
+                    .iter()
+                    .map(|f| delta_field(f))
+                    .collect();
+                fields.extend(
+                    PARTITION_COLUMNS
+                        .iter()
+                        .map(|c| Field::new(*c, DataType::Int32, false)),
+                );
+                Arc::new(ArrowSchema::new(fields))
+            })
+            .clone()
+    }
+
+    fn build_arrow_schema(&self) -> SchemaRef {
         let mut fields = match self.source {
             SourceKind::Dynamodb => change_fields(),
             SourceKind::Json => Vec::new(),
@@ -276,7 +367,8 @@ impl TableDef {
         Some(fields)
     }
 
-    /// The order compaction writes the change table's rows in.
+    /// The order compaction writes the change table's rows in: the declared order, else the
+    /// state key and the change order (one key's history together), else the time column.
     pub fn sort_key(&self) -> Vec<String> {
         if !self.sort.is_empty() {
             return self.sort.clone();
@@ -287,61 +379,213 @@ impl TableDef {
                 key.extend(["change_time".to_string(), "sequence_number".to_string()]);
                 key
             }
-            None => Vec::new(),
+            None => vec![self.time.clone()],
         }
+    }
+}
+
+/// A field in its Delta type ([`TableDef::delta_schema`]).
+pub fn delta_field(field: &Field) -> Field {
+    field.clone().with_data_type(delta_type(field.data_type()))
+}
+
+/// Timestamps (at any depth) as UTC microseconds; every other type as it is.
+pub fn delta_type(data_type: &DataType) -> DataType {
+    match data_type {
+        DataType::Timestamp(..) => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        DataType::List(item) => DataType::List(Arc::new(delta_field(item))),
+        DataType::Struct(fields) => {
+            DataType::Struct(fields.iter().map(|f| delta_field(f)).collect())
+        }
+        DataType::Map(entries, sorted) => DataType::Map(Arc::new(delta_field(entries)), *sorted),
+        other => other.clone(),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use datafusion::arrow::datatypes::Fields;
+
     use super::*;
-    use crate::layout::Table;
-    use crate::state::StateTable;
+
+    fn money(name: &str) -> Field {
+        Field::new(name, DataType::Decimal128(18, 4), true)
+    }
+
+    fn ms(name: &str, nullable: bool) -> Field {
+        timestamp(name, nullable)
+    }
+
+    fn string(name: &str) -> Field {
+        utf8(name, true)
+    }
+
+    /// The shop's tables as the warehouses written before declared schemas have them, written
+    /// out by hand: the built-in schema must give exactly these, or old warehouses stop
+    /// reading.
+    fn shop_layout(table: &str) -> Vec<Field> {
+        let ingest = vec![
+            string("ingest_source"),
+            string("ingest_shard"),
+            string("ingest_sequence"),
+            ms("ingest_arrival_time", true),
+        ];
+        let change = vec![
+            utf8("operation", false),
+            string("sequence_number"),
+            ms("change_time", false),
+            string("event_id"),
+        ];
+        let item = Fields::from(vec![
+            string("product_id"),
+            Field::new("quantity", DataType::Int64, true),
+            money("price"),
+        ]);
+        let mut fields = match table {
+            "events" => vec![
+                utf8("eventtype", false),
+                utf8("userid", false),
+                Field::new("timestamp", DataType::Int64, false),
+                Field::new(
+                    "properties",
+                    DataType::Struct(Fields::from(vec![
+                        string("page"),
+                        string("referrer"),
+                        string("productid"),
+                        Field::new("amount", DataType::Float64, true),
+                        string("currency"),
+                    ])),
+                    true,
+                ),
+                string("extra"),
+            ],
+            "order_changes" => {
+                let mut f = change.clone();
+                f.extend([
+                    utf8("order_id", false),
+                    utf8("user_id", false),
+                    string("status"),
+                    money("total_amount"),
+                    string("currency"),
+                    ms("created_at", false),
+                    ms("updated_at", true),
+                    Field::new(
+                        "items",
+                        DataType::List(Arc::new(Field::new("item", DataType::Struct(item), true))),
+                        true,
+                    ),
+                    string("extra_attributes"),
+                ]);
+                f
+            }
+            "user_changes" => {
+                let mut f = change.clone();
+                f.extend([
+                    utf8("user_id", false),
+                    string("email"),
+                    string("name"),
+                    string("country"),
+                    ms("created_at", false),
+                    ms("updated_at", true),
+                    string("extra_attributes"),
+                ]);
+                f
+            }
+            other => panic!("not a shop table: {other}"),
+        };
+        fields.extend(ingest);
+        fields
+    }
 
     #[test]
-    fn the_builtin_schema_is_the_shop_as_the_tables_have_it() {
+    fn the_builtin_schema_is_the_shop_as_its_warehouses_have_it() {
         let schema = Schema::builtin();
         let names: Vec<&str> = schema.tables().iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["events", "order_changes", "user_changes"]);
-        for table in Table::ALL {
-            let declared = schema.table(table.name()).unwrap();
-            assert_eq!(declared.arrow_schema(), table.schema(), "{}", table.name());
+        assert_eq!(
+            schema.names(),
+            "events, order_changes, user_changes, orders, users"
+        );
+        for table in schema.handles() {
+            let expected = ArrowSchema::new(shop_layout(table.name()));
+            assert_eq!(table.schema().as_ref(), &expected, "{}", table.name());
         }
-        for state in StateTable::ALL {
-            let declared = schema.table(state.changes().name()).unwrap();
-            let def = declared.state.as_ref().unwrap();
-            assert_eq!(def.name, state.name());
-            assert_eq!(def.key, [state.key()]);
-            let expected = state.schema();
-            let n = expected.fields().len() - PARTITION_COLUMNS.len();
-            let expected: Vec<Field> = expected.fields()[..n]
-                .iter()
-                .map(|f| f.as_ref().clone())
-                .collect();
-            // the state table holds the change table's Delta types (UTC microseconds)
-            let declared: Vec<Field> = declared
-                .state_fields()
-                .unwrap()
-                .into_iter()
-                .map(|f| match f.data_type() {
-                    DataType::Timestamp(..) => f.with_data_type(DataType::Timestamp(
-                        TimeUnit::Microsecond,
-                        Some("UTC".into()),
-                    )),
-                    _ => f,
-                })
-                .collect();
-            assert_eq!(declared, expected, "{}", state.name());
-        }
-        for table in crate::catalog::WarehouseTable::ALL {
-            if let crate::catalog::WarehouseTable::Append(t) = table {
-                assert_eq!(
-                    schema.table(t.name()).unwrap().sort_key(),
-                    table.sort_key(),
-                    "{}",
-                    t.name()
-                );
-            }
-        }
+        let state: Vec<(&str, &[String])> = schema
+            .state_tables()
+            .iter()
+            .map(|s| (s.name(), s.key()))
+            .collect();
+        assert_eq!(
+            state,
+            [
+                ("orders", &["order_id".to_string()][..]),
+                ("users", &["user_id".to_string()][..])
+            ]
+        );
+        let users = StateTable::builtin("users").schema();
+        let columns: Vec<&str> = users.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(
+            columns,
+            [
+                "user_id",
+                "email",
+                "name",
+                "country",
+                "created_at",
+                "updated_at",
+                "extra_attributes",
+                "deleted",
+                "last_change_time",
+                "sequence_number",
+                "year",
+                "month",
+                "day"
+            ]
+        );
+        let sort = |name: &str| schema.table(name).unwrap().sort_key();
+        assert_eq!(sort("events"), ["eventtype", "userid", "timestamp"]);
+        assert_eq!(
+            sort("order_changes"),
+            ["order_id", "change_time", "sequence_number"]
+        );
+    }
+
+    #[test]
+    fn the_readmes_second_domain_is_a_valid_schema() {
+        let text = include_str!("../../../docs/examples/helpdesk.toml");
+        let schema = Schema::parse(text, "helpdesk.toml")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .leak();
+        assert_eq!(
+            schema.names(),
+            "ticket_changes, customer_changes, telemetry, tickets, customers"
+        );
+        let tickets = schema.get("ticket_changes").unwrap().state().unwrap();
+        assert_eq!(tickets.key(), ["customer_id", "ticket_id"]);
+        let telemetry = schema.table("telemetry").unwrap();
+        assert_eq!(telemetry.sort_key(), ["app_version", "ts"]);
+        assert_eq!(
+            telemetry.column("device_os").unwrap().from.as_deref(),
+            Some(&["device".to_string(), "os".to_string(), "name".to_string()][..])
+        );
+    }
+
+    #[test]
+    fn nested_timestamps_take_delta_types_too() {
+        let nested = DataType::List(Arc::new(Field::new(
+            "item",
+            DataType::Struct(Fields::from(vec![ms("at", true)])),
+            true,
+        )));
+        let DataType::List(item) = delta_type(&nested) else {
+            panic!("a list")
+        };
+        let DataType::Struct(fields) = item.data_type() else {
+            panic!("a struct")
+        };
+        assert_eq!(
+            fields[0].data_type(),
+            &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+        );
     }
 }

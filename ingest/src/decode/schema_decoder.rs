@@ -1,0 +1,614 @@
+//! The schema's decoder: records of any source into the rows of the schema's tables.
+//!
+//! ```text
+//! JSON document ──route (fields of the match rules)──▶ table ──document.rs──▶ its Rows
+//! DynamoDB change ──envelope (images kept raw)──▶ route (Keys, then the image) ──▶ table
+//!                 ──typed.rs (the image)──▶ its Rows, with the change columns
+//! ```
+//! Plans are compiled once per run; a chunk of records fills one [`ChunkRows`], whose
+//! [`ChunkRows::finish`] gives a batch per table with each row's partition and event id.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::error::ArrowError;
+use serde::Deserialize;
+use serde_json::Map;
+use serde_json::value::RawValue;
+use tributary_table::Table;
+use tributary_table::schema::{Schema, SourceKind};
+use tributary_transform::columns::{Rows, UnsupportedType};
+use tributary_transform::model::{Operation, Origin};
+use tributary_transform::{Partition, SequenceNumber};
+
+use super::document::{self, Scratch};
+use super::plan::TablePlan;
+use super::row::finish_columns;
+use super::typed::decode_image;
+
+/// The plans of a schema's tables, compiled once.
+#[derive(Debug, Clone)]
+pub struct SchemaDecoder {
+    plans: Arc<[TablePlan]>,
+}
+
+impl SchemaDecoder {
+    pub fn new(schema: &'static Schema) -> Result<Self, UnsupportedType> {
+        let plans: Vec<TablePlan> = schema
+            .handles()
+            .into_iter()
+            .map(TablePlan::compile)
+            .collect();
+        // every table's columns must have builders: checked here, once, not per chunk
+        for plan in &plans {
+            Rows::new(plan.schema.clone())?;
+        }
+        Ok(Self {
+            plans: plans.into(),
+        })
+    }
+
+    /// Empty rows for a chunk.
+    pub fn rows(&self) -> ChunkRows {
+        ChunkRows {
+            decoder: self.clone(),
+            tables: self
+                .plans
+                .iter()
+                .map(|plan| TableRows {
+                    rows: Rows::new(plan.schema.clone()).expect("checked by SchemaDecoder::new"),
+                    partitions: Vec::new(),
+                    event_ids: Vec::new(),
+                })
+                .collect(),
+            scratch: Scratch::default(),
+            text: String::new(),
+        }
+    }
+
+    /// The table of `source` whose rules hold for `value` (the text of the path each rule
+    /// names); a record that no table's rules take, or two tables' rules take, is refused.
+    fn route<'v>(
+        &self,
+        source: SourceKind,
+        value: impl Fn(&[String]) -> Option<Cow<'v, str>>,
+    ) -> Result<usize, String> {
+        let mut found: Option<usize> = None;
+        for (i, plan) in self.plans.iter().enumerate() {
+            if plan.source != source {
+                continue;
+            }
+            let holds = plan
+                .table
+                .def()
+                .conditions
+                .iter()
+                .all(|c| value(&c.path).is_some_and(|v| c.test.holds(&v)));
+            if !holds {
+                continue;
+            }
+            if let Some(first) = found {
+                return Err(format!(
+                    "matches two tables of the schema, {} and {}: their match rules overlap",
+                    self.plans[first].table.name(),
+                    plan.table.name()
+                ));
+            }
+            found = Some(i);
+        }
+        found.ok_or_else(|| self.unmatched(source, value))
+    }
+
+    fn unmatched<'v>(
+        &self,
+        source: SourceKind,
+        value: impl Fn(&[String]) -> Option<Cow<'v, str>>,
+    ) -> String {
+        let mut paths: Vec<&[String]> = Vec::new();
+        for plan in self.plans.iter().filter(|p| p.source == source) {
+            for c in &plan.table.def().conditions {
+                if !paths.contains(&c.path.as_slice()) {
+                    paths.push(&c.path);
+                }
+            }
+        }
+        let shown: Vec<String> = paths
+            .iter()
+            .map(|p| match value(p) {
+                Some(v) => format!("{} {:?}", p.join("."), super::row::shown(&v)),
+                None => format!("no {}", p.join(".")),
+            })
+            .collect();
+        if shown.is_empty() {
+            format!(
+                "matches no table of the schema (it has no {} table)",
+                source.name()
+            )
+        } else {
+            format!("matches no table of the schema ({})", shown.join(", "))
+        }
+    }
+
+    /// The top-level attributes or fields the match rules of `source`'s tables read.
+    fn rule_names(&self, source: SourceKind) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for plan in self.plans.iter().filter(|p| p.source == source) {
+            for c in &plan.table.def().conditions {
+                if let Some(first) = c.path.first()
+                    && !names.contains(&first.as_str())
+                {
+                    names.push(first);
+                }
+            }
+        }
+        names
+    }
+}
+
+/// The rows of one table decoded from a chunk.
+#[derive(Debug)]
+struct TableRows {
+    rows: Rows,
+    partitions: Vec<Partition>,
+    /// The stream event id of each row (empty for sources without one).
+    event_ids: Vec<Box<str>>,
+}
+
+/// Rows of every table of the schema, decoded from one chunk of records.
+#[derive(Debug)]
+pub struct ChunkRows {
+    decoder: SchemaDecoder,
+    tables: Vec<TableRows>,
+    scratch: Scratch,
+    text: String,
+}
+
+/// One table's rows of a chunk, with each row's partition and event id.
+#[derive(Debug)]
+pub struct TableBatch {
+    pub table: Table,
+    pub batch: RecordBatch,
+    pub partitions: Vec<Partition>,
+    /// One per row for stream changes; empty otherwise.
+    pub event_ids: Vec<Box<str>>,
+}
+
+/// The envelope of a DynamoDB Streams record, its images left as raw JSON.
+#[derive(Deserialize)]
+struct StreamRecord<'a> {
+    #[serde(rename = "eventID", borrow)]
+    event_id: Option<Cow<'a, str>>,
+    #[serde(rename = "eventName", borrow)]
+    event_name: Option<Cow<'a, str>>,
+    #[serde(rename = "tableName", borrow)]
+    table_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    dynamodb: Option<StreamData<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct StreamData<'a> {
+    approximate_creation_date_time: Option<f64>,
+    #[serde(borrow)]
+    approximate_creation_date_time_precision: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    keys: Option<&'a RawValue>,
+    #[serde(borrow)]
+    new_image: Option<&'a RawValue>,
+    #[serde(borrow)]
+    old_image: Option<&'a RawValue>,
+    #[serde(borrow)]
+    sequence_number: Option<&'a RawValue>,
+    #[serde(borrow)]
+    stream_view_type: Option<Cow<'a, str>>,
+}
+
+/// An export line.
+#[derive(Deserialize)]
+struct ExportLine<'a> {
+    #[serde(rename = "Item", borrow)]
+    item: Option<&'a RawValue>,
+}
+
+impl ChunkRows {
+    /// Decodes a JSON document into a row of its table.
+    pub fn push_document(&mut self, raw: &[u8], origin: &Origin) -> Result<(), String> {
+        let names = self.decoder.rule_names(SourceKind::Json);
+        let index = if names.is_empty() {
+            self.decoder.route(SourceKind::Json, |_| None)?
+        } else {
+            let fields =
+                top_level_strings(raw, &names).map_err(|e| format!("invalid record: {e}"))?;
+            self.decoder
+                .route(SourceKind::Json, |path| lookup(&fields, path))?
+        };
+        let plan = &self.decoder.plans[index];
+        let table = &mut self.tables[index];
+        let partition =
+            document::decode_row(plan, raw, origin, &mut table.rows, &mut self.scratch)?;
+        table.partitions.push(partition);
+        Ok(())
+    }
+
+    /// Decodes a DynamoDB Streams record (as GetRecords, Lambda or Kinesis Data Streams for
+    /// DynamoDB deliver it) into a row of its item's table; returns its event id.
+    pub fn push_stream_record(&mut self, raw: &[u8], origin: &Origin) -> Result<Box<str>, String> {
+        let record: StreamRecord =
+            serde_json::from_slice(raw).map_err(|e| format!("invalid JSON: {e}"))?;
+        let event_id = record.event_id.ok_or("eventID is missing")?;
+        let operation = match record.event_name.as_deref() {
+            Some("INSERT") => Operation::Insert,
+            Some("MODIFY") => Operation::Modify,
+            Some("REMOVE") => Operation::Remove,
+            Some(other) => {
+                return Err(format!(
+                    "unknown eventName {:?} (expected INSERT, MODIFY or REMOVE)",
+                    super::row::shown(other)
+                ));
+            }
+            None => return Err("eventName is missing".into()),
+        };
+        let ddb = record.dynamodb.ok_or("dynamodb is missing")?;
+        // Kinesis Data Streams for DynamoDB leaves SequenceNumber out: the Kinesis record's
+        // own sequence number orders the changes of one item instead
+        let sequence = match ddb.sequence_number {
+            Some(raw) => {
+                let text: Cow<str> = serde_json::from_str(raw.get())
+                    .map_err(|_| "dynamodb.SequenceNumber is not a string")?;
+                SequenceNumber::parse(&text).map_err(|e| format!("dynamodb.SequenceNumber: {e}"))?
+            }
+            None if record.table_name.is_some() => origin.sequence.clone(),
+            None => return Err("dynamodb.SequenceNumber is missing".into()),
+        };
+        let change_ms = creation_time_ms(
+            ddb.approximate_creation_date_time,
+            ddb.approximate_creation_date_time_precision.as_deref(),
+        )?;
+        // REMOVE carries the last state in OldImage; INSERT and MODIFY the new one in NewImage
+        let (image_name, image) = match operation {
+            Operation::Remove => ("OldImage", ddb.old_image),
+            _ => ("NewImage", ddb.new_image),
+        };
+        let Some(image) = image.filter(|i| i.get().starts_with('{')) else {
+            let view = ddb.stream_view_type.as_deref().unwrap_or("unknown");
+            return Err(format!(
+                "dynamodb.{image_name} is missing (StreamViewType {view}); NEW_AND_OLD_IMAGES or NEW_IMAGE is needed"
+            ));
+        };
+        let change = Change {
+            operation,
+            sequence: Some(&sequence),
+            change_ms,
+            event_id: Some(event_id.as_ref()),
+        };
+        self.push_item(ddb.keys, image, change, origin)?;
+        Ok(event_id.into())
+    }
+
+    /// Decodes a line of a DynamoDB export (`{"Item": {...}}`): the item's state at the
+    /// export time.
+    pub fn push_export_item(
+        &mut self,
+        raw: &[u8],
+        origin: &Origin,
+        export_time_ms: i64,
+    ) -> Result<(), String> {
+        let line: ExportLine =
+            serde_json::from_slice(raw).map_err(|e| format!("invalid JSON: {e}"))?;
+        let item = line
+            .item
+            .filter(|i| i.get().starts_with('{'))
+            .ok_or("not an export line: Item is missing")?;
+        let change = Change {
+            operation: Operation::Snapshot,
+            sequence: None,
+            change_ms: export_time_ms,
+            event_id: None,
+        };
+        self.push_item(None, item, change, origin)
+    }
+
+    fn push_item(
+        &mut self,
+        keys: Option<&RawValue>,
+        image: &RawValue,
+        change: Change,
+        origin: &Origin,
+    ) -> Result<(), String> {
+        let names = self.decoder.rule_names(SourceKind::Dynamodb);
+        let mut found = match keys {
+            Some(keys) => key_texts(keys, &names)?,
+            None => Vec::new(),
+        };
+        if names.iter().any(|n| !found.iter().any(|(k, _)| k == n)) {
+            for (k, v) in key_texts(image, &names)? {
+                if !found.iter().any(|(f, _)| *f == k) {
+                    found.push((k, v));
+                }
+            }
+        }
+        let index = self
+            .decoder
+            .route(SourceKind::Dynamodb, |path| lookup(&found, path))?;
+        let plan = &self.decoder.plans[index];
+        let table = &mut self.tables[index];
+        let rows = &mut table.rows;
+        let result = (|| {
+            let mut rest = Map::new();
+            decode_image(plan, image, rows, &mut rest, self.scratch.name_mut())?;
+            let at = plan.change.expect("a DynamoDB table has change columns");
+            let failed = |e| format!("change columns: {e}");
+            rows.column(at)
+                .append_str(change.operation.as_str())
+                .map_err(failed)?;
+            match change.sequence {
+                Some(sequence) => {
+                    self.text.clear();
+                    sequence.write_padded(&mut self.text);
+                    rows.column(at + 1).append_str(&self.text).map_err(failed)?;
+                }
+                None => rows.column(at + 1).append_null(),
+            }
+            rows.column(at + 2)
+                .append_int(change.change_ms)
+                .map_err(failed)?;
+            match change.event_id {
+                Some(id) => rows.column(at + 3).append_str(id).map_err(failed)?,
+                None => rows.column(at + 3).append_null(),
+            }
+            finish_columns(plan, rows, rest, origin, &mut self.text)
+        })();
+        match result {
+            Ok(partition) => {
+                rows.finish_row();
+                table.partitions.push(partition);
+                if let Some(id) = change.event_id {
+                    table.event_ids.push(id.into());
+                }
+                Ok(())
+            }
+            Err(e) => {
+                rows.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    /// Records decoded so far, over every table.
+    pub fn len(&self) -> usize {
+        self.tables.iter().map(|t| t.rows.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A batch per table that has rows.
+    pub fn finish(self) -> Result<Vec<TableBatch>, ArrowError> {
+        let mut out = Vec::new();
+        for (plan, mut table) in self.decoder.plans.iter().zip(self.tables) {
+            if table.rows.is_empty() {
+                continue;
+            }
+            out.push(TableBatch {
+                table: plan.table,
+                batch: table.rows.finish()?,
+                partitions: table.partitions,
+                event_ids: table.event_ids,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The change columns of a DynamoDB row.
+struct Change<'a> {
+    operation: Operation,
+    sequence: Option<&'a SequenceNumber>,
+    change_ms: i64,
+    event_id: Option<&'a str>,
+}
+
+/// The text of a rule's path among the values found.
+fn lookup<'v>(found: &'v [(String, String)], path: &[String]) -> Option<Cow<'v, str>> {
+    let [name] = path else {
+        return None;
+    };
+    found
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| Cow::Borrowed(v.as_str()))
+}
+
+/// The `S` or `N` text of the attributes `names` among the typed attributes of `item`.
+fn key_texts(item: &RawValue, names: &[&str]) -> Result<Vec<(String, String)>, String> {
+    #[derive(Deserialize)]
+    struct Scalar<'a> {
+        #[serde(rename = "S", borrow)]
+        s: Option<Cow<'a, str>>,
+        #[serde(rename = "N", borrow)]
+        n: Option<Cow<'a, str>>,
+    }
+    let attributes: std::collections::HashMap<Cow<str>, &RawValue> =
+        serde_json::from_str(item.get()).map_err(|e| format!("invalid item: {e}"))?;
+    let mut out = Vec::new();
+    for name in names {
+        let Some(value) = attributes.get(*name) else {
+            continue;
+        };
+        if let Ok(scalar) = serde_json::from_str::<Scalar>(value.get())
+            && let Some(text) = scalar.s.or(scalar.n)
+        {
+            out.push((name.to_string(), text.into_owned()));
+        }
+    }
+    Ok(out)
+}
+
+/// The string values of the top-level fields `names` of a JSON document.
+fn top_level_strings(
+    raw: &[u8],
+    names: &[&str],
+) -> Result<Vec<(String, String)>, serde_json::Error> {
+    let fields: std::collections::HashMap<Cow<str>, &RawValue> = serde_json::from_slice(raw)?;
+    let mut out = Vec::new();
+    for name in names {
+        if let Some(value) = fields.get(*name)
+            && let Ok(text) = serde_json::from_str::<Cow<str>>(value.get())
+        {
+            out.push((name.to_string(), text.into_owned()));
+        }
+    }
+    Ok(out)
+}
+
+/// ApproximateCreationDateTime in epoch milliseconds: epoch seconds from DynamoDB Streams,
+/// milliseconds (or microseconds, with the precision field) through Kinesis.
+fn creation_time_ms(value: Option<f64>, precision: Option<&str>) -> Result<i64, String> {
+    let value = value.ok_or("dynamodb.ApproximateCreationDateTime is missing or not a number")?;
+    let ms = match precision {
+        Some("MICROSECOND") => value / 1_000.0,
+        Some("MILLISECOND") => value,
+        // by magnitude: seconds until the year 5138, milliseconds until 5138 after that
+        _ if value.abs() < 1e11 => value * 1_000.0,
+        _ if value.abs() < 1e14 => value,
+        _ => value / 1_000.0,
+    };
+    if !ms.is_finite() || ms.abs() > 9.0e15 {
+        return Err(format!(
+            "dynamodb.ApproximateCreationDateTime {value} is out of range"
+        ));
+    }
+    Ok(ms.round() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::Array;
+    use datafusion::arrow::util::display::array_value_to_string;
+
+    use super::*;
+
+    fn origin(n: u64) -> Origin {
+        Origin {
+            source: "dynamodb-stream".into(),
+            shard: "shard-1".into(),
+            sequence: SequenceNumber::from_u64(n),
+            arrival_time_ms: None,
+        }
+    }
+
+    fn cell(batch: &RecordBatch, column: &str, row: usize) -> String {
+        let array = batch.column_by_name(column).unwrap();
+        if array.is_null(row) {
+            return "NULL".into();
+        }
+        array_value_to_string(array, row).unwrap()
+    }
+
+    fn record(name: &str, keys: &str, image: &str) -> String {
+        format!(
+            r#"{{"eventID":"e-{name}","eventName":"{name}","dynamodb":{{"ApproximateCreationDateTime":1767607200,
+            "Keys":{keys},"NewImage":{image},"OldImage":{image},"SequenceNumber":"100","StreamViewType":"NEW_AND_OLD_IMAGES"}}}}"#
+        )
+    }
+
+    #[test]
+    fn the_shops_changes_go_to_their_tables_by_the_rules_on_their_keys() {
+        let decoder = SchemaDecoder::new(Schema::builtin()).unwrap();
+        let mut rows = decoder.rows();
+        let order_keys = r#"{"PK":{"S":"USER#u1"},"SK":{"S":"ORDER#o1"}}"#;
+        let order = r#"{"PK":{"S":"USER#u1"},"SK":{"S":"ORDER#o1"},"status":{"S":"PAID"},
+            "createdAt":{"S":"2026-01-05T10:00:00Z"}}"#;
+        let user_keys = r#"{"PK":{"S":"USER#u1"},"SK":{"S":"PROFILE"}}"#;
+        let user = r#"{"PK":{"S":"USER#u1"},"SK":{"S":"PROFILE"},"email":{"S":"a@b"},
+            "createdAt":{"S":"2026-01-01T00:00:00Z"}}"#;
+        let id = rows
+            .push_stream_record(record("INSERT", order_keys, order).as_bytes(), &origin(1))
+            .unwrap();
+        assert_eq!(&*id, "e-INSERT");
+        rows.push_stream_record(record("REMOVE", user_keys, user).as_bytes(), &origin(2))
+            .unwrap();
+        let cart = r#"{"PK":{"S":"USER#u1"},"SK":{"S":"CART#1"}}"#;
+        let e = rows
+            .push_stream_record(record("INSERT", cart, cart).as_bytes(), &origin(3))
+            .unwrap_err();
+        assert_eq!(
+            e,
+            "matches no table of the schema (PK \"USER#u1\", SK \"CART#1\")"
+        );
+        let e = rows
+            .push_stream_record(record("UPSERT", cart, cart).as_bytes(), &origin(4))
+            .unwrap_err();
+        assert!(e.contains("unknown eventName"), "{e}");
+        rows.push_export_item(format!(r#"{{"Item":{user}}}"#).as_bytes(), &origin(5), 42)
+            .unwrap();
+        let batches = rows.finish().unwrap();
+        let names: Vec<&str> = batches.iter().map(|b| b.table.name()).collect();
+        assert_eq!(names, ["order_changes", "user_changes"]);
+        let orders = &batches[0];
+        assert_eq!(cell(&orders.batch, "operation", 0), "INSERT");
+        assert_eq!(cell(&orders.batch, "order_id", 0), "o1");
+        assert_eq!(cell(&orders.batch, "change_time", 0), "2026-01-05T10:00:00");
+        assert_eq!(
+            cell(&orders.batch, "sequence_number", 0).trim_start_matches('0'),
+            "100"
+        );
+        assert_eq!(orders.partitions[0].path(), "year=2026/month=01/day=05");
+        let users = &batches[1];
+        assert_eq!(users.batch.num_rows(), 2);
+        assert_eq!(cell(&users.batch, "operation", 0), "REMOVE");
+        assert_eq!(cell(&users.batch, "email", 0), "a@b");
+        assert_eq!(cell(&users.batch, "operation", 1), "SNAPSHOT");
+        assert_eq!(cell(&users.batch, "sequence_number", 1), "NULL");
+        assert_eq!(users.event_ids.len(), 1, "an export line has no event id");
+    }
+
+    #[test]
+    fn a_document_goes_to_the_table_its_field_names_and_no_further() {
+        let schema = |second: &str| {
+            format!(
+                r#"
+version = 1
+[[tables]]
+name = "a"
+source = "json"
+match = [{{ field = "kind", equals = "x" }}]
+time = "ts"
+columns = [{{ name = "ts", type = "timestamp", unit = "seconds" }}]
+[[tables]]
+name = "b"
+source = "json"
+match = [{second}]
+time = "ts"
+columns = [{{ name = "ts", type = "timestamp", unit = "seconds" }}]
+"#
+            )
+        };
+        // rules that could both hold are refused before anything runs
+        let overlapping = Schema::parse(&schema(r#"{ field = "app", equals = "web" }"#), "test");
+        assert!(
+            overlapping
+                .unwrap_err()
+                .to_string()
+                .contains("can both match"),
+            "two tables' rules on different fields"
+        );
+        let text = schema(r#"{ field = "kind", equals = "y" }"#);
+        let decoder = SchemaDecoder::new(Schema::parse(&text, "test").unwrap().leak()).unwrap();
+        let mut rows = decoder.rows();
+        rows.push_document(br#"{"kind":"y","ts":1767607200}"#, &origin(1))
+            .unwrap();
+        let e = rows
+            .push_document(br#"{"kind":"z","ts":1}"#, &origin(2))
+            .unwrap_err();
+        assert_eq!(e, "matches no table of the schema (kind \"z\")");
+        let e = rows.push_document(br#"{"ts":1}"#, &origin(3)).unwrap_err();
+        assert_eq!(e, "matches no table of the schema (no kind)");
+        let batches = rows.finish().unwrap();
+        assert_eq!(batches.len(), 1);
+        assert_eq!(batches[0].table.name(), "b");
+    }
+}
