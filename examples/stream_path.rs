@@ -86,8 +86,10 @@ fn run(name: &str, kind: StreamKind, records: &[RawRecord], page: usize, user_re
                 .len();
         }
     };
+    let decoder =
+        tributary_ingest::decode::SchemaDecoder::new(tributary_table::schema::Schema::builtin());
     for chunk in records.chunks(page) {
-        let decoded = decode_chunk(kind, &shard, chunk).expect("decode");
+        let decoded = decode_chunk(&decoder, kind, &shard, chunk).expect("decode");
         dead += decoded.dead_letters.len();
         for batch in decoded.batches {
             rows += batch.batch.num_rows();

@@ -28,13 +28,13 @@ use tributary_table::delta::{self, DeltaTable, TxnVersions};
 use tributary_table::layout::{DEAD_LETTER_PREFIX, Table};
 use tributary_table::schema::Schema;
 use tributary_table::{CommitKind, Contribution, DataFile, TableError, Txn};
-use tributary_transform::model::{DeadLetter, Origin, Record};
+use tributary_transform::batch::{PartitionError, split_by_partition};
+use tributary_transform::model::{DeadLetter, Origin};
 use tributary_transform::{
     SequenceNumber, Sink, SinkConfig, SinkError, SinkReport, Warehouse, WarehouseError,
-    partition_batches,
 };
 
-use crate::decode::{self, Decoded, Format};
+use crate::decode::{Format, SchemaDecoder, TableBatch};
 use crate::read::{Chunk, spawn_reader};
 use crate::source::{InputFile, SourceError, list_inputs};
 
@@ -103,8 +103,6 @@ pub enum BackfillError {
     Task(#[from] tokio::task::JoinError),
     #[error(transparent)]
     Table(#[from] TableError),
-    #[error(transparent)]
-    Schema(#[from] crate::decode::UndecodableSchema),
 }
 
 /// Runs a backfill to the end.
@@ -113,7 +111,6 @@ pub async fn run(
     progress: Arc<Progress>,
 ) -> Result<BackfillReport, BackfillError> {
     let started = Instant::now();
-    crate::decode::refuse_undecodable(config.schema)?;
     let warehouse = Warehouse::open(&config.warehouse)
         .await?
         .with_schema(config.schema);
@@ -135,6 +132,7 @@ pub async fn run(
     let mut sink_config = config.sink;
     sink_config.limits.max_buffer_bytes = (sink_config.limits.max_buffer_bytes / in_flight).max(1);
     let seen = Mutex::new(EventIds::default());
+    let decoder = SchemaDecoder::new(config.schema);
     let units: Vec<String> = inputs
         .files
         .iter()
@@ -158,9 +156,9 @@ pub async fn run(
     .map(|((input, unit), held)| {
         let mut sink = Sink::new(warehouse.clone(), sink_config, format!("{unit}-{run}"));
         sink.skip_tables(held);
-        let (seen, progress) = (&seen, &progress);
+        let (seen, progress, decoder) = (&seen, &progress, &decoder);
         async move {
-            let report = backfill_file(config, input, sink, seen, progress).await?;
+            let report = backfill_file(config, decoder, input, sink, seen, progress).await?;
             Ok::<_, BackfillError>((unit, report))
         }
     })
@@ -195,6 +193,7 @@ struct FileReport {
 
 async fn backfill_file(
     config: &BackfillConfig,
+    decoder: &SchemaDecoder,
     input: InputFile,
     mut sink: Sink,
     seen: &Mutex<EventIds>,
@@ -207,56 +206,59 @@ async fn backfill_file(
     let (tx, mut rx) = mpsc::channel::<Chunk>(config.decode_parallelism.max(1));
     let reader = spawn_reader(input, progress.bytes_read.clone(), tx);
     let chunks = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    // decode in parallel, drop redelivered events in order, build Arrow batches in parallel:
-    // the sink only routes finished batches, so no single thread does per-record work
-    let parallelism = config.decode_parallelism.max(1);
-    let decoded = chunks
-        .map(|chunk| {
-            let shard = shard.clone();
-            tokio::task::spawn_blocking(move || {
-                decode_chunk(format, &chunk, &shard, export_time_ms)
-            })
-        })
-        .buffered(parallelism);
-    let kept = decoded.map(|items| {
-        let items = items?;
-        let mut kept = Kept {
-            read: items.len() as u64,
-            ..Kept::default()
-        };
-        let mut seen = seen.lock().expect("no panics while holding the lock");
-        for item in items {
-            match item {
-                Ok(d) if d.event_id.as_deref().is_some_and(|id| !seen.insert(id)) => {
-                    kept.duplicates += 1
-                }
-                Ok(d) => kept.records.push(d.record),
-                Err(letter) => kept.letters.push(*letter),
-            }
-        }
-        Ok::<_, BackfillError>(kept)
-    });
-    let mut built = kept
-        .map(|kept| async move {
-            let mut kept = kept?;
-            let records = std::mem::take(&mut kept.records);
-            let batches = tokio::task::spawn_blocking(move || partition_batches(&records)).await?;
-            Ok::<_, BackfillError>((kept, batches))
-        })
-        .buffered(parallelism);
     let sink_error = |source| BackfillError::Sink {
         input: uri.clone(),
         source,
     };
+    // decode in parallel (straight into Arrow columns), drop redelivered events in order,
+    // split the rows by partition in parallel: the sink only routes finished batches, so no
+    // single thread does per-record work
+    let parallelism = config.decode_parallelism.max(1);
+    let decoded = chunks
+        .map(|chunk| {
+            let (decoder, shard) = (decoder.clone(), shard.clone());
+            tokio::task::spawn_blocking(move || {
+                decode_chunk(&decoder, format, &chunk, &shard, export_time_ms)
+            })
+        })
+        .buffered(parallelism);
+    let kept = decoded.map(|chunk| {
+        let mut chunk = chunk?.map_err(|e| sink_error(SinkError::from(e)))?;
+        let mut seen = seen.lock().expect("no panics while holding the lock");
+        chunk.duplicates =
+            drop_seen(&mut chunk.tables, &mut seen).map_err(|e| sink_error(SinkError::from(e)))?;
+        Ok::<_, BackfillError>(chunk)
+    });
+    let mut built = kept
+        .map(|chunk| async move {
+            let mut chunk = chunk?;
+            let tables = std::mem::take(&mut chunk.tables);
+            let batches = tokio::task::spawn_blocking(move || {
+                let mut batches = Vec::new();
+                for t in tables {
+                    let name = t.table.name();
+                    batches.extend(split_by_partition(t.table, t.batch, &t.partitions).map_err(
+                        |source| PartitionError::Arrow {
+                            table: name,
+                            source,
+                        },
+                    )?);
+                }
+                Ok::<_, PartitionError>(batches)
+            })
+            .await?;
+            Ok::<_, BackfillError>((chunk, batches))
+        })
+        .buffered(parallelism);
     let (mut records, mut duplicates) = (0, 0);
     while let Some(next) = built.next().await {
-        let (kept, batches) = next?;
-        records += kept.read;
-        duplicates += kept.duplicates;
-        progress.records.fetch_add(kept.read, Ordering::Relaxed);
+        let (chunk, batches) = next?;
+        records += chunk.read;
+        duplicates += chunk.duplicates;
+        progress.records.fetch_add(chunk.read, Ordering::Relaxed);
         let batches = batches.map_err(|e| sink_error(SinkError::from(e)))?;
         sink.push_batches(batches).await.map_err(sink_error)?;
-        for letter in &kept.letters {
+        for letter in &chunk.letters {
             sink.dead_letter(letter).await.map_err(sink_error)?;
         }
     }
@@ -272,41 +274,85 @@ async fn backfill_file(
     })
 }
 
-/// One decoded chunk after de-duplication.
+/// One decoded chunk of an input.
 #[derive(Default)]
-struct Kept {
+struct DecodedLines {
+    /// Non-blank lines.
     read: u64,
+    /// Rows dropped as redelivered (their event id was written already in this run).
     duplicates: u64,
-    records: Vec<Record>,
+    tables: Vec<TableBatch>,
     letters: Vec<DeadLetter>,
 }
 
 fn decode_chunk(
+    decoder: &SchemaDecoder,
     format: Format,
     chunk: &Chunk,
     shard: &Arc<str>,
     export_time_ms: i64,
-) -> Vec<Result<Decoded, Box<DeadLetter>>> {
+) -> Result<DecodedLines, PartitionError> {
     let source: Arc<str> = "file".into();
-    chunk
-        .lines()
-        .map(|(line, raw)| {
-            let origin = || Origin {
-                source: source.clone(),
-                shard: shard.clone(),
-                sequence: SequenceNumber::from_u64(line),
-                arrival_time_ms: None,
-            };
-            decode::decode(format, raw, origin(), export_time_ms).map_err(|reason| {
-                Box::new(DeadLetter {
-                    origin: origin(),
-                    format: format.name(),
-                    reason,
-                    raw: raw.to_vec(),
-                })
-            })
-        })
-        .collect()
+    let mut rows = decoder.rows();
+    let mut out = DecodedLines::default();
+    for (line, raw) in chunk.lines() {
+        out.read += 1;
+        let origin = Origin {
+            source: source.clone(),
+            shard: shard.clone(),
+            sequence: SequenceNumber::from_u64(line),
+            arrival_time_ms: None,
+        };
+        if let Err(reason) = rows.push(format, raw, &origin, export_time_ms) {
+            out.letters.push(DeadLetter {
+                origin,
+                format: format.name(),
+                reason,
+                raw: raw.to_vec(),
+            });
+        }
+    }
+    out.tables = rows.finish().map_err(|source| PartitionError::Arrow {
+        table: "(a chunk)",
+        source,
+    })?;
+    Ok(out)
+}
+
+/// Drops the rows whose event id `seen` holds (or that an earlier row of these tables had),
+/// recording the others; returns how many were dropped.
+fn drop_seen(tables: &mut [TableBatch], seen: &mut EventIds) -> Result<u64, PartitionError> {
+    use datafusion::arrow::array::BooleanArray;
+    use datafusion::arrow::compute::filter_record_batch;
+    let mut dropped = 0;
+    for table in tables {
+        if table.event_ids.len() != table.batch.num_rows() {
+            continue; // rows without event ids (events, export lines)
+        }
+        let keep: Vec<bool> = table.event_ids.iter().map(|id| seen.insert(id)).collect();
+        let kept = keep.iter().filter(|k| **k).count();
+        if kept == keep.len() {
+            continue;
+        }
+        dropped += (keep.len() - kept) as u64;
+        let mask = BooleanArray::from(keep.clone());
+        table.batch =
+            filter_record_batch(&table.batch, &mask).map_err(|source| PartitionError::Arrow {
+                table: table.table.name(),
+                source,
+            })?;
+        let mut i = 0;
+        table.partitions.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        let mut i = 0;
+        table.event_ids.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+    }
+    Ok(dropped)
 }
 
 /// `bf-<16 hex>`: a stable name for one input (FNV-1a of the format and URI, stable across

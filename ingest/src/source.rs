@@ -14,7 +14,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use tributary_table::warehouse::{Location, s3_store};
 
 use crate::decode::Format;
-use crate::decode::entity::parse_time;
+use crate::decode::row::parse_time;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {

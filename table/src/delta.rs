@@ -83,6 +83,10 @@ pub enum TableError {
         url: String,
         source: object_store::Error,
     },
+    /// The schema declares a table differently from the table in the warehouse, in a way
+    /// that is not a new column.
+    #[error("table {table}: {reason}")]
+    SchemaChange { table: String, reason: String },
 }
 
 impl TableError {
@@ -414,7 +418,7 @@ pub(crate) async fn open_or_create_named(
     schema: &Schema,
 ) -> Result<DeltaTable, TableError> {
     if let Some(delta) = open_named(warehouse, name).await? {
-        return Ok(delta);
+        return evolve(warehouse, name, delta, schema).await;
     }
     let url = table_url(warehouse, name);
     let columns: StructType = schema
@@ -445,6 +449,104 @@ pub(crate) async fn open_or_create_named(
             }
         }
     }
+}
+
+/// What the declared schema adds to the table's: its new columns, or why it is not only that.
+fn new_columns(
+    table: &str,
+    existing: &StructType,
+    declared: &StructType,
+) -> Result<Vec<deltalake_core::kernel::StructField>, TableError> {
+    let refused = |reason: String| TableError::SchemaChange {
+        table: table.to_string(),
+        reason,
+    };
+    for field in existing.fields() {
+        let Some(wanted) = declared.field(field.name()) else {
+            return Err(refused(format!(
+                "the warehouse has a column {} that the schema does not declare; a column cannot be removed (declare it again; a query need not read it)",
+                field.name()
+            )));
+        };
+        if wanted.data_type() != field.data_type() {
+            return Err(refused(format!(
+                "column {} is {} in the warehouse and {} in the schema; a column's type cannot change: give the new type a new column name, or declare a new table and backfill it",
+                field.name(),
+                field.data_type(),
+                wanted.data_type()
+            )));
+        }
+        if wanted.is_nullable() != field.is_nullable() {
+            return Err(refused(format!(
+                "column {} is {} in the warehouse and {} in the schema; whether a column is required cannot change",
+                field.name(),
+                if field.is_nullable() {
+                    "optional"
+                } else {
+                    "required"
+                },
+                if wanted.is_nullable() {
+                    "optional"
+                } else {
+                    "required"
+                },
+            )));
+        }
+    }
+    let mut added = Vec::new();
+    for field in declared.fields() {
+        if existing.field(field.name()).is_some() {
+            continue;
+        }
+        if !field.is_nullable() {
+            return Err(refused(format!(
+                "the new column {} is required, and the rows written before it have no value there: declare it optional",
+                field.name()
+            )));
+        }
+        added.push(field.clone());
+    }
+    Ok(added)
+}
+
+/// Brings an existing table to its declared columns: a column the schema adds is added to the
+/// table's schema (older files read as NULL there); anything else that differs is refused.
+/// Two writers adding the same columns at once: the loser finds them there and goes on.
+async fn evolve(
+    warehouse: &Warehouse,
+    name: &str,
+    mut delta: DeltaTable,
+    schema: &Schema,
+) -> Result<DeltaTable, TableError> {
+    let declared: StructType = schema
+        .try_into_kernel()
+        .expect("every column type of the layout has a Delta type");
+    for _ in 0..MAX_COMMIT_ATTEMPTS {
+        let existing = delta.snapshot().map_err(|e| error_of(&delta, e))?.schema();
+        let added = new_columns(name, &existing, &declared)?;
+        if added.is_empty() {
+            return Ok(delta);
+        }
+        let url = delta.table_url().clone();
+        let names: Vec<String> = added.iter().map(|f| f.name().to_string()).collect();
+        match delta.clone().add_columns().with_fields(added).await {
+            Ok(evolved) => {
+                tracing::info!(table = name, columns = ?names, "columns added to the table");
+                return Ok(evolved);
+            }
+            Err(e) => {
+                debug!(table = name, error = %e, "adding columns lost a race; loading the table");
+                delta = match open_named(warehouse, name).await? {
+                    Some(reloaded) => reloaded,
+                    None => return Err(delta_error(&url, e)),
+                };
+            }
+        }
+    }
+    Err(TableError::SchemaChange {
+        table: name.to_string(),
+        reason: "adding the new columns kept losing races with other writers".into(),
+    })
 }
 
 /// The latest version of `app_id` the table holds.
@@ -893,6 +995,52 @@ pub(crate) mod tests {
         let err = open(&wh, Table::builtin("events")).await.unwrap_err();
         assert!(matches!(err, TableError::PlainLayout { .. }), "{err}");
         assert!(err.to_string().contains("no Delta log"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_new_column_is_added_and_other_changes_are_refused() {
+        use datafusion::arrow::datatypes::Field;
+        let dir = tempfile::tempdir().unwrap();
+        let wh = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
+        let schema = |columns: Vec<Field>| {
+            let mut fields = columns;
+            fields.extend(PARTITION_COLUMNS.map(|c| Field::new(c, DataType::Int32, false)));
+            Schema::new(fields)
+        };
+        let a = || Field::new("a", DataType::Utf8, true);
+        let b = || Field::new("b", DataType::Int64, true);
+        open_or_create_named(&wh, "t", &schema(vec![a()]))
+            .await
+            .unwrap();
+        let t = open_or_create_named(&wh, "t", &schema(vec![a(), b()]))
+            .await
+            .unwrap();
+        assert!(t.snapshot().unwrap().schema().field("b").is_some());
+        let version = t.version();
+        let again = open_or_create_named(&wh, "t", &schema(vec![a(), b()]))
+            .await
+            .unwrap();
+        assert_eq!(again.version(), version, "nothing new: no commit");
+        let refused = |columns: Vec<Field>| {
+            let wh = wh.clone();
+            async move {
+                open_or_create_named(&wh, "t", &schema(columns))
+                    .await
+                    .unwrap_err()
+                    .to_string()
+            }
+        };
+        let e = refused(vec![Field::new("a", DataType::Int64, true), b()]).await;
+        assert!(
+            e.contains("table t: column a is string in the warehouse and long in the schema"),
+            "{e}"
+        );
+        let e = refused(vec![b()]).await;
+        assert!(e.contains("cannot be removed"), "{e}");
+        let e = refused(vec![a(), b(), Field::new("c", DataType::Int64, false)]).await;
+        assert!(e.contains("declare it optional"), "{e}");
+        let e = refused(vec![Field::new("a", DataType::Utf8, false), b()]).await;
+        assert!(e.contains("optional in the warehouse and required"), "{e}");
     }
 
     #[test]

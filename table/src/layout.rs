@@ -18,10 +18,6 @@ pub use crate::schema::PARTITION_COLUMNS;
 use crate::schema::{Schema, TableDef};
 use crate::state::StateTable;
 
-/// Money and prices in the shop's tables: DECIMAL(18,4).
-pub const MONEY_PRECISION: u8 = 18;
-pub const MONEY_SCALE: i8 = 4;
-
 /// Where dead letters go, below the warehouse root.
 pub const DEAD_LETTER_PREFIX: &str = "dead_letters";
 

@@ -709,11 +709,15 @@ async fn malformed_records_end_in_dead_letters_and_kpl_aggregates_are_split() {
         "{reasons:?}"
     );
     assert!(
-        reasons.iter().any(|r| r.contains("unknown entity")),
+        reasons
+            .iter()
+            .any(|r| r.contains("matches no table of the schema")),
         "{reasons:?}"
     );
     assert!(
-        reasons.iter().any(|r| r.contains("userId is missing")),
+        reasons
+            .iter()
+            .any(|r| r.contains("column userid (from userid, any case) is missing")),
         "{reasons:?}"
     );
     let kpl_rows = sql(

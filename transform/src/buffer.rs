@@ -104,15 +104,10 @@ impl Buffers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::partition_batches;
-    use crate::batch::tests::order;
+    use crate::testing::order;
 
     fn one(i: u64, d: u32) -> PartitionBatch {
-        let mut record = order(i, None);
-        if let crate::model::Record::Order(o) = &mut record {
-            o.created_at_ms = 1_767_225_600_000 + i64::from(d - 1) * 86_400_000;
-        }
-        partition_batches(&[record]).unwrap().pop().unwrap()
+        order(i, d)
     }
 
     fn day(d: u32) -> Partition {

@@ -46,7 +46,7 @@ pub fn append_line(out: &mut Vec<u8>, letter: &DeadLetter) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::tests::origin;
+    use crate::testing::origin;
 
     #[test]
     fn keeps_text_as_text_and_bytes_as_base64() {

@@ -71,17 +71,14 @@ pub fn encode(batches: &[RecordBatch], codec: Codec) -> Result<Bytes, ParquetErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::BatchBuilder;
-    use crate::batch::tests::order;
+    use crate::testing::order;
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use datafusion::parquet::basic::Type as PhysicalType;
     use tributary_table::layout::Table;
 
     #[test]
     fn timestamps_are_int64_and_money_is_decimal() {
-        let mut b = BatchBuilder::new(Table::builtin("order_changes"));
-        b.append(&order(7, None));
-        let bytes = encode(&[b.finish().unwrap()], Codec::Zstd).unwrap();
+        let bytes = encode(&[order(7, 6).batch], Codec::Zstd).unwrap();
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes.clone()).unwrap();
         let schema = reader.metadata().file_metadata().schema_descr();
         for column in schema.columns() {

@@ -13,10 +13,10 @@ use bytes::Bytes;
 use datafusion::arrow::array::RecordBatch;
 use tokio::task::JoinSet;
 
-use crate::batch::{PartitionBatch, PartitionError, partition_batches};
+use crate::batch::{PartitionBatch, PartitionError};
 use crate::buffer::{BufferKey, BufferLimits, Buffers};
 use crate::dead_letters;
-use crate::model::{DeadLetter, Record};
+use crate::model::DeadLetter;
 use crate::parquet::{self, Codec};
 use tributary_table::layout::DEAD_LETTER_PREFIX;
 use tributary_table::warehouse::{Warehouse, WarehouseError};
@@ -129,7 +129,7 @@ impl Sink {
         self.skipped.extend(tables);
     }
 
-    /// Adds batches built by [`partition_batches`] (on worker threads), flushing buffers as the
+    /// Adds batches built by [`crate::batch::split_by_partition`] (on worker threads), flushing buffers as the
     /// limits say.
     pub async fn push_batches(&mut self, batches: Vec<PartitionBatch>) -> Result<(), SinkError> {
         for batch in batches {
@@ -143,12 +143,6 @@ impl Sink {
             }
         }
         Ok(())
-    }
-
-    /// Adds one record (convenient for small inputs; large ones use [`Sink::push_batches`]).
-    pub async fn push(&mut self, record: &Record) -> Result<(), SinkError> {
-        self.push_batches(partition_batches(std::slice::from_ref(record))?)
-            .await
     }
 
     /// Keeps a dead letter; they are written with the records.
@@ -289,7 +283,7 @@ pub async fn write_parquet(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::tests::{order, origin};
+    use crate::testing::{order, origin};
 
     #[tokio::test]
     async fn writes_partitioned_files_with_deterministic_names() {
@@ -298,7 +292,7 @@ mod tests {
         let run = |wh: Warehouse| async move {
             let mut sink = Sink::new(wh, SinkConfig::default(), "bf-abc".into());
             for i in 0..10 {
-                sink.push(&order(i, None)).await.unwrap();
+                sink.push_batches(vec![order(i, 6)]).await.unwrap();
             }
             sink.dead_letter(&DeadLetter {
                 origin: origin(11),

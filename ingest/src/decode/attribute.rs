@@ -1,97 +1,10 @@
-//! DynamoDB's typed attribute JSON (`{"S": "x"}`, `{"N": "1.5"}`, `{"M": {...}}`, ...): typed
-//! accessors that say exactly what is wrong, and conversion of unnamed attributes to plain JSON.
+//! DynamoDB's typed attribute JSON (`{"S": "x"}`, `{"N": "1.5"}`, `{"M": {...}}`, ...): the
+//! bounded parser of `N` texts into exact decimals, and typed values as plain JSON (for the
+//! rest column).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-/// A DynamoDB item or image: attribute name → typed value.
-pub type Item = Map<String, Value>;
-
-/// The single `{"T": v}` entry of a typed value.
-fn typed<'a>(name: &str, value: &'a Value) -> Result<(&'a str, &'a Value), String> {
-    match value {
-        Value::Object(m) if m.len() == 1 => {
-            let (t, v) = m.iter().next().expect("one entry");
-            Ok((t.as_str(), v))
-        }
-        other => Err(format!(
-            "attribute {name}: not a DynamoDB typed value: {other}"
-        )),
-    }
-}
-
-/// A string attribute; `None` when absent or `{"NULL": true}`.
-pub fn string<'a>(item: &'a Item, name: &str) -> Result<Option<&'a str>, String> {
-    let Some(value) = item.get(name) else {
-        return Ok(None);
-    };
-    match typed(name, value)? {
-        ("S", Value::String(s)) => Ok(Some(s)),
-        ("NULL", _) => Ok(None),
-        (t, _) => Err(format!("attribute {name}: expected S, found {t}")),
-    }
-}
-
-/// A required string attribute.
-pub fn required_string<'a>(item: &'a Item, name: &str) -> Result<&'a str, String> {
-    string(item, name)?.ok_or_else(|| format!("attribute {name} is missing"))
-}
-
-/// The text of a number attribute; `None` when absent or NULL.
-pub fn number<'a>(item: &'a Item, name: &str) -> Result<Option<&'a str>, String> {
-    let Some(value) = item.get(name) else {
-        return Ok(None);
-    };
-    match typed(name, value)? {
-        ("N", Value::String(s)) => Ok(Some(s)),
-        ("NULL", _) => Ok(None),
-        (t, _) => Err(format!("attribute {name}: expected N, found {t}")),
-    }
-}
-
-/// A number attribute as an exact decimal scaled by 10^`scale`.
-pub fn decimal(
-    item: &Item,
-    name: &str,
-    scale: u32,
-    precision: u32,
-) -> Result<Option<i128>, String> {
-    number(item, name)?
-        .map(|text| {
-            parse_decimal(text, scale, precision).map_err(|e| format!("attribute {name}: {e}"))
-        })
-        .transpose()
-}
-
-/// A number attribute that must be a whole number.
-pub fn integer(item: &Item, name: &str) -> Result<Option<i64>, String> {
-    number(item, name)?
-        .map(|text| {
-            parse_decimal(text, 0, 18)
-                .map(|v| v as i64)
-                .map_err(|e| format!("attribute {name}: {e} (expected a whole number)"))
-        })
-        .transpose()
-}
-
-/// A list attribute (`L`); `None` when absent or NULL.
-pub fn list<'a>(item: &'a Item, name: &str) -> Result<Option<&'a Vec<Value>>, String> {
-    let Some(value) = item.get(name) else {
-        return Ok(None);
-    };
-    match typed(name, value)? {
-        ("L", Value::Array(a)) => Ok(Some(a)),
-        ("NULL", _) => Ok(None),
-        (t, _) => Err(format!("attribute {name}: expected L, found {t}")),
-    }
-}
-
-/// A map value (`M`), e.g. an element of a list.
-pub fn map<'a>(name: &str, value: &'a Value) -> Result<&'a Item, String> {
-    match typed(name, value)? {
-        ("M", Value::Object(m)) => Ok(m),
-        (t, _) => Err(format!("{name}: expected M, found {t}")),
-    }
-}
+use super::row::shown;
 
 /// Parses a DynamoDB number (`-12.5`, `1E+2`, `0.0001`) into an integer scaled by 10^`scale`,
 /// refusing anything that would lose digits or exceed `precision` digits.
@@ -169,14 +82,6 @@ fn exponent_of(text: &str) -> Option<i64> {
     Some(if negative { -value } else { value })
 }
 
-/// The text of a value for a message: at most 40 characters.
-fn shown(text: &str) -> std::borrow::Cow<'_, str> {
-    match text.char_indices().nth(40) {
-        Some((cut, _)) => format!("{}…", &text[..cut]).into(),
-        None => text.into(),
-    }
-}
-
 /// Converts a typed value to plain JSON: S → string, N → number, BOOL → bool, NULL → null,
 /// M → object, L → array, SS/NS/BS → arrays, B → base64 string (as DynamoDB sends it).
 pub fn to_plain_json(value: &Value) -> Value {
@@ -209,16 +114,6 @@ pub fn to_plain_json(value: &Value) -> Value {
 fn number_value(text: &str) -> Value {
     serde_json::from_str::<serde_json::Number>(text)
         .map_or_else(|_| Value::String(text.to_string()), Value::Number)
-}
-
-/// The attributes of `item` not in `known`, as a JSON object text; `None` when there are none.
-pub fn unnamed_attributes(item: &Item, known: &[&str]) -> Option<String> {
-    let extra: Map<String, Value> = item
-        .iter()
-        .filter(|(k, _)| !known.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), to_plain_json(v)))
-        .collect();
-    (!extra.is_empty()).then(|| Value::Object(extra).to_string())
 }
 
 #[cfg(test)]
@@ -289,44 +184,11 @@ mod tests {
     }
 
     #[test]
-    fn typed_accessors_name_the_problem() {
-        let item: Item = serde_json::from_value(json!({
-            "status": {"S": "PAID"}, "total": {"N": "12.5"}, "gone": {"NULL": true}, "wrong": {"N": "3"}
-        }))
-        .unwrap();
-        assert_eq!(string(&item, "status"), Ok(Some("PAID")));
-        assert_eq!(string(&item, "gone"), Ok(None));
-        assert_eq!(string(&item, "absent"), Ok(None));
-        assert_eq!(
-            string(&item, "wrong").unwrap_err(),
-            "attribute wrong: expected S, found N"
-        );
-        assert_eq!(decimal(&item, "total", 4, 18), Ok(Some(125_000)));
-        assert!(
-            integer(&item, "total")
-                .unwrap_err()
-                .contains("whole number")
-        );
-        assert!(
-            required_string(&item, "absent")
-                .unwrap_err()
-                .contains("missing")
-        );
-    }
-
-    #[test]
     fn plain_json_keeps_every_type() {
         let v = json!({"M": {"a": {"N": "1.50"}, "b": {"SS": ["x"]}, "c": {"L": [{"BOOL": true}, {"NULL": true}]}, "d": {"NS": ["2"]}}});
         assert_eq!(
             to_plain_json(&v),
             json!({"a": 1.50, "b": ["x"], "c": [true, null], "d": [2]})
         );
-        let item: Item =
-            serde_json::from_value(json!({"PK": {"S": "x"}, "gift": {"BOOL": false}})).unwrap();
-        assert_eq!(
-            unnamed_attributes(&item, &["PK"]).unwrap(),
-            r#"{"gift":false}"#
-        );
-        assert_eq!(unnamed_attributes(&item, &["PK", "gift"]), None);
     }
 }

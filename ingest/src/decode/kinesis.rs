@@ -7,9 +7,8 @@
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use tributary_transform::model::Origin;
 
-use super::{Decoded, Format, kpl};
+use super::{Format, kpl};
 
 /// Which decoder a Kinesis payload needs.
 pub fn payload_format(data: &[u8]) -> Format {
@@ -33,41 +32,31 @@ pub fn payload_format(data: &[u8]) -> Format {
     }
 }
 
-/// Decodes one Kinesis record (de-aggregating KPL records) and hands each user record, with its
-/// format and raw bytes, to `each`.
-pub fn decode_record(
-    data: &[u8],
-    origin: &Origin,
-    mut each: impl FnMut(Format, &[u8], Result<Decoded, String>),
-) {
+/// Hands each user record of one Kinesis record (KPL aggregates split first) to `each`, with
+/// its format: `Ok(format)`, or `Err(reason)` for an aggregate that cannot be split (handed
+/// whole).
+pub fn user_records(data: &[u8], mut each: impl FnMut(&[u8], Result<Format, String>)) {
     if kpl::is_aggregated(data) {
         match kpl::deaggregate(data) {
             Ok(records) => {
                 for record in &records {
-                    decode_user_record(record, origin, &mut each);
+                    each(record, Ok(payload_format(record)));
                 }
             }
-            Err(reason) => each(Format::Events, data, Err(reason)),
+            Err(reason) => each(data, Err(reason)),
         }
     } else {
-        decode_user_record(data, origin, &mut each);
+        each(data, Ok(payload_format(data)));
     }
-}
-
-fn decode_user_record(
-    data: &[u8],
-    origin: &Origin,
-    each: &mut impl FnMut(Format, &[u8], Result<Decoded, String>),
-) {
-    let format = payload_format(data);
-    // no export time: a Kinesis payload is never an export line
-    each(format, data, super::decode(format, data, origin.clone(), 0));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tributary_transform::{Record, SequenceNumber};
+    use crate::decode::SchemaDecoder;
+    use tributary_table::schema::Schema;
+    use tributary_transform::SequenceNumber;
+    use tributary_transform::model::Origin;
 
     fn origin() -> Origin {
         Origin {
@@ -81,10 +70,24 @@ mod tests {
     const EVENT: &[u8] = br#"{"eventType":"PAGE_VIEW","userId":"u1","timestamp":1767607200000,"properties":{"page":"/dynamodb"}}"#;
     const CHANGE: &[u8] = br#"{"eventID":"e1","eventName":"INSERT","tableName":"shop","dynamodb":{"ApproximateCreationDateTime":1767607200123,"Keys":{"PK":{"S":"USER#u1"},"SK":{"S":"PROFILE"}},"NewImage":{"createdAt":{"S":"2026-01-05T10:00:00Z"}}}}"#;
 
-    fn decode_all(data: &[u8]) -> Vec<(Format, Result<Decoded, String>)> {
+    /// A user record's format (`None`: an aggregate that could not be split) and result.
+    type Outcome = (Option<Format>, Result<(), String>);
+
+    /// Each user record's outcome, and the tables the good ones went to.
+    fn decode_all(data: &[u8]) -> (Vec<Outcome>, Vec<&'static str>) {
+        let mut rows = SchemaDecoder::new(Schema::builtin()).rows();
         let mut out = Vec::new();
-        decode_record(data, &origin(), |f, _, r| out.push((f, r)));
-        out
+        user_records(data, |record, format| match format {
+            Ok(format) => out.push((Some(format), rows.push(format, record, &origin(), 0))),
+            Err(reason) => out.push((None, Err(reason))),
+        });
+        let tables = rows
+            .finish()
+            .unwrap()
+            .iter()
+            .map(|t| t.table.name())
+            .collect();
+        (out, tables)
     }
 
     #[test]
@@ -95,24 +98,23 @@ mod tests {
             Format::Events
         );
         assert_eq!(payload_format(CHANGE), Format::DynamodbStream);
-        let out = decode_all(CHANGE);
-        assert!(matches!(out[0].1.as_ref().unwrap().record, Record::User(_)));
-        assert!(matches!(
-            decode_all(EVENT)[0].1.as_ref().unwrap().record,
-            Record::Event(_)
-        ));
+        let (out, tables) = decode_all(CHANGE);
+        assert_eq!(out, [(Some(Format::DynamodbStream), Ok(()))]);
+        assert_eq!(tables, ["user_changes"]);
+        assert_eq!(decode_all(EVENT).1, ["events"]);
     }
 
     #[test]
     fn splits_kpl_aggregates_and_reports_bad_ones() {
         let data = kpl::aggregate(&[("u1", EVENT), ("u1", b"{not json"), ("u2", CHANGE)]);
-        let out = decode_all(&data);
+        let (out, tables) = decode_all(&data);
         assert_eq!(out.len(), 3);
         assert!(out[0].1.is_ok() && out[2].1.is_ok());
-        assert!(out[1].1.as_ref().unwrap_err().contains("invalid event"));
+        assert!(out[1].1.as_ref().unwrap_err().contains("invalid record"));
+        assert_eq!(tables, ["events", "user_changes"]);
         let mut broken = data.clone();
         broken.truncate(data.len() - 1);
-        let out = decode_all(&broken);
+        let (out, _) = decode_all(&broken);
         assert_eq!(out.len(), 1);
         assert!(out[0].1.as_ref().unwrap_err().contains("KPL"));
     }

@@ -247,9 +247,20 @@ impl TablePlan {
             if required_here {
                 required.push(at);
             }
+            let source = match &column.from {
+                Some(path) => path.join("."),
+                None => {
+                    let camel = camel_case(&column.name);
+                    if camel == column.name {
+                        format!("{}, any case", column.name)
+                    } else {
+                        format!("{} or {camel}, any case", column.name)
+                    }
+                }
+            };
             columns[at] = Some(ColumnPlan {
                 name: column.name.clone(),
-                source: column.source_text(),
+                source,
                 conversion: conversion(&column.data_type, column.unit),
                 strip_prefix: column.strip_prefix.clone(),
                 required: required_here,

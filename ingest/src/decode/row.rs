@@ -1,13 +1,13 @@
 //! What every row gets once its record's members are read: the required columns checked, the
 //! partition chosen from the time column, the rest column and the `ingest_*` columns written.
 
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde_json::{Map, Value};
 use tributary_table::schema::EpochUnit;
 use tributary_transform::Partition;
 use tributary_transform::columns::Rows;
 use tributary_transform::model::Origin;
 
-use super::entity::parse_time;
 use super::plan::{Conversion, TablePlan};
 
 /// Checks the required columns, chooses the partition, and writes the rest and ingest columns
@@ -96,6 +96,19 @@ fn partition_of(plan: &TablePlan, rows: &mut Rows) -> Result<Partition, String> 
         .map_err(|e| format!("column {} (from {}): {e}", column.name, column.source))
 }
 
+/// A decoding error's message: a value's own mistake (a column's type, a missing prefix) as
+/// its reason alone, which already names the column; a syntax error with its position.
+pub fn reason(e: serde_json::Error) -> String {
+    let text = e.to_string();
+    if e.is_data() && text.starts_with("column ") {
+        let at = format!(" at line {} column {}", e.line(), e.column());
+        if let Some(reason) = text.strip_suffix(&at) {
+            return reason.to_string();
+        }
+    }
+    text
+}
+
 /// Epoch `value` in `unit`, as milliseconds.
 pub fn epoch_millis(value: i64, unit: EpochUnit) -> Option<i64> {
     match unit {
@@ -118,7 +131,6 @@ pub fn epoch_millis_f64(value: f64, unit: EpochUnit) -> Option<i64> {
 
 /// Days since 1970-01-01 of an ISO date (`2026-01-05`, or the date of a date-time).
 pub fn parse_date(text: &str) -> Option<i64> {
-    use chrono::NaiveDate;
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
     if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return Some((d - epoch).num_days());
@@ -131,5 +143,44 @@ pub fn shown(text: &str) -> String {
     match text.char_indices().nth(40) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_string(),
+    }
+}
+
+/// ISO-8601 as shops write it: with an offset (`2026-01-05T10:00:00Z`, `+02:00`), without one
+/// (taken as UTC), or a bare date. Returns epoch milliseconds.
+pub fn parse_time(text: &str) -> Option<i64> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp_millis());
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(t.and_utc().timestamp_millis());
+        }
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(|d| {
+        d.and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc()
+            .timestamp_millis()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_iso_times() {
+        assert_eq!(parse_time("2026-01-05T10:00:00Z"), Some(1_767_607_200_000));
+        assert_eq!(
+            parse_time("2026-01-05T12:00:00+02:00"),
+            Some(1_767_607_200_000)
+        );
+        assert_eq!(
+            parse_time("2026-01-05T10:00:00.250"),
+            Some(1_767_607_200_250)
+        );
+        assert_eq!(parse_time("2026-01-05"), Some(1_767_571_200_000));
+        assert_eq!(parse_time("yesterday"), None);
     }
 }

@@ -22,6 +22,7 @@ use tributary_transform::columns::{Rows, UnsupportedType};
 use tributary_transform::model::{Operation, Origin};
 use tributary_transform::{Partition, SequenceNumber};
 
+use super::Format;
 use super::document::{self, Scratch};
 use super::plan::TablePlan;
 use super::row::finish_columns;
@@ -34,19 +35,15 @@ pub struct SchemaDecoder {
 }
 
 impl SchemaDecoder {
-    pub fn new(schema: &'static Schema) -> Result<Self, UnsupportedType> {
+    pub fn new(schema: &'static Schema) -> Self {
         let plans: Vec<TablePlan> = schema
             .handles()
             .into_iter()
             .map(TablePlan::compile)
             .collect();
-        // every table's columns must have builders: checked here, once, not per chunk
-        for plan in &plans {
-            Rows::new(plan.schema.clone())?;
-        }
-        Ok(Self {
+        Self {
             plans: plans.into(),
-        })
+        }
     }
 
     /// Empty rows for a chunk.
@@ -57,7 +54,11 @@ impl SchemaDecoder {
                 .plans
                 .iter()
                 .map(|plan| TableRows {
-                    rows: Rows::new(plan.schema.clone()).expect("checked by SchemaDecoder::new"),
+                    rows: Rows::new(plan.schema.clone()).unwrap_or_else(|e: UnsupportedType| {
+                        // every Athena type of the schema format has a builder (a unit test
+                        // of `columns` builds each)
+                        panic!("table {}: {e}", plan.table.name())
+                    }),
                     partitions: Vec::new(),
                     event_ids: Vec::new(),
                 })
@@ -213,6 +214,22 @@ struct ExportLine<'a> {
 }
 
 impl ChunkRows {
+    /// Decodes one record of `format` into a row of its table; `export_time_ms` dates the
+    /// lines of an export.
+    pub fn push(
+        &mut self,
+        format: Format,
+        raw: &[u8],
+        origin: &Origin,
+        export_time_ms: i64,
+    ) -> Result<(), String> {
+        match format {
+            Format::Events => self.push_document(raw, origin),
+            Format::DynamodbStream => self.push_stream_record(raw, origin).map(|_| ()),
+            Format::DynamodbExport => self.push_export_item(raw, origin, export_time_ms),
+        }
+    }
+
     /// Decodes a JSON document into a row of its table.
     pub fn push_document(&mut self, raw: &[u8], origin: &Origin) -> Result<(), String> {
         let names = self.decoder.rule_names(SourceKind::Json);
@@ -337,6 +354,11 @@ impl ChunkRows {
         let rows = &mut table.rows;
         let result = (|| {
             let mut rest = Map::new();
+            // the key attributes count even when the image leaves them out (REMOVE images and
+            // Kinesis records often do); the image's own values come after, and win
+            if let Some(keys) = keys {
+                decode_image(plan, keys, rows, &mut Map::new(), self.scratch.name_mut())?;
+            }
             decode_image(plan, image, rows, &mut rest, self.scratch.name_mut())?;
             let at = plan.change.expect("a DynamoDB table has change columns");
             let failed = |e| format!("change columns: {e}");
@@ -517,7 +539,7 @@ mod tests {
 
     #[test]
     fn the_shops_changes_go_to_their_tables_by_the_rules_on_their_keys() {
-        let decoder = SchemaDecoder::new(Schema::builtin()).unwrap();
+        let decoder = SchemaDecoder::new(Schema::builtin());
         let mut rows = decoder.rows();
         let order_keys = r#"{"PK":{"S":"USER#u1"},"SK":{"S":"ORDER#o1"}}"#;
         let order = r#"{"PK":{"S":"USER#u1"},"SK":{"S":"ORDER#o1"},"status":{"S":"PAID"},
@@ -597,7 +619,7 @@ columns = [{{ name = "ts", type = "timestamp", unit = "seconds" }}]
             "two tables' rules on different fields"
         );
         let text = schema(r#"{ field = "kind", equals = "y" }"#);
-        let decoder = SchemaDecoder::new(Schema::parse(&text, "test").unwrap().leak()).unwrap();
+        let decoder = SchemaDecoder::new(Schema::parse(&text, "test").unwrap().leak());
         let mut rows = decoder.rows();
         rows.push_document(br#"{"kind":"y","ts":1767607200}"#, &origin(1))
             .unwrap();

@@ -14,10 +14,9 @@ use serde_json::{Map, Value};
 use tributary_transform::columns::{ColumnBuilder, Rows};
 
 use super::attribute::{parse_decimal, to_plain_json};
-use super::entity::parse_time;
-use super::events::Key;
+use super::key::Key;
 use super::plan::{ColumnPlan, Conversion, Members, TablePlan};
-use super::row::{epoch_millis, epoch_millis_f64, parse_date, shown};
+use super::row::{epoch_millis, epoch_millis_f64, parse_date, parse_time, shown};
 
 /// Reads the attributes of `image` into the current row of `rows` (the table of `plan`);
 /// attributes no column names go to `rest` (as plain JSON) when the table keeps them.
@@ -38,7 +37,7 @@ pub fn decode_image(
         scratch,
     }
     .deserialize(&mut de)
-    .map_err(|e| e.to_string())
+    .map_err(super::row::reason)
 }
 
 /// An item, or the `M` of a nested path: attribute name → typed value.
@@ -657,7 +656,7 @@ columns = [
         let cases = [
             (
                 r#""priority": {"S": "high"}"#,
-                "column priority (from priority): expected N, found S",
+                "column priority (from priority, any case): expected N, found S",
             ),
             (r#""priority": {"N": "1.5"}"#, "is not a whole number"),
             (
@@ -666,7 +665,7 @@ columns = [
             ),
             (
                 r#""amount": {"N": "1e2147483647"}"#,
-                "column amount (from amount): ",
+                "column amount (from amount, any case): ",
             ),
             (
                 r#""score": {"N": "1e2147483647"}"#,
@@ -674,7 +673,7 @@ columns = [
             ),
             (
                 r#""agent": {"M": {"level": {"N": "300"}}}"#,
-                "column agent (from agent): 300 is out of range for tinyint",
+                "column agent (from agent, any case): 300 is out of range for tinyint",
             ),
             (r#""tags": {"NS": ["1"]}"#, "expected S, found N"),
             (r#""open": {"S": "yes"}"#, "expected BOOL, found S"),

@@ -107,8 +107,6 @@ pub enum ConfigError {
         "the lease duration ({lease:?}) must be at least three times the poll interval ({poll:?})"
     )]
     LeaseTooShort { lease: Duration, poll: Duration },
-    #[error(transparent)]
-    Schema(#[from] crate::decode::UndecodableSchema),
 }
 
 impl WorkerConfig {
@@ -142,7 +140,6 @@ impl WorkerConfig {
                 poll: self.poll_interval,
             });
         }
-        crate::decode::refuse_undecodable(self.schema)?;
         Ok(())
     }
 }

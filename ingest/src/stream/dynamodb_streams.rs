@@ -310,7 +310,6 @@ mod tests {
     use super::*;
     use aws_sdk_dynamodbstreams::primitives::DateTime;
     use aws_sdk_dynamodbstreams::types::{OperationType, StreamRecord};
-    use tributary_transform::Record as Decoded;
     use tributary_transform::model::Origin;
 
     #[test]
@@ -355,11 +354,17 @@ mod tests {
             sequence: SequenceNumber::from_u64(34),
             arrival_time_ms: None,
         };
-        let change = crate::decode::dynamodb::decode(json.to_string().as_bytes(), origin).unwrap();
-        let Decoded::Order(o) = change.record else {
-            panic!("not an order")
+        let decoder = crate::decode::SchemaDecoder::new(tributary_table::schema::Schema::builtin());
+        let mut rows = decoder.rows();
+        rows.push_stream_record(json.to_string().as_bytes(), &origin)
+            .unwrap();
+        let orders = rows.finish().unwrap().pop().unwrap();
+        assert_eq!(orders.table.name(), "order_changes");
+        let value = |column: &str| {
+            let array = orders.batch.column_by_name(column).unwrap();
+            datafusion::arrow::util::display::array_value_to_string(array, 0).unwrap()
         };
-        assert_eq!(o.change.change_time_ms, 1_767_607_200_000);
-        assert_eq!(o.total_amount, Some(125_000));
+        assert_eq!(value("change_time"), "2026-01-05T10:00:00");
+        assert_eq!(value("total_amount"), "12.5000");
     }
 }

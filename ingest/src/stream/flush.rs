@@ -46,6 +46,7 @@ use super::metrics::Metrics;
 use super::reader::{Backoff, Read, ShardReader};
 use super::records::{DecodedChunk, decode_off_thread};
 use super::shard::{Position, ShardId};
+use crate::decode::SchemaDecoder;
 
 /// Files of one flush written at once.
 const PARALLEL_PUTS: usize = 4;
@@ -221,6 +222,8 @@ pub struct FlushContext {
     /// A pause after each step of a flush; zero except in crash tests, which use it to kill
     /// the process inside a flush for certain.
     pub step_delay: Duration,
+    /// Records into the rows of the schema's tables (recovery decodes what it re-reads).
+    pub decoder: SchemaDecoder,
 }
 
 impl FlushContext {
@@ -649,12 +652,17 @@ impl FlushContext {
                 Read::Records { mut records, .. } => {
                     let reached = records.last().is_some_and(|r| r.sequence >= last);
                     records.retain(|r| r.sequence <= last);
-                    let decoded = decode_off_thread(client.kind(), shard_name.clone(), records)
-                        .await
-                        .map_err(|source| FlushError::Build {
-                            shard: self.shard.clone(),
-                            source,
-                        })?;
+                    let decoded = decode_off_thread(
+                        self.decoder.clone(),
+                        client.kind(),
+                        shard_name.clone(),
+                        records,
+                    )
+                    .await
+                    .map_err(|source| FlushError::Build {
+                        shard: self.shard.clone(),
+                        source,
+                    })?;
                     if let Some(decoded) = decoded {
                         buffer.add(decoded.chunk, &decoded.first, &decoded.last, None);
                     }
@@ -777,6 +785,7 @@ mod tests {
             source: "kinesis-memory".into(),
             shard: ShardId("shardId-0".into()),
             step_delay: Duration::ZERO,
+            decoder: SchemaDecoder::new(warehouse.schema()),
         };
         Setup {
             _dir: dir,
@@ -825,8 +834,13 @@ mod tests {
                 records[0].sequence.clone(),
                 records.last().unwrap().sequence.clone(),
             );
-            let chunk =
-                decode_chunk(StreamKind::Kinesis, &Arc::from("shardId-0"), &records).unwrap();
+            let chunk = decode_chunk(
+                &crate::decode::SchemaDecoder::new(tributary_table::schema::Schema::builtin()),
+                StreamKind::Kinesis,
+                &Arc::from("shardId-0"),
+                &records,
+            )
+            .unwrap();
             buffer.add(chunk, &a, &b, None);
         }
         buffer

@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 
-use tributary_transform::model::{DeadLetter, Origin, Record};
-use tributary_transform::{PartitionBatch, SequenceNumber, partition_batches};
+use tributary_transform::batch::{PartitionError, split_by_partition};
+use tributary_transform::model::{DeadLetter, Origin};
+use tributary_transform::{PartitionBatch, SequenceNumber};
 
 use super::client::{RawRecord, StreamKind};
-use crate::decode::{self, Format};
+use crate::decode::{self, Format, SchemaDecoder};
 
 /// What a chunk of stream records became.
 #[derive(Debug, Default)]
@@ -21,14 +22,16 @@ pub struct DecodedChunk {
     pub bytes: u64,
 }
 
-/// Decodes `records` of `shard`; a record that cannot be decoded or dated becomes a dead letter.
+/// Decodes `records` of `shard` into the tables of `decoder`'s schema; a record that cannot be
+/// decoded or dated becomes a dead letter.
 pub fn decode_chunk(
+    decoder: &SchemaDecoder,
     kind: StreamKind,
     shard: &Arc<str>,
     records: &[RawRecord],
-) -> Result<DecodedChunk, tributary_transform::batch::PartitionError> {
+) -> Result<DecodedChunk, PartitionError> {
     let source: Arc<str> = Arc::from(kind.name());
-    let mut decoded: Vec<Record> = Vec::with_capacity(records.len());
+    let mut rows = decoder.rows();
     let mut dead_letters = Vec::new();
     let mut bytes = 0u64;
     for raw in records {
@@ -39,32 +42,42 @@ pub fn decode_chunk(
             sequence: raw.sequence.clone(),
             arrival_time_ms: raw.arrival_ms,
         };
-        let mut take = |format: Format, data: &[u8], result: Result<decode::Decoded, String>| {
-            let result = result.and_then(|d| match d.record.partition() {
-                Ok(_) => Ok(d.record),
-                Err(e) => Err(format!("cannot be dated: {e}")),
-            });
-            match result {
-                Ok(record) => decoded.push(record),
-                Err(reason) => dead_letters.push(DeadLetter {
+        let mut take = |data: &[u8], format: Result<Format, String>| {
+            let (format, result) = match format {
+                Ok(format) => (format, rows.push(format, data, &origin, 0)),
+                Err(reason) => (Format::Events, Err(reason)),
+            };
+            if let Err(reason) = result {
+                dead_letters.push(DeadLetter {
                     origin: origin.clone(),
                     format: format.name(),
                     reason,
                     raw: data.to_vec(),
-                }),
+                });
             }
         };
         match kind {
-            StreamKind::Kinesis => decode::kinesis::decode_record(&raw.data, &origin, take),
-            StreamKind::DynamodbStream => take(
-                Format::DynamodbStream,
-                &raw.data,
-                decode::decode(Format::DynamodbStream, &raw.data, origin.clone(), 0),
-            ),
+            StreamKind::Kinesis => decode::kinesis::user_records(&raw.data, take),
+            StreamKind::DynamodbStream => take(&raw.data, Ok(Format::DynamodbStream)),
         }
     }
+    let mut batches = Vec::new();
+    for table in rows.finish().map_err(|source| PartitionError::Arrow {
+        table: "(a chunk)",
+        source,
+    })? {
+        let name = table.table.name();
+        batches.extend(
+            split_by_partition(table.table, table.batch, &table.partitions).map_err(|source| {
+                PartitionError::Arrow {
+                    table: name,
+                    source,
+                }
+            })?,
+        );
+    }
     Ok(DecodedChunk {
-        batches: partition_batches(&decoded)?,
+        batches,
         dead_letters,
         stream_records: records.len() as u64,
         bytes,
@@ -80,15 +93,16 @@ pub struct DecodedRange {
 
 /// [`decode_chunk`] on a blocking thread (decoding is CPU work); `None` for no records.
 pub async fn decode_off_thread(
+    decoder: SchemaDecoder,
     kind: StreamKind,
     shard: Arc<str>,
     records: Vec<RawRecord>,
-) -> Result<Option<DecodedRange>, tributary_transform::batch::PartitionError> {
+) -> Result<Option<DecodedRange>, PartitionError> {
     let (Some(first), Some(last)) = (records.first(), records.last()) else {
         return Ok(None);
     };
     let (first, last) = (first.sequence.clone(), last.sequence.clone());
-    let chunk = tokio::task::spawn_blocking(move || decode_chunk(kind, &shard, &records))
+    let chunk = tokio::task::spawn_blocking(move || decode_chunk(&decoder, kind, &shard, &records))
         .await
         .expect("decoding does not panic")?;
     Ok(Some(DecodedRange { chunk, first, last }))
@@ -117,7 +131,14 @@ mod tests {
                 br#"{"eventType":"PAGE_VIEW","userId":"u1","timestamp":1767693600000}"#,
             ),
         ];
-        let chunk = decode_chunk(StreamKind::Kinesis, &Arc::from("shardId-1"), &records).unwrap();
+        let decoder = SchemaDecoder::new(tributary_table::schema::Schema::builtin());
+        let chunk = decode_chunk(
+            &decoder,
+            StreamKind::Kinesis,
+            &Arc::from("shardId-1"),
+            &records,
+        )
+        .unwrap();
         assert_eq!(chunk.stream_records, 3);
         assert_eq!(chunk.batches.len(), 2, "two event days");
         assert!(

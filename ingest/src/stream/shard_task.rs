@@ -132,7 +132,7 @@ impl ShardTask {
                         if let Some(behind) = behind_ms {
                             metrics.shard_behind(source, shard, behind);
                         }
-                        let decoded = decode_off_thread(kind, shard_name.clone(), records)
+                        let decoded = decode_off_thread(self.flush.decoder.clone(), kind, shard_name.clone(), records)
                             .await
                             .map_err(|source| FlushError::Build { shard: shard.clone(), source })?;
                         let Some(DecodedRange { chunk, first, last }) = decoded else {
@@ -230,6 +230,7 @@ mod tests {
                 source: "kinesis-memory".into(),
                 shard: shard.clone(),
                 step_delay: Duration::ZERO,
+                decoder: crate::decode::SchemaDecoder::new(warehouse.schema()),
             },
             client: stream.clone(),
             memory: memory.clone(),

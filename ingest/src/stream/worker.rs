@@ -32,6 +32,7 @@ use super::metrics::Metrics;
 use super::shard::{ShardId, StartPosition};
 use super::shard_task::{ShardExit, ShardTask};
 use super::{compactor, current_state};
+use crate::decode::SchemaDecoder;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -86,6 +87,7 @@ pub async fn run(
     for table in warehouse.schema().handles() {
         tributary_table::delta::open_or_create(&warehouse, table).await?;
     }
+    let decoder = SchemaDecoder::new(warehouse.schema());
     // one committer for every source and shard: their flushes to a table share commits
     let committer = Committer::new(warehouse.clone());
     // the current-state tables follow the commits; the first refresh catches up with whatever
@@ -143,6 +145,7 @@ pub async fn run(
             metrics: metrics.clone(),
             memory: memory.clone(),
             memory_kib,
+            decoder: decoder.clone(),
         };
         sources.spawn(source.run(shutdown.clone()));
     }
@@ -173,6 +176,8 @@ struct SourceLoop {
     metrics: Arc<Metrics>,
     memory: Arc<Semaphore>,
     memory_kib: u32,
+    /// The schema's decoder, compiled once for every shard.
+    decoder: SchemaDecoder,
 }
 
 /// What the source loop knows between discovery rounds.
@@ -376,6 +381,7 @@ impl SourceLoop {
                 source: self.client.slug().to_string(),
                 shard,
                 step_delay: self.config.flush_step_delay,
+                decoder: self.decoder.clone(),
             },
             client: self.client.clone(),
             memory: self.memory.clone(),
@@ -445,6 +451,7 @@ mod tests {
             store: store.clone(),
             config: Arc::new(config),
             committer: Committer::new(warehouse.clone()),
+            decoder: SchemaDecoder::new(warehouse.schema()),
             warehouse,
             metrics: Arc::new(Metrics::new()),
             memory: Arc::new(Semaphore::new(8192)),
