@@ -27,13 +27,13 @@ pub async fn run(args: QueryArgs, schema: &'static Schema) -> anyhow::Result<()>
         bail!("--warehouse (or TRIBUTARY_WAREHOUSE) is required to run a query")
     };
     // the named queries are the shop's: a schema without its tables cannot answer them
-    let names = schema.names();
-    let known: Vec<&str> = names.split(", ").collect();
+    let known = schema.table_names();
     if let Some(missing) = args.name.tables().iter().find(|t| !known.contains(t)) {
         bail!(
-            "{} reads the shop's table {missing}, which the schema does not declare (its tables: {names}); \
+            "{} reads the shop's table {missing}, which the schema does not declare (its tables: {}); \
              use `tributary sql` for the schema's own tables",
-            args.name.name()
+            args.name.name(),
+            known.join(", ")
         );
     }
     let tables =

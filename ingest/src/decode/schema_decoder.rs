@@ -32,6 +32,10 @@ use super::typed::decode_image;
 #[derive(Debug, Clone)]
 pub struct SchemaDecoder {
     plans: Arc<[TablePlan]>,
+    /// The top-level fields the JSON tables' match rules read, and the attributes the
+    /// DynamoDB tables' rules read: what routing looks up in each record.
+    json_rules: Arc<[String]>,
+    dynamodb_rules: Arc<[String]>,
 }
 
 impl SchemaDecoder {
@@ -42,6 +46,8 @@ impl SchemaDecoder {
             .map(TablePlan::compile)
             .collect();
         Self {
+            json_rules: rule_names(&plans, SourceKind::Json).into(),
+            dynamodb_rules: rule_names(&plans, SourceKind::Dynamodb).into(),
             plans: plans.into(),
         }
     }
@@ -130,21 +136,21 @@ impl SchemaDecoder {
             format!("matches no table of the schema ({})", shown.join(", "))
         }
     }
+}
 
-    /// The top-level attributes or fields the match rules of `source`'s tables read.
-    fn rule_names(&self, source: SourceKind) -> Vec<&str> {
-        let mut names: Vec<&str> = Vec::new();
-        for plan in self.plans.iter().filter(|p| p.source == source) {
-            for c in &plan.table.def().conditions {
-                if let Some(first) = c.path.first()
-                    && !names.contains(&first.as_str())
-                {
-                    names.push(first);
-                }
+/// The top-level attributes or fields the match rules of `source`'s tables read.
+fn rule_names(plans: &[TablePlan], source: SourceKind) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for plan in plans.iter().filter(|p| p.source == source) {
+        for c in &plan.table.def().conditions {
+            if let Some(first) = c.path.first()
+                && !names.contains(first)
+            {
+                names.push(first.clone());
             }
         }
-        names
     }
+    names
 }
 
 /// The rows of one table decoded from a chunk.
@@ -232,12 +238,12 @@ impl ChunkRows {
 
     /// Decodes a JSON document into a row of its table.
     pub fn push_document(&mut self, raw: &[u8], origin: &Origin) -> Result<(), String> {
-        let names = self.decoder.rule_names(SourceKind::Json);
+        let names = &self.decoder.json_rules;
         let index = if names.is_empty() {
             self.decoder.route(SourceKind::Json, |_| None)?
         } else {
             let fields =
-                top_level_strings(raw, &names).map_err(|e| format!("invalid record: {e}"))?;
+                top_level_strings(raw, names).map_err(|e| format!("invalid record: {e}"))?;
             self.decoder
                 .route(SourceKind::Json, |path| lookup(&fields, path))?
         };
@@ -334,13 +340,13 @@ impl ChunkRows {
         change: Change,
         origin: &Origin,
     ) -> Result<(), String> {
-        let names = self.decoder.rule_names(SourceKind::Dynamodb);
+        let names = &self.decoder.dynamodb_rules;
         let mut found = match keys {
-            Some(keys) => key_texts(keys, &names)?,
+            Some(keys) => key_texts(keys, names)?,
             None => Vec::new(),
         };
         if names.iter().any(|n| !found.iter().any(|(k, _)| k == n)) {
-            for (k, v) in key_texts(image, &names)? {
+            for (k, v) in key_texts(image, names)? {
                 if !found.iter().any(|(f, _)| *f == k) {
                     found.push((k, v));
                 }
@@ -445,7 +451,7 @@ fn lookup<'v>(found: &'v [(String, String)], path: &[String]) -> Option<Cow<'v, 
 }
 
 /// The `S` or `N` text of the attributes `names` among the typed attributes of `item`.
-fn key_texts(item: &RawValue, names: &[&str]) -> Result<Vec<(String, String)>, String> {
+fn key_texts(item: &RawValue, names: &[String]) -> Result<Vec<(String, String)>, String> {
     #[derive(Deserialize)]
     struct Scalar<'a> {
         #[serde(rename = "S", borrow)]
@@ -457,7 +463,7 @@ fn key_texts(item: &RawValue, names: &[&str]) -> Result<Vec<(String, String)>, S
         serde_json::from_str(item.get()).map_err(|e| format!("invalid item: {e}"))?;
     let mut out = Vec::new();
     for name in names {
-        let Some(value) = attributes.get(*name) else {
+        let Some(value) = attributes.get(name.as_str()) else {
             continue;
         };
         if let Ok(scalar) = serde_json::from_str::<Scalar>(value.get())
@@ -472,12 +478,12 @@ fn key_texts(item: &RawValue, names: &[&str]) -> Result<Vec<(String, String)>, S
 /// The string values of the top-level fields `names` of a JSON document.
 fn top_level_strings(
     raw: &[u8],
-    names: &[&str],
+    names: &[String],
 ) -> Result<Vec<(String, String)>, serde_json::Error> {
     let fields: std::collections::HashMap<Cow<str>, &RawValue> = serde_json::from_slice(raw)?;
     let mut out = Vec::new();
     for name in names {
-        if let Some(value) = fields.get(*name)
+        if let Some(value) = fields.get(name.as_str())
             && let Ok(text) = serde_json::from_str::<Cow<str>>(value.get())
         {
             out.push((name.to_string(), text.into_owned()));

@@ -260,9 +260,14 @@ impl Schema {
     /// Every table name (the state tables after the others), for messages:
     /// `events, order_changes, user_changes, orders, users`.
     pub fn names(&'static self) -> String {
+        self.table_names().join(", ")
+    }
+
+    /// Every table name, the state tables after the others.
+    pub fn table_names(&'static self) -> Vec<&'static str> {
         let mut names: Vec<&str> = self.tables.iter().map(|t| t.name.as_str()).collect();
         names.extend(self.state_tables().iter().map(|s| s.name()));
-        names.join(", ")
+        names
     }
 }
 
