@@ -11,6 +11,7 @@ mod chaos;
 mod conformance;
 mod delta;
 mod emulator;
+mod helpdesk;
 mod helpers;
 mod independent_reader;
 mod s3;

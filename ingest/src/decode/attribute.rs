@@ -110,16 +110,54 @@ pub fn to_plain_json(value: &Value) -> Value {
     }
 }
 
-/// A DynamoDB number as a JSON number when it is one, else kept as text (never rounded).
+/// A DynamoDB number as a JSON number when a double holds it exactly (integers of 64 bits, or
+/// at most 15 significant digits in range), else kept as its text: never rounded.
 fn number_value(text: &str) -> Value {
-    serde_json::from_str::<serde_json::Number>(text)
-        .map_or_else(|_| Value::String(text.to_string()), Value::Number)
+    if let Ok(n) = text.parse::<i64>() {
+        return Value::from(n);
+    }
+    if let Ok(n) = text.parse::<u64>() {
+        return Value::from(n);
+    }
+    let mantissa = text.split(['e', 'E']).next().unwrap_or("");
+    let digits = mantissa.trim_start_matches(['-', '+']).replace('.', "");
+    let significant = digits.trim_start_matches('0').trim_end_matches('0');
+    match text.parse::<f64>() {
+        // a zero only when the digits are all zeros (1e-400 is not 0)
+        Ok(f)
+            if f.is_finite() && significant.len() <= 15 && (f != 0.0 || significant.is_empty()) =>
+        {
+            serde_json::Number::from_f64(f)
+                .map_or_else(|| Value::String(text.to_string()), Value::Number)
+        }
+        _ => Value::String(text.to_string()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn numbers_become_json_numbers_only_when_exact() {
+        assert_eq!(number_value("42"), json!(42));
+        assert_eq!(
+            number_value("18446744073709551615"),
+            json!(18446744073709551615u64)
+        );
+        assert_eq!(number_value("99.99"), json!(99.99));
+        assert_eq!(number_value("1E+2"), json!(100.0));
+        assert_eq!(number_value("0.000"), json!(0.0));
+        for exact in [
+            "12345678901234567890123",
+            "0.1234567890123456789",
+            "1e-400",
+            "1e2147483647",
+        ] {
+            assert_eq!(number_value(exact), json!(exact), "{exact}");
+        }
+    }
 
     #[test]
     fn decimals_are_exact() {

@@ -75,7 +75,14 @@ pub fn finish_columns(
 /// The UTC day of the row's time column.
 fn partition_of(plan: &TablePlan, rows: &mut Rows) -> Result<Partition, String> {
     let row = rows.len();
-    let column = plan.column(plan.time);
+    let Some(column) = plan.columns[plan.time].as_ref() else {
+        // the change time (the raw DynamoDB table's partition), in epoch milliseconds
+        let ms = rows
+            .get(plan.time)
+            .int_at(row)
+            .ok_or("change_time is missing")?;
+        return Partition::of_millis(ms).map_err(|e| format!("change_time: {e}"));
+    };
     let value = rows
         .get(plan.time)
         .int_at(row)

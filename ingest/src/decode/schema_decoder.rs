@@ -36,6 +36,9 @@ pub struct SchemaDecoder {
     /// DynamoDB tables' rules read: what routing looks up in each record.
     json_rules: Arc<[String]>,
     dynamodb_rules: Arc<[String]>,
+    /// The raw tables' plans, when the schema has them: they take what no rule takes.
+    raw_json: Option<usize>,
+    raw_dynamodb: Option<usize>,
 }
 
 impl SchemaDecoder {
@@ -45,9 +48,16 @@ impl SchemaDecoder {
             .into_iter()
             .map(TablePlan::compile)
             .collect();
+        let raw = |kind| {
+            plans
+                .iter()
+                .position(|p| p.source == kind && p.table.def().raw)
+        };
         Self {
             json_rules: rule_names(&plans, SourceKind::Json).into(),
             dynamodb_rules: rule_names(&plans, SourceKind::Dynamodb).into(),
+            raw_json: raw(SourceKind::Json),
+            raw_dynamodb: raw(SourceKind::Dynamodb),
             plans: plans.into(),
         }
     }
@@ -75,7 +85,8 @@ impl SchemaDecoder {
     }
 
     /// The table of `source` whose rules hold for `value` (the text of the path each rule
-    /// names); a record that no table's rules take, or two tables' rules take, is refused.
+    /// names), else the source's raw table if the schema has one; a record that no table's
+    /// rules take (and no raw table), or two tables' rules take, is refused.
     fn route<'v>(
         &self,
         source: SourceKind,
@@ -83,7 +94,7 @@ impl SchemaDecoder {
     ) -> Result<usize, String> {
         let mut found: Option<usize> = None;
         for (i, plan) in self.plans.iter().enumerate() {
-            if plan.source != source {
+            if plan.source != source || plan.table.def().raw {
                 continue;
             }
             let holds = plan
@@ -104,7 +115,11 @@ impl SchemaDecoder {
             }
             found = Some(i);
         }
-        found.ok_or_else(|| self.unmatched(source, value))
+        let raw = match source {
+            SourceKind::Json => self.raw_json,
+            SourceKind::Dynamodb => self.raw_dynamodb,
+        };
+        found.or(raw).ok_or_else(|| self.unmatched(source, value))
     }
 
     fn unmatched<'v>(
@@ -249,8 +264,11 @@ impl ChunkRows {
         };
         let plan = &self.decoder.plans[index];
         let table = &mut self.tables[index];
-        let partition =
-            document::decode_row(plan, raw, origin, &mut table.rows, &mut self.scratch)?;
+        let partition = if plan.table.def().raw {
+            raw_document(plan, raw, origin, &mut table.rows, &mut self.text)?
+        } else {
+            document::decode_row(plan, raw, origin, &mut table.rows, &mut self.scratch)?
+        };
         table.partitions.push(partition);
         Ok(())
     }
@@ -306,7 +324,12 @@ impl ChunkRows {
             change_ms,
             event_id: Some(event_id.as_ref()),
         };
-        self.push_item(ddb.keys, image, change, origin)?;
+        let images = Images {
+            keys: ddb.keys,
+            new: ddb.new_image,
+            old: ddb.old_image,
+        };
+        self.push_item(images, image, change, origin)?;
         Ok(event_id.into())
     }
 
@@ -330,16 +353,24 @@ impl ChunkRows {
             change_ms: export_time_ms,
             event_id: None,
         };
-        self.push_item(None, item, change, origin)
+        let images = Images {
+            keys: None,
+            new: Some(item),
+            old: None,
+        };
+        self.push_item(images, item, change, origin)
     }
 
+    /// Decodes `image`, the state of the item a change leaves (its keys first), into a row
+    /// of its table; a raw table takes every image of the change as JSON instead.
     fn push_item(
         &mut self,
-        keys: Option<&RawValue>,
+        images: Images,
         image: &RawValue,
         change: Change,
         origin: &Origin,
     ) -> Result<(), String> {
+        let keys = images.keys;
         let names = &self.decoder.dynamodb_rules;
         let mut found = match keys {
             Some(keys) => key_texts(keys, names)?,
@@ -360,12 +391,25 @@ impl ChunkRows {
         let rows = &mut table.rows;
         let result = (|| {
             let mut rest = Map::new();
-            // the key attributes count even when the image leaves them out (REMOVE images and
-            // Kinesis records often do); the image's own values come after, and win
-            if let Some(keys) = keys {
-                decode_image(plan, keys, rows, &mut Map::new(), self.scratch.name_mut())?;
+            if plan.table.def().raw {
+                let at = plan.ingest - 3;
+                for (i, part) in [images.keys, images.new, images.old]
+                    .into_iter()
+                    .enumerate()
+                {
+                    match part {
+                        Some(part) => write_plain_json(rows, at + i, part)?,
+                        None => rows.column(at + i).append_null(),
+                    }
+                }
+            } else {
+                // the key attributes count even when the image leaves them out (REMOVE images
+                // and Kinesis records often do); the image's own values come after, and win
+                if let Some(keys) = keys {
+                    decode_image(plan, keys, rows, &mut Map::new(), self.scratch.name_mut())?;
+                }
+                decode_image(plan, image, rows, &mut rest, self.scratch.name_mut())?;
             }
-            decode_image(plan, image, rows, &mut rest, self.scratch.name_mut())?;
             let at = plan.change.expect("a DynamoDB table has change columns");
             let failed = |e| format!("change columns: {e}");
             rows.column(at)
@@ -429,6 +473,68 @@ impl ChunkRows {
         }
         Ok(out)
     }
+}
+
+/// The parts of a change that hold attributes, as they came.
+struct Images<'a> {
+    keys: Option<&'a RawValue>,
+    new: Option<&'a RawValue>,
+    old: Option<&'a RawValue>,
+}
+
+/// A JSON document as a row of `json_raw`: its text, and the time it arrived.
+fn raw_document(
+    plan: &TablePlan,
+    raw: &[u8],
+    origin: &Origin,
+    rows: &mut Rows,
+    text: &mut String,
+) -> Result<Partition, String> {
+    // valid JSON only: what is not JSON stays a dead letter, with its reason
+    serde_json::from_slice::<serde::de::IgnoredAny>(raw)
+        .map_err(|e| format!("invalid JSON: {e}"))?;
+    let document = std::str::from_utf8(raw)
+        .map_err(|e| format!("invalid UTF-8: {e}"))?
+        .trim();
+    // files have no arrival time: the time Tributary read the record stands in
+    let arrival_ms = origin
+        .arrival_time_ms
+        .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+    let result = (|| {
+        rows.column(0)
+            .append_str(document)
+            .map_err(|e| format!("column document: {e}"))?;
+        rows.column(1)
+            .append_int(arrival_ms)
+            .map_err(|e| format!("column arrival_time: {e}"))?;
+        finish_columns(plan, rows, Map::new(), origin, text)
+    })();
+    match result {
+        Ok(partition) => {
+            rows.finish_row();
+            Ok(partition)
+        }
+        Err(e) => {
+            rows.rollback();
+            Err(e)
+        }
+    }
+}
+
+/// Typed attributes (`{"PK":{"S":"CUSTOMER#1"},"n":{"N":"2"}}`) into column `at` as plain
+/// JSON (`{"PK":"CUSTOMER#1","n":2}`), numbers exact.
+fn write_plain_json(rows: &mut Rows, at: usize, typed: &RawValue) -> Result<(), String> {
+    let name = |rows: &Rows| rows.schema().field(at).name().clone();
+    let value: serde_json::Value = serde_json::from_str(typed.get())
+        .map_err(|e| format!("column {}: invalid attributes: {e}", name(rows)))?;
+    // the attributes as one typed map, so a lone attribute named like a type tag stays one
+    let typed = serde_json::Value::Object(Map::from_iter([("M".to_string(), value)]));
+    let plain = super::attribute::to_plain_json(&typed);
+    rows.column(at)
+        .append_with(|out| {
+            serde_json::to_writer(out, &plain).expect("a JSON value writes to memory")
+        })
+        .map_err(|e| format!("column {}: {e}", name(rows)))
 }
 
 /// The change columns of a DynamoDB row.
@@ -638,5 +744,56 @@ columns = [{{ name = "ts", type = "timestamp", unit = "seconds" }}]
         let batches = rows.finish().unwrap();
         assert_eq!(batches.len(), 1);
         assert_eq!(batches[0].table.name(), "b");
+    }
+
+    #[test]
+    fn records_no_table_takes_land_in_the_raw_tables_when_the_schema_says_so() {
+        let decoder = SchemaDecoder::new(Schema::parse("version = 1\n", "test").unwrap().leak());
+        let mut rows = decoder.rows();
+        let keys = r#"{"PK":{"S":"CUSTOMER#1"},"SK":{"S":"TICKET#9"}}"#;
+        let image = r#"{"PK":{"S":"CUSTOMER#1"},"SK":{"S":"TICKET#9"},"priority":{"N":"12345678901234567890"},
+            "tags":{"SS":["a","b"]},"S":{"BOOL":true}}"#;
+        rows.push_stream_record(record("MODIFY", keys, image).as_bytes(), &origin(7))
+            .unwrap();
+        rows.push_export_item(
+            format!(r#"{{"Item":{keys}}}"#).as_bytes(),
+            &origin(8),
+            1_767_607_200_000,
+        )
+        .unwrap();
+        let arrived = Origin {
+            arrival_time_ms: Some(1_767_607_200_000),
+            ..origin(9)
+        };
+        rows.push_document(b" {\"kind\":\"x\",\"n\":1.50}\r", &arrived)
+            .unwrap();
+        let e = rows.push_document(b"{\"kind\":", &arrived).unwrap_err();
+        assert!(e.starts_with("invalid JSON"), "{e}");
+        let batches = rows.finish().unwrap();
+        let names: Vec<&str> = batches.iter().map(|b| b.table.name()).collect();
+        assert_eq!(names, ["dynamodb_raw", "json_raw"]);
+        let changes = &batches[0].batch;
+        assert_eq!(cell(changes, "operation", 0), "MODIFY");
+        assert_eq!(
+            cell(changes, "keys", 0),
+            r#"{"PK":"CUSTOMER#1","SK":"TICKET#9"}"#
+        );
+        assert_eq!(
+            cell(changes, "new_image", 0),
+            r#"{"PK":"CUSTOMER#1","S":true,"SK":"TICKET#9","priority":12345678901234567890,"tags":["a","b"]}"#
+        );
+        assert_eq!(cell(changes, "old_image", 0), cell(changes, "new_image", 0));
+        assert_eq!(batches[0].partitions[0].path(), "year=2026/month=01/day=05");
+        assert_eq!(cell(changes, "operation", 1), "SNAPSHOT");
+        assert_eq!(cell(changes, "keys", 1), "NULL");
+        assert_eq!(cell(changes, "change_time", 1), "2026-01-05T10:00:00");
+        let documents = &batches[1].batch;
+        assert_eq!(cell(documents, "document", 0), r#"{"kind":"x","n":1.50}"#);
+        assert_eq!(cell(documents, "arrival_time", 0), "2026-01-05T10:00:00");
+        assert_eq!(
+            documents.num_rows(),
+            1,
+            "the invalid record left nothing behind"
+        );
     }
 }

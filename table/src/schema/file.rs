@@ -26,8 +26,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    ColumnDef, ColumnType, Condition, EpochUnit, INGEST_COLUMNS, PARTITION_COLUMNS, STATE_COLUMNS,
-    Schema, SourceKind, StateDef, TableDef, Test,
+    ColumnDef, ColumnType, Condition, EpochUnit, INGEST_COLUMNS, PARTITION_COLUMNS, RAW_TABLES,
+    STATE_COLUMNS, Schema, SourceKind, StateDef, TableDef, Test, Unmatched,
 };
 
 /// One mistake in a schema file.
@@ -79,6 +79,7 @@ impl fmt::Display for SchemaErrors {
 #[serde(deny_unknown_fields)]
 struct RawFile {
     version: Spanned<i64>,
+    unmatched: Option<Spanned<String>>,
     #[serde(default)]
     tables: Vec<Spanned<RawTable>>,
 }
@@ -228,13 +229,21 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Schema, SchemaErrors> {
             ),
         );
     }
-    if raw.tables.is_empty() {
-        report.errors.push(SchemaError {
-            origin: origin.to_string(),
-            line: None,
-            message: "no tables: declare at least one [[tables]]".into(),
-        });
-    }
+    let unmatched = match raw
+        .unmatched
+        .as_ref()
+        .map(|u| (u.get_ref().as_str(), u.span()))
+    {
+        None | Some(("dead-letter", _)) => Unmatched::DeadLetter,
+        Some(("raw", _)) => Unmatched::Raw,
+        Some((other, span)) => {
+            report.at(
+                span,
+                format!("unmatched {other:?} is not known; write \"dead-letter\" (records no table takes are dead letters, the default) or \"raw\" (they land in the source's raw table, dynamodb_raw or json_raw)"),
+            );
+            Unmatched::DeadLetter
+        }
+    };
     let mut tables: Vec<(TableDef, Range<usize>)> = Vec::new();
     let mut names: Vec<(String, Range<usize>)> = Vec::new();
     for table in raw.tables {
@@ -246,7 +255,10 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Schema, SchemaErrors> {
     check_overlaps(&mut report, &tables);
     report.errors.sort_by_key(|e| e.line.unwrap_or(usize::MAX));
     if report.errors.is_empty() {
-        Ok(Schema::new(tables.into_iter().map(|(t, _)| t).collect()))
+        Ok(Schema::new(
+            tables.into_iter().map(|(t, _)| t).collect(),
+            unmatched,
+        ))
     } else {
         Err(SchemaErrors(report.errors))
     }
@@ -266,6 +278,11 @@ fn table_def(
             report.at(
                 span,
                 format!("table `{name}`: the name is Tributary's own directory"),
+            );
+        } else if RAW_TABLES.contains(&name) {
+            report.at(
+                span,
+                format!("table `{name}`: the name is a raw table's, which Tributary fills with the records no declared table takes"),
             );
         } else if let Some((_, first)) = names.iter().find(|(n, _)| n == name) {
             let line = report.line_of(first.start);
@@ -441,6 +458,7 @@ fn table_def(
         rest,
         sort,
         ignore: raw.ignore,
+        raw: false,
         derived: Default::default(),
     })
 }
@@ -756,7 +774,16 @@ columns = [
         assert!(found[0].starts_with("t.toml:2:"), "{found:?}");
         let found = errors("version = 2\n");
         assert!(found[0].contains("version 2 is not known"), "{found:?}");
-        assert!(found[1].contains("no tables"), "{found:?}");
+        assert_eq!(
+            found.len(),
+            1,
+            "a schema without tables is valid: {found:?}"
+        );
+        let found = errors("version = 1\nunmatched = \"drop\"\n");
+        assert!(
+            found[0].starts_with("t.toml:2: unmatched \"drop\" is not known"),
+            "{found:?}"
+        );
     }
 
     #[test]

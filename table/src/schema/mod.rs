@@ -49,10 +49,24 @@ pub const STATE_COLUMNS: [&str; 3] = ["deleted", "last_change_time", "sequence_n
 /// The partition columns of every table, in path order.
 pub const PARTITION_COLUMNS: [&str; 3] = ["year", "month", "day"];
 
-/// A declared schema: the tables, in the order of the file.
+/// The generic tables, one per source kind, that take the records no declared table takes.
+pub const RAW_TABLES: [&str; 2] = ["dynamodb_raw", "json_raw"];
+
+/// A declared schema: the tables, in the order of the file, then the raw tables it uses.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schema {
     tables: Vec<TableDef>,
+    unmatched: Unmatched,
+}
+
+/// What becomes of a record that no declared table of its source kind takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unmatched {
+    /// A dead letter naming the values the match rules read (the default). A source kind
+    /// the schema declares no table for lands in its raw table all the same.
+    DeadLetter,
+    /// A row of the source kind's raw table (`dynamodb_raw`, `json_raw`).
+    Raw,
 }
 
 /// What a table's records are.
@@ -93,6 +107,8 @@ pub struct TableDef {
     pub sort: Vec<String>,
     /// Members that are neither read nor kept in the rest column (copies of the keys, say).
     pub ignore: Vec<String>,
+    /// A raw table ([`RAW_TABLES`]): the record as JSON text, not its members in columns.
+    pub raw: bool,
     /// The Arrow schemas, computed once.
     pub derived: Derived,
 }
@@ -219,8 +235,20 @@ impl Schema {
         Schema::parse(&text, &path.display().to_string())
     }
 
-    pub(crate) fn new(tables: Vec<TableDef>) -> Self {
-        Self { tables }
+    /// The declared tables, then the raw table of each source kind that either has no
+    /// declared table or, with [`Unmatched::Raw`], sends its unmatched records there.
+    pub(crate) fn new(mut tables: Vec<TableDef>, unmatched: Unmatched) -> Self {
+        for kind in [SourceKind::Dynamodb, SourceKind::Json] {
+            let declared = tables.iter().any(|t| t.source == kind);
+            if !declared || unmatched == Unmatched::Raw {
+                tables.push(TableDef::raw_table(kind));
+            }
+        }
+        Self { tables, unmatched }
+    }
+
+    pub fn unmatched(&self) -> Unmatched {
+        self.unmatched
     }
 
     pub fn tables(&self) -> &[TableDef] {
@@ -303,6 +331,58 @@ fn ingest_fields() -> Vec<Field> {
 }
 
 impl TableDef {
+    /// The raw table of a source kind:
+    /// - `dynamodb_raw`: the change columns, `keys`, `new_image` and `old_image` as plain JSON
+    ///   (DynamoDB's types unmarshalled: `{"PK":"CUSTOMER#1","priority":2}`), partitioned by the
+    ///   change time;
+    /// - `json_raw`: `document`, the record's JSON text as it came, and `arrival_time` (when
+    ///   the stream accepted it, or for files when Tributary read it), its partition.
+    pub fn raw_table(kind: SourceKind) -> TableDef {
+        let text = |name: &str, required: bool| ColumnDef {
+            name: name.into(),
+            data_type: ColumnType::String,
+            from: None,
+            strip_prefix: None,
+            unit: None,
+            required,
+        };
+        let (name, columns, time) = match kind {
+            SourceKind::Dynamodb => (
+                RAW_TABLES[0],
+                vec![
+                    text("keys", false),
+                    text("new_image", false),
+                    text("old_image", false),
+                ],
+                "change_time",
+            ),
+            SourceKind::Json => (
+                RAW_TABLES[1],
+                vec![
+                    text("document", true),
+                    ColumnDef {
+                        data_type: ColumnType::Timestamp,
+                        ..text("arrival_time", true)
+                    },
+                ],
+                "arrival_time",
+            ),
+        };
+        TableDef {
+            name: name.into(),
+            source: kind,
+            conditions: Vec::new(),
+            columns,
+            time: time.into(),
+            state: None,
+            rest: None,
+            sort: Vec::new(),
+            ignore: Vec::new(),
+            raw: true,
+            derived: Derived::default(),
+        }
+    }
+
     pub fn column(&self, name: &str) -> Option<&ColumnDef> {
         self.columns.iter().find(|c| c.name == name)
     }
@@ -558,6 +638,10 @@ mod tests {
     #[test]
     fn the_readmes_second_domain_is_a_valid_schema() {
         let text = include_str!("../../../docs/examples/helpdesk.toml");
+        assert!(
+            include_str!("../../../README.md").contains(text),
+            "the README shows docs/examples/helpdesk.toml as it is"
+        );
         let schema = Schema::parse(text, "helpdesk.toml")
             .unwrap_or_else(|e| panic!("{e}"))
             .leak();
@@ -573,6 +657,56 @@ mod tests {
             telemetry.column("device_os").unwrap().from.as_deref(),
             Some(&["device".to_string(), "os".to_string(), "name".to_string()][..])
         );
+    }
+
+    #[test]
+    fn a_source_kind_without_tables_or_with_unmatched_raw_gets_its_raw_table() {
+        let names = |text: &str| -> Vec<String> {
+            let schema = Schema::parse(text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+            schema.tables().iter().map(|t| t.name.clone()).collect()
+        };
+        assert_eq!(names("version = 1\n"), ["dynamodb_raw", "json_raw"]);
+        let telemetry = "[[tables]]\nname = \"t\"\nsource = \"json\"\ntime = \"ts\"\ncolumns = [{ name = \"ts\", type = \"timestamp\" }]\n";
+        assert_eq!(
+            names(&format!("version = 1\n{telemetry}")),
+            ["t", "dynamodb_raw"]
+        );
+        assert_eq!(
+            names(&format!("version = 1\nunmatched = \"raw\"\n{telemetry}")),
+            ["t", "dynamodb_raw", "json_raw"]
+        );
+        let raw = TableDef::raw_table(SourceKind::Dynamodb);
+        let columns: Vec<String> = raw
+            .arrow_schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(
+            columns,
+            [
+                "operation",
+                "sequence_number",
+                "change_time",
+                "event_id",
+                "keys",
+                "new_image",
+                "old_image",
+                "ingest_source",
+                "ingest_shard",
+                "ingest_sequence",
+                "ingest_arrival_time"
+            ]
+        );
+        let e = Schema::parse(
+            &format!(
+                "version = 1\n{}",
+                telemetry.replace("\"t\"", "\"json_raw\"")
+            ),
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("a raw table's"), "{e}");
     }
 
     #[test]
