@@ -22,18 +22,10 @@ use super::key::Key;
 use super::plan::{ColumnPlan, Conversion, Members, TablePlan};
 use super::row::{epoch_millis, epoch_millis_f64, finish_columns, parse_date, parse_time, shown};
 
-/// Reused between records: the folded member names and the sequence text.
+/// Reused between records: the sequence text.
 #[derive(Debug, Default)]
 pub struct Scratch {
-    name: String,
     text: String,
-}
-
-impl Scratch {
-    /// The buffer for folded member names.
-    pub(crate) fn name_mut(&mut self) -> &mut String {
-        &mut self.name
-    }
 }
 
 /// Decodes `raw` into a new row of `rows`, which holds `plan`'s table; returns the row's
@@ -72,7 +64,6 @@ fn fill(
         rows: &mut *rows,
         rest: &mut rest,
         keep_rest: plan.rest.is_some(),
-        scratch: &mut scratch.name,
     })
     .map_err(|e| {
         // a column's own mistake names the column; anything else is the record's
@@ -94,7 +85,6 @@ struct Object<'a> {
     /// The members no column names, at this level.
     rest: &'a mut Map<String, Value>,
     keep_rest: bool,
-    scratch: &'a mut String,
 }
 
 impl<'de> DeserializeSeed<'de> for Object<'_> {
@@ -123,7 +113,7 @@ impl<'de> Visitor<'de> for Object<'_> {
             let Some(slot) = self
                 .members
                 .lookup
-                .find(name, self.scratch)
+                .find(name)
                 .map(|i| &self.members.slots[i])
             else {
                 if self.keep_rest {
@@ -160,7 +150,6 @@ impl<'de> Visitor<'de> for Object<'_> {
                         rows: &mut *self.rows,
                         rest: &mut below,
                         keep_rest: self.keep_rest,
-                        scratch: &mut *self.scratch,
                     })?;
                     if !below.is_empty() {
                         self.rest.insert(name.to_string(), Value::Object(below));
@@ -184,7 +173,6 @@ impl<'de> Visitor<'de> for Object<'_> {
                         rows: &mut *self.rows,
                         rest: &mut Map::new(),
                         keep_rest: false,
-                        scratch: &mut *self.scratch,
                     }
                     .deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
                     .map_err(de::Error::custom)?;
@@ -404,10 +392,9 @@ impl<'de> Visitor<'de> for Column<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         match self.conversion {
             Conversion::Struct(plan) => {
-                let mut scratch = String::new();
                 let mut unclaimed = self.unclaimed;
                 while let Some(key) = map.next_key::<Key<'de>>()? {
-                    match plan.lookup.find(key.as_str(), &mut scratch) {
+                    match plan.lookup.find(key.as_str()) {
                         Some(i) => {
                             let mut below = Map::new();
                             let keep = unclaimed.is_some();

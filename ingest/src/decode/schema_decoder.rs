@@ -406,9 +406,9 @@ impl ChunkRows {
                 // the key attributes count even when the image leaves them out (REMOVE images
                 // and Kinesis records often do); the image's own values come after, and win
                 if let Some(keys) = keys {
-                    decode_image(plan, keys, rows, &mut Map::new(), self.scratch.name_mut())?;
+                    decode_image(plan, keys, rows, &mut Map::new())?;
                 }
-                decode_image(plan, image, rows, &mut rest, self.scratch.name_mut())?;
+                decode_image(plan, image, rows, &mut rest)?;
             }
             let at = plan.change.expect("a DynamoDB table has change columns");
             let failed = |e| format!("change columns: {e}");

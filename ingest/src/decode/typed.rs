@@ -25,7 +25,6 @@ pub fn decode_image(
     image: &RawValue,
     rows: &mut Rows,
     rest: &mut Map<String, Value>,
-    scratch: &mut String,
 ) -> Result<(), String> {
     let mut de = serde_json::Deserializer::from_str(image.get());
     Attributes {
@@ -34,7 +33,6 @@ pub fn decode_image(
         rows,
         rest,
         keep_rest: plan.rest.is_some(),
-        scratch,
     }
     .deserialize(&mut de)
     .map_err(super::row::reason)
@@ -47,7 +45,6 @@ struct Attributes<'a> {
     rows: &'a mut Rows,
     rest: &'a mut Map<String, Value>,
     keep_rest: bool,
-    scratch: &'a mut String,
 }
 
 impl<'de> DeserializeSeed<'de> for Attributes<'_> {
@@ -71,7 +68,7 @@ impl<'de> Visitor<'de> for Attributes<'_> {
             let Some(slot) = self
                 .members
                 .lookup
-                .find(name, self.scratch)
+                .find(name)
                 .map(|i| &self.members.slots[i])
             else {
                 if self.keep_rest {
@@ -109,7 +106,6 @@ impl<'de> Visitor<'de> for Attributes<'_> {
                         rows: &mut *self.rows,
                         rest: &mut below,
                         keep_rest: self.keep_rest,
-                        scratch: &mut *self.scratch,
                     }))?;
                     if !below.is_empty() {
                         self.rest.insert(name.to_string(), Value::Object(below));
@@ -134,7 +130,6 @@ impl<'de> Visitor<'de> for Attributes<'_> {
                         rows: &mut *self.rows,
                         rest: &mut Map::new(),
                         keep_rest: false,
-                        scratch: &mut *self.scratch,
                     })
                     .deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
                     .map_err(de::Error::custom)?;
@@ -489,9 +484,8 @@ impl<'de> Visitor<'de> for MapValue<'_> {
         } = self;
         match conversion {
             Conversion::Struct(plan) => {
-                let mut scratch = String::new();
                 while let Some(key) = map.next_key::<Key<'de>>()? {
-                    match plan.lookup.find(key.as_str(), &mut scratch) {
+                    match plan.lookup.find(key.as_str()) {
                         Some(i) => {
                             let mut below = Map::new();
                             let keep = unclaimed.is_some();
@@ -595,12 +589,11 @@ columns = [
         let schema = Schema::parse(HELPDESK, "test").unwrap().leak();
         let plan = TablePlan::compile(schema.get("ticket_changes").unwrap());
         let mut rows = Rows::new(plan.schema.clone()).unwrap();
-        let mut scratch = String::new();
         let mut results = Vec::new();
         for image in images {
             let raw: &RawValue = serde_json::from_str(image).unwrap();
             let mut rest = Map::new();
-            let result = decode_image(&plan, raw, &mut rows, &mut rest, &mut scratch);
+            let result = decode_image(&plan, raw, &mut rows, &mut rest);
             match &result {
                 Ok(()) => {
                     if !rest.is_empty() {
@@ -716,7 +709,7 @@ columns = [
             "items": {"L": [{"M": {"productId": {"S": "p"}, "quantity": {"N": "2"}, "price": {"N": "5.25"}}}]}}"#;
         let raw: &RawValue = serde_json::from_str(image).unwrap();
         let mut rest = Map::new();
-        decode_image(&plan, raw, &mut rows, &mut rest, &mut String::new()).unwrap();
+        decode_image(&plan, raw, &mut rows, &mut rest).unwrap();
         assert_eq!(Value::Object(rest).to_string(), r#"{"giftWrap":true}"#);
         rows.column(0).append_str("INSERT").unwrap();
         rows.column(2).append_int(0).unwrap();
