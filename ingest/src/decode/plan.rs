@@ -379,7 +379,11 @@ mod tests {
             }
             lookup.insert("Member0", 99, true); // the first slot given a name keeps it
             for i in 0..n {
-                assert_eq!(lookup.find(&format!("Member{i}")), Some(i), "{n}: exact {i}");
+                assert_eq!(
+                    lookup.find(&format!("Member{i}")),
+                    Some(i),
+                    "{n}: exact {i}"
+                );
                 let folded = lookup.find(&format!("MEMBER{i}"));
                 assert_eq!(folded, (i % 2 == 0).then_some(i), "{n}: folded {i}");
             }

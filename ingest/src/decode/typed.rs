@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tributary_transform::columns::{ColumnBuilder, Rows};
 
-use super::attribute::{parse_decimal, to_plain_json};
+use super::attribute::{parse_decimal, plain_json_of};
 use super::key::Key;
 use super::plan::{ColumnPlan, Conversion, Members, TablePlan};
 use super::row::{epoch_millis, epoch_millis_f64, parse_date, parse_time, shown};
@@ -72,8 +72,9 @@ impl<'de> Visitor<'de> for Attributes<'_> {
                 .map(|i| &self.members.slots[i])
             else {
                 if self.keep_rest {
-                    let value: Value = map.next_value()?;
-                    self.rest.insert(name.to_string(), to_plain_json(&value));
+                    let raw: &RawValue = map.next_value()?;
+                    let value = plain_json_of(raw).map_err(de::Error::custom)?;
+                    self.rest.insert(name.to_string(), value);
                 } else {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -504,8 +505,9 @@ impl<'de> Visitor<'de> for MapValue<'_> {
                         }
                         None => match unclaimed.as_deref_mut() {
                             Some(rest) => {
-                                let value: Value = map.next_value()?;
-                                rest.insert(key.as_str().to_string(), to_plain_json(&value));
+                                let raw: &RawValue = map.next_value()?;
+                                let value = plain_json_of(raw).map_err(de::Error::custom)?;
+                                rest.insert(key.as_str().to_string(), value);
                             }
                             None => {
                                 map.next_value::<IgnoredAny>()?;
