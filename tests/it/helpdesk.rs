@@ -24,19 +24,19 @@ pub fn helpdesk_schema() -> String {
 
 /// `tributary --schema <helpdesk> sql … --format json`.
 fn helpdesk_sql(warehouse: &str, sql: &str) -> Vec<Value> {
-    let schema = helpdesk_schema();
-    let args = [
-        "--schema",
-        &schema,
-        "sql",
-        "--warehouse",
-        warehouse,
-        "--format",
-        "json",
-        "-c",
-        sql,
-    ];
-    serde_json::from_str(&tributary_ok(&args)).expect("JSON rows")
+    sql_with(Some(&helpdesk_schema()), warehouse, sql)
+}
+
+/// The expected row of each of `items`, with `column` set to what `row` gives beside it.
+fn rows_with<T>(items: &[T], column: &str, row: impl Fn(&T) -> (Value, Value)) -> Vec<Value> {
+    items
+        .iter()
+        .map(|item| {
+            let (mut row, value) = row(item);
+            row[column] = value;
+            row
+        })
+        .collect()
 }
 
 fn s(v: &str) -> AttributeValue {
@@ -468,14 +468,9 @@ async fn the_helpdesk_domain_lands_column_for_column_with_its_current_state() {
 
     // every change row, column for column, in each key's order
     ticket_changes.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-    let expected: Vec<Value> = ticket_changes
-        .iter()
-        .map(|(_, _, op, t)| {
-            let mut row = t.row();
-            row["operation"] = json!(op);
-            row
-        })
-        .collect();
+    let expected = rows_with(&ticket_changes, "operation", |(_, _, op, t)| {
+        (t.row(), json!(op))
+    });
     let actual = helpdesk_sql(
         &wh,
         &format!(
@@ -484,14 +479,9 @@ async fn the_helpdesk_domain_lands_column_for_column_with_its_current_state() {
     );
     assert_rows("ticket_changes", &actual, &expected);
     customer_changes.sort_by(|a, b| a.0.cmp(&b.0));
-    let expected: Vec<Value> = customer_changes
-        .iter()
-        .map(|(_, op, c)| {
-            let mut row = c.row();
-            row["operation"] = json!(op);
-            row
-        })
-        .collect();
+    let expected = rows_with(&customer_changes, "operation", |(_, op, c)| {
+        (c.row(), json!(op))
+    });
     let actual = helpdesk_sql(
         &wh,
         &format!(
@@ -502,23 +492,11 @@ async fn the_helpdesk_domain_lands_column_for_column_with_its_current_state() {
 
     // the current state: the last state of every key, deleted ones flagged
     tickets.sort_by(|a, b| (&a.customer, &a.id).cmp(&(&b.customer, &b.id)));
-    let expected: Vec<Value> = tickets
-        .iter()
-        .map(|t| {
-            let mut row = t.row();
-            row["deleted"] = json!(deleted.contains(&t.id));
-            row
-        })
-        .collect();
+    let expected = rows_with(&tickets, "deleted", |t| {
+        (t.row(), json!(deleted.contains(&t.id)))
+    });
     assert_rows("tickets", &helpdesk_sql(&wh, &state_rows), &expected);
-    let expected: Vec<Value> = customers
-        .iter()
-        .map(|c| {
-            let mut row = c.row();
-            row["deleted"] = json!(false);
-            row
-        })
-        .collect();
+    let expected = rows_with(&customers, "deleted", |c| (c.row(), json!(false)));
     let actual = helpdesk_sql(
         &wh,
         &format!("SELECT {CUSTOMER_COLUMNS}, deleted FROM customers ORDER BY customer_id"),

@@ -81,7 +81,17 @@ pub fn query(name: &str, warehouse: &str, extra: &[&str]) -> Vec<Value> {
 
 /// Runs SQL with `--format json`.
 pub fn sql(warehouse: &str, sql: &str) -> Vec<Value> {
-    serde_json::from_str(&tributary_ok(&[
+    sql_with(None, warehouse, sql)
+}
+
+/// Runs SQL with `--format json` on the tables of `schema` (a schema file; the built-in one
+/// without).
+pub fn sql_with(schema: Option<&str>, warehouse: &str, sql: &str) -> Vec<Value> {
+    let mut args = Vec::new();
+    if let Some(schema) = schema {
+        args.extend(["--schema", schema]);
+    }
+    args.extend([
         "sql",
         "--warehouse",
         warehouse,
@@ -89,8 +99,8 @@ pub fn sql(warehouse: &str, sql: &str) -> Vec<Value> {
         "json",
         "-c",
         sql,
-    ]))
-    .expect("JSON rows")
+    ]);
+    serde_json::from_str(&tributary_ok(&args)).expect("JSON rows")
 }
 
 pub fn count(warehouse: &str, table: &str) -> u64 {

@@ -68,18 +68,7 @@ fn schema_file(dir: &std::path::Path, name: &str, text: &str) -> String {
 }
 
 fn sql_with(schema: &str, warehouse: &str, sql: &str) -> Vec<serde_json::Value> {
-    let args = [
-        "--schema",
-        schema,
-        "sql",
-        "--warehouse",
-        warehouse,
-        "--format",
-        "json",
-        "-c",
-        sql,
-    ];
-    serde_json::from_str(&tributary_ok(&args)).expect("JSON rows")
+    crate::helpers::sql_with(Some(schema), warehouse, sql)
 }
 
 #[test]

@@ -37,16 +37,7 @@ pub fn decode_row(
     rows: &mut Rows,
     scratch: &mut Scratch,
 ) -> Result<Partition, String> {
-    match fill(plan, raw, origin, rows, scratch) {
-        Ok(partition) => {
-            rows.finish_row();
-            Ok(partition)
-        }
-        Err(e) => {
-            rows.rollback();
-            Err(e)
-        }
-    }
+    super::row::in_row(rows, |rows| fill(plan, raw, origin, rows, scratch))
 }
 
 fn fill(

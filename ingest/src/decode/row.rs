@@ -10,6 +10,24 @@ use tributary_transform::model::Origin;
 
 use super::plan::{Conversion, TablePlan};
 
+/// Runs `fill` on a new row of `rows`: the row is finished when `fill` succeeds, and taken
+/// back with everything it wrote, at any depth, when it fails.
+pub fn in_row<T>(
+    rows: &mut Rows,
+    fill: impl FnOnce(&mut Rows) -> Result<T, String>,
+) -> Result<T, String> {
+    match fill(rows) {
+        Ok(value) => {
+            rows.finish_row();
+            Ok(value)
+        }
+        Err(e) => {
+            rows.rollback();
+            Err(e)
+        }
+    }
+}
+
 /// Checks the required columns, chooses the partition, and writes the rest and ingest columns
 /// of the current row.
 pub fn finish_columns(

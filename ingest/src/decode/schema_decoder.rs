@@ -25,7 +25,7 @@ use tributary_transform::{Partition, SequenceNumber};
 use super::Format;
 use super::document::{self, Scratch};
 use super::plan::TablePlan;
-use super::row::finish_columns;
+use super::row::{finish_columns, in_row};
 use super::typed::decode_image;
 
 /// The plans of a schema's tables, compiled once.
@@ -388,8 +388,8 @@ impl ChunkRows {
             .route(SourceKind::Dynamodb, |path| lookup(&found, path))?;
         let plan = &self.decoder.plans[index];
         let table = &mut self.tables[index];
-        let rows = &mut table.rows;
-        let result = (|| {
+        let text = &mut self.text;
+        let partition = in_row(&mut table.rows, |rows| {
             let mut rest = Map::new();
             if plan.table.def().raw {
                 let at = plan.ingest - 3;
@@ -417,9 +417,9 @@ impl ChunkRows {
                 .map_err(failed)?;
             match change.sequence {
                 Some(sequence) => {
-                    self.text.clear();
-                    sequence.write_padded(&mut self.text);
-                    rows.column(at + 1).append_str(&self.text).map_err(failed)?;
+                    text.clear();
+                    sequence.write_padded(text);
+                    rows.column(at + 1).append_str(text).map_err(failed)?;
                 }
                 None => rows.column(at + 1).append_null(),
             }
@@ -430,22 +430,13 @@ impl ChunkRows {
                 Some(id) => rows.column(at + 3).append_str(id).map_err(failed)?,
                 None => rows.column(at + 3).append_null(),
             }
-            finish_columns(plan, rows, rest, origin, &mut self.text)
-        })();
-        match result {
-            Ok(partition) => {
-                rows.finish_row();
-                table.partitions.push(partition);
-                if let Some(id) = change.event_id {
-                    table.event_ids.push(id.into());
-                }
-                Ok(())
-            }
-            Err(e) => {
-                rows.rollback();
-                Err(e)
-            }
+            finish_columns(plan, rows, rest, origin, text)
+        })?;
+        table.partitions.push(partition);
+        if let Some(id) = change.event_id {
+            table.event_ids.push(id.into());
         }
+        Ok(())
     }
 
     /// Records decoded so far, over every table.
@@ -500,7 +491,7 @@ fn raw_document(
     let arrival_ms = origin
         .arrival_time_ms
         .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
-    let result = (|| {
+    in_row(rows, |rows| {
         rows.column(0)
             .append_str(document)
             .map_err(|e| format!("column document: {e}"))?;
@@ -508,17 +499,7 @@ fn raw_document(
             .append_int(arrival_ms)
             .map_err(|e| format!("column arrival_time: {e}"))?;
         finish_columns(plan, rows, Map::new(), origin, text)
-    })();
-    match result {
-        Ok(partition) => {
-            rows.finish_row();
-            Ok(partition)
-        }
-        Err(e) => {
-            rows.rollback();
-            Err(e)
-        }
-    }
+    })
 }
 
 /// Typed attributes (`{"PK":{"S":"CUSTOMER#1"},"n":{"N":"2"}}`) into column `at` as plain
