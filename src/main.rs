@@ -1,9 +1,11 @@
 //! `tributary`: the command line. Parses arguments, builds configuration and calls one library
-//! entry point per subcommand; errors are printed with their whole context chain.
+//! entry point per subcommand; errors are printed with their whole context chain, each cause
+//! once.
 
 mod allocator;
 mod cli;
 mod commands;
+mod exit;
 mod metrics_server;
 
 use std::process::ExitCode;
@@ -13,6 +15,9 @@ use clap::Parser;
 fn main() -> ExitCode {
     allocator::tune();
     let cli = cli::Cli::parse();
+    if !matches!(cli.command, cli::Command::Run(_)) {
+        exit::quiet_on_closed_pipe();
+    }
     cli::init_logging(&cli.global, &cli.command);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -27,7 +32,7 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli.command, cli.global.schema)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", exit::error_text(&e));
             ExitCode::FAILURE
         }
     }

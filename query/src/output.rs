@@ -3,7 +3,10 @@
 use std::io::Write;
 use std::str::FromStr;
 
-use datafusion::arrow::array::RecordBatch;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 
@@ -53,12 +56,18 @@ pub fn write(
             writeln!(out, "({rows} row{})", if rows == 1 { "" } else { "s" })?;
         }
         OutputFormat::Csv => {
-            let mut writer = datafusion::arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(&mut *out);
-            for batch in batches {
-                writer.write(batch)?;
+            // the whole result is encoded before anything is printed: an error never leaves
+            // half a result behind it
+            let mut text = Vec::new();
+            {
+                let mut writer = datafusion::arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .build(&mut text);
+                for batch in batches {
+                    writer.write(&nested_as_text(batch)?)?;
+                }
             }
+            out.write_all(&text)?;
         }
         OutputFormat::Json => {
             let mut writer = datafusion::arrow::json::ArrayWriter::new(&mut *out);
@@ -84,12 +93,55 @@ pub fn write(
     Ok(())
 }
 
+/// `batch` with its arrays, maps and structs as text, as Athena's CSV results print them
+/// (`[1, 2]`, `{a=1, b=x}`): CSV has no nested values of its own.
+fn nested_as_text(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+    let nested = |t: &DataType| {
+        matches!(
+            t,
+            DataType::List(_)
+                | DataType::LargeList(_)
+                | DataType::FixedSizeList(..)
+                | DataType::Struct(_)
+                | DataType::Map(..)
+        )
+    };
+    if !batch
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| nested(f.data_type()))
+    {
+        return Ok(batch.clone());
+    }
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if !nested(field.data_type()) {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+            continue;
+        }
+        let text: StringArray = (0..column.len())
+            .map(|row| {
+                if column.is_null(row) {
+                    Ok(None)
+                } else {
+                    crate::render::value(column, row).map(Some)
+                }
+            })
+            .collect::<Result<_, ArrowError>>()?;
+        fields.push(Field::new(field.name(), DataType::Utf8, true));
+        columns.push(Arc::new(text));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::array::{Int64Array, StringArray};
-    use datafusion::arrow::datatypes::{DataType, Field, Schema};
-    use std::sync::Arc;
+    use datafusion::arrow::array::{Int64Array, ListArray, StructArray};
+    use datafusion::arrow::datatypes::Int64Type;
 
     fn batch() -> RecordBatch {
         let schema = Arc::new(Schema::new(vec![
@@ -126,6 +178,33 @@ mod tests {
         assert!(
             table.contains("| user_id | orders |") && table.ends_with("(2 rows)\n"),
             "{table}"
+        );
+    }
+
+    #[test]
+    fn csv_prints_nested_values_as_athena_does() {
+        let list = ListArray::from_iter_primitive::<Int64Type, _, _>([
+            Some(vec![Some(1), Some(2), Some(3)]),
+            None,
+        ]);
+        let point = StructArray::from(vec![
+            (
+                Arc::new(Field::new("a", DataType::Int64, true)),
+                Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef,
+            ),
+            (
+                Arc::new(Field::new("b", DataType::Utf8, true)),
+                Arc::new(StringArray::from(vec![Some("x"), None])) as ArrayRef,
+            ),
+        ]);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("l", list.data_type().clone(), true),
+            Field::new("p", point.data_type().clone(), true),
+        ]));
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(list), Arc::new(point)]).unwrap();
+        assert_eq!(
+            render(OutputFormat::Csv, &[batch]),
+            "l,p\n\"[1, 2, 3]\",\"{a=1, b=x}\"\n,\"{a=2, b=NULL}\"\n"
         );
     }
 }

@@ -21,10 +21,25 @@ pub enum QueryError {
     Warehouse(#[from] WarehouseError),
     #[error(transparent)]
     Table(#[from] TableError),
-    #[error("{0}")]
+    #[error("{}", shown(.0))]
     DataFusion(#[from] DataFusionError),
     #[error("{0}")]
     Invalid(String),
+}
+
+/// A DataFusion error as a user reads it: without the name of the analyzer rule that raised
+/// it (`trino_strict_operands\ncaused by\nError during planning: …`), which says nothing to
+/// someone who wrote the query.
+fn shown(error: &DataFusionError) -> String {
+    match error {
+        DataFusionError::Context(context, inner)
+            if !context.is_empty()
+                && context.chars().all(|c| c.is_ascii_lowercase() || c == '_') =>
+        {
+            shown(inner)
+        }
+        other => other.to_string(),
+    }
 }
 
 /// The catalog Athena names its Glue databases under.
@@ -113,7 +128,9 @@ pub async fn open_tables(
     database: &str,
     tables: &Tables,
 ) -> Result<SessionContext, QueryError> {
-    let warehouse = Warehouse::open(location).await?.with_schema(schema);
+    let warehouse = Warehouse::open_existing(location)
+        .await?
+        .with_schema(schema);
     session_of(&warehouse, database, tables).await
 }
 
@@ -152,9 +169,16 @@ pub async fn session_of(
     );
     let mut opened_changes: Vec<_> = changes.iter().copied().zip(opened_changes).collect();
     let mut views = Vec::new();
+    // statements that name tables of the schema (and named queries) over a warehouse that
+    // has none of them are refused; a session for everything (the REPL) opens regardless
+    let wanted = matches!(tables, Tables::Only(_)) && (!states.is_empty() || !changes.is_empty());
+    let mut found = false;
     for (state, opened) in states.into_iter().zip(opened_states) {
         match opened? {
-            Some(delta) => register_delta(&ctx, warehouse, state.name(), delta).await?,
+            Some(delta) => {
+                found = true;
+                register_delta(&ctx, warehouse, state.name(), delta).await?
+            }
             // no current-state table yet (nothing written to the change table): the view
             // that computes the same rows from the change table
             None => views.push(state),
@@ -172,9 +196,22 @@ pub async fn session_of(
     for (table, opened) in opened_changes {
         // a plain directory of Parquet files (an earlier version's layout) is refused
         match opened? {
-            Some(delta) => register_delta(&ctx, warehouse, table.name(), delta).await?,
+            Some(delta) => {
+                found = true;
+                register_delta(&ctx, warehouse, table.name(), delta).await?
+            }
             None => register_empty(&ctx, table)?,
         }
+    }
+    if wanted && !found {
+        refuse_empty_warehouse(warehouse).await?;
+    } else if matches!(tables, Tables::All) && !found && !schema.handles().is_empty() {
+        // every table was opened and none exists: say so once, the session still opens
+        tracing::warn!(
+            "the warehouse {} has none of the tables {} yet: they read as empty",
+            warehouse.url(),
+            schema.names()
+        );
     }
     for state in views {
         let sql = views::sql(state);
@@ -216,6 +253,22 @@ async fn register_delta(
         crate::snapshot_scan::provider(warehouse, name, delta, Arc::new(ctx.state())).await?;
     ctx.register_table(name, provider)?;
     Ok(())
+}
+
+/// A warehouse without any of the schema's tables is a mistake (a wrong path, or nothing
+/// written yet), not an empty answer: a table that a live warehouse has not written yet
+/// reads as empty, but a query over no tables at all would print `(0 rows)` and succeed.
+async fn refuse_empty_warehouse(warehouse: &Warehouse) -> Result<(), QueryError> {
+    for table in warehouse.schema().handles() {
+        if delta::has_log(warehouse, table).await? {
+            return Ok(());
+        }
+    }
+    Err(QueryError::Invalid(format!(
+        "the warehouse {} has none of the tables {}: check the path (and --schema), or write to it first with `tributary backfill` or `tributary run`",
+        warehouse.url(),
+        warehouse.schema().names()
+    )))
 }
 
 /// Registers a table nobody has written yet: no rows, the table's columns.

@@ -20,9 +20,10 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, QueryError> {
     if statements.is_empty() {
         return Err(QueryError::Invalid("no SQL statement given".into()));
     }
-    statements
-        .iter_mut()
-        .for_each(crate::trino::rewrite::statement);
+    for statement in statements.iter_mut() {
+        crate::trino::rewrite::statement(statement)
+            .map_err(|e| QueryError::Invalid(e.to_string()))?;
+    }
     Ok(statements.into())
 }
 

@@ -26,6 +26,10 @@ pub enum WarehouseError {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "the warehouse directory {path} does not exist (check the path, or write to it first with `tributary backfill` or `tributary run`)"
+    )]
+    NoSuchDirectory { path: String },
     #[error("cannot open the S3 warehouse {url}: {source}")]
     S3Config {
         url: String,
@@ -133,6 +137,19 @@ pub fn local_store(
 }
 
 impl Warehouse {
+    /// Opens the warehouse at `location` for reading: a local directory must exist, since a
+    /// reader that created it would answer a mistyped path with empty tables.
+    pub async fn open_existing(location: &str) -> Result<Self, WarehouseError> {
+        if let Location::Local(dir) = Location::parse(location)?
+            && !dir.is_dir()
+        {
+            return Err(WarehouseError::NoSuchDirectory {
+                path: dir.display().to_string(),
+            });
+        }
+        Self::open(location).await
+    }
+
     /// Opens (and for a local directory, creates) the warehouse at `location`.
     pub async fn open(location: &str) -> Result<Self, WarehouseError> {
         match Location::parse(location)? {

@@ -164,7 +164,7 @@ fn identifiers_are_case_insensitive_and_partition_filters_prune() {
         "--format",
         "csv",
         "-c",
-        "EXPLAIN SELECT userId FROM events WHERE year = '2026' AND month = '01' AND day = '05'",
+        "EXPLAIN SELECT userId FROM events WHERE year = 2026 AND month = 1 AND day = 5",
     ]);
     assert!(plan.contains("day=05"), "{plan}");
     assert!(
@@ -174,7 +174,7 @@ fn identifiers_are_case_insensitive_and_partition_filters_prune() {
     // and the count matches the partition's rows
     let day5 = sql(
         wh,
-        "SELECT COUNT(*) AS n FROM events WHERE year = '2026' AND month = '01' AND day = '05'",
+        "SELECT COUNT(*) AS n FROM events WHERE year = 2026 AND month = 1 AND day = 5",
     )[0]["n"]
         .as_u64()
         .unwrap();
@@ -271,7 +271,7 @@ fn athena_funnel_query_gives_trinos_answer(wh: &str) {
             count_if(eventType = 'ADD_TO_CART') AS carts, \
             ROUND(100.0 * count_if(eventType = 'ADD_TO_CART') / NULLIF(count_if(eventType = 'PAGE_VIEW' AND properties.page LIKE '/products/%'), 0), 2) AS cart_rate \
          FROM analytics.events \
-         WHERE year = '2026' OR year <> '2026' \
+         WHERE year = 2026 OR year <> 2026 \
          GROUP BY 1 ORDER BY 1";
     let out = tributary_ok(&["sql", "--warehouse", wh, "--format", "trino", "-c", query]);
     let rows: Vec<Vec<&str>> = out.lines().map(|l| l.split('\t').collect()).collect();

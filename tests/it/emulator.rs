@@ -493,22 +493,41 @@ impl Drop for Worker {
     }
 }
 
-/// Rows of `table` in the warehouse (0 while the table has no files yet).
+/// Rows of `table` in the warehouse (0 while the warehouse has no tables, or no directory,
+/// yet: a worker just started); any other failure fails the test.
 pub fn count_rows(warehouse: &str, table: &str) -> u64 {
-    let out = tributary(&[
+    count_rows_with(None, warehouse, table)
+}
+
+/// [`count_rows`] on the tables of a schema file.
+pub fn count_rows_with(schema: Option<&str>, warehouse: &str, table: &str) -> u64 {
+    let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+    let mut args = Vec::new();
+    if let Some(schema) = schema {
+        args.extend(["--schema", schema]);
+    }
+    args.extend([
         "sql",
         "--warehouse",
         warehouse,
         "--format",
         "json",
         "-c",
-        &format!("SELECT COUNT(*) AS n FROM {table}"),
+        &sql,
     ]);
+    let out = tributary(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
+        assert!(
+            stderr.contains("has none of the tables") || stderr.contains("does not exist"),
+            "counting {table} failed: {stderr}"
+        );
         return 0;
     }
-    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    rows.first().and_then(|r| r["n"].as_u64()).unwrap_or(0)
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON rows");
+    rows.first()
+        .and_then(|r| r["n"].as_u64())
+        .unwrap_or_else(|| panic!("no count in {rows:?}"))
 }
 
 /// Waits until `table` holds exactly `n` rows; fails at once if it holds more.

@@ -385,31 +385,21 @@ async fn the_helpdesk_domain_lands_column_for_column_with_its_current_state() {
     put_records(&k, &stream, &records).await;
 
     let timeout = Duration::from_secs(120);
-    let counted = |table: &'static str| {
-        let wh = wh.clone();
-        move || {
-            let rows = helpdesk_sql(&wh, &format!("SELECT COUNT(*) AS n FROM {table}"));
-            rows[0]["n"].as_u64()
-        }
-    };
+    let schema = helpdesk_schema();
     for (name, n) in [
         ("ticket_changes", ticket_changes.len()),
         ("customer_changes", customer_changes.len()),
         ("telemetry", expected_telemetry.len()),
     ] {
-        let count = counted(name);
         wait_for_explained(
             &format!("{n} rows in {name}"),
             timeout,
             Some(&worker.log),
             || {
-                let got = count();
+                let got = count_rows_with(Some(&schema), &wh, name);
                 async move {
-                    assert!(
-                        got.unwrap_or(0) <= n as u64,
-                        "{name}: more rows than changes"
-                    );
-                    (got == Some(n as u64)).then_some(())
+                    assert!(got <= n as u64, "{name}: more rows than changes");
+                    (got == n as u64).then_some(())
                 }
             },
         )

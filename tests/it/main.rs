@@ -8,6 +8,7 @@ mod athena;
 mod backfill;
 mod bad_input;
 mod chaos;
+mod cli;
 mod conformance;
 mod delta;
 mod emulator;

@@ -11,7 +11,8 @@
 //! - [`literals`]: integer literals are `integer` when they fit (an analyzer rule); [`casts`]:
 //!   casts to integers round, as Trino's do, and casts from JSON to arrays, maps and rows
 //!   read the JSON ([`json_cast`]),
-//!   casts between rows go by position ([`row_cast`]).
+//!   casts between rows go by position ([`row_cast`]); [`operand_types`]: text and numbers
+//!   are not compared or added (`'a' = 1` is a planning error, as in Trino).
 //! - [`decimal`]: decimal literals (`100.0` is `decimal(4,1)`) and Trino's `*`, `/`, `%` on
 //!   decimals; [`round`] keeps Trino's decimal result types.
 //!
@@ -69,6 +70,7 @@ pub mod maps;
 pub mod math;
 pub mod moments;
 pub mod now;
+pub mod operand_types;
 pub mod reduce;
 pub mod regexp;
 pub mod rewrite;
@@ -102,6 +104,8 @@ pub fn context(config: SessionConfig) -> SessionContext {
     let mut analyzer_rules = Analyzer::new().rules;
     // before type coercion, which then sees Trino's literal types
     analyzer_rules.insert(0, Arc::new(literals::IntegerLiterals));
+    // before type coercion too, which would cast text compared with numbers
+    analyzer_rules.insert(1, Arc::new(operand_types::StrictOperands));
     // after type coercion, which fixes the operand types
     analyzer_rules.push(Arc::new(casts::TrinoCasts));
     let mut state = SessionStateBuilder::new()

@@ -47,35 +47,46 @@ use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{
     AccessExpr, BinaryOperator, CastKind, DataType, ExactNumberInfo, Expr, FunctionArg,
     FunctionArgExpr, FunctionArguments, Ident, OneOrManyWithParens, Query, SelectItem, SetExpr,
-    TableFactor, Value, VisitMut, VisitorMut,
+    Subscript, TableFactor, Value, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::parser::Parser;
 
 use super::dialect::TrinoDialect;
 
-/// Rewrites `statement` in place to Trino's reading.
-pub fn statement(statement: &mut DFStatement) {
+/// Rewrites `statement` in place to Trino's reading. A rewrite that does not parse back (the
+/// rewrites are written as SQL text) is an error naming the expression, never a panic: the
+/// statement is the user's.
+pub fn statement(statement: &mut DFStatement) -> Result<(), RewriteError> {
     match statement {
-        DFStatement::Statement(s) => {
-            let _ = s.visit(&mut Trino);
-        }
+        DFStatement::Statement(s) => match s.visit(&mut Trino) {
+            ControlFlow::Break(e) => Err(e),
+            ControlFlow::Continue(()) => Ok(()),
+        },
         DFStatement::Explain(explain) => self::statement(&mut explain.statement),
-        _ => {}
+        _ => Ok(()),
     }
+}
+
+/// A Trino expression that has no DataFusion rewrite (for example `count_if(t.*)`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot read {expression} as Trino does: {reason}")]
+pub struct RewriteError {
+    expression: String,
+    reason: String,
 }
 
 struct Trino;
 
 impl VisitorMut for Trino {
-    type Break = ();
+    type Break = RewriteError;
 
-    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<RewriteError> {
         super::lateral_unnest::rewrite(query);
         name_columns(&mut query.body);
         ControlFlow::Continue(())
     }
 
-    fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+    fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<RewriteError> {
         if let TableFactor::UNNEST {
             array_exprs,
             with_ordinality,
@@ -93,21 +104,28 @@ impl VisitorMut for Trino {
             } else {
                 format!("greatest({})", longest.join(", "))
             };
-            array_exprs.push(parse_expr(&format!("generate_series(1, {longest})")));
+            let series = format!("generate_series(1, {longest})");
+            let shown = array_exprs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let original = format!("UNNEST({shown}) WITH ORDINALITY");
+            array_exprs.push(parse_expr(&series, &original)?);
             *with_ordinality = false;
         }
         ControlFlow::Continue(())
     }
 
-    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<RewriteError> {
         if let Some(respelled) = respelled(expr) {
-            *expr = respelled;
+            *expr = respelled?;
             return ControlFlow::Continue(());
         }
         match expr {
             Expr::Tuple(values) if !values.is_empty() => {
                 let values: Vec<String> = values.iter().map(ToString::to_string).collect();
-                *expr = parse_expr(&anonymous_row(&values));
+                *expr = parse_expr(&anonymous_row(&values), expr)?;
             }
             Expr::Value(v) => {
                 if let Value::Number(text, _) = &v.value
@@ -129,7 +147,7 @@ impl VisitorMut for Trino {
                 // a JSON literal is the JSON its text holds, unlike `CAST('…' AS json)`, a JSON string
                 (DataType::JSON, Value::SingleQuotedString(text)) => {
                     let text = text.replace('\'', "''");
-                    *expr = parse_expr(&format!("json_parse('{text}')"));
+                    *expr = parse_expr(&format!("json_parse('{text}')"), expr)?;
                 }
                 (
                     DataType::Decimal(info @ ExactNumberInfo::None),
@@ -171,7 +189,9 @@ impl VisitorMut for Trino {
                         list.args.as_slice()
                 {
                     let mut inner = inner.clone();
-                    let _ = inner.visit(&mut Try);
+                    if let ControlFlow::Break(e) = inner.visit(&mut Try) {
+                        return ControlFlow::Break(e);
+                    }
                     *expr = Expr::Nested(Box::new(inner));
                 }
             }
@@ -180,13 +200,14 @@ impl VisitorMut for Trino {
                 if ident.quote_style.is_none()
                     && ident.value.eq_ignore_ascii_case("localtimestamp") =>
             {
-                *expr = parse_expr("localtimestamp()");
+                *expr = parse_expr("localtimestamp()", expr)?;
             }
             Expr::AtTimeZone {
                 timestamp,
                 time_zone,
             } => {
-                *expr = parse_expr(&format!("at_timezone({timestamp}, {time_zone})"));
+                let text = format!("at_timezone({timestamp}, {time_zone})");
+                *expr = parse_expr(&text, expr)?;
             }
             _ => {}
         }
@@ -200,16 +221,17 @@ impl VisitorMut for Trino {
 struct Try;
 
 impl VisitorMut for Try {
-    type Break = ();
+    type Break = RewriteError;
 
-    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<RewriteError> {
         match expr {
             Expr::BinaryOp {
                 op: BinaryOperator::Divide | BinaryOperator::Modulo,
                 right,
                 ..
             } => {
-                **right = parse_expr(&format!("NULLIF({right}, 0)"));
+                let text = format!("NULLIF({right}, 0)");
+                **right = parse_expr(&text, &**right)?;
             }
             Expr::Cast { kind, .. }
                 if *kind == CastKind::Cast || *kind == CastKind::DoubleColon =>
@@ -249,7 +271,7 @@ fn name_columns(body: &mut SetExpr) {
 
 /// Trino's functions and aggregates that DataFusion spells differently, rewritten; None for
 /// any other expression.
-fn respelled(expr: &Expr) -> Option<Expr> {
+fn respelled(expr: &Expr) -> Option<ControlFlow<RewriteError, Expr>> {
     let Expr::Function(f) = expr else { return None };
     let args: Vec<String> = match &f.args {
         FunctionArguments::List(list) => list.args.iter().map(ToString::to_string).collect(),
@@ -268,7 +290,7 @@ fn respelled(expr: &Expr) -> Option<Expr> {
     };
     // the body of the lambda `(a, b) -> body` at `position`, with `a` and `b` replaced by
     // `fields` (the key and value of a map entry `__entry`, the fields of a zipped pair)
-    let lambda_over = |position: usize, fields: [&str; 2]| match &f.args {
+    let lambda_over = |position: usize, fields: [Expr; 2]| match &f.args {
         FunctionArguments::List(list) => match list.args.get(position) {
             Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Lambda(l)))) => {
                 let params: Vec<String> = match &l.params {
@@ -279,15 +301,20 @@ fn respelled(expr: &Expr) -> Option<Expr> {
                 };
                 let [a, b] = <[String; 2]>::try_from(params).ok()?;
                 let mut body = (*l.body).clone();
-                let _ = body.visit(&mut Substitute(vec![(a, fields[0]), (b, fields[1])]));
+                let [x, y] = fields;
+                let _ = body.visit(&mut Substitute(vec![(a, x), (b, y)]));
                 Some(body.to_string())
             }
             _ => None,
         },
         _ => None,
     };
-    let over_entry =
-        |position: usize| lambda_over(position, ["__entry['key']", "__entry['value']"]);
+    let over_entry = |position: usize| {
+        lambda_over(
+            position,
+            [field_of("__entry", "key"), field_of("__entry", "value")],
+        )
+    };
     // an aggregate inside an expression cannot take the call's OVER or FILTER
     let plain = f.over.is_none() && f.filter.is_none();
     let name = f.name.to_string().to_ascii_lowercase();
@@ -327,7 +354,10 @@ fn respelled(expr: &Expr) -> Option<Expr> {
         ("bitwise_not", [x]) => format!("(-1 - CAST({x} AS bigint))"),
         ("zip_with", [a, b, _]) => format!(
             "transform(zip({a}, {b}), __pair -> {})",
-            lambda_over(2, ["__pair['field0']", "__pair['field1']"])?
+            lambda_over(
+                2,
+                [field_of("__pair", "field0"), field_of("__pair", "field1")]
+            )?
         ),
         ("row", values) if !values.is_empty() => anonymous_row(values),
         ("from_unixtime", [t, zone]) => format!("at_timezone(from_unixtime({t}), {zone})"),
@@ -372,12 +402,15 @@ fn respelled(expr: &Expr) -> Option<Expr> {
         }
         _ => return None,
     };
-    let mut rewritten = parse_expr(&text);
+    let mut rewritten = match parse_expr(&text, expr) {
+        ControlFlow::Continue(rewritten) => rewritten,
+        ControlFlow::Break(e) => return Some(ControlFlow::Break(e)),
+    };
     if let Expr::Function(new) = &mut rewritten {
         new.over = f.over.clone();
         new.filter = f.filter.clone();
     }
-    Some(rewritten)
+    Some(ControlFlow::Continue(rewritten))
 }
 
 /// Replaces each named identifier by an expression (lambda parameters by what they stand for).
@@ -392,9 +425,19 @@ fn anonymous_row(values: &[String]) -> String {
     format!("named_struct({})", fields.join(", "))
 }
 
-struct Substitute<'a>(Vec<(String, &'a str)>);
+/// `variable['field']`, built as an expression (the lambdas' stand-ins).
+fn field_of(variable: &str, field: &str) -> Expr {
+    Expr::CompoundFieldAccess {
+        root: Box::new(Expr::Identifier(Ident::new(variable))),
+        access_chain: vec![AccessExpr::Subscript(Subscript::Index {
+            index: Expr::Value(Value::SingleQuotedString(field.to_string()).into()),
+        })],
+    }
+}
 
-impl VisitorMut for Substitute<'_> {
+struct Substitute(Vec<(String, Expr)>);
+
+impl VisitorMut for Substitute {
     type Break = ();
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
@@ -404,17 +447,24 @@ impl VisitorMut for Substitute<'_> {
                 .iter()
                 .find(|(name, _)| ident.value.eq_ignore_ascii_case(name))
         {
-            *expr = parse_expr(replacement);
+            *expr = replacement.clone();
         }
         ControlFlow::Continue(())
     }
 }
 
-fn parse_expr(text: &str) -> Expr {
-    Parser::new(&TrinoDialect)
+/// `text`, the rewrite of `original`, parsed back into an expression.
+fn parse_expr(text: &str, original: &dyn std::fmt::Display) -> ControlFlow<RewriteError, Expr> {
+    match Parser::new(&TrinoDialect)
         .try_with_sql(text)
         .and_then(|mut p| p.parse_expr())
-        .unwrap_or_else(|e| panic!("the rewrite {text:?} parses: {e}"))
+    {
+        Ok(expr) => ControlFlow::Continue(expr),
+        Err(e) => ControlFlow::Break(RewriteError {
+            expression: original.to_string(),
+            reason: format!("its rewrite {text} is not valid SQL ({e})"),
+        }),
+    }
 }
 
 /// The precision and scale of a decimal literal's text (`DECIMAL '1.20'` is `decimal(3,2)`,
@@ -453,8 +503,23 @@ mod tests {
     fn rewritten(sql: &str) -> String {
         let mut statements = DFParser::parse_sql_with_dialect(sql, &TrinoDialect).unwrap();
         let mut s = statements.pop_front().unwrap();
-        statement(&mut s);
+        statement(&mut s).unwrap();
         s.to_string()
+    }
+
+    /// What has no rewrite is an error naming the expression, whatever the input.
+    #[test]
+    fn a_rewrite_that_does_not_parse_is_an_error_not_a_panic() {
+        for sql in [
+            "SELECT count_if(t.*) FROM t",
+            "SELECT count_if(t.*) FILTER (WHERE t.a > 1) FROM t",
+            "SELECT 1 + count_if(t.*) AS n FROM t",
+        ] {
+            let mut statements = DFParser::parse_sql_with_dialect(sql, &TrinoDialect).unwrap();
+            let mut s = statements.pop_front().unwrap();
+            let e = statement(&mut s).expect_err(sql);
+            assert!(e.to_string().contains("t.*"), "{sql}: {e}");
+        }
     }
 
     #[test]
