@@ -96,28 +96,18 @@ pub fn write(
 /// `batch` with its arrays, maps and structs as text, as Athena's CSV results print them
 /// (`[1, 2]`, `{a=1, b=x}`): CSV has no nested values of its own.
 fn nested_as_text(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
-    let nested = |t: &DataType| {
-        matches!(
-            t,
-            DataType::List(_)
-                | DataType::LargeList(_)
-                | DataType::FixedSizeList(..)
-                | DataType::Struct(_)
-                | DataType::Map(..)
-        )
-    };
     if !batch
         .schema()
         .fields()
         .iter()
-        .any(|f| nested(f.data_type()))
+        .any(|f| f.data_type().is_nested())
     {
         return Ok(batch.clone());
     }
     let mut fields = Vec::new();
     let mut columns: Vec<ArrayRef> = Vec::new();
     for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        if !nested(field.data_type()) {
+        if !field.data_type().is_nested() {
             fields.push(field.as_ref().clone());
             columns.push(column.clone());
             continue;

@@ -169,9 +169,6 @@ pub async fn session_of(
     );
     let mut opened_changes: Vec<_> = changes.iter().copied().zip(opened_changes).collect();
     let mut views = Vec::new();
-    // statements that name tables of the schema (and named queries) over a warehouse that
-    // has none of them are refused; a session for everything (the REPL) opens regardless
-    let wanted = matches!(tables, Tables::Only(_)) && (!states.is_empty() || !changes.is_empty());
     let mut found = false;
     for (state, opened) in states.into_iter().zip(opened_states) {
         match opened? {
@@ -203,15 +200,19 @@ pub async fn session_of(
             None => register_empty(&ctx, table)?,
         }
     }
-    if wanted && !found {
-        refuse_empty_warehouse(warehouse).await?;
-    } else if matches!(tables, Tables::All) && !found && !schema.handles().is_empty() {
-        // every table was opened and none exists: say so once, the session still opens
-        tracing::warn!(
-            "the warehouse {} has none of the tables {} yet: they read as empty",
-            warehouse.url(),
-            schema.names()
-        );
+    if !found && !changes.is_empty() {
+        match tables {
+            // statements that name tables of the schema (and named queries) over a warehouse
+            // that has none of them are refused
+            Tables::Only(_) => refuse_empty_warehouse(warehouse, &changes).await?,
+            // a session for everything (the REPL) opened every table and found none: it
+            // says so once and opens regardless
+            Tables::All => tracing::warn!(
+                "the warehouse {} has none of the tables {} yet: they read as empty",
+                warehouse.url(),
+                schema.names()
+            ),
+        }
     }
     for state in views {
         let sql = views::sql(state);
@@ -258,9 +259,10 @@ async fn register_delta(
 /// A warehouse without any of the schema's tables is a mistake (a wrong path, or nothing
 /// written yet), not an empty answer: a table that a live warehouse has not written yet
 /// reads as empty, but a query over no tables at all would print `(0 rows)` and succeed.
-async fn refuse_empty_warehouse(warehouse: &Warehouse) -> Result<(), QueryError> {
+/// `absent` were opened already and have no log; the others are looked for.
+async fn refuse_empty_warehouse(warehouse: &Warehouse, absent: &[Table]) -> Result<(), QueryError> {
     for table in warehouse.schema().handles() {
-        if delta::has_log(warehouse, table).await? {
+        if !absent.contains(&table) && delta::has_log(warehouse, table).await? {
             return Ok(());
         }
     }

@@ -71,19 +71,17 @@ fn check(e: &Expr, schema: &DFSchema) -> Result<()> {
         Expr::Between(Between {
             expr, low, high, ..
         }) => {
-            if let Some(value) = type_of(expr) {
-                for bound in [low, high] {
-                    if let Some(t) = type_of(bound)
-                        && mismatched(&value, &t)
-                    {
-                        return plan_err!(
-                            "Cannot check if {} is BETWEEN {} and {}",
-                            name(expr, &value),
-                            name(low, &type_of(low).unwrap_or(DataType::Null)),
-                            name(high, &type_of(high).unwrap_or(DataType::Null))
-                        );
-                    }
-                }
+            let bounds = [type_of(low), type_of(high)];
+            if let Some(value) = type_of(expr)
+                && bounds.iter().flatten().any(|t| mismatched(&value, t))
+            {
+                let [l, h] = bounds.map(|t| t.unwrap_or(DataType::Null));
+                return plan_err!(
+                    "Cannot check if {} is BETWEEN {} and {}",
+                    name(expr, &value),
+                    name(low, &l),
+                    name(high, &h)
+                );
             }
         }
         Expr::InList(InList { expr, list, .. }) => {
