@@ -84,6 +84,21 @@ impl fmt::Debug for SequenceNumber {
     }
 }
 
+/// Stored as its decimal text; reading validates it, so a checkpoint holding anything but a
+/// sequence number is refused when it is read, not when it is used.
+impl serde::Serialize for SequenceNumber {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SequenceNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +134,27 @@ mod tests {
         padded.sort();
         assert_eq!(padded, nums.iter().map(|n| n.padded()).collect::<Vec<_>>());
         assert_eq!(padded[0].len(), SEQUENCE_WIDTH);
+    }
+
+    #[test]
+    fn stored_as_text_and_validated_when_read() {
+        let n = SequenceNumber::parse("0049680448530316052802157095304055627018144915895105880066")
+            .unwrap();
+        let text = serde_json::to_string(&n).unwrap();
+        assert_eq!(
+            text,
+            "\"49680448530316052802157095304055627018144915895105880066\""
+        );
+        assert_eq!(serde_json::from_str::<SequenceNumber>(&text).unwrap(), n);
+        let bad = serde_json::from_str::<SequenceNumber>("\"12a\"").unwrap_err();
+        assert!(
+            bad.to_string().contains("invalid sequence number \"12a\""),
+            "{bad}"
+        );
+        assert!(
+            serde_json::from_str::<SequenceNumber>("12").is_err(),
+            "a number is not text"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Helpers for the stream worker tests: Kinesis streams and DynamoDB tables on LocalStack,
 //! producers that use the real APIs, and the worker as a child process.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -447,6 +447,13 @@ impl Worker {
             .metric(name, label_filter)
             .await
     }
+
+    /// Whether each of `sources` sources has discovered its shards, this worker reads every
+    /// readable one, and each of them found nothing new at its last read with nothing left to
+    /// write: what the worker reports, not a guess from elapsed time.
+    pub async fn caught_up(&self, sources: usize) -> bool {
+        Self::probe(self.metrics_port).caught_up(sources).await
+    }
 }
 
 /// GETs on a worker's metrics port.
@@ -475,6 +482,29 @@ impl MetricsProbe {
     }
 
     /// The value of one metric sample (`name{labels}`), summed over samples that match.
+    /// See [`Worker::caught_up`].
+    pub async fn caught_up(&self, sources: usize) -> bool {
+        let Some((_, body)) = self.http_get("/metrics").await else {
+            return false;
+        };
+        let per_source = |name: &str| -> HashMap<String, f64> {
+            body.lines()
+                .filter_map(|l| {
+                    let rest = l.strip_prefix(name)?.strip_prefix("{source=\"")?;
+                    let (source, value) = rest.split_once("\"} ")?;
+                    Some((source.to_string(), value.parse().ok()?))
+                })
+                .collect()
+        };
+        let readable = per_source("tributary_shards_readable");
+        let owned = per_source("tributary_shards_owned");
+        let caught_up = per_source("tributary_shards_caught_up");
+        readable.len() == sources
+            && readable.iter().all(|(source, n)| {
+                *n > 0.0 && owned.get(source) == Some(n) && caught_up.get(source) == Some(n)
+            })
+    }
+
     pub async fn metric(&self, name: &str, label_filter: &str) -> Option<f64> {
         let (_, body) = self.http_get("/metrics").await?;
         let values: Vec<f64> = body

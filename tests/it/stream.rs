@@ -129,10 +129,30 @@ async fn worker_delivers_kinesis_events_and_dynamodb_changes_exactly_once() {
     assert_eq!(duplicate_rows(&wh, "events"), 0);
     assert_eq!(duplicate_rows(&wh, "order_changes"), 0);
     crate::backfill::assert_state_tables_match_the_change_log(&wh);
-    // a clean stop checkpointed everything: a restart writes nothing new
+    crate::backfill::assert_user_changes_equal_the_records(&wh, &changes);
+    // a clean stop checkpointed everything: a restart reads every shard to its end, says it is
+    // caught up, and commits nothing to any table
+    let delta_logs = || async {
+        let mut keys = list_keys(&s3, &bucket, "warehouse/").await;
+        keys.retain(|k| k.contains("/_delta_log/"));
+        keys
+    };
+    let logs_before = delta_logs().await;
+    assert!(!logs_before.is_empty());
     let again = Worker::start(&sources, &wh, dir.path(), "again", &[], &[]);
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    wait_for_explained(
+        "the restarted worker to read every shard to its end",
+        minute,
+        Some(&again.log),
+        || async { again.caught_up(sources.len()).await.then_some(()) },
+    )
+    .await;
     assert!(again.terminate(Duration::from_secs(30)).success());
+    assert_eq!(
+        delta_logs().await,
+        logs_before,
+        "a restart committed something"
+    );
     assert_eq!(count_rows(&wh, "events"), e.counts.events);
     assert_eq!(count_rows(&wh, "order_changes"), e.counts.order_changes);
 }

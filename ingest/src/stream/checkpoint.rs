@@ -29,9 +29,9 @@ const STATE_VERSION: u32 = 2;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Intent {
     /// Sequence number of the first stream record the flush covers.
-    pub first: String,
+    pub first: SequenceNumber,
     /// Sequence number of the last stream record it covers (inclusive).
-    pub last: String,
+    pub last: SequenceNumber,
     /// Stream records in the range.
     pub records: u64,
     /// The flush's number, the `txn` version of its commit to each table: the shard's
@@ -58,7 +58,7 @@ pub struct ShardState {
     /// restart before the first checkpoint starts at the same place.
     pub start: StartPosition,
     /// The last stream record whose rows are durably in the warehouse.
-    pub checkpoint: Option<String>,
+    pub checkpoint: Option<SequenceNumber>,
     /// The shard is closed and every record of it is committed: its children may start.
     pub finished: bool,
     /// A flush whose files may be partly written: the next owner completes it first.
@@ -95,18 +95,6 @@ impl ShardState {
         self.records_committed += intent.records;
         self.flushes = self.flushes.max(intent.version);
         self.finished = finished;
-    }
-
-    pub fn checkpoint_sequence(&self) -> Result<Option<SequenceNumber>, CheckpointError> {
-        self.checkpoint
-            .as_deref()
-            .map(|s| {
-                SequenceNumber::parse(s).map_err(|e| CheckpointError::Corrupt {
-                    key: self.shard.to_string(),
-                    reason: e.to_string(),
-                })
-            })
-            .transpose()
     }
 }
 
@@ -388,7 +376,7 @@ mod tests {
         taken.state.owner = Some("b".into());
         taken.state.lease_epoch += 1;
         let v2 = store.swap(&taken.state, Some(&v1)).await.unwrap();
-        state.checkpoint = Some("42".into());
+        state.checkpoint = Some(SequenceNumber::from_u64(42));
         assert!(matches!(
             store.swap(&state, Some(&v1)).await,
             Err(CheckpointError::Conflict { .. })
@@ -416,5 +404,30 @@ mod tests {
         .unwrap();
         let err = store.load(&ShardId("b".into())).await.unwrap_err();
         assert!(err.to_string().contains("holds shard a"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn refuses_a_checkpoint_that_is_not_a_sequence_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let wh = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
+        let store = CheckpointStore::new(wh, "s");
+        let a = ShardId("a".into());
+        let mut state = ShardState::new(a.clone(), StartPosition::Latest);
+        state.checkpoint = Some(SequenceNumber::from_u64(7));
+        store.swap(&state, None).await.unwrap();
+        let path = dir.path().join("_tributary/streams/s/a.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(r#""checkpoint": "7""#), "{text}");
+        std::fs::write(
+            &path,
+            text.replace(r#""checkpoint": "7""#, r#""checkpoint": "7x""#),
+        )
+        .unwrap();
+        let err = store.load(&a).await.unwrap_err();
+        assert!(
+            matches!(err, CheckpointError::Corrupt { .. })
+                && err.to_string().contains("invalid sequence number \"7x\""),
+            "{err}"
+        );
     }
 }

@@ -185,8 +185,8 @@ pub enum FlushError {
     )]
     ReplayIncomplete {
         shard: ShardId,
-        first: String,
-        last: String,
+        first: SequenceNumber,
+        last: SequenceNumber,
         reason: String,
     },
     #[error(
@@ -296,8 +296,8 @@ impl FlushContext {
         let started = Instant::now();
         let plan = buffer.plan(&self.file_prefix(), &Attempt::new());
         let intent = Intent {
-            first: first.as_str().to_string(),
-            last: last.as_str().to_string(),
+            first,
+            last,
             records: buffer.stream_records,
             version: lease.state.flushes + 1,
             files: plan.iter().map(|f| f.path.clone()).collect(),
@@ -305,13 +305,13 @@ impl FlushContext {
         // 1. the intent, before any file: whoever holds the shard next knows what to complete
         self.write_state(lease, |s| s.pending = Some(intent.clone()))
             .await?;
-        debug!(shard = %self.shard, first = %first, last = %last, files = intent.files.len(), "flush intent recorded");
+        debug!(shard = %self.shard, first = %intent.first, last = %intent.last, files = intent.files.len(), "flush intent recorded");
         tokio::time::sleep(self.step_delay).await;
         // 2. the files, invisible to readers until a commit adds them
         let rows = buffer.rows.clone();
         let dead_letters = buffer.dead_letters;
         let written = self.write_files(plan, buffer).await;
-        debug!(shard = %self.shard, first = %first, last = %last, "flush files written");
+        debug!(shard = %self.shard, first = %intent.first, last = %intent.last, "flush files written");
         tokio::time::sleep(self.step_delay).await;
         // 3. one commit per table, each under this flush's txn; a crash from here on is
         // completed table by table by the next owner
@@ -326,14 +326,14 @@ impl FlushContext {
             self.renew(lease).await?;
             return Err(self.ahead(table, held, lease.state.flushes));
         }
-        debug!(shard = %self.shard, first = %first, last = %last, version = intent.version, "flush committed to its tables");
+        debug!(shard = %self.shard, first = %intent.first, last = %intent.last, version = intent.version, "flush committed to its tables");
         tokio::time::sleep(self.step_delay).await;
         // 4. the checkpoint, only once every table holds the flush
         let records = intent.records;
         self.write_state(lease, |s| s.commit(&intent, finished))
             .await?;
         self.count_written(&rows, &written, dead_letters, started);
-        debug!(shard = %self.shard, first = %first, last = %last, records, "flushed and checkpointed");
+        debug!(shard = %self.shard, first = %intent.first, last = %intent.last, records, "flushed and checkpointed");
         Ok(())
     }
 
@@ -637,12 +637,11 @@ impl FlushContext {
             return self.write_state(lease, |s| s.commit(&intent, false)).await;
         }
         info!(shard = %self.shard, first = %intent.first, last = %intent.last, missing, tables = open.len(), "replaying a pending flush");
-        let first = SequenceNumber::parse(&intent.first).map_err(|e| incomplete(e.to_string()))?;
-        let last = SequenceNumber::parse(&intent.last).map_err(|e| incomplete(e.to_string()))?;
+        let last = &intent.last;
         let mut reader = ShardReader::new(
             client.clone(),
             self.shard.clone(),
-            Position::AtSequence(first),
+            Position::AtSequence(intent.first.clone()),
         );
         let mut buffer = FlushBuffer::default();
         let shard_name: Arc<str> = Arc::from(self.shard.as_str());
@@ -650,8 +649,8 @@ impl FlushContext {
         loop {
             match reader.read().await {
                 Read::Records { mut records, .. } => {
-                    let reached = records.last().is_some_and(|r| r.sequence >= last);
-                    records.retain(|r| r.sequence <= last);
+                    let reached = records.last().is_some_and(|r| &r.sequence >= last);
+                    records.retain(|r| &r.sequence <= last);
                     let decoded = decode_off_thread(
                         self.decoder.clone(),
                         client.kind(),
@@ -686,7 +685,7 @@ impl FlushContext {
                 }
             }
         }
-        if buffer.last.as_ref() != Some(&last) || buffer.stream_records != intent.records {
+        if buffer.last.as_ref() != Some(last) || buffer.stream_records != intent.records {
             return Err(incomplete(format!(
                 "re-read {} records ending at {:?}, expected {} ending at {}",
                 buffer.stream_records,
@@ -817,7 +816,7 @@ mod tests {
 
     /// Reads `count` stream records after the lease's checkpoint into a buffer.
     async fn read_into_buffer(s: &Setup, lease: &Lease, count: usize) -> FlushBuffer {
-        let position = match lease.state.checkpoint_sequence().unwrap() {
+        let position = match lease.state.checkpoint.clone() {
             Some(seq) => Position::AfterSequence(seq),
             None => Position::TrimHorizon,
         };
@@ -855,8 +854,8 @@ mod tests {
     ) -> (Intent, Vec<PlannedFile>) {
         let plan = buffer.plan(&s.ctx.file_prefix(), &Attempt::new());
         let intent = Intent {
-            first: buffer.first.as_ref().unwrap().as_str().to_string(),
-            last: buffer.last.as_ref().unwrap().as_str().to_string(),
+            first: buffer.first.clone().unwrap(),
+            last: buffer.last.clone().unwrap(),
             records: buffer.stream_records,
             version,
             files: plan.iter().map(|f| f.path.clone()).collect(),
@@ -935,7 +934,10 @@ mod tests {
         // a first flush commits normally
         let buffer = read_into_buffer(&s, &a, 15).await;
         s.ctx.flush(&mut a, buffer, false).await.unwrap();
-        assert_eq!(state(&s).await.checkpoint.as_deref(), Some("115"));
+        assert_eq!(
+            state(&s).await.checkpoint.as_ref().map(|s| s.as_str()),
+            Some("115")
+        );
         // the second: intent written, one of its files written, then the process dies
         let buffer = read_into_buffer(&s, &a, 26).await;
         let (intent, plan) = record_intent(&s, &mut a, &buffer, 2).await;
@@ -964,7 +966,7 @@ mod tests {
         let after = state(&s).await;
         assert_eq!(
             (
-                after.checkpoint.as_deref(),
+                after.checkpoint.as_ref().map(|s| s.as_str()),
                 after.pending.is_none(),
                 after.records_committed
             ),
@@ -1022,7 +1024,10 @@ mod tests {
         let mut b = claim(&s, "b").await;
         let empty: SharedClient = s2.stream.clone();
         s.ctx.complete_pending(&mut b, &empty).await.unwrap();
-        assert_eq!(state(&s).await.checkpoint.as_deref(), Some("111"));
+        assert_eq!(
+            state(&s).await.checkpoint.as_ref().map(|s| s.as_str()),
+            Some("111")
+        );
         assert_eq!(state(&s).await.flushes, 1);
         assert_eq!(files(&s.warehouse).await.len(), intent.files.len());
         assert_eq!(
@@ -1056,7 +1061,11 @@ mod tests {
         s.ctx.complete_pending(&mut b, &unreadable).await.unwrap();
         let after = state(&s).await;
         assert_eq!(
-            (after.checkpoint.as_deref(), after.flushes, after.pending),
+            (
+                after.checkpoint.as_ref().map(|s| s.as_str()),
+                after.flushes,
+                after.pending
+            ),
             (Some("131"), 1, None)
         );
         assert_eq!(version().await, committed, "nothing committed twice");

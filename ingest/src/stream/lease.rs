@@ -195,7 +195,9 @@ mod tests {
         assert_eq!(b.state.lease_epoch, 2);
         // a, not knowing, tries to checkpoint: fenced
         let err = a
-            .write(&store, lease, |s| s.checkpoint = Some("9".into()))
+            .write(&store, lease, |s| {
+                s.checkpoint = Some(tributary_table::SequenceNumber::from_u64(9))
+            })
             .await
             .unwrap_err();
         assert!(matches!(err, CheckpointError::Conflict { .. }));

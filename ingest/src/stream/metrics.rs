@@ -39,6 +39,8 @@ pub struct ErrorLabels {
 struct ShardGauges {
     behind_ms: i64,
     last_checkpoint: Instant,
+    /// The last read found nothing new and nothing of this shard waits to be written.
+    caught_up: bool,
 }
 
 /// Every metric the worker exports.
@@ -56,6 +58,8 @@ pub struct Metrics {
     millis_behind: Family<SourceLabels, Gauge>,
     checkpoint_age: Family<SourceLabels, Gauge<f64, AtomicU64>>,
     shards_owned: Family<SourceLabels, Gauge>,
+    shards_caught_up: Family<SourceLabels, Gauge>,
+    shards_readable: Family<SourceLabels, Gauge>,
     shards: Mutex<HashMap<(String, ShardId), ShardGauges>>,
     heartbeat: Mutex<Option<Instant>>,
 }
@@ -83,6 +87,8 @@ impl Metrics {
         let millis_behind = Family::default();
         let checkpoint_age = Family::default();
         let shards_owned = Family::default();
+        let shards_caught_up = Family::default();
+        let shards_readable = Family::default();
         registry.register(
             "records_read",
             "Stream records read (Kinesis records before KPL de-aggregation)",
@@ -143,6 +149,16 @@ impl Metrics {
             "Shards this worker holds a lease on",
             shards_owned.clone(),
         );
+        registry.register(
+            "shards_caught_up",
+            "Shards this worker holds whose last read found nothing new, with nothing left to write",
+            shards_caught_up.clone(),
+        );
+        registry.register(
+            "shards_readable",
+            "Shards of the source readable at the last discovery round (not finished, parents finished), whoever holds them",
+            shards_readable.clone(),
+        );
         Self {
             registry,
             records_read,
@@ -157,6 +173,8 @@ impl Metrics {
             millis_behind,
             checkpoint_age,
             shards_owned,
+            shards_caught_up,
+            shards_readable,
             shards: Mutex::new(HashMap::new()),
             heartbeat: Mutex::new(None),
         }
@@ -196,6 +214,7 @@ impl Metrics {
         let gauges = ShardGauges {
             behind_ms: 0,
             last_checkpoint: Instant::now(),
+            caught_up: false,
         };
         self.shards
             .lock()
@@ -211,25 +230,35 @@ impl Metrics {
     }
 
     pub fn shard_behind(&self, source: &str, shard: &ShardId, behind_ms: i64) {
-        if let Some(g) = self
-            .shards
-            .lock()
-            .unwrap()
-            .get_mut(&(source.to_string(), shard.clone()))
-        {
-            g.behind_ms = behind_ms;
-        }
+        self.with_shard(source, shard, |g| g.behind_ms = behind_ms);
     }
 
     /// The shard's checkpoint was written, or it holds nothing uncommitted.
     pub fn shard_checkpointed(&self, source: &str, shard: &ShardId) {
+        self.with_shard(source, shard, |g| g.last_checkpoint = Instant::now());
+    }
+
+    /// A read of the shard ended: `caught_up` when it found nothing new and the shard holds
+    /// nothing unwritten.
+    pub fn shard_read(&self, source: &str, shard: &ShardId, caught_up: bool) {
+        self.with_shard(source, shard, |g| g.caught_up = caught_up);
+    }
+
+    /// The shards of `source` readable at this discovery round, whoever holds them.
+    pub fn shards_readable(&self, source: &str, readable: usize) {
+        self.shards_readable
+            .get_or_create(&Self::source(source))
+            .set(readable as i64);
+    }
+
+    fn with_shard(&self, source: &str, shard: &ShardId, change: impl FnOnce(&mut ShardGauges)) {
         if let Some(g) = self
             .shards
             .lock()
             .unwrap()
             .get_mut(&(source.to_string(), shard.clone()))
         {
-            g.last_checkpoint = Instant::now();
+            change(g);
         }
     }
 
@@ -250,21 +279,24 @@ impl Metrics {
     pub fn encode(&self) -> String {
         {
             let shards = self.shards.lock().unwrap();
-            let mut per_source: HashMap<&str, (i64, f64, i64)> = HashMap::new();
+            let mut per_source: HashMap<&str, (i64, f64, i64, i64)> = HashMap::new();
             for ((source, _), g) in shards.iter() {
-                let entry = per_source.entry(source.as_str()).or_insert((0, 0.0, 0));
+                let entry = per_source.entry(source.as_str()).or_insert((0, 0.0, 0, 0));
                 entry.0 = entry.0.max(g.behind_ms);
                 entry.1 = entry.1.max(g.last_checkpoint.elapsed().as_secs_f64());
                 entry.2 += 1;
+                entry.3 += i64::from(g.caught_up);
             }
             self.millis_behind.clear();
             self.checkpoint_age.clear();
             self.shards_owned.clear();
-            for (source, (behind, age, owned)) in per_source {
+            self.shards_caught_up.clear();
+            for (source, (behind, age, owned, caught_up)) in per_source {
                 let labels = Self::source(source);
                 self.millis_behind.get_or_create(&labels).set(behind);
                 self.checkpoint_age.get_or_create(&labels).set(age);
                 self.shards_owned.get_or_create(&labels).set(owned);
+                self.shards_caught_up.get_or_create(&labels).set(caught_up);
             }
         }
         let mut out = String::new();
@@ -290,6 +322,8 @@ mod tests {
         m.shard_started("kinesis-clicks", &ShardId("a".into()));
         m.shard_started("kinesis-clicks", &ShardId("b".into()));
         m.shard_behind("kinesis-clicks", &ShardId("b".into()), 1500);
+        m.shard_read("kinesis-clicks", &ShardId("a".into()), true);
+        m.shards_readable("kinesis-clicks", 3);
         let text = m.encode();
         assert!(
             text.contains("tributary_records_read_total{source=\"kinesis-clicks\"} 3"),
@@ -307,6 +341,14 @@ mod tests {
         );
         assert!(
             text.contains("tributary_shards_owned{source=\"kinesis-clicks\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tributary_shards_caught_up{source=\"kinesis-clicks\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tributary_shards_readable{source=\"kinesis-clicks\"} 3"),
             "{text}"
         );
         assert!(!m.healthy(Duration::from_secs(1)));

@@ -83,15 +83,7 @@ impl ShardTask {
                 return Ok(ShardExit::Released);
             }
         }
-        let checkpoint =
-            lease
-                .state
-                .checkpoint_sequence()
-                .map_err(|source| FlushError::Checkpoint {
-                    shard: shard.clone(),
-                    source,
-                })?;
-        let position = match (checkpoint, lease.state.start) {
+        let position = match (lease.state.checkpoint.clone(), lease.state.start) {
             (Some(seq), _) => Position::AfterSequence(seq),
             (None, StartPosition::TrimHorizon) => Position::TrimHorizon,
             (None, StartPosition::AtTimestamp(millis)) => Position::AtTimestamp { millis },
@@ -139,8 +131,10 @@ impl ShardTask {
                             if buffer.is_empty() {
                                 metrics.shard_checkpointed(source, shard);
                             }
+                            metrics.shard_read(source, shard, caught_up && buffer.is_empty());
                             continue;
                         };
+                        metrics.shard_read(source, shard, false);
                         let labels = Metrics::source(source);
                         metrics.records_read.get_or_create(&labels).inc_by(chunk.stream_records);
                         metrics.bytes_read.get_or_create(&labels).inc_by(chunk.bytes);

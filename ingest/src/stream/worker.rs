@@ -299,6 +299,7 @@ impl SourceLoop {
             .iter()
             .filter(|s| !known.finished.contains(&s.id) && parents_finished(s, &known.finished))
             .count();
+        self.metrics.shards_readable(self.client.slug(), readable);
         let workers = known.membership.heartbeat().await?;
         let share = fair_share(readable, workers);
         if known.running.len() > share {
