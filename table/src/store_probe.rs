@@ -43,7 +43,8 @@ pub enum ProbeError {
 
 impl Warehouse {
     /// Checks that the store refuses a second create of one key and, on S3, a replace with a
-    /// stale version; see the module documentation. Costs three or four requests.
+    /// stale version; see the module documentation. Costs two writes locally and four on S3, and
+    /// a delete.
     pub async fn verify_conditional_writes(&self) -> Result<(), ProbeError> {
         let key = format!("{PROBE_PREFIX}/{}", uuid::Uuid::new_v4());
         let path = self.path(&key);
@@ -88,15 +89,25 @@ impl Warehouse {
         if self.url().scheme() != "s3" {
             return Ok(());
         }
-        let stale = UpdateVersion {
-            e_tag: Some("\"00000000000000000000000000000000\"".into()),
-            version: None,
+        // replace with the version just written: must succeed; then replace again naming
+        // that same, now earlier, version: a real stale ETag, which must fail
+        let earlier = UpdateVersion {
+            e_tag: first.e_tag,
+            version: first.version,
         };
+        store
+            .put_opts(
+                path,
+                PutPayload::from_bytes(Bytes::from_static(b"second")),
+                PutOptions::from(PutMode::Update(earlier.clone())),
+            )
+            .await
+            .map_err(|e| failed("PUT (If-Match, current version)", e))?;
         match store
             .put_opts(
                 path,
                 PutPayload::from_bytes(Bytes::from_static(b"stale")),
-                PutOptions::from(PutMode::Update(stale)),
+                PutOptions::from(PutMode::Update(earlier)),
             )
             .await
         {
@@ -105,20 +116,8 @@ impl Warehouse {
                 | object_store::Error::AlreadyExists { .. },
             ) => {}
             Ok(_) => return Err(refused("accepted a replace that named a stale version")),
-            Err(e) => return Err(failed("PUT (If-Match)", e)),
+            Err(e) => return Err(failed("PUT (If-Match, stale version)", e)),
         }
-        let current = UpdateVersion {
-            e_tag: first.e_tag,
-            version: first.version,
-        };
-        store
-            .put_opts(
-                path,
-                PutPayload::from_bytes(Bytes::from_static(b"third")),
-                PutOptions::from(PutMode::Update(current)),
-            )
-            .await
-            .map_err(|e| failed("PUT (If-Match, current version)", e))?;
         Ok(())
     }
 }
@@ -138,10 +137,13 @@ mod tests {
 
     use super::*;
 
-    /// A store that takes every conditional write as a plain overwrite, as an S3 clone that
-    /// ignores `If-None-Match` does.
+    /// A store that takes conditional writes as plain overwrites, as an S3 clone that ignores
+    /// `If-None-Match` does; with `creates_enforced`, only `If-Match` is ignored.
     #[derive(Debug)]
-    struct IgnoresConditions(InMemory);
+    struct IgnoresConditions {
+        inner: InMemory,
+        creates_enforced: bool,
+    }
 
     impl fmt::Display for IgnoresConditions {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -155,50 +157,52 @@ mod tests {
             &self,
             location: &Path,
             payload: PutPayload,
-            _opts: PutOptions,
+            opts: PutOptions,
         ) -> object_store::Result<PutResult> {
-            self.0
-                .put_opts(location, payload, PutOptions::default())
-                .await
+            let opts = match opts.mode {
+                PutMode::Create if self.creates_enforced => opts,
+                _ => PutOptions::default(),
+            };
+            self.inner.put_opts(location, payload, opts).await
         }
         async fn put_multipart_opts(
             &self,
             location: &Path,
             opts: PutMultipartOptions,
         ) -> object_store::Result<Box<dyn MultipartUpload>> {
-            self.0.put_multipart_opts(location, opts).await
+            self.inner.put_multipart_opts(location, opts).await
         }
         async fn get_opts(
             &self,
             location: &Path,
             options: GetOptions,
         ) -> object_store::Result<GetResult> {
-            self.0.get_opts(location, options).await
+            self.inner.get_opts(location, options).await
         }
         async fn get_ranges(
             &self,
             location: &Path,
             ranges: &[Range<u64>],
         ) -> object_store::Result<Vec<Bytes>> {
-            self.0.get_ranges(location, ranges).await
+            self.inner.get_ranges(location, ranges).await
         }
         fn delete_stream(
             &self,
             locations: BoxStream<'static, object_store::Result<Path>>,
         ) -> BoxStream<'static, object_store::Result<Path>> {
-            self.0.delete_stream(locations)
+            self.inner.delete_stream(locations)
         }
         fn list(
             &self,
             prefix: Option<&Path>,
         ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-            self.0.list(prefix)
+            self.inner.list(prefix)
         }
         async fn list_with_delimiter(
             &self,
             prefix: Option<&Path>,
         ) -> object_store::Result<ListResult> {
-            self.0.list_with_delimiter(prefix).await
+            self.inner.list_with_delimiter(prefix).await
         }
         async fn copy_opts(
             &self,
@@ -206,7 +210,7 @@ mod tests {
             to: &Path,
             options: CopyOptions,
         ) -> object_store::Result<()> {
-            self.0.copy_opts(from, to, options).await
+            self.inner.copy_opts(from, to, options).await
         }
     }
 
@@ -221,19 +225,22 @@ mod tests {
 
     #[tokio::test]
     async fn a_store_that_ignores_conditions_is_refused_by_name() {
-        let wh = Warehouse::with_store(
-            Arc::new(IgnoresConditions(InMemory::new())),
-            "s3://clone/wh/",
-        );
-        let err = wh.verify_conditional_writes().await.unwrap_err();
-        let text = err.to_string();
-        assert!(
-            matches!(err, ProbeError::NotEnforced { .. })
-                && text.contains("IgnoresConditions")
-                && text.contains("s3://clone/wh/")
-                && text.contains("second create"),
-            "{text}"
-        );
+        for (creates_enforced, what) in [(false, "second create"), (true, "stale version")] {
+            let store = IgnoresConditions {
+                inner: InMemory::new(),
+                creates_enforced,
+            };
+            let wh = Warehouse::with_store(Arc::new(store), "s3://clone/wh/");
+            let err = wh.verify_conditional_writes().await.unwrap_err();
+            let text = err.to_string();
+            assert!(
+                matches!(err, ProbeError::NotEnforced { .. })
+                    && text.contains("IgnoresConditions")
+                    && text.contains("s3://clone/wh/")
+                    && text.contains(what),
+                "{text}"
+            );
+        }
         // and one that enforces them passes, the stale-version check included
         let wh = Warehouse::with_store(Arc::new(InMemory::new()), "s3://real/wh/");
         wh.verify_conditional_writes().await.unwrap();

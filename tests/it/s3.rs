@@ -2,6 +2,9 @@
 //! S3 work wherever a directory does.
 
 use tributary_fixtures::expected::compare_rows;
+use tributary_ingest::stream::checkpoint::{CheckpointError, CheckpointStore, ShardState};
+use tributary_ingest::stream::shard::{ShardId, StartPosition};
+use tributary_table::{SequenceNumber, Warehouse};
 
 use crate::helpers::*;
 
@@ -125,4 +128,47 @@ async fn a_missing_bucket_or_prefix_is_a_clear_error() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Fencing on real S3 semantics: LocalStack refuses a checkpoint write that names an earlier
+/// (real) ETag, so a worker whose lease was taken over cannot checkpoint; and the start-up probe
+/// that checks this passes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stale_checkpoint_write_fails_on_s3() {
+    let client = s3_client().await;
+    let bucket = create_bucket(&client, "fencing").await;
+    let wh = Warehouse::open(&format!("s3://{bucket}/wh")).await.unwrap();
+    wh.verify_conditional_writes()
+        .await
+        .expect("LocalStack's S3 enforces If-None-Match and If-Match");
+    let store = CheckpointStore::new(wh.clone(), "kinesis-fencing");
+    let shard = ShardId("shardId-000000000000".into());
+    let mut a = ShardState::new(shard.clone(), StartPosition::TrimHorizon);
+    a.owner = Some("a".into());
+    let v1 = store.swap(&a, None).await.unwrap();
+    assert!(
+        matches!(
+            store.swap(&a, None).await,
+            Err(CheckpointError::Conflict { .. })
+        ),
+        "a second first claim must fail"
+    );
+    // b takes the shard over from v1
+    let mut b = store.load(&shard).await.unwrap().unwrap();
+    assert_eq!(b.version, v1);
+    b.state.owner = Some("b".into());
+    b.state.lease_epoch += 1;
+    let v2 = store.swap(&b.state, Some(&v1)).await.unwrap();
+    assert_ne!(v1, v2, "a new ETag");
+    // a, still holding v1, checkpoints: 412 from S3, a conflict here, nothing changed
+    a.checkpoint = Some(SequenceNumber::from_u64(42));
+    let err = store.swap(&a, Some(&v1)).await.unwrap_err();
+    assert!(matches!(err, CheckpointError::Conflict { .. }), "{err}");
+    let now = store.load(&shard).await.unwrap().unwrap();
+    assert_eq!(now.version, v2);
+    assert_eq!(now.state.owner.as_deref(), Some("b"));
+    assert_eq!(now.state.checkpoint, None);
+    // the probe left nothing behind
+    let keys = list_keys(&client, &bucket, "wh/_tributary/probe").await;
+    assert!(keys.is_empty(), "{keys:?}");
 }
