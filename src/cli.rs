@@ -196,6 +196,11 @@ pub struct RunArgs {
     /// interval if that is shorter, at least 200ms].
     #[arg(long, env = "TRIBUTARY_POLL_INTERVAL")]
     pub poll_interval: Option<String>,
+    /// /healthz answers 503 when a shard has neither read nor committed anything for this
+    /// long (renewing its lease does not count): its reads or writes keep failing, or it waits
+    /// for memory [default: 5m].
+    #[arg(long, env = "TRIBUTARY_STALL_TIMEOUT")]
+    pub stall_timeout: Option<String>,
     /// On SIGTERM/SIGINT, give up flushing after this long and exit 1 (what was not
     /// checkpointed is read again on the next start) [default: 60s].
     #[arg(long, env = "TRIBUTARY_SHUTDOWN_TIMEOUT")]

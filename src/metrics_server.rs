@@ -20,6 +20,7 @@ pub async fn serve(
     addr: SocketAddr,
     metrics: Arc<Metrics>,
     healthy_within: Duration,
+    stall_after: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<SocketAddr> {
     let listener = TcpListener::bind(addr)
@@ -44,6 +45,7 @@ pub async fn serve(
                             &request,
                             &metrics,
                             healthy_within,
+                            stall_after,
                         ))
                     }
                 });
@@ -63,6 +65,7 @@ fn respond(
     request: &Request<Incoming>,
     metrics: &Metrics,
     healthy_within: Duration,
+    stall_after: Duration,
 ) -> Response<Full<Bytes>> {
     let (status, content_type, body) = match request.uri().path() {
         "/metrics" => (
@@ -70,14 +73,14 @@ fn respond(
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
             metrics.encode(),
         ),
-        "/healthz" if metrics.healthy(healthy_within) => {
-            (StatusCode::OK, "text/plain", "ok\n".to_string())
-        }
-        "/healthz" => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "text/plain",
-            "shard discovery has not succeeded recently\n".to_string(),
-        ),
+        "/healthz" => match metrics.health(healthy_within, stall_after) {
+            Ok(()) => (StatusCode::OK, "text/plain", "ok\n".to_string()),
+            Err(problems) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain",
+                format!("{problems}\n"),
+            ),
+        },
         _ => (
             StatusCode::NOT_FOUND,
             "text/plain",

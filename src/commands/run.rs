@@ -33,6 +33,7 @@ struct ConfigFile {
     discovery_interval: Option<String>,
     poll_interval: Option<String>,
     shutdown_timeout: Option<String>,
+    stall_timeout: Option<String>,
     compact_interval: Option<String>,
     compact_target_bytes: Option<String>,
     compact_fan_in: Option<usize>,
@@ -46,6 +47,8 @@ pub struct Settings {
     pub worker: WorkerConfig,
     pub metrics_addr: std::net::SocketAddr,
     pub shutdown_timeout: Duration,
+    /// `/healthz` is 503 when a shard made no progress for this long.
+    pub stall_timeout: Duration,
 }
 
 fn read_config_file(path: &Path) -> anyhow::Result<ConfigFile> {
@@ -164,10 +167,21 @@ pub fn settings(args: RunArgs, schema: Option<std::path::PathBuf>) -> anyhow::Re
         "shutdown-timeout",
         pick(args.shutdown_timeout, file.shutdown_timeout, "60s"),
     )?;
+    let stall_timeout = duration(
+        "stall-timeout",
+        pick(args.stall_timeout, file.stall_timeout, "5m"),
+    )?;
+    if stall_timeout <= worker.poll_interval * 2 {
+        anyhow::bail!(
+            "--stall-timeout {stall_timeout:?} must be longer than twice --poll-interval ({:?}): a caught-up shard reads once per poll",
+            worker.poll_interval
+        );
+    }
     Ok(Settings {
         worker,
         metrics_addr,
         shutdown_timeout,
+        stall_timeout,
     })
 }
 
@@ -190,6 +204,7 @@ pub async fn run(args: RunArgs, schema: Option<std::path::PathBuf>) -> anyhow::R
         settings.metrics_addr,
         metrics.clone(),
         settings.worker.discovery_interval * 3,
+        settings.stall_timeout,
         shutdown.clone(),
     )
     .await?;

@@ -997,3 +997,110 @@ pub(crate) mod proxy {
         }
     }
 }
+
+/// One shard's checkpoint object is not JSON, another's names a record of a third shard (which
+/// Kinesis refuses): those two shards stop, each with its reason in the metrics and in
+/// `/healthz`, and the third is read to its end by the same worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_checkpoint_or_a_refused_position_stops_that_shard_and_the_others_go_on() {
+    use aws_sdk_kinesis::primitives::Blob;
+    use tributary_ingest::stream::checkpoint::{CheckpointStore, ShardState};
+    use tributary_ingest::stream::shard::{ShardId, StartPosition};
+    use tributary_table::{SequenceNumber, Warehouse};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (k, s3) = (kinesis().await, s3_client().await);
+    let stream = create_stream(&k, "stops", 3).await;
+    let bucket = create_bucket(&s3, "stops-wh").await;
+    let wh = format!("s3://{bucket}/wh");
+    // one by one, so that each record's shard and sequence number are known
+    let mut per_shard: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (i, (_, data)) in events(60, "stops").into_iter().enumerate() {
+        let out = k
+            .put_record()
+            .stream_name(&stream)
+            .partition_key(format!("key-{i}"))
+            .data(Blob::new(data))
+            .send()
+            .await
+            .expect("PutRecord");
+        per_shard
+            .entry(out.shard_id)
+            .or_default()
+            .push(out.sequence_number);
+    }
+    let shards: Vec<&String> = per_shard.keys().collect();
+    assert_eq!(shards.len(), 3, "every shard got records: {per_shard:?}");
+    let (corrupt, refused, healthy) = (shards[0].clone(), shards[1].clone(), shards[2].clone());
+    let slug = format!("kinesis-{stream}");
+    s3.put_object()
+        .bucket(&bucket)
+        .key(format!("wh/_tributary/streams/{slug}/{corrupt}.json"))
+        .body(b"{ not json".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let store = CheckpointStore::new(Warehouse::open(&wh).await.unwrap(), &slug);
+    let mut state = ShardState::new(ShardId(refused.clone()), StartPosition::TrimHorizon);
+    state.checkpoint = Some(SequenceNumber::parse(&per_shard[&healthy][0]).unwrap());
+    store.swap(&state, None).await.unwrap();
+
+    let sources = [format!("kinesis:{stream}")];
+    let worker = Worker::start(
+        &sources,
+        &wh,
+        dir.path(),
+        "worker",
+        &["--start", "trim-horizon"],
+        &[],
+    );
+    let want = per_shard[&healthy].len() as u64;
+    wait_for_rows_explained(
+        &wh,
+        "events",
+        want,
+        Duration::from_secs(60),
+        Some(&worker.log),
+    )
+    .await;
+    let stopped = |reason: &str| format!("reason=\"{reason}\"");
+    wait_for_explained(
+        "both bad shards to be reported stopped",
+        Duration::from_secs(60),
+        Some(&worker.log),
+        || async {
+            let corrupt = worker
+                .metric("tributary_shards_stopped", &stopped("corrupt_checkpoint"))
+                .await;
+            let refused = worker
+                .metric("tributary_shards_stopped", &stopped("position_refused"))
+                .await;
+            (corrupt == Some(1.0) && refused == Some(1.0)).then_some(())
+        },
+    )
+    .await;
+    let (status, body) = worker.http_get("/healthz").await.expect("healthz answers");
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains(&format!(
+            "shard {corrupt} of {slug} is stopped (corrupt_checkpoint)"
+        )) && body.contains(&format!(
+            "shard {refused} of {slug} is stopped (position_refused)"
+        )),
+        "{body}"
+    );
+    // the healthy shard is read to its end and nothing of the others was read
+    wait_for_explained(
+        "the healthy shard to be caught up",
+        Duration::from_secs(60),
+        Some(&worker.log),
+        || async {
+            let caught_up = worker.metric("tributary_shards_caught_up", "").await;
+            (caught_up == Some(1.0)).then_some(())
+        },
+    )
+    .await;
+    assert!(worker.terminate(Duration::from_secs(30)).success());
+    assert_eq!(count_rows(&wh, "events"), want);
+    assert_eq!(duplicate_rows(&wh, "events"), 0);
+}

@@ -66,6 +66,18 @@ pub enum ClientError {
         position: String,
         message: String,
     },
+    /// The service refuses the position, or no longer knows the shard or the stream
+    /// (`InvalidArgumentException`, `ResourceNotFoundException`): asking again cannot help, so
+    /// the shard stops with this error.
+    #[error(
+        "{operation} on shard {shard} was refused: {message}; the shard is stopped (was the \
+         stream deleted or re-created, or does the checkpoint belong to another stream?)"
+    )]
+    Refused {
+        operation: &'static str,
+        shard: String,
+        message: String,
+    },
     #[error("{operation} on {resource} failed: {message}")]
     Service {
         operation: &'static str,
@@ -81,6 +93,26 @@ impl ClientError {
             operation,
             resource: resource.to_string(),
             message: message(&err),
+        }
+    }
+
+    /// A refused request (see [`ClientError::Refused`]).
+    pub fn refused(operation: &'static str, shard: &ShardId, message: String) -> Self {
+        ClientError::Refused {
+            operation,
+            shard: shard.to_string(),
+            message,
+        }
+    }
+
+    /// The label of this error in the `errors` metric.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientError::Throttled { .. } => "throttled",
+            ClientError::ExpiredIterator { .. } => "expired_iterator",
+            ClientError::Trimmed { .. } => "trimmed",
+            ClientError::Refused { .. } => "refused",
+            ClientError::Service { .. } => "read_failed",
         }
     }
 

@@ -8,6 +8,8 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodbstreams::Client;
+use aws_sdk_dynamodbstreams::operation::get_records::GetRecordsError;
+use aws_sdk_dynamodbstreams::operation::get_shard_iterator::GetShardIteratorError;
 use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use base64::Engine;
 use serde_json::{Map, Value, json};
@@ -134,14 +136,10 @@ impl ShardClient for DynamodbStream {
             Ok(out) => out
                 .shard_iterator
                 .ok_or_else(|| ClientError::no_iterator(shard)),
-            Err(e) => match e.as_service_error() {
-                Some(s) if s.is_trimmed_data_access_exception() => Err(ClientError::Trimmed {
-                    shard: shard.to_string(),
-                    position: format!("{position:?}"),
-                    message: message(&e),
-                }),
-                _ => Err(ClientError::service("GetShardIterator", shard.as_str(), e)),
-            },
+            Err(e) => Err(match e.as_service_error() {
+                Some(s) => iterator_error(shard, position, s, message(&e)),
+                None => ClientError::service("GetShardIterator", shard.as_str(), e),
+            }),
         }
     }
 
@@ -157,20 +155,8 @@ impl ShardClient for DynamodbStream {
             Ok(out) => out,
             Err(e) => {
                 return Err(match e.as_service_error() {
-                    Some(s) if s.is_expired_iterator_exception() => ClientError::ExpiredIterator {
-                        shard: shard.to_string(),
-                    },
-                    Some(s) if s.is_limit_exceeded_exception() => ClientError::Throttled {
-                        operation: "GetRecords",
-                        shard: shard.to_string(),
-                        message: message(&e),
-                    },
-                    Some(s) if s.is_trimmed_data_access_exception() => ClientError::Trimmed {
-                        shard: shard.to_string(),
-                        position: "the iterator".into(),
-                        message: message(&e),
-                    },
-                    _ => ClientError::service("GetRecords", shard.as_str(), e),
+                    Some(s) => records_error(shard, s, message(&e)),
+                    None => ClientError::service("GetRecords", shard.as_str(), e),
                 });
             }
         };
@@ -305,12 +291,124 @@ fn api_sequence(sequence: &SequenceNumber) -> String {
     format!("{:0>MIN_SEQUENCE_DIGITS$}", sequence.as_str())
 }
 
+/// What a GetShardIterator error means for the reader.
+fn iterator_error(
+    shard: &ShardId,
+    position: &Position,
+    error: &GetShardIteratorError,
+    message: String,
+) -> ClientError {
+    const OPERATION: &str = "GetShardIterator";
+    match error {
+        GetShardIteratorError::TrimmedDataAccessException(_) => ClientError::Trimmed {
+            shard: shard.to_string(),
+            position: format!("{position:?}"),
+            message,
+        },
+        GetShardIteratorError::ResourceNotFoundException(_) => {
+            ClientError::refused(OPERATION, shard, message)
+        }
+        _ => ClientError::Service {
+            operation: OPERATION,
+            resource: shard.to_string(),
+            message,
+        },
+    }
+}
+
+/// What a GetRecords error means for the reader.
+fn records_error(shard: &ShardId, error: &GetRecordsError, message: String) -> ClientError {
+    const OPERATION: &str = "GetRecords";
+    match error {
+        GetRecordsError::ExpiredIteratorException(_) => ClientError::ExpiredIterator {
+            shard: shard.to_string(),
+        },
+        GetRecordsError::LimitExceededException(_) => ClientError::Throttled {
+            operation: OPERATION,
+            shard: shard.to_string(),
+            message,
+        },
+        GetRecordsError::TrimmedDataAccessException(_) => ClientError::Trimmed {
+            shard: shard.to_string(),
+            position: "the iterator".into(),
+            message,
+        },
+        GetRecordsError::ResourceNotFoundException(_) => {
+            ClientError::refused(OPERATION, shard, message)
+        }
+        _ => ClientError::Service {
+            operation: OPERATION,
+            resource: shard.to_string(),
+            message,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use aws_sdk_dynamodbstreams::primitives::DateTime;
     use aws_sdk_dynamodbstreams::types::{OperationType, StreamRecord};
     use tributary_transform::model::Origin;
+
+    #[test]
+    fn sdk_errors_are_classified() {
+        use aws_sdk_dynamodbstreams::types::error::{
+            ExpiredIteratorException, InternalServerError, LimitExceededException,
+            ResourceNotFoundException, TrimmedDataAccessException,
+        };
+        let shard = ShardId("shardId-1".into());
+        let at = Position::AfterSequence(SequenceNumber::from_u64(7));
+        let kind = |e: &GetShardIteratorError| iterator_error(&shard, &at, e, String::new()).kind();
+        let trimmed = GetShardIteratorError::TrimmedDataAccessException(
+            TrimmedDataAccessException::builder().build(),
+        );
+        assert_eq!(kind(&trimmed), "trimmed");
+        let err = iterator_error(&shard, &at, &trimmed, "past retention".into());
+        assert!(err.to_string().contains("AfterSequence"), "{err}");
+        let gone = GetShardIteratorError::ResourceNotFoundException(
+            ResourceNotFoundException::builder().build(),
+        );
+        assert_eq!(kind(&gone), "refused");
+        let internal =
+            GetShardIteratorError::InternalServerError(InternalServerError::builder().build());
+        assert_eq!(kind(&internal), "read_failed");
+        let cases = [
+            (
+                GetRecordsError::ExpiredIteratorException(
+                    ExpiredIteratorException::builder().build(),
+                ),
+                "expired_iterator",
+            ),
+            (
+                GetRecordsError::LimitExceededException(LimitExceededException::builder().build()),
+                "throttled",
+            ),
+            (
+                GetRecordsError::TrimmedDataAccessException(
+                    TrimmedDataAccessException::builder().build(),
+                ),
+                "trimmed",
+            ),
+            (
+                GetRecordsError::ResourceNotFoundException(
+                    ResourceNotFoundException::builder().build(),
+                ),
+                "refused",
+            ),
+            (
+                GetRecordsError::InternalServerError(InternalServerError::builder().build()),
+                "read_failed",
+            ),
+        ];
+        for (error, want) in cases {
+            assert_eq!(
+                records_error(&shard, &error, String::new()).kind(),
+                want,
+                "{error:?}"
+            );
+        }
+    }
 
     #[test]
     fn sequence_numbers_go_to_the_api_with_at_least_21_digits() {

@@ -189,6 +189,9 @@ pub enum FlushError {
         last: SequenceNumber,
         reason: String,
     },
+    /// The service refuses the shard's position ([`ClientError::Refused`], which names it).
+    #[error("{source}")]
+    Unreadable { shard: ShardId, source: ClientError },
     #[error(
         "shard {shard}: the table {table} holds flush {held} of writer {app_id}, but the \
          shard's checkpoint has committed {flushes}: the checkpoints under _tributary/streams \
@@ -204,6 +207,24 @@ pub enum FlushError {
         held: i64,
         flushes: u64,
     },
+}
+
+impl FlushError {
+    /// The `reason` label of a shard stopped by this error.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            FlushError::LeaseLost(_) => "lease_lost",
+            FlushError::Checkpoint {
+                source: CheckpointError::Corrupt { .. },
+                ..
+            } => "corrupt_checkpoint",
+            FlushError::Checkpoint { .. } => "checkpoint",
+            FlushError::Build { .. } => "build",
+            FlushError::ReplayIncomplete { .. } => "replay_incomplete",
+            FlushError::Unreadable { .. } => "position_refused",
+            FlushError::AheadOfCheckpoint { .. } => "checkpoint_behind_table",
+        }
+    }
 }
 
 /// What a flush needs besides the buffer.
@@ -246,10 +267,7 @@ impl FlushContext {
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(15));
         loop {
             match lease.write(&self.store, self.lease_duration, &change).await {
-                Ok(()) => {
-                    self.metrics.shard_checkpointed(&self.source, &self.shard);
-                    return Ok(());
-                }
+                Ok(()) => return Ok(()),
                 Err(e @ CheckpointError::Conflict { .. }) => {
                     self.metrics.error(&self.source, "lease_lost");
                     return Err(FlushError::LeaseLost(e));
@@ -332,6 +350,7 @@ impl FlushContext {
         let records = intent.records;
         self.write_state(lease, |s| s.commit(&intent, finished))
             .await?;
+        self.metrics.shard_checkpointed(&self.source, &self.shard);
         self.count_written(&rows, &written, dead_letters, started);
         debug!(shard = %self.shard, first = %intent.first, last = %intent.last, records, "flushed and checkpointed");
         Ok(())
@@ -634,7 +653,10 @@ impl FlushContext {
                 }
                 self.commit_tables(intent.version, &written).await;
             }
-            return self.write_state(lease, |s| s.commit(&intent, false)).await;
+            self.write_state(lease, |s| s.commit(&intent, false))
+                .await?;
+            self.metrics.shard_checkpointed(&self.source, &self.shard);
+            return Ok(());
         }
         info!(shard = %self.shard, first = %intent.first, last = %intent.last, missing, tables = open.len(), "replaying a pending flush");
         let last = &intent.last;
@@ -679,6 +701,7 @@ impl FlushContext {
                         "the range is past the stream's retention: {message}"
                     )));
                 }
+                Read::Failed(e) => return Err(incomplete(e.to_string())),
                 Read::Retry(e) => {
                     retries += 1;
                     debug!(shard = %self.shard, %e, retries, "replay read retry");
@@ -716,7 +739,10 @@ impl FlushContext {
             .await?;
         let written = self.write_files(plan, buffer).await;
         self.commit_tables(intent.version, &written).await;
-        self.write_state(lease, |s| s.commit(&intent, false)).await
+        self.write_state(lease, |s| s.commit(&intent, false))
+            .await?;
+        self.metrics.shard_checkpointed(&self.source, &self.shard);
+        Ok(())
     }
 
     /// Whether an object exists; unreachable stores are retried (the answer decides whether a

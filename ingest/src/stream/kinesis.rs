@@ -2,6 +2,8 @@
 
 use async_trait::async_trait;
 use aws_sdk_kinesis::Client;
+use aws_sdk_kinesis::operation::get_records::GetRecordsError;
+use aws_sdk_kinesis::operation::get_shard_iterator::GetShardIteratorError;
 use aws_sdk_kinesis::primitives::DateTime;
 use aws_sdk_kinesis::types::ShardIteratorType;
 use tributary_transform::SequenceNumber;
@@ -105,16 +107,10 @@ impl ShardClient for KinesisStream {
             Ok(out) => out
                 .shard_iterator
                 .ok_or_else(|| ClientError::no_iterator(shard)),
-            Err(e) => match e.as_service_error() {
-                Some(s) if s.is_provisioned_throughput_exceeded_exception() => {
-                    Err(ClientError::Throttled {
-                        operation: "GetShardIterator",
-                        shard: shard.to_string(),
-                        message: message(&e),
-                    })
-                }
-                _ => Err(ClientError::service("GetShardIterator", shard.as_str(), e)),
-            },
+            Err(e) => Err(match e.as_service_error() {
+                Some(s) => iterator_error(shard, s, message(&e)),
+                None => ClientError::service("GetShardIterator", shard.as_str(), e),
+            }),
         }
     }
 
@@ -130,20 +126,8 @@ impl ShardClient for KinesisStream {
             Ok(out) => out,
             Err(e) => {
                 return Err(match e.as_service_error() {
-                    Some(s) if s.is_expired_iterator_exception() => ClientError::ExpiredIterator {
-                        shard: shard.to_string(),
-                    },
-                    Some(s)
-                        if s.is_provisioned_throughput_exceeded_exception()
-                            || s.is_kms_throttling_exception() =>
-                    {
-                        ClientError::Throttled {
-                            operation: "GetRecords",
-                            shard: shard.to_string(),
-                            message: message(&e),
-                        }
-                    }
-                    _ => ClientError::service("GetRecords", shard.as_str(), e),
+                    Some(s) => records_error(shard, s, message(&e)),
+                    None => ClientError::service("GetRecords", shard.as_str(), e),
                 });
             }
         };
@@ -169,5 +153,155 @@ impl ShardClient for KinesisStream {
             next_iterator: out.next_shard_iterator,
             millis_behind_latest: out.millis_behind_latest,
         })
+    }
+}
+
+/// What a GetShardIterator error means for the reader.
+fn iterator_error(shard: &ShardId, error: &GetShardIteratorError, message: String) -> ClientError {
+    const OPERATION: &str = "GetShardIterator";
+    match error {
+        GetShardIteratorError::ProvisionedThroughputExceededException(_) => {
+            ClientError::Throttled {
+                operation: OPERATION,
+                shard: shard.to_string(),
+                message,
+            }
+        }
+        // a sequence number of another shard or stream, or a stream or shard that is gone
+        GetShardIteratorError::InvalidArgumentException(_)
+        | GetShardIteratorError::ResourceNotFoundException(_) => {
+            ClientError::refused(OPERATION, shard, message)
+        }
+        _ => ClientError::Service {
+            operation: OPERATION,
+            resource: shard.to_string(),
+            message,
+        },
+    }
+}
+
+/// What a GetRecords error means for the reader.
+fn records_error(shard: &ShardId, error: &GetRecordsError, message: String) -> ClientError {
+    const OPERATION: &str = "GetRecords";
+    match error {
+        GetRecordsError::ExpiredIteratorException(_) => ClientError::ExpiredIterator {
+            shard: shard.to_string(),
+        },
+        GetRecordsError::ProvisionedThroughputExceededException(_)
+        | GetRecordsError::KmsThrottlingException(_) => ClientError::Throttled {
+            operation: OPERATION,
+            shard: shard.to_string(),
+            message,
+        },
+        GetRecordsError::InvalidArgumentException(_)
+        | GetRecordsError::ResourceNotFoundException(_) => {
+            ClientError::refused(OPERATION, shard, message)
+        }
+        _ => ClientError::Service {
+            operation: OPERATION,
+            resource: shard.to_string(),
+            message,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_kinesis::types::error::{
+        ExpiredIteratorException, InternalFailureException, InvalidArgumentException,
+        KmsThrottlingException, ProvisionedThroughputExceededException, ResourceNotFoundException,
+    };
+
+    use super::*;
+
+    fn shard() -> ShardId {
+        ShardId("shardId-000000000001".into())
+    }
+
+    #[test]
+    fn get_shard_iterator_errors_are_classified() {
+        let invalid = GetShardIteratorError::InvalidArgumentException(
+            InvalidArgumentException::builder()
+                .message("Invalid StartingSequenceNumber. It encodes shardId-000000000007")
+                .build(),
+        );
+        let err = iterator_error(
+            &shard(),
+            &invalid,
+            "InvalidArgumentException: it encodes shardId-000000000007".into(),
+        );
+        assert!(matches!(err, ClientError::Refused { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("shardId-000000000007") && err.to_string().contains("stopped"),
+            "{err}"
+        );
+        let gone = GetShardIteratorError::ResourceNotFoundException(
+            ResourceNotFoundException::builder().build(),
+        );
+        assert_eq!(
+            iterator_error(&shard(), &gone, String::new()).kind(),
+            "refused"
+        );
+        let slow = GetShardIteratorError::ProvisionedThroughputExceededException(
+            ProvisionedThroughputExceededException::builder().build(),
+        );
+        assert_eq!(
+            iterator_error(&shard(), &slow, String::new()).kind(),
+            "throttled"
+        );
+        let internal = GetShardIteratorError::InternalFailureException(
+            InternalFailureException::builder().build(),
+        );
+        assert_eq!(
+            iterator_error(&shard(), &internal, String::new()).kind(),
+            "read_failed"
+        );
+    }
+
+    #[test]
+    fn get_records_errors_are_classified() {
+        let cases = [
+            (
+                GetRecordsError::ExpiredIteratorException(
+                    ExpiredIteratorException::builder().build(),
+                ),
+                "expired_iterator",
+            ),
+            (
+                GetRecordsError::ProvisionedThroughputExceededException(
+                    ProvisionedThroughputExceededException::builder().build(),
+                ),
+                "throttled",
+            ),
+            (
+                GetRecordsError::KmsThrottlingException(KmsThrottlingException::builder().build()),
+                "throttled",
+            ),
+            (
+                GetRecordsError::ResourceNotFoundException(
+                    ResourceNotFoundException::builder().build(),
+                ),
+                "refused",
+            ),
+            (
+                GetRecordsError::InvalidArgumentException(
+                    InvalidArgumentException::builder().build(),
+                ),
+                "refused",
+            ),
+            (
+                GetRecordsError::InternalFailureException(
+                    InternalFailureException::builder().build(),
+                ),
+                "read_failed",
+            ),
+        ];
+        for (error, kind) in cases {
+            assert_eq!(
+                records_error(&shard(), &error, String::new()).kind(),
+                kind,
+                "{error:?}"
+            );
+        }
     }
 }

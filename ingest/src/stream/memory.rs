@@ -22,6 +22,8 @@ pub struct MemoryStream {
     shards: Mutex<BTreeMap<ShardId, MemoryShard>>,
     /// Records per GetRecords answer.
     pub page: usize,
+    /// While set, every GetRecords fails as an unreachable service does.
+    pub failing: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryStream {
@@ -29,6 +31,7 @@ impl MemoryStream {
         Self {
             shards: Mutex::new(BTreeMap::new()),
             page,
+            failing: Default::default(),
         }
     }
 
@@ -99,6 +102,16 @@ impl ShardClient for MemoryStream {
     async fn iterator(&self, shard: &ShardId, position: &Position) -> Result<String, ClientError> {
         let shards = self.shards.lock().unwrap();
         let records = &shards[shard].records;
+        // as Kinesis does, a sequence number that is not of this shard is refused
+        if let Position::AtSequence(s) | Position::AfterSequence(s) = position
+            && !records.iter().any(|r| &r.sequence == s)
+        {
+            return Err(ClientError::refused(
+                "GetShardIterator",
+                shard,
+                format!("InvalidArgumentException: {s} is not a sequence number of {shard}"),
+            ));
+        }
         let index = match position {
             Position::TrimHorizon | Position::AtTimestamp { .. } => 0,
             Position::Latest => records.len(),
@@ -115,6 +128,13 @@ impl ShardClient for MemoryStream {
     }
 
     async fn get_records(&self, shard: &ShardId, iterator: &str) -> Result<Fetched, ClientError> {
+        if self.failing.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(ClientError::Service {
+                operation: "GetRecords",
+                resource: shard.to_string(),
+                message: "connection refused".into(),
+            });
+        }
         let index: usize = iterator.rsplit_once('@').unwrap().1.parse().unwrap();
         let shards = self.shards.lock().unwrap();
         let s = &shards[shard];

@@ -4,7 +4,7 @@
 //! Per-shard values (how far behind, when last checkpointed) are kept here and folded into
 //! per-source gauges when scraped, so the label set stays small however many shards there are.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -35,12 +35,23 @@ pub struct ErrorLabels {
     pub kind: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StoppedLabels {
+    pub source: String,
+    pub reason: String,
+}
+
+/// Why a shard was stopped: the `reason` label and the error's message.
+type Stopped = (&'static str, String);
+
 #[derive(Debug, Clone, Copy)]
 struct ShardGauges {
     behind_ms: i64,
     last_checkpoint: Instant,
     /// The last read found nothing new and nothing of this shard waits to be written.
     caught_up: bool,
+    /// The last successful read or commit: renewing the lease is not progress.
+    progress: Instant,
 }
 
 /// Every metric the worker exports.
@@ -60,6 +71,11 @@ pub struct Metrics {
     shards_owned: Family<SourceLabels, Gauge>,
     shards_caught_up: Family<SourceLabels, Gauge>,
     shards_readable: Family<SourceLabels, Gauge>,
+    shards_stopped: Family<StoppedLabels, Gauge>,
+    progress_age: Family<SourceLabels, Gauge<f64, AtomicU64>>,
+    retention_gaps: Family<SourceLabels, Counter>,
+    /// Shards stopped by an error that asking again cannot fix: (reason label, message).
+    stopped: Mutex<BTreeMap<(String, ShardId), Stopped>>,
     shards: Mutex<HashMap<(String, ShardId), ShardGauges>>,
     heartbeat: Mutex<Option<Instant>>,
 }
@@ -89,6 +105,9 @@ impl Metrics {
         let shards_owned = Family::default();
         let shards_caught_up = Family::default();
         let shards_readable = Family::default();
+        let shards_stopped = Family::default();
+        let retention_gaps = Family::default();
+        let progress_age = Family::default();
         registry.register(
             "records_read",
             "Stream records read (Kinesis records before KPL de-aggregation)",
@@ -159,6 +178,21 @@ impl Metrics {
             "Shards of the source readable at the last discovery round (not finished, parents finished), whoever holds them",
             shards_readable.clone(),
         );
+        registry.register(
+            "shards_stopped",
+            "Shards this worker stopped reading after an error that retrying cannot fix (see the error log; /healthz is 503 meanwhile), by reason",
+            shards_stopped.clone(),
+        );
+        registry.register(
+            "progress_age_seconds",
+            "Seconds since the shard of this worker that progressed least recently last read or committed anything (renewals do not count); /healthz is 503 past --stall-timeout",
+            progress_age.clone(),
+        );
+        registry.register(
+            "retention_gaps",
+            "Times a shard's next records had passed the stream's retention before they were read: the records in between were lost",
+            retention_gaps.clone(),
+        );
         Self {
             registry,
             records_read,
@@ -175,6 +209,10 @@ impl Metrics {
             shards_owned,
             shards_caught_up,
             shards_readable,
+            shards_stopped,
+            retention_gaps,
+            progress_age,
+            stopped: Mutex::new(BTreeMap::new()),
             shards: Mutex::new(HashMap::new()),
             heartbeat: Mutex::new(None),
         }
@@ -215,6 +253,7 @@ impl Metrics {
             behind_ms: 0,
             last_checkpoint: Instant::now(),
             caught_up: false,
+            progress: Instant::now(),
         };
         self.shards
             .lock()
@@ -233,15 +272,21 @@ impl Metrics {
         self.with_shard(source, shard, |g| g.behind_ms = behind_ms);
     }
 
-    /// The shard's checkpoint was written, or it holds nothing uncommitted.
+    /// The shard's checkpoint moved (a flush was committed), or it holds nothing uncommitted.
     pub fn shard_checkpointed(&self, source: &str, shard: &ShardId) {
-        self.with_shard(source, shard, |g| g.last_checkpoint = Instant::now());
+        self.with_shard(source, shard, |g| {
+            g.last_checkpoint = Instant::now();
+            g.progress = g.last_checkpoint;
+        });
     }
 
-    /// A read of the shard ended: `caught_up` when it found nothing new and the shard holds
-    /// nothing unwritten.
+    /// A read of the shard succeeded: `caught_up` when it found nothing new and the shard
+    /// holds nothing unwritten.
     pub fn shard_read(&self, source: &str, shard: &ShardId, caught_up: bool) {
-        self.with_shard(source, shard, |g| g.caught_up = caught_up);
+        self.with_shard(source, shard, |g| {
+            g.caught_up = caught_up;
+            g.progress = Instant::now();
+        });
     }
 
     /// The shards of `source` readable at this discovery round, whoever holds them.
@@ -262,41 +307,110 @@ impl Metrics {
         }
     }
 
+    /// A shard was stopped by an error that asking again cannot fix; the others go on.
+    pub fn shard_failed(
+        &self,
+        source: &str,
+        shard: &ShardId,
+        reason: &'static str,
+        message: String,
+    ) {
+        self.stopped
+            .lock()
+            .unwrap()
+            .insert((source.to_string(), shard.clone()), (reason, message));
+    }
+
+    /// Records of `source` passed the stream's retention before they were read.
+    pub fn retention_gap(&self, source: &str) {
+        self.retention_gaps
+            .get_or_create(&Self::source(source))
+            .inc();
+    }
+
     /// The coordinator is alive (called on every discovery round).
     pub fn heartbeat(&self) {
         *self.heartbeat.lock().unwrap() = Some(Instant::now());
     }
 
-    /// Healthy when the coordinator ran within `within`.
-    pub fn healthy(&self, within: Duration) -> bool {
-        self.heartbeat
+    /// Healthy when the coordinator ran within `within`, no shard is stopped and every shard
+    /// read or committed something within `stall_after`; otherwise what is wrong, one line each.
+    pub fn health(&self, within: Duration, stall_after: Duration) -> Result<(), String> {
+        let mut problems = Vec::new();
+        if !self
+            .heartbeat
             .lock()
             .unwrap()
             .is_some_and(|t| t.elapsed() <= within)
+        {
+            problems.push("shard discovery has not succeeded recently".to_string());
+        }
+        let mut stalled: Vec<String> = self
+            .shards
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, g)| g.progress.elapsed() > stall_after)
+            .map(|((source, shard), g)| {
+                format!(
+                    "shard {shard} of {source} has neither read nor committed anything for {}s \
+                     (its reads or writes keep failing, or it waits for memory: see the log and \
+                     tributary_errors_total)",
+                    g.progress.elapsed().as_secs()
+                )
+            })
+            .collect();
+        stalled.sort();
+        problems.extend(stalled);
+        for ((source, shard), (reason, message)) in self.stopped.lock().unwrap().iter() {
+            problems.push(format!(
+                "shard {shard} of {source} is stopped ({reason}): {message}"
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("\n"))
+        }
     }
 
     /// The metrics in Prometheus text exposition format.
     pub fn encode(&self) -> String {
         {
             let shards = self.shards.lock().unwrap();
-            let mut per_source: HashMap<&str, (i64, f64, i64, i64)> = HashMap::new();
+            let mut per_source: HashMap<&str, (i64, f64, i64, i64, f64)> = HashMap::new();
             for ((source, _), g) in shards.iter() {
-                let entry = per_source.entry(source.as_str()).or_insert((0, 0.0, 0, 0));
+                let entry = per_source
+                    .entry(source.as_str())
+                    .or_insert((0, 0.0, 0, 0, 0.0));
                 entry.0 = entry.0.max(g.behind_ms);
                 entry.1 = entry.1.max(g.last_checkpoint.elapsed().as_secs_f64());
                 entry.2 += 1;
                 entry.3 += i64::from(g.caught_up);
+                entry.4 = entry.4.max(g.progress.elapsed().as_secs_f64());
             }
             self.millis_behind.clear();
             self.checkpoint_age.clear();
             self.shards_owned.clear();
             self.shards_caught_up.clear();
-            for (source, (behind, age, owned, caught_up)) in per_source {
+            self.progress_age.clear();
+            for (source, (behind, age, owned, caught_up, progress)) in per_source {
                 let labels = Self::source(source);
                 self.millis_behind.get_or_create(&labels).set(behind);
                 self.checkpoint_age.get_or_create(&labels).set(age);
                 self.shards_owned.get_or_create(&labels).set(owned);
                 self.shards_caught_up.get_or_create(&labels).set(caught_up);
+                self.progress_age.get_or_create(&labels).set(progress);
+            }
+            self.shards_stopped.clear();
+            let stopped = self.stopped.lock().unwrap();
+            for ((source, _), (reason, _)) in stopped.iter() {
+                self.shards_stopped
+                    .get_or_create(&StoppedLabels {
+                        source: source.clone(),
+                        reason: reason.to_string(),
+                    })
+                    .inc();
             }
         }
         let mut out = String::new();
@@ -351,8 +465,51 @@ mod tests {
             text.contains("tributary_shards_readable{source=\"kinesis-clicks\"} 3"),
             "{text}"
         );
-        assert!(!m.healthy(Duration::from_secs(1)));
+        let minute = Duration::from_secs(60);
+        assert!(m.health(Duration::from_secs(1), minute).is_err());
         m.heartbeat();
-        assert!(m.healthy(Duration::from_secs(1)));
+        assert_eq!(m.health(Duration::from_secs(1), minute), Ok(()));
+        // a shard that neither reads nor commits is stalled; a read is progress again
+        std::thread::sleep(Duration::from_millis(30));
+        let stalled = m
+            .health(Duration::from_secs(1), Duration::from_millis(20))
+            .unwrap_err();
+        assert!(
+            stalled.contains("shard a of kinesis-clicks has neither read nor committed")
+                && stalled.contains("shard b of kinesis-clicks"),
+            "{stalled}"
+        );
+        m.shard_read("kinesis-clicks", &ShardId("b".into()), false);
+        let stalled = m
+            .health(Duration::from_secs(1), Duration::from_millis(20))
+            .unwrap_err();
+        assert!(!stalled.contains("shard b"), "{stalled}");
+        assert!(
+            m.encode()
+                .contains("tributary_progress_age_seconds{source=\"kinesis-clicks\"}")
+        );
+        m.shard_failed(
+            "kinesis-clicks",
+            &ShardId("b".into()),
+            "corrupt_checkpoint",
+            "checkpoint b is unreadable".into(),
+        );
+        m.retention_gap("kinesis-clicks");
+        let text = m.encode();
+        assert!(
+            text.contains(
+                "tributary_shards_stopped{source=\"kinesis-clicks\",reason=\"corrupt_checkpoint\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("tributary_retention_gaps_total{source=\"kinesis-clicks\"} 1"),
+            "{text}"
+        );
+        let unhealthy = m.health(Duration::from_secs(1), minute).unwrap_err();
+        assert!(
+            unhealthy.contains("shard b of kinesis-clicks is stopped (corrupt_checkpoint)"),
+            "{unhealthy}"
+        );
     }
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use rand::Rng;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use super::client::{ClientError, RawRecord, SharedClient};
 use super::shard::{Position, ShardId};
@@ -51,7 +51,11 @@ pub enum Read {
     /// The shard is closed and every record was returned.
     End,
     /// A transient problem (throttling, a failed call); the reader waited before returning.
+    /// [`ClientError::Trimmed`] says records were lost: the reader goes on at the trim horizon.
     Retry(ClientError),
+    /// The service refuses this shard's position for good ([`ClientError::Refused`]): reading
+    /// cannot go on.
+    Failed(ClientError),
 }
 
 /// A reader positioned on one shard.
@@ -101,8 +105,8 @@ impl ShardReader {
                 Err(ClientError::Trimmed { message, .. }) => {
                     // the checkpoint is older than the stream's retention: those records are
                     // gone from the stream; say so loudly and go on from the oldest one left
-                    warn!(shard = %self.shard, position = ?self.resume, %message,
-                        "records past the stream's retention were never read; continuing at the trim horizon");
+                    error!(shard = %self.shard, position = ?self.resume, %message,
+                        "records lost: they passed the stream's retention before they were read; continuing at the trim horizon");
                     self.resume = Position::TrimHorizon;
                     return Read::Retry(ClientError::Trimmed {
                         shard: self.shard.to_string(),
@@ -110,6 +114,7 @@ impl ShardReader {
                         message,
                     });
                 }
+                Err(e @ ClientError::Refused { .. }) => return Read::Failed(e),
                 Err(e) => return self.wait(e).await,
             },
         };
@@ -147,7 +152,7 @@ impl ShardReader {
                 })
             }
             Err(ClientError::Trimmed { message, .. }) => {
-                warn!(shard = %self.shard, %message, "iterator past the stream's retention; continuing at the trim horizon");
+                error!(shard = %self.shard, %message, "records lost: the iterator passed the stream's retention before they were read; continuing at the trim horizon");
                 self.iterator = None;
                 self.resume = Position::TrimHorizon;
                 Read::Retry(ClientError::Trimmed {
@@ -156,6 +161,7 @@ impl ShardReader {
                     message,
                 })
             }
+            Err(e @ ClientError::Refused { .. }) => Read::Failed(e),
             Err(e) => self.wait(e).await,
         }
     }

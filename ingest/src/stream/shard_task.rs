@@ -169,13 +169,16 @@ impl ShardTask {
                         return Ok(ShardExit::Finished);
                     }
                     Read::Retry(error) => {
-                        let kind = match error {
-                            ClientError::Throttled { .. } => "throttled",
-                            ClientError::ExpiredIterator { .. } => "expired_iterator",
-                            ClientError::Trimmed { .. } => "trimmed",
-                            ClientError::Service { .. } => "read_failed",
-                        };
-                        metrics.error(source, kind);
+                        if matches!(error, ClientError::Trimmed { .. }) {
+                            metrics.retention_gap(source);
+                        }
+                        metrics.error(source, error.kind());
+                    }
+                    Read::Failed(error) => {
+                        metrics.error(source, error.kind());
+                        // what was read before is still worth keeping
+                        self.flush.flush(lease, std::mem::take(&mut buffer), false).await?;
+                        return Err(FlushError::Unreadable { shard: shard.clone(), source: error });
                     }
                 },
             }

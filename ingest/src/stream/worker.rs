@@ -185,6 +185,10 @@ struct Known {
     /// Shards with a task, and the token that stops that task alone.
     running: HashMap<ShardId, CancellationToken>,
     finished: HashSet<ShardId>,
+    /// Shards stopped by an error that retrying cannot fix (a corrupt checkpoint, a refused
+    /// position, a flush that cannot be replayed): never claimed again by this process, so
+    /// that the other shards go on. The metrics and `/healthz` name them.
+    stopped: HashSet<ShardId>,
     /// Where each shard seen so far started: a child starts where its parents did.
     starts: HashMap<ShardId, StartPosition>,
     observer: Observer,
@@ -203,6 +207,7 @@ impl SourceLoop {
         let mut known = Known {
             running: HashMap::new(),
             finished: HashSet::new(),
+            stopped: HashSet::new(),
             starts: HashMap::new(),
             observer: Observer::default(),
             membership,
@@ -233,11 +238,7 @@ impl SourceLoop {
                         }
                         Ok(ShardExit::LeaseLost) => known.observer.forget(&shard),
                         Ok(ShardExit::Released) => {}
-                        Err(error) => {
-                            error!(source = %slug, %shard, %error, "shard stopped");
-                            fatal = Some(WorkerError::Shard { source_name: slug.clone(), error: Box::new(error) });
-                            shutdown.cancel();
-                        }
+                        Err(error) => self.stop_shard(&mut known, shard, error.reason(), &error),
                     }
                 }
             }
@@ -278,7 +279,17 @@ impl SourceLoop {
             if known.running.contains_key(&shard.id) || known.finished.contains(&shard.id) {
                 continue;
             }
-            let current = self.store.load(&shard.id).await?;
+            if known.stopped.contains(&shard.id) {
+                continue;
+            }
+            let current = match self.store.load(&shard.id).await {
+                Ok(current) => current,
+                Err(e @ CheckpointError::Corrupt { .. }) => {
+                    self.stop_shard(known, shard.id.clone(), "corrupt_checkpoint", &e);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             if let Some(v) = &current {
                 known.starts.insert(shard.id.clone(), v.state.start);
                 if v.state.finished {
@@ -370,6 +381,22 @@ impl SourceLoop {
         Ok(())
     }
 
+    /// Stops one shard for good (until the worker restarts): an error line, the metric, and
+    /// `/healthz` say which and why; the other shards go on.
+    fn stop_shard(
+        &self,
+        known: &mut Known,
+        shard: ShardId,
+        reason: &'static str,
+        error: &dyn std::error::Error,
+    ) {
+        let slug = self.client.slug();
+        error!(source = %slug, %shard, reason, %error, "shard stopped; the other shards go on (restart the worker once it is mended)");
+        self.metrics
+            .shard_failed(slug, &shard, reason, error.to_string());
+        known.stopped.insert(shard);
+    }
+
     fn shard_task(&self, shard: ShardId) -> ShardTask {
         ShardTask {
             flush: FlushContext {
@@ -409,28 +436,19 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::stream::checkpoint::ShardState;
     use crate::stream::memory::MemoryStream;
+    use tributary_table::SequenceNumber;
 
     fn event(i: usize) -> Vec<u8> {
         format!(r#"{{"eventType":"PAGE_VIEW","userId":"u{i}","timestamp":1767225600000}}"#)
             .into_bytes()
     }
 
-    #[tokio::test]
-    async fn children_wait_for_their_parents_and_start_where_they_started() {
-        let dir = tempfile::tempdir().unwrap();
-        let warehouse = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
-        let stream = Arc::new(MemoryStream::new(100));
-        stream.add_shard("shardId-0", &[]);
-        stream.put("shardId-0", (0..30).map(event));
-        stream.close("shardId-0");
-        stream.add_shard("shardId-1", &["shardId-0"]);
-        stream.add_shard("shardId-2", &["shardId-0"]);
-        stream.put("shardId-1", (0..20).map(event));
-        stream.put("shardId-2", (0..10).map(event));
-        let config = WorkerConfig {
+    fn test_config(dir: &std::path::Path) -> WorkerConfig {
+        WorkerConfig {
             sources: vec![SourceSpec::Kinesis("memory".into())],
-            warehouse: dir.path().to_str().unwrap().into(),
+            warehouse: dir.to_str().unwrap().into(),
             start: StartPosition::Latest,
             flush_interval: Duration::from_millis(100),
             flush_bytes: 1 << 20,
@@ -445,7 +463,22 @@ mod tests {
             compact_target_bytes: 128 << 20,
             compact_fan_in: 8,
             schema: tributary_table::schema::Schema::builtin(),
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn children_wait_for_their_parents_and_start_where_they_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let warehouse = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
+        let stream = Arc::new(MemoryStream::new(100));
+        stream.add_shard("shardId-0", &[]);
+        stream.put("shardId-0", (0..30).map(event));
+        stream.close("shardId-0");
+        stream.add_shard("shardId-1", &["shardId-0"]);
+        stream.add_shard("shardId-2", &["shardId-0"]);
+        stream.put("shardId-1", (0..20).map(event));
+        stream.put("shardId-2", (0..10).map(event));
+        let config = test_config(dir.path());
         let store = CheckpointStore::new(warehouse.clone(), "kinesis-memory");
         let source = SourceLoop {
             client: stream.clone(),
@@ -497,5 +530,157 @@ mod tests {
             );
             assert_eq!(child.owner, None, "released at shutdown");
         }
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_checkpoint_or_a_refused_position_stops_that_shard_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let warehouse = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
+        let stream = Arc::new(MemoryStream::new(100));
+        for shard in ["shardId-a", "shardId-b", "shardId-c"] {
+            stream.add_shard(shard, &[]);
+        }
+        stream.put("shardId-a", (0..5).map(event));
+        stream.put("shardId-b", (0..25).map(event));
+        stream.put("shardId-c", (0..5).map(event));
+        let store = CheckpointStore::new(warehouse.clone(), "kinesis-memory");
+        // a: its checkpoint names a record of another shard, which the service refuses
+        let mut a = ShardState::new(ShardId("shardId-a".into()), StartPosition::TrimHorizon);
+        a.checkpoint = Some(SequenceNumber::from_u64(110));
+        store.swap(&a, None).await.unwrap();
+        // c: its checkpoint object is not JSON
+        let c = dir
+            .path()
+            .join("_tributary/streams/kinesis-memory/shardId-c.json");
+        std::fs::write(&c, b"{ not json").unwrap();
+        let metrics = Arc::new(Metrics::new());
+        let source = SourceLoop {
+            client: stream.clone(),
+            store: store.clone(),
+            config: Arc::new(WorkerConfig {
+                start: StartPosition::TrimHorizon,
+                ..test_config(dir.path())
+            }),
+            committer: Committer::new(warehouse.clone()),
+            decoder: SchemaDecoder::new(warehouse.schema()),
+            warehouse,
+            metrics: metrics.clone(),
+            memory: Arc::new(Semaphore::new(8192)),
+            memory_kib: 8192,
+        };
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn(source.run(shutdown.clone()));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let b = store.load(&ShardId("shardId-b".into())).await.unwrap();
+            let stopped = metrics
+                .encode()
+                .matches("tributary_shards_stopped{")
+                .count();
+            if b.is_some_and(|b| b.state.records_committed == 25) && stopped == 2 {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "b not read or a and c not stopped:\n{}",
+                metrics.encode()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let text = metrics.encode();
+        for reason in ["position_refused", "corrupt_checkpoint"] {
+            assert!(
+                text.contains(&format!(
+                    "tributary_shards_stopped{{source=\"kinesis-memory\",reason=\"{reason}\"}} 1"
+                )),
+                "{text}"
+            );
+        }
+        let health = metrics
+            .health(Duration::from_secs(60), Duration::from_secs(60))
+            .unwrap_err();
+        assert!(
+            health.contains("shard shardId-a of kinesis-memory is stopped (position_refused)")
+                && health.contains("110 is not a sequence number of shardId-a")
+                && health
+                    .contains("shard shardId-c of kinesis-memory is stopped (corrupt_checkpoint)"),
+            "{health}"
+        );
+        assert!(!running.is_finished(), "the worker goes on");
+        shutdown.cancel();
+        running.await.unwrap().unwrap();
+        // nothing of a was read past its checkpoint, and c's object is left for an operator
+        let a = store
+            .load(&ShardId("shardId-a".into()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(a.state.records_committed, 0);
+        assert_eq!(std::fs::read(&c).unwrap(), b"{ not json");
+    }
+
+    #[tokio::test]
+    async fn a_shard_whose_reads_keep_failing_is_reported_stalled_and_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let warehouse = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
+        let stream = Arc::new(MemoryStream::new(100));
+        stream.add_shard("shardId-0", &[]);
+        stream.put("shardId-0", (0..5).map(event));
+        stream
+            .failing
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let metrics = Arc::new(Metrics::new());
+        let source = SourceLoop {
+            client: stream.clone(),
+            store: CheckpointStore::new(warehouse.clone(), "kinesis-memory"),
+            config: Arc::new(WorkerConfig {
+                start: StartPosition::TrimHorizon,
+                ..test_config(dir.path())
+            }),
+            committer: Committer::new(warehouse.clone()),
+            decoder: SchemaDecoder::new(warehouse.schema()),
+            warehouse,
+            metrics: metrics.clone(),
+            memory: Arc::new(Semaphore::new(8192)),
+            memory_kib: 8192,
+        };
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn(source.run(shutdown.clone()));
+        let (discovery, stall) = (Duration::from_secs(60), Duration::from_millis(600));
+        let health_until = |want_ok: bool| {
+            let metrics = metrics.clone();
+            async move {
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+                loop {
+                    let health = metrics.health(discovery, stall);
+                    if health.is_ok() == want_ok
+                        && metrics.encode().contains("tributary_shards_owned")
+                    {
+                        return health;
+                    }
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "health stayed {health:?}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        };
+        let stalled = health_until(false).await.unwrap_err();
+        assert!(
+            stalled.contains("shard shardId-0 of kinesis-memory has neither read nor committed"),
+            "{stalled}"
+        );
+        assert!(
+            metrics
+                .encode()
+                .contains("tributary_errors_total{source=\"kinesis-memory\",kind=\"read_failed\"}")
+        );
+        stream
+            .failing
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(health_until(true).await, Ok(()));
+        shutdown.cancel();
+        running.await.unwrap().unwrap();
     }
 }
