@@ -101,6 +101,11 @@ pub enum ConfigError {
         "--compact-fan-in must be at least 2 (merging one file with itself does nothing), not {0}"
     )]
     FanIn(usize),
+    #[error(
+        "{name} ({bytes}) is larger than one object may be ({MAX_OBJECT_BYTES} bytes: one S3 \
+         PUT carries 5 GiB, and a file is written in one PUT)"
+    )]
+    TooLarge { name: &'static str, bytes: u64 },
     #[error("--max-buffer-bytes ({max}) must be at least --flush-bytes ({flush})")]
     BufferBelowFlush { max: usize, flush: usize },
     #[error(
@@ -108,6 +113,10 @@ pub enum ConfigError {
     )]
     LeaseTooShort { lease: Duration, poll: Duration },
 }
+
+/// The largest file a flush or a compaction may aim at: a file is one PUT, which S3 caps at
+/// 5 GiB, and Parquet with its footer can come out a little larger than the rows it holds.
+pub const MAX_OBJECT_BYTES: u64 = 4 << 30;
 
 impl WorkerConfig {
     /// Checks the values that would otherwise fail late or never flush.
@@ -123,6 +132,14 @@ impl WorkerConfig {
         ] {
             if zero {
                 return Err(ConfigError::Zero { name });
+            }
+        }
+        for (name, bytes) in [
+            ("--flush-bytes", self.flush_bytes as u64),
+            ("--compact-target-bytes", self.compact_target_bytes),
+        ] {
+            if bytes > MAX_OBJECT_BYTES {
+                return Err(ConfigError::TooLarge { name, bytes });
             }
         }
         if self.compact_fan_in < 2 {

@@ -39,6 +39,7 @@ use tributary_transform::{
     write_parquet,
 };
 
+use super::budget::Budget;
 use super::checkpoint::{CheckpointError, CheckpointStore, Intent};
 use super::client::{ClientError, SharedClient};
 use super::lease::Lease;
@@ -61,7 +62,7 @@ pub struct FlushBuffer {
     first: Option<SequenceNumber>,
     last: Option<SequenceNumber>,
     stream_records: u64,
-    /// Arrow memory held.
+    /// Memory held: Arrow batches and dead-letter lines.
     bytes: usize,
     /// When the first record arrived (the flush interval counts from here).
     since: Option<Instant>,
@@ -106,10 +107,11 @@ impl FlushBuffer {
         }
         for letter in &chunk.dead_letters {
             self.dead_letters += 1;
-            tributary_transform::dead_letters::append_line(
-                self.dead.entry(letter.format).or_default(),
-                letter,
-            );
+            let lines = self.dead.entry(letter.format).or_default();
+            let before = lines.len();
+            tributary_transform::dead_letters::append_line(lines, letter);
+            // dead letters count against --flush-bytes like rows do
+            self.bytes += lines.len() - before;
         }
         match (&mut self.permit, permit) {
             (Some(held), Some(more)) => held.merge(more),
@@ -245,6 +247,8 @@ pub struct FlushContext {
     pub step_delay: Duration,
     /// Records into the rows of the schema's tables (recovery decodes what it re-reads).
     pub decoder: SchemaDecoder,
+    /// The worker's buffer budget: a recovery reserves what it re-reads, as a reader does.
+    pub budget: Budget,
 }
 
 impl FlushContext {
@@ -668,6 +672,8 @@ impl FlushContext {
         let mut buffer = FlushBuffer::default();
         let shard_name: Arc<str> = Arc::from(self.shard.as_str());
         let mut retries = 0;
+        // one recovery at a time, each reserving what it holds (a replay cannot flush early)
+        let _turn = self.budget.recovery_turn().await;
         loop {
             match reader.read().await {
                 Read::Records { mut records, .. } => {
@@ -685,7 +691,11 @@ impl FlushContext {
                         source,
                     })?;
                     if let Some(decoded) = decoded {
-                        buffer.add(decoded.chunk, &decoded.first, &decoded.last, None);
+                        let permit = self
+                            .budget
+                            .reserve_more(decoded.chunk.memory_bytes(), &buffer.permit)
+                            .await;
+                        buffer.add(decoded.chunk, &decoded.first, &decoded.last, permit);
                     }
                     if reached {
                         break;
@@ -811,6 +821,7 @@ mod tests {
             shard: ShardId("shardId-0".into()),
             step_delay: Duration::ZERO,
             decoder: SchemaDecoder::new(warehouse.schema()),
+            budget: Budget::new(64 << 20),
         };
         Setup {
             _dir: dir,
@@ -950,6 +961,42 @@ mod tests {
 
     async fn state(s: &Setup) -> ShardState {
         s.ctx.store.load(&s.ctx.shard).await.unwrap().unwrap().state
+    }
+
+    #[tokio::test]
+    async fn a_replay_waits_for_the_buffer_budget_and_gives_it_back() {
+        let s = setup(40).await;
+        let mut a = claim(&s, "a").await;
+        let buffer = read_into_buffer(&s, &a, 30).await;
+        // a dies after recording the intent: nothing of it is written, so b must re-read it
+        record_intent(&s, &mut a, &buffer, 1).await;
+        drop(buffer);
+        let mut b = claim(&s, "b").await;
+        let total = s.ctx.budget.total_kib() as usize;
+        // other shards hold the whole budget
+        let others = s.ctx.budget.reserve(usize::MAX).await;
+        let ctx = s.ctx.clone();
+        let client = s.client.clone();
+        let mut replay = tokio::spawn(async move {
+            ctx.complete_pending(&mut b, &client).await.unwrap();
+        });
+        // a negative can only be shown over a window: the replay has all it needs but memory
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), &mut replay)
+                .await
+                .is_err(),
+            "the replay went on without a reservation"
+        );
+        assert!(state(&s).await.pending.is_some());
+        drop(others);
+        tokio::time::timeout(Duration::from_secs(20), replay)
+            .await
+            .expect("the replay ends once memory is free")
+            .unwrap();
+        let after = state(&s).await;
+        assert!(after.pending.is_none());
+        assert_eq!(after.records_committed, 30);
+        assert_eq!(s.ctx.budget.available_kib(), total, "given back");
     }
 
     #[tokio::test]

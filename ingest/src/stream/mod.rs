@@ -9,6 +9,7 @@
 //!   workers split the shards evenly.
 //! - [`client`]: what a stream service offers ([`kinesis`], [`dynamodb_streams`] over the AWS
 //!   SDK); [`shard`]: shard ids, lineage and start positions.
+//! - [`budget`]: the memory all buffers and recoveries share (`--max-buffer-bytes`).
 //! - [`reader`]: one shard's iterator: throttling backoff, expired iterators, closed shards.
 //! - [`records`]: a GetRecords answer → Arrow batches per partition and dead letters.
 //! - [`flush`]: a shard's buffer → intent, files, Delta commits (through the worker's group
@@ -21,6 +22,7 @@
 //!
 //! The protocol and why it is exactly-once: `docs/stream-protocol.md`.
 
+pub mod budget;
 pub mod checkpoint;
 pub mod client;
 pub mod compactor;

@@ -22,6 +22,24 @@ pub struct DecodedChunk {
     pub bytes: u64,
 }
 
+impl DecodedChunk {
+    /// Memory the chunk takes in a buffer: its Arrow batches, and its dead letters as the JSON
+    /// lines they become (the raw bytes in base64 at worst, the reason, the origin).
+    pub fn memory_bytes(&self) -> usize {
+        let batches: usize = self.batches.iter().map(|b| b.bytes).sum();
+        let dead: usize = self
+            .dead_letters
+            .iter()
+            .map(|d| d.raw.len().div_ceil(3) * 4 + d.reason.len() + DEAD_LETTER_OVERHEAD)
+            .sum();
+        batches + dead
+    }
+}
+
+/// A dead letter's line besides its raw bytes and reason: field names, source, shard, sequence
+/// number and times.
+const DEAD_LETTER_OVERHEAD: usize = 256;
+
 /// Decodes `records` of `shard` into the tables of `decoder`'s schema; a record that cannot be
 /// decoded or dated becomes a dead letter.
 pub fn decode_chunk(

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
@@ -38,9 +37,6 @@ pub enum ShardExit {
 pub struct ShardTask {
     pub flush: FlushContext,
     pub client: SharedClient,
-    /// The shared buffer budget, in KiB permits: readers wait when it is used up.
-    pub memory: Arc<Semaphore>,
-    pub memory_kib: u32,
     pub flush_interval: Duration,
     pub flush_bytes: usize,
     pub poll_interval: Duration,
@@ -138,18 +134,18 @@ impl ShardTask {
                         let labels = Metrics::source(source);
                         metrics.records_read.get_or_create(&labels).inc_by(chunk.stream_records);
                         metrics.bytes_read.get_or_create(&labels).inc_by(chunk.bytes);
-                        let bytes: usize = chunk.batches.iter().map(|b| b.bytes).sum();
-                        let kib = ((bytes / 1024) as u32 + 1).min(self.memory_kib);
-                        let permit = match self.memory.clone().try_acquire_many_owned(kib) {
-                            Ok(permit) => permit,
-                            Err(_) => {
+                        let bytes = chunk.memory_bytes();
+                        let budget = &self.flush.budget;
+                        let permit = match budget.try_reserve(bytes) {
+                            Some(permit) => permit,
+                            None => {
                                 // the budget is used up: free what this shard holds, then wait
                                 // for the others (each does the same, so none waits forever)
                                 debug!(%shard, held = buffer.bytes(), "buffer budget used up; flushing early");
                                 self.flush.flush(lease, std::mem::take(&mut buffer), false).await?;
                                 last_write = Instant::now();
                                 tokio::select! {
-                                    permit = self.memory.clone().acquire_many_owned(kib) => permit.expect("the budget is never closed"),
+                                    permit = budget.reserve(bytes) => permit,
                                     _ = cancel.cancelled() => {
                                         // these records are not in the buffer: the next owner re-reads them
                                         self.flush.release(lease).await?;
@@ -191,31 +187,23 @@ mod tests {
     use tributary_transform::Warehouse;
 
     use super::*;
+    use crate::stream::budget::Budget;
     use crate::stream::checkpoint::CheckpointStore;
     use crate::stream::lease::{Claim, Observer, try_claim};
     use crate::stream::memory::MemoryStream;
     use crate::stream::shard::ShardId;
 
-    #[tokio::test]
-    async fn a_large_backlog_over_many_partitions_stays_within_the_buffer_budget() {
-        let dir = tempfile::tempdir().unwrap();
-        let warehouse = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
-        let stream = Arc::new(MemoryStream::new(2_500));
-        stream.add_shard("shardId-0", &[]);
-        // 20,000 late and early events over 400 days: many small partitions at once
-        stream.put(
-            "shardId-0",
-            (0..20_000).map(|i| {
-                let ts = 1_735_689_600_000i64 + (i % 400) * 86_400_000;
-                format!(r#"{{"eventType":"PAGE_VIEW","userId":"u{i}","timestamp":{ts},"properties":{{"page":"/p/{i}"}}}}"#).into_bytes()
-            }),
-        );
-        stream.close("shardId-0");
+    /// A task reading `stream`'s shardId-0 under `budget`, with a flush size and interval far
+    /// larger than the budget, so that only the budget can cut flushes.
+    async fn budget_bound_task(
+        dir: &std::path::Path,
+        stream: Arc<MemoryStream>,
+        budget: Budget,
+    ) -> (ShardTask, Lease, CheckpointStore, Arc<Metrics>) {
+        let warehouse = Warehouse::open(dir.to_str().unwrap()).await.unwrap();
         let store = CheckpointStore::new(warehouse.clone(), "kinesis-memory");
         let shard = ShardId("shardId-0".into());
         let metrics = Arc::new(Metrics::new());
-        let budget_kib = 2048; // 2 MiB for every buffer together, far less than the backlog
-        let memory = Arc::new(Semaphore::new(budget_kib));
         let task = ShardTask {
             flush: FlushContext {
                 warehouse: warehouse.clone(),
@@ -228,10 +216,9 @@ mod tests {
                 shard: shard.clone(),
                 step_delay: Duration::ZERO,
                 decoder: crate::decode::SchemaDecoder::new(warehouse.schema()),
+                budget,
             },
-            client: stream.clone(),
-            memory: memory.clone(),
-            memory_kib: budget_kib as u32,
+            client: stream,
             flush_interval: Duration::from_secs(3600),
             flush_bytes: 64 << 20,
             poll_interval: Duration::from_millis(10),
@@ -249,18 +236,41 @@ mod tests {
         .unwrap() else {
             panic!("a new shard is free")
         };
-        let exit = task.run(*lease, CancellationToken::new()).await.unwrap();
+        (task, *lease, store, metrics)
+    }
+
+    fn flushes(text: &str) -> f64 {
+        text.lines()
+            .find(|l| l.starts_with("tributary_flush_duration_seconds_count"))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_large_backlog_over_many_partitions_stays_within_the_buffer_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let stream = Arc::new(MemoryStream::new(2_500));
+        stream.add_shard("shardId-0", &[]);
+        // 20,000 late and early events over 400 days: many small partitions at once
+        stream.put(
+            "shardId-0",
+            (0..20_000).map(|i| {
+                let ts = 1_735_689_600_000i64 + (i % 400) * 86_400_000;
+                format!(r#"{{"eventType":"PAGE_VIEW","userId":"u{i}","timestamp":{ts},"properties":{{"page":"/p/{i}"}}}}"#).into_bytes()
+            }),
+        );
+        stream.close("shardId-0");
+        // 2 MiB for every buffer together, far less than the backlog
+        let budget = Budget::new(2 << 20);
+        let (task, lease, store, metrics) =
+            budget_bound_task(dir.path(), stream, budget.clone()).await;
+        let exit = task.run(lease, CancellationToken::new()).await.unwrap();
         assert_eq!(exit, ShardExit::Finished);
         // the budget, not the (huge) flush size or the hour-long interval, cut the flushes
         let text = metrics.encode();
-        let flushes: f64 = text
-            .lines()
-            .find(|l| l.starts_with("tributary_flush_duration_seconds_count"))
-            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-            .unwrap();
         assert!(
-            flushes > 3.0,
-            "expected early flushes under a 2 MiB budget, got {flushes}\n{text}"
+            flushes(&text) > 3.0,
+            "expected early flushes under a 2 MiB budget\n{text}"
         );
         assert!(
             text.contains(
@@ -269,12 +279,56 @@ mod tests {
             "{text}"
         );
         assert_eq!(
-            memory.available_permits(),
-            budget_kib,
+            budget.available_kib(),
+            2048,
             "every reservation was given back"
         );
-        let state = store.load(&shard).await.unwrap().unwrap().state;
+        let state = store
+            .load(&ShardId("shardId-0".into()))
+            .await
+            .unwrap()
+            .unwrap()
+            .state;
         assert!(state.finished && state.pending.is_none());
+        assert_eq!(state.records_committed, 20_000);
+    }
+
+    #[tokio::test]
+    async fn dead_letters_count_against_the_buffer_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let stream = Arc::new(MemoryStream::new(2_500));
+        stream.add_shard("shardId-0", &[]);
+        // 20,000 payloads that are not JSON, 1 KiB each: only dead letters
+        stream.put(
+            "shardId-0",
+            (0..20_000).map(|i| format!("not json {i} {}", "x".repeat(1000)).into_bytes()),
+        );
+        stream.close("shardId-0");
+        let budget = Budget::new(2 << 20);
+        let (task, lease, store, metrics) =
+            budget_bound_task(dir.path(), stream, budget.clone()).await;
+        let exit = task.run(lease, CancellationToken::new()).await.unwrap();
+        assert_eq!(exit, ShardExit::Finished);
+        let text = metrics.encode();
+        assert!(
+            flushes(&text) > 3.0,
+            "dead letters held without limit: no early flush under a 2 MiB budget\n{text}"
+        );
+        assert!(
+            text.contains("tributary_dead_letters_total{source=\"kinesis-memory\"} 20000"),
+            "{text}"
+        );
+        assert_eq!(
+            budget.available_kib(),
+            2048,
+            "every reservation was given back"
+        );
+        let state = store
+            .load(&ShardId("shardId-0".into()))
+            .await
+            .unwrap()
+            .unwrap()
+            .state;
         assert_eq!(state.records_committed, 20_000);
     }
 }

@@ -12,7 +12,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
@@ -20,6 +19,7 @@ use tributary_table::aws::load_sdk_config;
 use tributary_table::committer::Committer;
 use tributary_table::{Warehouse, WarehouseError};
 
+use super::budget::Budget;
 use super::checkpoint::{CheckpointError, CheckpointStore};
 use super::client::{ClientError, SharedClient};
 use super::config::{ConfigError, SourceSpec, WorkerConfig};
@@ -129,10 +129,7 @@ pub async fn run(
         info!(source = %spec, slug = client.slug(), "source ready");
         clients.push(client);
     }
-    let memory_kib = u32::try_from(config.max_buffer_bytes / 1024)
-        .unwrap_or(u32::MAX)
-        .max(1);
-    let memory = Arc::new(Semaphore::new(memory_kib as usize));
+    let budget = Budget::new(config.max_buffer_bytes);
     let config = Arc::new(config);
     let mut sources = JoinSet::new();
     for client in clients {
@@ -143,8 +140,7 @@ pub async fn run(
             warehouse: warehouse.clone(),
             committer: committer.clone(),
             metrics: metrics.clone(),
-            memory: memory.clone(),
-            memory_kib,
+            budget: budget.clone(),
             decoder: decoder.clone(),
         };
         sources.spawn(source.run(shutdown.clone()));
@@ -174,8 +170,8 @@ struct SourceLoop {
     warehouse: Warehouse,
     committer: Committer,
     metrics: Arc<Metrics>,
-    memory: Arc<Semaphore>,
-    memory_kib: u32,
+    /// The buffer budget every shard of every source shares.
+    budget: Budget,
     /// The schema's decoder, compiled once for every shard.
     decoder: SchemaDecoder,
 }
@@ -410,10 +406,9 @@ impl SourceLoop {
                 shard,
                 step_delay: self.config.flush_step_delay,
                 decoder: self.decoder.clone(),
+                budget: self.budget.clone(),
             },
             client: self.client.clone(),
-            memory: self.memory.clone(),
-            memory_kib: self.memory_kib,
             flush_interval: self.config.flush_interval,
             flush_bytes: self.config.flush_bytes,
             poll_interval: self.config.poll_interval,
@@ -466,6 +461,31 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_flush_or_compaction_larger_than_one_put_is_refused() {
+        let dir = std::path::Path::new("/tmp/wh");
+        let err = WorkerConfig {
+            flush_bytes: 5 << 30,
+            max_buffer_bytes: 6 << 30,
+            ..test_config(dir)
+        }
+        .validate()
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("--flush-bytes (5368709120) is larger"),
+            "{err}"
+        );
+        let err = WorkerConfig {
+            compact_target_bytes: 5 << 30,
+            ..test_config(dir)
+        }
+        .validate()
+        .unwrap_err();
+        assert!(err.to_string().contains("--compact-target-bytes"), "{err}");
+        assert!(test_config(dir).validate().is_ok());
+    }
+
     #[tokio::test]
     async fn children_wait_for_their_parents_and_start_where_they_started() {
         let dir = tempfile::tempdir().unwrap();
@@ -488,8 +508,7 @@ mod tests {
             decoder: SchemaDecoder::new(warehouse.schema()),
             warehouse,
             metrics: Arc::new(Metrics::new()),
-            memory: Arc::new(Semaphore::new(8192)),
-            memory_kib: 8192,
+            budget: Budget::new(8 << 20),
         };
         let shutdown = CancellationToken::new();
         let running = tokio::spawn(source.run(shutdown.clone()));
@@ -565,8 +584,7 @@ mod tests {
             decoder: SchemaDecoder::new(warehouse.schema()),
             warehouse,
             metrics: metrics.clone(),
-            memory: Arc::new(Semaphore::new(8192)),
-            memory_kib: 8192,
+            budget: Budget::new(8 << 20),
         };
         let shutdown = CancellationToken::new();
         let running = tokio::spawn(source.run(shutdown.clone()));
@@ -641,8 +659,7 @@ mod tests {
             decoder: SchemaDecoder::new(warehouse.schema()),
             warehouse,
             metrics: metrics.clone(),
-            memory: Arc::new(Semaphore::new(8192)),
-            memory_kib: 8192,
+            budget: Budget::new(8 << 20),
         };
         let shutdown = CancellationToken::new();
         let running = tokio::spawn(source.run(shutdown.clone()));
