@@ -21,7 +21,7 @@
 //! copy: every new flush would be taken as already committed). Why this gives exactly-once is
 //! written out in `docs/stream-protocol.md`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -621,6 +621,7 @@ impl FlushContext {
                 None => return Err(incomplete(format!("the intent names {file}, of no table"))),
             }
         }
+        let named: BTreeSet<Table> = per_table.keys().copied().collect();
         let mut open = BTreeMap::new();
         for (table, files) in per_table {
             if !self.table_holds(table, intent.version).await {
@@ -731,11 +732,20 @@ impl FlushContext {
         // has its rows, whichever writer committed them. Files of the intent that this build
         // does not write stay unreferenced (vacuum removes them); deleting one could remove a
         // file that a late commit of the old owner made part of a table.
+        // A table the old intent did not name (this build decodes the range differently, for
+        // example after an upgrade) gets its rows too, unless it holds the flush already.
+        let mut write_to: BTreeSet<Table> = open.keys().copied().collect();
+        let built: BTreeSet<Table> = buffer.parts.keys().map(|(table, _)| *table).collect();
+        for table in built.difference(&named) {
+            if !self.table_holds(*table, intent.version).await {
+                write_to.insert(*table);
+            }
+        }
         let plan: Vec<PlannedFile> = buffer
             .plan(&self.file_prefix(), &Attempt::new())
             .into_iter()
             .filter(|f| match f.content {
-                FileContent::Parquet(table, _) => open.contains_key(&table),
+                FileContent::Parquet(table, _) => write_to.contains(&table),
                 FileContent::DeadLetters(_) => true,
             })
             .collect();
@@ -777,7 +787,6 @@ enum Payload {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
 
     use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
 
@@ -961,6 +970,40 @@ mod tests {
 
     async fn state(s: &Setup) -> ShardState {
         s.ctx.store.load(&s.ctx.shard).await.unwrap().unwrap().state
+    }
+
+    #[tokio::test]
+    async fn a_replay_writes_the_rows_of_a_table_the_old_intent_did_not_name() {
+        let s = setup(40).await;
+        let mut a = claim(&s, "a").await;
+        let buffer = read_into_buffer(&s, &a, 20).await;
+        // an older build took the whole range for dead letters: its intent names no table
+        let (intent, _) = record_intent(&s, &mut a, &buffer, 1).await;
+        drop(buffer);
+        let old = Intent {
+            files: vec![format!(
+                "{DEAD_LETTER_PREFIX}/events/{}-{}-{}.jsonl",
+                s.ctx.file_prefix(),
+                intent.first,
+                intent.last
+            )],
+            ..intent
+        };
+        s.ctx
+            .write_state(&mut a, |st| st.pending = Some(old.clone()))
+            .await
+            .unwrap();
+        // this build decodes the range into events: they are written and committed, not dropped
+        let mut b = claim(&s, "b").await;
+        s.ctx.complete_pending(&mut b, &s.client).await.unwrap();
+        let after = state(&s).await;
+        assert!(after.pending.is_none());
+        assert_eq!(after.records_committed, 20);
+        assert_eq!(
+            table_rows(&s.warehouse).await,
+            20,
+            "the events are committed"
+        );
     }
 
     #[tokio::test]

@@ -126,7 +126,14 @@ impl ShardReader {
                     self.resume = Position::AfterSequence(last.sequence.clone());
                 }
                 if let Some(before) = self.skip_before_ms {
-                    records.retain(|r| r.arrival_ms.is_none_or(|t| t >= before));
+                    // skip up to the first record at or after the start, then keep everything:
+                    // a replay from that record (which cannot know where this answer began)
+                    // re-reads exactly the same records
+                    let start = records
+                        .iter()
+                        .position(|r| r.arrival_ms.is_none_or(|t| t >= before))
+                        .unwrap_or(records.len());
+                    records.drain(..start);
                     if !records.is_empty() {
                         self.skip_before_ms = None;
                     }
@@ -195,12 +202,13 @@ pub(crate) mod tests {
     pub struct Scripted {
         pub answers: Mutex<VecDeque<Result<Fetched, ClientError>>>,
         pub positions: Mutex<Vec<Position>>,
+        pub kind: StreamKind,
     }
 
     #[async_trait]
     impl ShardClient for Scripted {
         fn kind(&self) -> StreamKind {
-            StreamKind::Kinesis
+            self.kind
         }
         fn slug(&self) -> &str {
             "kinesis-test"
@@ -252,6 +260,7 @@ pub(crate) mod tests {
         let client = Arc::new(Scripted {
             answers: Mutex::new(answers),
             positions: Mutex::new(vec![]),
+            kind: StreamKind::Kinesis,
         });
         let mut reader =
             ShardReader::new(client.clone(), ShardId("s".into()), Position::TrimHorizon);
@@ -278,5 +287,52 @@ pub(crate) mod tests {
                 Position::AfterSequence(SequenceNumber::from_u64(9))
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn a_dynamodb_start_time_skips_only_what_comes_before_the_first_record_after_it() {
+        let at = |seq: u64, ms: i64| RawRecord {
+            arrival_ms: Some(ms),
+            ..record(seq)
+        };
+        let answers = VecDeque::from(vec![
+            Ok(Fetched {
+                records: vec![
+                    at(1, 100),
+                    at(2, 900),
+                    at(3, 1_000),
+                    at(4, 950),
+                    at(5, 1_200),
+                ],
+                next_iterator: Some("n".into()),
+                millis_behind_latest: None,
+            }),
+            Ok(Fetched {
+                records: vec![at(6, 990)],
+                next_iterator: None,
+                millis_behind_latest: None,
+            }),
+        ]);
+        let client = Arc::new(Scripted {
+            answers: Mutex::new(answers),
+            positions: Mutex::new(vec![]),
+            kind: StreamKind::DynamodbStream,
+        });
+        let mut reader = ShardReader::new(
+            client,
+            ShardId("s".into()),
+            Position::AtTimestamp { millis: 1_000 },
+        );
+        let sequences = |read: Read| match read {
+            Read::Records { records, .. } => records
+                .iter()
+                .map(|r| r.sequence.as_str().to_string())
+                .collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        };
+        // 4 and 6 are older than the start by their approximate times, but come after 3: a
+        // replay from 3 reads them too, so the live read keeps them
+        assert_eq!(sequences(reader.read().await), ["3", "4", "5"]);
+        assert_eq!(sequences(reader.read().await), ["6"]);
     }
 }
