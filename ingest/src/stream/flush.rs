@@ -297,6 +297,22 @@ impl FlushContext {
         self.write_state(lease, |_| {}).await
     }
 
+    /// Waits for `wait` (memory, a recovery's turn), renewing the lease every third of its
+    /// duration meanwhile, so that a long wait does not hand the shard to another worker.
+    pub async fn renewing<T>(
+        &self,
+        lease: &mut Lease,
+        wait: impl std::future::Future<Output = T>,
+    ) -> Result<T, FlushError> {
+        let mut wait = std::pin::pin!(wait);
+        loop {
+            tokio::select! {
+                out = &mut wait => return Ok(out),
+                _ = tokio::time::sleep(self.lease_duration / 3) => self.renew(lease).await?,
+            }
+        }
+    }
+
     /// Gives the lease up (clean shutdown): another worker may take the shard at once.
     pub async fn release(&self, lease: &mut Lease) -> Result<(), FlushError> {
         self.write_state(lease, |s| s.owner = None).await
@@ -674,7 +690,7 @@ impl FlushContext {
         let shard_name: Arc<str> = Arc::from(self.shard.as_str());
         let mut retries = 0;
         // one recovery at a time, each reserving what it holds (a replay cannot flush early)
-        let _turn = self.budget.recovery_turn().await;
+        let _turn = self.renewing(lease, self.budget.recovery_turn()).await?;
         loop {
             match reader.read().await {
                 Read::Records { mut records, .. } => {
@@ -692,10 +708,10 @@ impl FlushContext {
                         source,
                     })?;
                     if let Some(decoded) = decoded {
+                        let bytes = decoded.chunk.memory_bytes();
                         let permit = self
-                            .budget
-                            .reserve_more(decoded.chunk.memory_bytes(), &buffer.permit)
-                            .await;
+                            .renewing(lease, self.budget.reserve_more(bytes, &buffer.permit))
+                            .await?;
                         buffer.add(decoded.chunk, &decoded.first, &decoded.last, permit);
                     }
                     if reached {
@@ -1018,7 +1034,12 @@ mod tests {
         let total = s.ctx.budget.total_kib() as usize;
         // other shards hold the whole budget
         let others = s.ctx.budget.reserve(usize::MAX).await;
-        let ctx = s.ctx.clone();
+        let claimed = state(&s).await;
+        let ctx = FlushContext {
+            // a lease shorter than the wait: the wait renews it
+            lease_duration: Duration::from_millis(90),
+            ..s.ctx.clone()
+        };
         let client = s.client.clone();
         let mut replay = tokio::spawn(async move {
             ctx.complete_pending(&mut b, &client).await.unwrap();
@@ -1030,7 +1051,12 @@ mod tests {
                 .is_err(),
             "the replay went on without a reservation"
         );
-        assert!(state(&s).await.pending.is_some());
+        let waiting = state(&s).await;
+        assert!(waiting.pending.is_some());
+        assert!(
+            waiting.updated_ms > claimed.updated_ms && waiting.lease_epoch == claimed.lease_epoch,
+            "the lease was renewed (not lost) while the replay waited"
+        );
         drop(others);
         tokio::time::timeout(Duration::from_secs(20), replay)
             .await

@@ -145,7 +145,7 @@ impl ShardTask {
                                 self.flush.flush(lease, std::mem::take(&mut buffer), false).await?;
                                 last_write = Instant::now();
                                 tokio::select! {
-                                    permit = budget.reserve(bytes) => permit,
+                                    permit = self.flush.renewing(lease, budget.reserve(bytes)) => permit?,
                                     _ = cancel.cancelled() => {
                                         // these records are not in the buffer: the next owner re-reads them
                                         self.flush.release(lease).await?;
