@@ -188,7 +188,7 @@ mod tests {
 
     use super::*;
     use crate::stream::budget::Budget;
-    use crate::stream::checkpoint::CheckpointStore;
+    use crate::stream::checkpoint::{CheckpointStore, ShardState};
     use crate::stream::lease::{Claim, Observer, try_claim};
     use crate::stream::memory::MemoryStream;
     use crate::stream::shard::ShardId;
@@ -246,9 +246,31 @@ mod tests {
             .unwrap()
     }
 
+    /// Reads all of `stream`'s closed shardId-0 under a 2 MiB budget, far less than its
+    /// backlog; checks the shard finished and every reservation was given back. Returns the
+    /// metrics text and the shard's state.
+    async fn read_under_a_small_budget(stream: Arc<MemoryStream>) -> (String, ShardState) {
+        let dir = tempfile::tempdir().unwrap();
+        let budget = Budget::new(2 << 20);
+        let (task, lease, store, metrics) =
+            budget_bound_task(dir.path(), stream, budget.clone()).await;
+        let exit = task.run(lease, CancellationToken::new()).await.unwrap();
+        assert_eq!(exit, ShardExit::Finished);
+        assert_eq!(
+            budget.available_kib(),
+            2048,
+            "every reservation was given back"
+        );
+        let state = store
+            .load(&ShardId("shardId-0".into()))
+            .await
+            .unwrap()
+            .unwrap();
+        (metrics.encode(), state.state)
+    }
+
     #[tokio::test]
     async fn a_large_backlog_over_many_partitions_stays_within_the_buffer_budget() {
-        let dir = tempfile::tempdir().unwrap();
         let stream = Arc::new(MemoryStream::new(2_500));
         stream.add_shard("shardId-0", &[]);
         // 20,000 late and early events over 400 days: many small partitions at once
@@ -260,14 +282,8 @@ mod tests {
             }),
         );
         stream.close("shardId-0");
-        // 2 MiB for every buffer together, far less than the backlog
-        let budget = Budget::new(2 << 20);
-        let (task, lease, store, metrics) =
-            budget_bound_task(dir.path(), stream, budget.clone()).await;
-        let exit = task.run(lease, CancellationToken::new()).await.unwrap();
-        assert_eq!(exit, ShardExit::Finished);
+        let (text, state) = read_under_a_small_budget(stream).await;
         // the budget, not the (huge) flush size or the hour-long interval, cut the flushes
-        let text = metrics.encode();
         assert!(
             flushes(&text) > 3.0,
             "expected early flushes under a 2 MiB budget\n{text}"
@@ -278,24 +294,12 @@ mod tests {
             ),
             "{text}"
         );
-        assert_eq!(
-            budget.available_kib(),
-            2048,
-            "every reservation was given back"
-        );
-        let state = store
-            .load(&ShardId("shardId-0".into()))
-            .await
-            .unwrap()
-            .unwrap()
-            .state;
         assert!(state.finished && state.pending.is_none());
         assert_eq!(state.records_committed, 20_000);
     }
 
     #[tokio::test]
     async fn dead_letters_count_against_the_buffer_budget() {
-        let dir = tempfile::tempdir().unwrap();
         let stream = Arc::new(MemoryStream::new(2_500));
         stream.add_shard("shardId-0", &[]);
         // 20,000 payloads that are not JSON, 1 KiB each: only dead letters
@@ -304,12 +308,7 @@ mod tests {
             (0..20_000).map(|i| format!("not json {i} {}", "x".repeat(1000)).into_bytes()),
         );
         stream.close("shardId-0");
-        let budget = Budget::new(2 << 20);
-        let (task, lease, store, metrics) =
-            budget_bound_task(dir.path(), stream, budget.clone()).await;
-        let exit = task.run(lease, CancellationToken::new()).await.unwrap();
-        assert_eq!(exit, ShardExit::Finished);
-        let text = metrics.encode();
+        let (text, state) = read_under_a_small_budget(stream).await;
         assert!(
             flushes(&text) > 3.0,
             "dead letters held without limit: no early flush under a 2 MiB budget\n{text}"
@@ -318,17 +317,6 @@ mod tests {
             text.contains("tributary_dead_letters_total{source=\"kinesis-memory\"} 20000"),
             "{text}"
         );
-        assert_eq!(
-            budget.available_kib(),
-            2048,
-            "every reservation was given back"
-        );
-        let state = store
-            .load(&ShardId("shardId-0".into()))
-            .await
-            .unwrap()
-            .unwrap()
-            .state;
         assert_eq!(state.records_committed, 20_000);
     }
 }

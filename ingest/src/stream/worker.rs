@@ -461,6 +461,29 @@ mod tests {
         }
     }
 
+    /// The source loop of `stream` over `warehouse`, starting new shards at `start`.
+    fn source_loop(
+        warehouse: Warehouse,
+        stream: Arc<MemoryStream>,
+        start: StartPosition,
+        metrics: Arc<Metrics>,
+    ) -> SourceLoop {
+        let dir = warehouse.url().to_file_path().unwrap();
+        SourceLoop {
+            client: stream,
+            store: CheckpointStore::new(warehouse.clone(), "kinesis-memory"),
+            config: Arc::new(WorkerConfig {
+                start,
+                ..test_config(&dir)
+            }),
+            committer: Committer::new(warehouse.clone()),
+            decoder: SchemaDecoder::new(warehouse.schema()),
+            warehouse,
+            metrics,
+            budget: Budget::new(8 << 20),
+        }
+    }
+
     #[test]
     fn a_flush_or_compaction_larger_than_one_put_is_refused() {
         let dir = std::path::Path::new("/tmp/wh");
@@ -498,18 +521,13 @@ mod tests {
         stream.add_shard("shardId-2", &["shardId-0"]);
         stream.put("shardId-1", (0..20).map(event));
         stream.put("shardId-2", (0..10).map(event));
-        let config = test_config(dir.path());
         let store = CheckpointStore::new(warehouse.clone(), "kinesis-memory");
-        let source = SourceLoop {
-            client: stream.clone(),
-            store: store.clone(),
-            config: Arc::new(config),
-            committer: Committer::new(warehouse.clone()),
-            decoder: SchemaDecoder::new(warehouse.schema()),
+        let source = source_loop(
             warehouse,
-            metrics: Arc::new(Metrics::new()),
-            budget: Budget::new(8 << 20),
-        };
+            stream.clone(),
+            StartPosition::Latest,
+            Arc::new(Metrics::new()),
+        );
         let shutdown = CancellationToken::new();
         let running = tokio::spawn(source.run(shutdown.clone()));
         let state = |id: &str| {
@@ -573,19 +591,12 @@ mod tests {
             .join("_tributary/streams/kinesis-memory/shardId-c.json");
         std::fs::write(&c, b"{ not json").unwrap();
         let metrics = Arc::new(Metrics::new());
-        let source = SourceLoop {
-            client: stream.clone(),
-            store: store.clone(),
-            config: Arc::new(WorkerConfig {
-                start: StartPosition::TrimHorizon,
-                ..test_config(dir.path())
-            }),
-            committer: Committer::new(warehouse.clone()),
-            decoder: SchemaDecoder::new(warehouse.schema()),
+        let source = source_loop(
             warehouse,
-            metrics: metrics.clone(),
-            budget: Budget::new(8 << 20),
-        };
+            stream.clone(),
+            StartPosition::TrimHorizon,
+            metrics.clone(),
+        );
         let shutdown = CancellationToken::new();
         let running = tokio::spawn(source.run(shutdown.clone()));
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -648,19 +659,12 @@ mod tests {
             .failing
             .store(true, std::sync::atomic::Ordering::Relaxed);
         let metrics = Arc::new(Metrics::new());
-        let source = SourceLoop {
-            client: stream.clone(),
-            store: CheckpointStore::new(warehouse.clone(), "kinesis-memory"),
-            config: Arc::new(WorkerConfig {
-                start: StartPosition::TrimHorizon,
-                ..test_config(dir.path())
-            }),
-            committer: Committer::new(warehouse.clone()),
-            decoder: SchemaDecoder::new(warehouse.schema()),
+        let source = source_loop(
             warehouse,
-            metrics: metrics.clone(),
-            budget: Budget::new(8 << 20),
-        };
+            stream.clone(),
+            StartPosition::TrimHorizon,
+            metrics.clone(),
+        );
         let shutdown = CancellationToken::new();
         let running = tokio::spawn(source.run(shutdown.clone()));
         let (discovery, stall) = (Duration::from_secs(60), Duration::from_millis(600));
