@@ -96,6 +96,24 @@ impl ClientError {
         }
     }
 
+    /// A throttled request (see [`ClientError::Throttled`]).
+    pub fn throttled(operation: &'static str, shard: &ShardId, message: String) -> Self {
+        ClientError::Throttled {
+            operation,
+            shard: shard.to_string(),
+            message,
+        }
+    }
+
+    /// A failed request worth retrying, with the service's message.
+    pub fn failed(operation: &'static str, shard: &ShardId, message: String) -> Self {
+        ClientError::Service {
+            operation,
+            resource: shard.to_string(),
+            message,
+        }
+    }
+
     /// A refused request (see [`ClientError::Refused`]).
     pub fn refused(operation: &'static str, shard: &ShardId, message: String) -> Self {
         ClientError::Refused {

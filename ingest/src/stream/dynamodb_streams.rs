@@ -308,11 +308,7 @@ fn iterator_error(
         GetShardIteratorError::ResourceNotFoundException(_) => {
             ClientError::refused(OPERATION, shard, message)
         }
-        _ => ClientError::Service {
-            operation: OPERATION,
-            resource: shard.to_string(),
-            message,
-        },
+        _ => ClientError::failed(OPERATION, shard, message),
     }
 }
 
@@ -323,11 +319,9 @@ fn records_error(shard: &ShardId, error: &GetRecordsError, message: String) -> C
         GetRecordsError::ExpiredIteratorException(_) => ClientError::ExpiredIterator {
             shard: shard.to_string(),
         },
-        GetRecordsError::LimitExceededException(_) => ClientError::Throttled {
-            operation: OPERATION,
-            shard: shard.to_string(),
-            message,
-        },
+        GetRecordsError::LimitExceededException(_) => {
+            ClientError::throttled(OPERATION, shard, message)
+        }
         GetRecordsError::TrimmedDataAccessException(_) => ClientError::Trimmed {
             shard: shard.to_string(),
             position: "the iterator".into(),
@@ -336,11 +330,7 @@ fn records_error(shard: &ShardId, error: &GetRecordsError, message: String) -> C
         GetRecordsError::ResourceNotFoundException(_) => {
             ClientError::refused(OPERATION, shard, message)
         }
-        _ => ClientError::Service {
-            operation: OPERATION,
-            resource: shard.to_string(),
-            message,
-        },
+        _ => ClientError::failed(OPERATION, shard, message),
     }
 }
 

@@ -161,22 +161,14 @@ fn iterator_error(shard: &ShardId, error: &GetShardIteratorError, message: Strin
     const OPERATION: &str = "GetShardIterator";
     match error {
         GetShardIteratorError::ProvisionedThroughputExceededException(_) => {
-            ClientError::Throttled {
-                operation: OPERATION,
-                shard: shard.to_string(),
-                message,
-            }
+            ClientError::throttled(OPERATION, shard, message)
         }
         // a sequence number of another shard or stream, or a stream or shard that is gone
         GetShardIteratorError::InvalidArgumentException(_)
         | GetShardIteratorError::ResourceNotFoundException(_) => {
             ClientError::refused(OPERATION, shard, message)
         }
-        _ => ClientError::Service {
-            operation: OPERATION,
-            resource: shard.to_string(),
-            message,
-        },
+        _ => ClientError::failed(OPERATION, shard, message),
     }
 }
 
@@ -188,20 +180,14 @@ fn records_error(shard: &ShardId, error: &GetRecordsError, message: String) -> C
             shard: shard.to_string(),
         },
         GetRecordsError::ProvisionedThroughputExceededException(_)
-        | GetRecordsError::KmsThrottlingException(_) => ClientError::Throttled {
-            operation: OPERATION,
-            shard: shard.to_string(),
-            message,
-        },
+        | GetRecordsError::KmsThrottlingException(_) => {
+            ClientError::throttled(OPERATION, shard, message)
+        }
         GetRecordsError::InvalidArgumentException(_)
         | GetRecordsError::ResourceNotFoundException(_) => {
             ClientError::refused(OPERATION, shard, message)
         }
-        _ => ClientError::Service {
-            operation: OPERATION,
-            resource: shard.to_string(),
-            message,
-        },
+        _ => ClientError::failed(OPERATION, shard, message),
     }
 }
 

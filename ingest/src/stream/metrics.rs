@@ -41,6 +41,16 @@ pub struct StoppedLabels {
     pub reason: String,
 }
 
+/// One source's shards folded into its gauges: the worst of each, and counts.
+#[derive(Default)]
+struct SourceFold {
+    behind_ms: i64,
+    checkpoint_age: f64,
+    owned: i64,
+    caught_up: i64,
+    progress_age: f64,
+}
+
 /// Why a shard was stopped: the `reason` label and the error's message.
 type Stopped = (&'static str, String);
 
@@ -378,29 +388,37 @@ impl Metrics {
     pub fn encode(&self) -> String {
         {
             let shards = self.shards.lock().unwrap();
-            let mut per_source: HashMap<&str, (i64, f64, i64, i64, f64)> = HashMap::new();
+            let mut per_source: HashMap<&str, SourceFold> = HashMap::new();
             for ((source, _), g) in shards.iter() {
-                let entry = per_source
-                    .entry(source.as_str())
-                    .or_insert((0, 0.0, 0, 0, 0.0));
-                entry.0 = entry.0.max(g.behind_ms);
-                entry.1 = entry.1.max(g.last_checkpoint.elapsed().as_secs_f64());
-                entry.2 += 1;
-                entry.3 += i64::from(g.caught_up);
-                entry.4 = entry.4.max(g.progress.elapsed().as_secs_f64());
+                let fold = per_source.entry(source.as_str()).or_default();
+                fold.behind_ms = fold.behind_ms.max(g.behind_ms);
+                fold.checkpoint_age = fold
+                    .checkpoint_age
+                    .max(g.last_checkpoint.elapsed().as_secs_f64());
+                fold.owned += 1;
+                fold.caught_up += i64::from(g.caught_up);
+                fold.progress_age = fold.progress_age.max(g.progress.elapsed().as_secs_f64());
             }
             self.millis_behind.clear();
             self.checkpoint_age.clear();
             self.shards_owned.clear();
             self.shards_caught_up.clear();
             self.progress_age.clear();
-            for (source, (behind, age, owned, caught_up, progress)) in per_source {
+            for (source, fold) in per_source {
                 let labels = Self::source(source);
-                self.millis_behind.get_or_create(&labels).set(behind);
-                self.checkpoint_age.get_or_create(&labels).set(age);
-                self.shards_owned.get_or_create(&labels).set(owned);
-                self.shards_caught_up.get_or_create(&labels).set(caught_up);
-                self.progress_age.get_or_create(&labels).set(progress);
+                self.millis_behind
+                    .get_or_create(&labels)
+                    .set(fold.behind_ms);
+                self.checkpoint_age
+                    .get_or_create(&labels)
+                    .set(fold.checkpoint_age);
+                self.shards_owned.get_or_create(&labels).set(fold.owned);
+                self.shards_caught_up
+                    .get_or_create(&labels)
+                    .set(fold.caught_up);
+                self.progress_age
+                    .get_or_create(&labels)
+                    .set(fold.progress_age);
             }
             self.shards_stopped.clear();
             let stopped = self.stopped.lock().unwrap();
