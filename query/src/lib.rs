@@ -12,7 +12,8 @@
 //! - [`named`]: the named analytics queries (`daily-orders`, `top-users`, `funnel`), one file
 //!   each, written in SQL that Athena runs unchanged.
 //! - [`trino`]: Trino (Athena) functions with Trino's semantics, one file each.
-//! - [`sql`]: runs SQL text (many statements, or a REPL); [`output`] prints results, with
+//! - [`sql`]: runs SQL text (many statements); [`repl`] is the SQL shell (line editing,
+//!   history, completion); [`output`] prints results, with
 //!   [`render`] printing values as Trino does.
 //!
 //! `query` reads what `transform` wrote; it never depends on `ingest`.
@@ -25,6 +26,7 @@ pub mod named;
 pub mod output;
 pub mod projection;
 pub mod render;
+pub mod repl;
 pub mod session;
 pub mod snapshot_scan;
 pub mod sql;

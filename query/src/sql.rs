@@ -1,14 +1,10 @@
-//! Running SQL text: one or many `;`-separated statements, and an interactive REPL.
-
-use std::io::Write;
+//! Running SQL text: one or many `;`-separated statements ([`crate::repl`] is the shell).
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::{DFParser, Statement};
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::output::{self, OutputFormat};
 use crate::session::QueryError;
 
 /// Parses `sql` (one or more `;`-separated statements) as Trino reads it: the
@@ -67,65 +63,4 @@ pub async fn run_statements(
         }
     }
     Ok(results)
-}
-
-/// Reads statements from standard input until EOF or `\q`, printing each result.
-/// `interactive` shows prompts (on a terminal).
-pub async fn repl(
-    ctx: &SessionContext,
-    format: OutputFormat,
-    interactive: bool,
-) -> Result<(), QueryError> {
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
-    let mut pending = String::new();
-    let prompt = |pending: &str| {
-        if interactive {
-            print!(
-                "{}",
-                if pending.is_empty() {
-                    "tributary> "
-                } else {
-                    "        -> "
-                }
-            );
-            let _ = std::io::stdout().flush();
-        }
-    };
-    prompt(&pending);
-    while let Some(line) = lines
-        .next_line()
-        .await
-        .map_err(|e| QueryError::Invalid(format!("reading input: {e}")))?
-    {
-        let trimmed = line.trim();
-        if pending.is_empty() && matches!(trimmed, "\\q" | "quit" | "exit") {
-            break;
-        }
-        pending.push_str(&line);
-        pending.push('\n');
-        if trimmed.ends_with(';') {
-            let mut out = std::io::stdout().lock();
-            match run_statements(ctx, &pending).await {
-                Ok(results) => {
-                    for batches in results {
-                        output::write(&batches, format, &mut out)
-                            .map_err(|e| QueryError::Invalid(e.to_string()))?;
-                    }
-                }
-                // an interactive mistake is reported, not fatal
-                Err(e) => eprintln!("error: {e}"),
-            }
-            pending.clear();
-        }
-        prompt(&pending);
-    }
-    if !pending.trim().is_empty() {
-        let results = run_statements(ctx, &pending).await?;
-        let mut out = std::io::stdout().lock();
-        for batches in results {
-            output::write(&batches, format, &mut out)
-                .map_err(|e| QueryError::Invalid(e.to_string()))?;
-        }
-    }
-    Ok(())
 }

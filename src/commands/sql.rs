@@ -1,4 +1,4 @@
-//! `tributary sql`: `-c SQL`, `-f FILE`, or a REPL on standard input.
+//! `tributary sql`: `-c SQL`, `-f FILE`, or the SQL shell on standard input.
 
 use std::io::IsTerminal;
 
@@ -44,7 +44,7 @@ pub async fn run(args: SqlArgs, schema: &'static Schema) -> anyhow::Result<()> {
                     args.database
                 );
             }
-            return Ok(tributary_query::sql::repl(&ctx, args.format, interactive).await?);
+            return Ok(tributary_query::repl::run(&ctx, args.format, interactive).await?);
         }
     };
     let results = tributary_query::sql::run_statements(&ctx, &sql).await?;

@@ -556,11 +556,14 @@ fn the_repl_runs_statements_from_standard_input() {
         .write_all(b"SELECT 40 + 2 AS answer;\nSELECT nope;\nSELECT COUNT(*) AS n\nFROM events;\n")
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         stdout, "answer\n42\nn\n0\n",
         "a mistake is reported and the session goes on"
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("error:"));
+    assert!(stderr.contains("nope"), "{stderr}");
+    // a script's mistake reaches its exit status
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("1 statement(s) failed"), "{stderr}");
 }
