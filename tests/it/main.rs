@@ -18,3 +18,4 @@ mod independent_reader;
 mod s3;
 mod schema;
 mod stream;
+mod stream_identity;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tributary_transform::SequenceNumber;
 
+use super::identity::StreamInfo;
 use super::shard::{Position, Shard, ShardId};
 
 /// The kind of stream a source reads: names the decoder and the `ingest_source` column.
@@ -158,6 +159,16 @@ pub trait ShardClient: Send + Sync + 'static {
     /// A stable name for checkpoints, file names and metrics (`kinesis-clicks`,
     /// `dynamodb-orders-2026-11-22T07:00:00.000`).
     fn slug(&self) -> &str;
+
+    /// Which stream this is (ARN and creation time) and how long it keeps records.
+    async fn describe(&self) -> Result<StreamInfo, ClientError>;
+
+    /// The retention the last [`ShardClient::describe`] reported, if the service reports one
+    /// and says nothing itself of a position past it (Kinesis; the worker describes its
+    /// stream every discovery round, so a changed retention is seen).
+    fn retention(&self) -> Option<std::time::Duration> {
+        None
+    }
 
     /// Every shard the service still lists (open and closed).
     async fn list_shards(&self) -> Result<Vec<Shard>, ClientError>;

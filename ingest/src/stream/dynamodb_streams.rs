@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 use tributary_transform::SequenceNumber;
 
 use super::client::{ClientError, Fetched, RawRecord, ShardClient, StreamKind, message, slug};
+use super::identity::{StreamIdentity, StreamInfo};
 use super::shard::{Position, Shard, ShardId};
 
 /// GetRecords returns at most this many records (the service's maximum).
@@ -81,6 +82,33 @@ impl ShardClient for DynamodbStream {
 
     fn slug(&self) -> &str {
         &self.slug
+    }
+
+    async fn describe(&self) -> Result<StreamInfo, ClientError> {
+        const OPERATION: &str = "DescribeStream";
+        let out = self
+            .client
+            .describe_stream()
+            .stream_arn(&self.arn)
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| ClientError::service(OPERATION, &self.arn, e))?;
+        let description = out.stream_description;
+        let created = description
+            .as_ref()
+            .and_then(|d| d.creation_request_date_time)
+            .and_then(|t| t.to_millis().ok());
+        Ok(StreamInfo {
+            identity: StreamIdentity {
+                arn: description
+                    .and_then(|d| d.stream_arn)
+                    .unwrap_or_else(|| self.arn.clone()),
+                created_ms: created.unwrap_or(0),
+            },
+            // 24 hours, fixed; the service reports a trimmed position itself
+            retention: None,
+        })
     }
 
     async fn list_shards(&self) -> Result<Vec<Shard>, ClientError> {

@@ -9,6 +9,7 @@ use aws_sdk_kinesis::types::ShardIteratorType;
 use tributary_transform::SequenceNumber;
 
 use super::client::{ClientError, Fetched, RawRecord, ShardClient, StreamKind, message, slug};
+use super::identity::{StreamIdentity, StreamInfo};
 use super::shard::{Position, Shard, ShardId};
 
 /// GetRecords returns at most this many records (the service's maximum).
@@ -21,6 +22,8 @@ pub struct KinesisStream {
     /// The stream name, or its ARN (`arn:aws:kinesis:...:stream/<name>`).
     stream: String,
     slug: String,
+    /// The retention in milliseconds, as last described (0: not yet).
+    retention_ms: std::sync::atomic::AtomicU64,
 }
 
 impl KinesisStream {
@@ -32,6 +35,7 @@ impl KinesisStream {
             client: Client::new(config),
             stream: stream.to_string(),
             slug: format!("kinesis-{}", slug(name)),
+            retention_ms: Default::default(),
         }
     }
 
@@ -48,6 +52,51 @@ impl ShardClient for KinesisStream {
 
     fn slug(&self) -> &str {
         &self.slug
+    }
+
+    async fn describe(&self) -> Result<StreamInfo, ClientError> {
+        const OPERATION: &str = "DescribeStreamSummary";
+        let request = self.client.describe_stream_summary();
+        let request = if self.is_arn() {
+            request.stream_arn(&self.stream)
+        } else {
+            request.stream_name(&self.stream)
+        };
+        let out = request
+            .send()
+            .await
+            .map_err(|e| ClientError::service(OPERATION, &self.stream, e))?;
+        let summary = out
+            .stream_description_summary
+            .ok_or_else(|| ClientError::Service {
+                operation: OPERATION,
+                resource: self.stream.clone(),
+                message: "no stream description in the answer".into(),
+            })?;
+        let retention = u64::try_from(summary.retention_period_hours)
+            .ok()
+            .filter(|hours| *hours > 0)
+            .map(|hours| std::time::Duration::from_secs(hours * 3600));
+        if let Some(retention) = retention {
+            self.retention_ms.store(
+                retention.as_millis() as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
+        Ok(StreamInfo {
+            identity: StreamIdentity {
+                arn: summary.stream_arn,
+                created_ms: summary.stream_creation_timestamp.to_millis().unwrap_or(0),
+            },
+            retention,
+        })
+    }
+
+    fn retention(&self) -> Option<std::time::Duration> {
+        match self.retention_ms.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => None,
+            ms => Some(std::time::Duration::from_millis(ms)),
+        }
     }
 
     async fn list_shards(&self) -> Result<Vec<Shard>, ClientError> {

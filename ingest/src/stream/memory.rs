@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use tributary_transform::SequenceNumber;
 
 use super::client::{ClientError, Fetched, RawRecord, ShardClient, StreamKind};
+use super::identity::{StreamIdentity, StreamInfo};
 use super::shard::{Position, Shard, ShardId};
 
 #[derive(Default)]
@@ -24,6 +25,8 @@ pub struct MemoryStream {
     pub page: usize,
     /// While set, every GetRecords fails as an unreachable service does.
     pub failing: std::sync::atomic::AtomicBool,
+    /// What DescribeStreamSummary answers; a test re-creates the stream by changing it.
+    pub info: Mutex<StreamInfo>,
 }
 
 impl MemoryStream {
@@ -32,6 +35,13 @@ impl MemoryStream {
             shards: Mutex::new(BTreeMap::new()),
             page,
             failing: Default::default(),
+            info: Mutex::new(StreamInfo {
+                identity: StreamIdentity {
+                    arn: "arn:aws:kinesis:memory:0:stream/memory".into(),
+                    created_ms: 1_000,
+                },
+                retention: Some(std::time::Duration::from_secs(24 * 3600)),
+            }),
         }
     }
 
@@ -86,6 +96,14 @@ impl ShardClient for MemoryStream {
 
     fn slug(&self) -> &str {
         "kinesis-memory"
+    }
+
+    async fn describe(&self) -> Result<StreamInfo, ClientError> {
+        Ok(self.info.lock().unwrap().clone())
+    }
+
+    fn retention(&self) -> Option<std::time::Duration> {
+        self.info.lock().unwrap().retention
     }
 
     async fn list_shards(&self) -> Result<Vec<Shard>, ClientError> {

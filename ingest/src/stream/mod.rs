@@ -7,6 +7,8 @@
 //! - [`worker`]: per source, lists shards, claims the ready ones ([`lease`]) in lineage order,
 //!   and runs one [`shard_task`] per shard until shutdown; [`membership`]: heartbeats, so that
 //!   workers split the shards evenly.
+//! - [`identity`]: which stream a source's checkpoints belong to (ARN and creation time); a
+//!   re-created stream gets a namespace of its own.
 //! - [`client`]: what a stream service offers ([`kinesis`], [`dynamodb_streams`] over the AWS
 //!   SDK); [`shard`]: shard ids, lineage and start positions.
 //! - [`budget`]: the memory all buffers and recoveries share (`--max-buffer-bytes`).
@@ -30,6 +32,7 @@ pub mod config;
 pub mod current_state;
 pub mod dynamodb_streams;
 pub mod flush;
+pub mod identity;
 pub mod kinesis;
 pub mod lease;
 pub mod membership;

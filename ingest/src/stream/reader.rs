@@ -1,5 +1,14 @@
 //! Reads one shard: keeps its iterator, backs off when throttled, takes a new iterator after
 //! the last record read when the old one expires, and says when a closed shard has ended.
+//!
+//! A position past the retention: DynamoDB Streams says so (`TrimmedDataAccessException`).
+//! Kinesis does not: an iterator after a trimmed record answers empty pages, each at least the
+//! retention behind the tip, for as long as one asks. So an empty page that far behind, at a
+//! sequence position, sends the reader to the trim horizon. There, the first record tells
+//! whether the position had really been trimmed: one at or before it means it had not (what
+//! was read already is dropped, nothing repeats); one after it means the records in between
+//! passed the retention unread, which is reported as [`ClientError::Trimmed`] before the records
+//! that follow.
 
 use std::time::Duration;
 
@@ -8,6 +17,7 @@ use tracing::{error, info, warn};
 
 use super::client::{ClientError, RawRecord, SharedClient};
 use super::shard::{Position, ShardId};
+use tributary_transform::SequenceNumber;
 
 /// Backoff after throttling or a failed call: doubles from the first to the last value, with
 /// jitter so that many shard readers do not retry in step.
@@ -69,6 +79,20 @@ pub struct ShardReader {
     skip_before_ms: Option<i64>,
     ended: bool,
     backoff: Backoff,
+    /// After a jump to the trim horizon: where the reader was.
+    jump: Option<Jump>,
+    /// Records to return after the gap reported before them.
+    held: Option<Read>,
+}
+
+/// A jump to the trim horizon from a position that looked trimmed.
+#[derive(Debug)]
+struct Jump {
+    /// The position's sequence number.
+    bound: SequenceNumber,
+    /// Whether the record at `bound` was read already (`AFTER_SEQUENCE_NUMBER`), or is wanted
+    /// (`AT_SEQUENCE_NUMBER`, a replay's first record).
+    read: bool,
 }
 
 impl ShardReader {
@@ -87,11 +111,36 @@ impl ShardReader {
             skip_before_ms,
             ended: false,
             backoff: Backoff::new(Duration::from_millis(200), Duration::from_secs(10)),
+            jump: None,
+            held: None,
+        }
+    }
+
+    /// Whether an empty answer `behind_ms` behind the tip says the position was trimmed.
+    fn looks_trimmed(&self, behind_ms: Option<i64>) -> Option<Jump> {
+        let retention = self.client.retention()?;
+        let behind = u128::try_from(behind_ms?).ok()?;
+        if self.jump.is_some() || behind < retention.as_millis() {
+            return None;
+        }
+        match &self.resume {
+            Position::AfterSequence(s) => Some(Jump {
+                bound: s.clone(),
+                read: true,
+            }),
+            Position::AtSequence(s) => Some(Jump {
+                bound: s.clone(),
+                read: false,
+            }),
+            _ => None,
         }
     }
 
     /// Reads the next records. Cancel-safe: the position moves only when records are returned.
     pub async fn read(&mut self) -> Read {
+        if let Some(held) = self.held.take() {
+            return held;
+        }
         if self.ended {
             return Read::End;
         }
@@ -122,8 +171,51 @@ impl ShardReader {
             Ok(fetched) => {
                 self.backoff.reset();
                 let mut records = fetched.records;
+                if records.is_empty()
+                    && fetched.next_iterator.is_some()
+                    && let Some(jump) = self.looks_trimmed(fetched.millis_behind_latest)
+                {
+                    warn!(shard = %self.shard, position = ?self.resume, behind_ms = ?fetched.millis_behind_latest,
+                        "an empty answer a whole retention behind the tip: the position looks trimmed; reading from the trim horizon");
+                    self.jump = Some(jump);
+                    self.resume = Position::TrimHorizon;
+                    self.iterator = None;
+                    return Read::Records {
+                        records,
+                        behind_ms: fetched.millis_behind_latest,
+                    };
+                }
+                if records.is_empty()
+                    && fetched.millis_behind_latest == Some(0)
+                    && let Some(jump) = self.jump.take()
+                {
+                    // the shard keeps no record at all: whatever came after the position, if
+                    // anything did, passed the retention; nothing tells whether it did
+                    warn!(shard = %self.shard, position = %jump.bound,
+                        "the position was trimmed and the shard keeps no records: any records after it passed the stream's retention");
+                }
                 if let Some(last) = records.last() {
                     self.resume = Position::AfterSequence(last.sequence.clone());
+                }
+                let mut gap = None;
+                if let Some(first) = records.first()
+                    && let Some(jump) = self.jump.take()
+                {
+                    if first.sequence > jump.bound {
+                        error!(shard = %self.shard, position = %jump.bound, first = %first.sequence,
+                            "records lost: the position passed the stream's retention before the records after it were read; continuing at the trim horizon");
+                        gap = Some(ClientError::Trimmed {
+                            shard: self.shard.to_string(),
+                            position: jump.bound.to_string(),
+                            message: format!(
+                                "Kinesis kept nothing from {} on; its trim horizon begins at {}",
+                                jump.bound, first.sequence
+                            ),
+                        });
+                    }
+                    records.retain(|r| {
+                        r.sequence > jump.bound || (!jump.read && r.sequence == jump.bound)
+                    });
                 }
                 if let Some(before) = self.skip_before_ms {
                     // skip up to the first record at or after the start, then keep everything:
@@ -146,9 +238,16 @@ impl ShardReader {
                         self.iterator = None;
                     }
                 }
-                Read::Records {
+                let read = Read::Records {
                     records,
                     behind_ms: fetched.millis_behind_latest,
+                };
+                match gap {
+                    Some(gap) => {
+                        self.held = Some(read);
+                        Read::Retry(gap)
+                    }
+                    None => read,
                 }
             }
             Err(ClientError::ExpiredIterator { .. }) => {
@@ -203,6 +302,7 @@ pub(crate) mod tests {
         pub answers: Mutex<VecDeque<Result<Fetched, ClientError>>>,
         pub positions: Mutex<Vec<Position>>,
         pub kind: StreamKind,
+        pub retention: Option<Duration>,
     }
 
     #[async_trait]
@@ -212,6 +312,12 @@ pub(crate) mod tests {
         }
         fn slug(&self) -> &str {
             "kinesis-test"
+        }
+        async fn describe(&self) -> Result<crate::stream::identity::StreamInfo, ClientError> {
+            unreachable!("the reader never describes its stream")
+        }
+        fn retention(&self) -> Option<Duration> {
+            self.retention
         }
         async fn list_shards(&self) -> Result<Vec<Shard>, ClientError> {
             Ok(vec![])
@@ -261,6 +367,7 @@ pub(crate) mod tests {
             answers: Mutex::new(answers),
             positions: Mutex::new(vec![]),
             kind: StreamKind::Kinesis,
+            retention: None,
         });
         let mut reader =
             ShardReader::new(client.clone(), ShardId("s".into()), Position::TrimHorizon);
@@ -287,6 +394,111 @@ pub(crate) mod tests {
                 Position::AfterSequence(SequenceNumber::from_u64(9))
             ]
         );
+    }
+
+    /// A Kinesis reader whose stream keeps records for `retention`, answering `answers`.
+    fn kinesis(answers: Vec<Result<Fetched, ClientError>>, retention: Duration) -> Arc<Scripted> {
+        Arc::new(Scripted {
+            answers: Mutex::new(answers.into()),
+            positions: Mutex::new(vec![]),
+            kind: StreamKind::Kinesis,
+            retention: Some(retention),
+        })
+    }
+
+    fn page(records: Vec<RawRecord>, behind_ms: i64) -> Result<Fetched, ClientError> {
+        Ok(Fetched {
+            records,
+            next_iterator: Some("n".into()),
+            millis_behind_latest: Some(behind_ms),
+        })
+    }
+
+    fn sequences(read: Read) -> Vec<u64> {
+        match read {
+            Read::Records { records, .. } => records
+                .iter()
+                .map(|r| r.sequence.as_str().parse().unwrap())
+                .collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_kinesis_position_that_looks_trimmed_but_is_not_repeats_nothing_and_loses_nothing() {
+        let day = Duration::from_secs(24 * 3600);
+        let day_ms = day.as_millis() as i64;
+        let client = kinesis(
+            vec![
+                // a long empty stretch, each page a whole retention behind
+                page(vec![], day_ms),
+                // the trim horizon still holds the position: 10 and before were read already
+                page(vec![record(8), record(10), record(11)], 5_000),
+                page(vec![record(12)], 0),
+            ],
+            day,
+        );
+        let position = Position::AfterSequence(SequenceNumber::from_u64(10));
+        let mut reader = ShardReader::new(client.clone(), ShardId("s".into()), position.clone());
+        assert!(sequences(reader.read().await).is_empty());
+        assert_eq!(sequences(reader.read().await), [11]);
+        assert_eq!(sequences(reader.read().await), [12]);
+        assert_eq!(
+            *client.positions.lock().unwrap(),
+            [position, Position::TrimHorizon]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_kinesis_position_past_the_retention_is_a_gap_reported_before_the_records_after_it() {
+        let day = Duration::from_secs(24 * 3600);
+        let day_ms = day.as_millis() as i64;
+        let client = kinesis(
+            vec![
+                page(vec![], day_ms + 1),
+                // the horizon begins after the position: 11..=19 are gone
+                page(vec![record(20), record(21)], 1_000),
+                page(vec![record(22)], 0),
+            ],
+            day,
+        );
+        let mut reader = ShardReader::new(
+            client.clone(),
+            ShardId("s".into()),
+            Position::AfterSequence(SequenceNumber::from_u64(10)),
+        );
+        assert!(sequences(reader.read().await).is_empty());
+        match reader.read().await {
+            Read::Retry(ClientError::Trimmed { position, .. }) => assert_eq!(position, "10"),
+            other => panic!("expected the gap first: {other:?}"),
+        }
+        assert_eq!(sequences(reader.read().await), [20, 21]);
+        assert_eq!(sequences(reader.read().await), [22]);
+        // a replay's first record (AT_SEQUENCE_NUMBER) past the retention is a gap too
+        let client = kinesis(vec![page(vec![], day_ms), page(vec![record(20)], 0)], day);
+        let mut reader = ShardReader::new(
+            client,
+            ShardId("s".into()),
+            Position::AtSequence(SequenceNumber::from_u64(15)),
+        );
+        assert!(sequences(reader.read().await).is_empty());
+        assert!(matches!(
+            reader.read().await,
+            Read::Retry(ClientError::Trimmed { .. })
+        ));
+        // an empty page behind by less than the retention is only an empty page
+        let client = kinesis(
+            vec![page(vec![], day_ms - 1), page(vec![record(11)], 0)],
+            day,
+        );
+        let mut reader = ShardReader::new(
+            client.clone(),
+            ShardId("s".into()),
+            Position::AfterSequence(SequenceNumber::from_u64(10)),
+        );
+        assert!(sequences(reader.read().await).is_empty());
+        assert_eq!(sequences(reader.read().await), [11]);
+        assert_eq!(client.positions.lock().unwrap().len(), 1, "no jump");
     }
 
     #[tokio::test]
@@ -317,6 +529,7 @@ pub(crate) mod tests {
             answers: Mutex::new(answers),
             positions: Mutex::new(vec![]),
             kind: StreamKind::DynamodbStream,
+            retention: None,
         });
         let mut reader = ShardReader::new(
             client,

@@ -25,6 +25,7 @@ use super::client::{ClientError, SharedClient};
 use super::config::{ConfigError, SourceSpec, WorkerConfig};
 use super::dynamodb_streams::{DynamodbStream, ResolveError, latest_stream_arn};
 use super::flush::{FlushContext, FlushError};
+use super::identity::{IdentityError, StreamIdentity, StreamInfo};
 use super::kinesis::KinesisStream;
 use super::lease::{Claim, Observer, try_claim};
 use super::membership::{Membership, fair_share};
@@ -48,6 +49,23 @@ pub enum WorkerError {
     Resolve(#[from] ResolveError),
     #[error("the source {0} is given twice")]
     DuplicateSource(String),
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    #[error("source {source_name}: cannot describe the stream: {error}")]
+    Describe {
+        source_name: String,
+        error: ClientError,
+    },
+    #[error(
+        "source {source_name}: the stream changed under the worker (it was {was}, it is now \
+         {now}): what was read is committed; start the worker again to read the new stream \
+         in a namespace of its own"
+    )]
+    StreamChanged {
+        source_name: String,
+        was: Box<StreamIdentity>,
+        now: Box<StreamIdentity>,
+    },
     #[error("source {source_name}: {error}")]
     Shard {
         source_name: String,
@@ -126,16 +144,30 @@ pub async fn run(
         if !slugs.insert(client.slug().to_string()) {
             return Err(WorkerError::DuplicateSource(spec.to_string()));
         }
-        info!(source = %spec, slug = client.slug(), "source ready");
-        clients.push(client);
+        let info = describe_at_start(&client).await?;
+        let namespace = super::identity::resolve(&warehouse, client.slug(), &info.identity).await?;
+        if namespace != client.slug() {
+            warn!(
+                source = %spec,
+                stream = %info.identity,
+                namespace,
+                old = client.slug(),
+                "the checkpoints under the source's name belong to another stream (re-created, \
+                 or of another account or region): this one starts fresh in its own namespace"
+            );
+        }
+        info!(source = %spec, slug = namespace, stream = %info.identity, "source ready");
+        clients.push((client, namespace, info.identity));
     }
     let budget = Budget::new(config.max_buffer_bytes);
     let config = Arc::new(config);
     let mut sources = JoinSet::new();
-    for client in clients {
+    for (client, slug, identity) in clients {
         let source = SourceLoop {
-            store: CheckpointStore::new(warehouse.clone(), client.slug()),
+            store: CheckpointStore::new(warehouse.clone(), &slug),
             client,
+            slug,
+            identity,
             config: config.clone(),
             warehouse: warehouse.clone(),
             committer: committer.clone(),
@@ -165,6 +197,11 @@ pub async fn run(
 
 struct SourceLoop {
     client: SharedClient,
+    /// The namespace of this source's state, file names and `txn` ids: the client's slug, or
+    /// a re-created stream's own ([`super::identity`]).
+    slug: String,
+    /// The stream the namespace belongs to; a different one found later ends the worker.
+    identity: StreamIdentity,
     store: CheckpointStore,
     config: Arc<WorkerConfig>,
     warehouse: Warehouse,
@@ -193,7 +230,7 @@ struct Known {
 
 impl SourceLoop {
     async fn run(self, shutdown: CancellationToken) -> Result<(), WorkerError> {
-        let slug = self.client.slug().to_string();
+        let slug = self.slug.clone();
         let membership = Membership::new(
             self.warehouse.clone(),
             &slug,
@@ -216,6 +253,11 @@ impl SourceLoop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tick.tick() => {
+                    if let Err(changed) = self.same_stream().await {
+                        error!(source = %slug, error = %changed, "the stream changed; flushing and stopping");
+                        fatal = Some(changed);
+                        break;
+                    }
                     if let Err(e) = self.discover(&mut known, &mut tasks, &shutdown).await {
                         self.metrics.error(&slug, "discovery");
                         warn!(source = %slug, error = %e, "shard discovery failed; trying again next round");
@@ -257,6 +299,24 @@ impl SourceLoop {
             warn!(source = %slug, error = %e, "could not remove this worker's heartbeat; others take over after a lease duration");
         }
         fatal.map_or(Ok(()), Err)
+    }
+
+    /// Whether the stream is still the one this source's namespace belongs to. A describe that
+    /// fails says nothing: the round goes on, and the next one asks again.
+    async fn same_stream(&self) -> Result<(), WorkerError> {
+        match self.client.describe().await {
+            Ok(info) if info.identity != self.identity => Err(WorkerError::StreamChanged {
+                source_name: self.slug.clone(),
+                was: Box::new(self.identity.clone()),
+                now: Box::new(info.identity),
+            }),
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.metrics.error(&self.slug, e.kind());
+                warn!(source = %self.slug, error = %e, "could not describe the stream; trying again next round");
+                Ok(())
+            }
+        }
     }
 
     /// One round: list shards, claim the ready ones, start their tasks.
@@ -306,7 +366,7 @@ impl SourceLoop {
             .iter()
             .filter(|s| !known.finished.contains(&s.id) && parents_finished(s, &known.finished))
             .count();
-        self.metrics.shards_readable(self.client.slug(), readable);
+        self.metrics.shards_readable(&self.slug, readable);
         let workers = known.membership.heartbeat().await?;
         let share = fair_share(readable, workers);
         if known.running.len() > share {
@@ -386,7 +446,7 @@ impl SourceLoop {
         reason: &'static str,
         error: &dyn std::error::Error,
     ) {
-        let slug = self.client.slug();
+        let slug = &self.slug;
         error!(source = %slug, %shard, reason, %error, "shard stopped; the other shards go on (restart the worker once it is mended)");
         self.metrics
             .shard_failed(slug, &shard, reason, error.to_string());
@@ -402,7 +462,7 @@ impl SourceLoop {
                 codec: self.config.codec,
                 lease_duration: self.config.lease_duration,
                 metrics: self.metrics.clone(),
-                source: self.client.slug().to_string(),
+                source: self.slug.clone(),
                 shard,
                 step_delay: self.config.flush_step_delay,
                 decoder: self.decoder.clone(),
@@ -412,6 +472,31 @@ impl SourceLoop {
             flush_interval: self.config.flush_interval,
             flush_bytes: self.config.flush_bytes,
             poll_interval: self.config.poll_interval,
+        }
+    }
+}
+
+/// What the stream is, asked at start: a few tries over throttling or a slow network, then the
+/// worker stops with the service's answer (a stream that does not exist, missing permissions).
+async fn describe_at_start(client: &SharedClient) -> Result<StreamInfo, WorkerError> {
+    const TRIES: u32 = 5;
+    let mut pause = std::time::Duration::from_millis(500);
+    let mut attempt = 1;
+    loop {
+        match client.describe().await {
+            Ok(info) => return Ok(info),
+            Err(error) if attempt >= TRIES => {
+                return Err(WorkerError::Describe {
+                    source_name: client.slug().to_string(),
+                    error,
+                });
+            }
+            Err(error) => {
+                warn!(source = client.slug(), %error, attempt, "describing the stream failed; trying again");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            }
         }
     }
 }
@@ -469,8 +554,11 @@ mod tests {
         metrics: Arc<Metrics>,
     ) -> SourceLoop {
         let dir = warehouse.url().to_file_path().unwrap();
+        let identity = stream.info.lock().unwrap().identity.clone();
         SourceLoop {
             client: stream,
+            slug: "kinesis-memory".into(),
+            identity,
             store: CheckpointStore::new(warehouse.clone(), "kinesis-memory"),
             config: Arc::new(WorkerConfig {
                 start,
@@ -646,6 +734,57 @@ mod tests {
             .unwrap();
         assert_eq!(a.state.records_committed, 0);
         assert_eq!(std::fs::read(&c).unwrap(), b"{ not json");
+    }
+
+    #[tokio::test]
+    async fn a_stream_recreated_under_a_running_worker_stops_it_with_what_was_read_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let warehouse = Warehouse::open(dir.path().to_str().unwrap()).await.unwrap();
+        let stream = Arc::new(MemoryStream::new(100));
+        stream.add_shard("shardId-0", &[]);
+        stream.put("shardId-0", (0..40).map(event));
+        let metrics = Arc::new(Metrics::new());
+        let mut source = source_loop(
+            warehouse.clone(),
+            stream.clone(),
+            StartPosition::TrimHorizon,
+            metrics.clone(),
+        );
+        // records stay in the buffer until the worker stops
+        source.config = Arc::new(WorkerConfig {
+            flush_interval: Duration::from_secs(600),
+            start: StartPosition::TrimHorizon,
+            ..test_config(dir.path())
+        });
+        let running = tokio::spawn(source.run(CancellationToken::new()));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !metrics
+            .encode()
+            .contains("tributary_records_read_total{source=\"kinesis-memory\"} 40")
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{}",
+                metrics.encode()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stream.info.lock().unwrap().identity.created_ms = 2_000;
+        let ended = tokio::time::timeout(Duration::from_secs(20), running)
+            .await
+            .expect("the worker stops when its stream changes")
+            .unwrap();
+        let err = ended.unwrap_err();
+        assert!(matches!(err, WorkerError::StreamChanged { .. }), "{err}");
+        assert!(err.to_string().contains("start the worker again"), "{err}");
+        let store = CheckpointStore::new(warehouse, "kinesis-memory");
+        let state = store
+            .load(&ShardId("shardId-0".into()))
+            .await
+            .unwrap()
+            .unwrap()
+            .state;
+        assert_eq!(state.records_committed, 40, "what was read is committed");
     }
 
     #[tokio::test]
