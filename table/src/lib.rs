@@ -7,7 +7,8 @@
 //!   partitions; [`sequence`]: stream sequence numbers, ordered numerically.
 //! - [`warehouse`]: the local directory or S3 prefix everything lives in; [`aws`] builds the
 //!   AWS configuration (region, credentials chain, endpoint) in one place; [`store_probe`]:
-//!   a writer's check at start that the store enforces conditional writes.
+//!   a writer's check at start that the store enforces conditional writes; [`faults`]: a store
+//!   with faults on demand (outages, stalls, ignored conditions), for tests.
 //! - [`delta`]: the tables as Delta Lake tables: creation, atomic commits of data files with
 //!   `txn` actions (idempotent per writer and flush), and the versions those hold;
 //!   [`committer`]: group commit, many writers' flushes to one table in one Delta commit; [`stats`]:
@@ -25,6 +26,7 @@ pub mod catalog;
 pub mod committer;
 pub mod compaction;
 pub mod delta;
+pub mod faults;
 pub mod files;
 pub mod layout;
 pub mod maintenance;

@@ -124,95 +124,12 @@ impl Warehouse {
 
 #[cfg(test)]
 mod tests {
-    use std::fmt;
-    use std::ops::Range;
     use std::sync::Arc;
 
-    use futures::stream::BoxStream;
     use object_store::memory::InMemory;
-    use object_store::{
-        CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-        PutMultipartOptions, PutResult,
-    };
 
     use super::*;
-
-    /// A store that takes conditional writes as plain overwrites, as an S3 clone that ignores
-    /// `If-None-Match` does; with `creates_enforced`, only `If-Match` is ignored.
-    #[derive(Debug)]
-    struct IgnoresConditions {
-        inner: InMemory,
-        creates_enforced: bool,
-    }
-
-    impl fmt::Display for IgnoresConditions {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "IgnoresConditions")
-        }
-    }
-
-    #[async_trait::async_trait]
-    impl ObjectStore for IgnoresConditions {
-        async fn put_opts(
-            &self,
-            location: &Path,
-            payload: PutPayload,
-            opts: PutOptions,
-        ) -> object_store::Result<PutResult> {
-            let opts = match opts.mode {
-                PutMode::Create if self.creates_enforced => opts,
-                _ => PutOptions::default(),
-            };
-            self.inner.put_opts(location, payload, opts).await
-        }
-        async fn put_multipart_opts(
-            &self,
-            location: &Path,
-            opts: PutMultipartOptions,
-        ) -> object_store::Result<Box<dyn MultipartUpload>> {
-            self.inner.put_multipart_opts(location, opts).await
-        }
-        async fn get_opts(
-            &self,
-            location: &Path,
-            options: GetOptions,
-        ) -> object_store::Result<GetResult> {
-            self.inner.get_opts(location, options).await
-        }
-        async fn get_ranges(
-            &self,
-            location: &Path,
-            ranges: &[Range<u64>],
-        ) -> object_store::Result<Vec<Bytes>> {
-            self.inner.get_ranges(location, ranges).await
-        }
-        fn delete_stream(
-            &self,
-            locations: BoxStream<'static, object_store::Result<Path>>,
-        ) -> BoxStream<'static, object_store::Result<Path>> {
-            self.inner.delete_stream(locations)
-        }
-        fn list(
-            &self,
-            prefix: Option<&Path>,
-        ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-            self.inner.list(prefix)
-        }
-        async fn list_with_delimiter(
-            &self,
-            prefix: Option<&Path>,
-        ) -> object_store::Result<ListResult> {
-            self.inner.list_with_delimiter(prefix).await
-        }
-        async fn copy_opts(
-            &self,
-            from: &Path,
-            to: &Path,
-            options: CopyOptions,
-        ) -> object_store::Result<()> {
-            self.inner.copy_opts(from, to, options).await
-        }
-    }
+    use crate::faults::{FaultyStore, PutFault};
 
     #[tokio::test]
     async fn a_local_warehouse_enforces_its_conditional_writes() {
@@ -225,17 +142,20 @@ mod tests {
 
     #[tokio::test]
     async fn a_store_that_ignores_conditions_is_refused_by_name() {
-        for (creates_enforced, what) in [(false, "second create"), (true, "stale version")] {
-            let store = IgnoresConditions {
-                inner: InMemory::new(),
-                creates_enforced,
-            };
+        // a store that takes conditional writes as plain overwrites, as an S3 clone that
+        // ignores the headers does; or one that ignores only If-Match
+        for (fault, what) in [
+            (PutFault::IgnoreConditions, "second create"),
+            (PutFault::IgnoreIfMatch, "stale version"),
+        ] {
+            let store = FaultyStore::new(Arc::new(InMemory::new()));
+            store.set_put(fault);
             let wh = Warehouse::with_store(Arc::new(store), "s3://clone/wh/");
             let err = wh.verify_conditional_writes().await.unwrap_err();
             let text = err.to_string();
             assert!(
                 matches!(err, ProbeError::NotEnforced { .. })
-                    && text.contains("IgnoresConditions")
+                    && text.contains("FaultyStore(InMemory)")
                     && text.contains("s3://clone/wh/")
                     && text.contains(what),
                 "{text}"

@@ -201,6 +201,16 @@ impl Warehouse {
         }
     }
 
+    /// The same warehouse over another store made from its own: a wrapper such as
+    /// [`crate::faults::FaultyStore`] (tests of storage outages) that keeps the root and URL.
+    pub fn map_store(
+        mut self,
+        f: impl FnOnce(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore>,
+    ) -> Self {
+        self.store = f(self.store);
+        self
+    }
+
     /// The same warehouse, holding the tables of `schema`.
     pub fn with_schema(mut self, schema: &'static Schema) -> Self {
         self.schema = schema;

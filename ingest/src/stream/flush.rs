@@ -18,8 +18,10 @@
 //! intent for the same range with files of its own attempt, re-reads exactly `first..=last`,
 //! and writes and commits them. Before any of this it checks that no table holds a flush of
 //! the shard beyond its checkpoint's (the checkpoints were reset or restored from an older
-//! copy: every new flush would be taken as already committed). Why this gives exactly-once is
-//! written out in `docs/stream-protocol.md`.
+//! copy: every new flush would be taken as already committed). Every step between two
+//! checkpoint writes keeps the lease alive ([`FlushContext::renewing`]), so a slow one (a storage
+//! outage, a long replay) is not taken over half-way. Why this gives exactly-once is written out
+//! in `docs/stream-protocol.md`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -30,6 +32,7 @@ use datafusion::arrow::array::RecordBatch;
 use futures::StreamExt;
 use object_store::ObjectStoreExt;
 use tokio::sync::OwnedSemaphorePermit;
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 use tributary_table::committer::Committer;
 use tributary_table::layout::DEAD_LETTER_PREFIX;
@@ -171,6 +174,10 @@ enum FileContent {
 pub enum FlushError {
     #[error(transparent)]
     LeaseLost(CheckpointError),
+    /// Shutdown dropped a wait or a step of a recovery, between two checkpoint writes: the
+    /// lease is intact, and the caller gives it up as usual.
+    #[error("shard {shard}: stopped for shutdown")]
+    Cancelled { shard: ShardId },
     #[error("checkpoint of shard {shard}: {source}")]
     Checkpoint {
         shard: ShardId,
@@ -216,6 +223,7 @@ impl FlushError {
     pub fn reason(&self) -> &'static str {
         match self {
             FlushError::LeaseLost(_) => "lease_lost",
+            FlushError::Cancelled { .. } => "cancelled",
             FlushError::Checkpoint {
                 source: CheckpointError::Corrupt { .. },
                 ..
@@ -297,18 +305,58 @@ impl FlushContext {
         self.write_state(lease, |_| {}).await
     }
 
-    /// Waits for `wait` (memory, a recovery's turn), renewing the lease every third of its
-    /// duration meanwhile, so that a long wait does not hand the shard to another worker.
+    /// Runs `work`, a step that does not write the checkpoint (file writes and their retries,
+    /// commits, a recovery's table checks and re-read, waits for memory or a recovery's turn),
+    /// keeping the lease meanwhile: a slow step (a 128 MiB replay at 2 MB/s, a storage outage)
+    /// must not hand the shard to another worker half-way. The lease is renewed a third of a
+    /// lease after its last write began ([`Lease::written`]), which leaves two thirds for that
+    /// renewal to land (and be retried) before another worker may take the shard. A renewal
+    /// that finds the lease lost ends the work with [`FlushError::LeaseLost`]: fencing is
+    /// unchanged.
     pub async fn renewing<T>(
         &self,
         lease: &mut Lease,
-        wait: impl std::future::Future<Output = T>,
+        work: impl Future<Output = T>,
     ) -> Result<T, FlushError> {
-        let mut wait = std::pin::pin!(wait);
+        self.renewing_unless(lease, work, None).await
+    }
+
+    /// [`Self::renewing`], ending with [`FlushError::Cancelled`] once `cancel` fires. Shutdown
+    /// drops the work, never a renewal in flight: a renewal dropped after its write reached the
+    /// store leaves `lease.version` behind the stored one, and the release that follows would
+    /// conflict as if another worker held the shard (and that worker would wait out a lease).
+    pub async fn renewing_unless<T>(
+        &self,
+        lease: &mut Lease,
+        work: impl Future<Output = T>,
+        cancel: Option<&CancellationToken>,
+    ) -> Result<T, FlushError> {
+        let mut work = std::pin::pin!(work);
+        let mut shutdown = std::pin::pin!(async {
+            match cancel {
+                Some(cancel) => cancel.cancelled().await,
+                None => std::future::pending().await,
+            }
+        });
         loop {
+            let due = tokio::time::Instant::from_std(lease.written + self.lease_duration / 3);
             tokio::select! {
-                out = &mut wait => return Ok(out),
-                _ = tokio::time::sleep(self.lease_duration / 3) => self.renew(lease).await?,
+                biased;
+                out = &mut work => return Ok(out),
+                () = &mut shutdown => {
+                    return Err(FlushError::Cancelled { shard: self.shard.clone() });
+                }
+                () = tokio::time::sleep_until(due) => {}
+            }
+            // the work goes on during the renewal, but this step ends only after it
+            let mut renewal = std::pin::pin!(self.renew(lease));
+            tokio::select! {
+                biased;
+                renewed = &mut renewal => renewed?,
+                out = &mut work => {
+                    renewal.await?;
+                    return Ok(out);
+                }
             }
         }
     }
@@ -348,12 +396,16 @@ impl FlushContext {
         // 2. the files, invisible to readers until a commit adds them
         let rows = buffer.rows.clone();
         let dead_letters = buffer.dead_letters;
-        let written = self.write_files(plan, buffer).await;
+        // (the step delays stay outside renewal: they stand for a frozen process, whose lease
+        // another worker must be able to take)
+        let written = self.renewing(lease, self.write_files(plan, buffer)).await?;
         debug!(shard = %self.shard, first = %intent.first, last = %intent.last, "flush files written");
         tokio::time::sleep(self.step_delay).await;
         // 3. one commit per table, each under this flush's txn; a crash from here on is
         // completed table by table by the next owner
-        let held = self.commit_tables(intent.version, &written).await;
+        let held = self
+            .renewing(lease, self.commit_tables(intent.version, &written))
+            .await?;
         let ahead = held.into_iter().find(|(_, h)| *h > intent.version as i64);
         if let Some((table, held)) = ahead {
             // only a holder of this shard's checkpoint commits its flushes, and this one has
@@ -466,25 +518,30 @@ impl FlushContext {
     /// beyond what its checkpoint has committed (plus the pending one): the checkpoints were
     /// reset or restored from an older copy otherwise, and every new flush would be dropped
     /// as already committed.
-    async fn check_no_table_ahead(&self, lease: &Lease) -> Result<(), FlushError> {
-        let state = &lease.state;
-        let allowed = state
-            .flushes
-            .max(state.pending.as_ref().map_or(0, |p| p.version));
+    async fn check_no_table_ahead(
+        &self,
+        lease: &mut Lease,
+        cancel: Option<&CancellationToken>,
+    ) -> Result<(), FlushError> {
+        let flushes = lease.state.flushes;
+        let allowed = flushes.max(lease.state.pending.as_ref().map_or(0, |p| p.version));
         let app_id = self.app_id();
-        for table in self.warehouse.schema().handles() {
-            let held = self
-                .until_ok(
-                    &format!("reading the log of {}", table.name()),
-                    None,
-                    || self.committer.held(table, &app_id),
-                )
-                .await;
-            if let Some(held) = held.filter(|h| *h > allowed as i64) {
-                return Err(self.ahead(table, held, state.flushes));
+        let check = async {
+            for table in self.warehouse.schema().handles() {
+                let held = self
+                    .until_ok(
+                        &format!("reading the log of {}", table.name()),
+                        None,
+                        || self.committer.held(table, &app_id),
+                    )
+                    .await;
+                if let Some(held) = held.filter(|h| *h > allowed as i64) {
+                    return Err(self.ahead(table, held, flushes));
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        };
+        self.renewing_unless(lease, check, cancel).await?
     }
 
     /// Writes every planned file, retrying each until it is durable.
@@ -597,23 +654,27 @@ impl FlushContext {
 
     /// What an owner does first with a shard it has claimed: [checks that no table is ahead of
     /// its checkpoint](Self::check_no_table_ahead), then [completes the pending
-    /// flush](Self::complete_pending), if any.
+    /// flush](Self::complete_pending), if any. Shutdown (`cancel`) ends it between two
+    /// checkpoint writes, never inside one: the intent stays, for whoever claims the shard.
     pub async fn take_over(
         &self,
         lease: &mut Lease,
         client: &SharedClient,
+        cancel: Option<&CancellationToken>,
     ) -> Result<(), FlushError> {
-        self.check_no_table_ahead(lease).await?;
-        self.complete_pending(lease, client).await
+        self.check_no_table_ahead(lease, cancel).await?;
+        self.complete_pending(lease, client, cancel).await
     }
 
     /// Completes a pending flush found in the checkpoint, table by table: a table that holds
     /// the flush's `txn` is done; the others get the intent's files committed if every one of
-    /// them exists, or else exactly the range re-read and written again, then committed.
+    /// them exists, or else exactly the range re-read and written again, then committed. Every
+    /// step between its checkpoint writes renews the lease and ends at `cancel`.
     pub async fn complete_pending(
         &self,
         lease: &mut Lease,
         client: &SharedClient,
+        cancel: Option<&CancellationToken>,
     ) -> Result<(), FlushError> {
         let Some(intent) = lease.state.pending.clone() else {
             return Ok(());
@@ -638,41 +699,54 @@ impl FlushContext {
             }
         }
         let named: BTreeSet<Table> = per_table.keys().copied().collect();
-        let mut open = BTreeMap::new();
-        for (table, files) in per_table {
-            if !self.table_holds(table, intent.version).await {
-                open.insert(table, files);
+        let open = async {
+            let mut open = BTreeMap::new();
+            for (table, files) in per_table {
+                if !self.table_holds(table, intent.version).await {
+                    open.insert(table, files);
+                }
             }
-        }
-        let mut missing = 0;
-        for file in open.values().flatten().chain(&dead_letter_files) {
-            if !self.exists(file).await {
-                missing += 1;
+            open
+        };
+        let open = self.renewing_unless(lease, open, cancel).await?;
+        let missing = async {
+            let mut missing = 0;
+            for file in open.values().flatten().chain(&dead_letter_files) {
+                if !self.exists(file).await {
+                    missing += 1;
+                }
             }
-        }
+            missing
+        };
+        let missing = self.renewing_unless(lease, missing, cancel).await?;
         if missing == 0 {
             if open.is_empty() {
                 info!(shard = %self.shard, first = %intent.first, last = %intent.last, "pending flush is in every table already; checkpointing it");
             } else {
                 info!(shard = %self.shard, first = %intent.first, last = %intent.last, tables = open.len(), "pending flush was fully written; committing it");
-                let mut written = Vec::new();
-                for (table, files) in &open {
-                    for file in files {
-                        let in_table = &file[table.name().len() + 1..];
-                        let data = self
-                            .until_ok(&format!("reading back {file}"), None, || {
-                                delta::describe_file(&self.warehouse, *table, in_table)
-                            })
-                            .await;
-                        written.push(WrittenFile {
-                            path: file.to_string(),
-                            rows: data.rows,
-                            bytes: data.bytes,
-                            data: Some((*table, data)),
-                        });
+                let read_back = async {
+                    let mut written = Vec::new();
+                    for (table, files) in &open {
+                        for file in files {
+                            let in_table = &file[table.name().len() + 1..];
+                            let data = self
+                                .until_ok(&format!("reading back {file}"), None, || {
+                                    delta::describe_file(&self.warehouse, *table, in_table)
+                                })
+                                .await;
+                            written.push(WrittenFile {
+                                path: file.to_string(),
+                                rows: data.rows,
+                                bytes: data.bytes,
+                                data: Some((*table, data)),
+                            });
+                        }
                     }
-                }
-                self.commit_tables(intent.version, &written).await;
+                    written
+                };
+                let written = self.renewing_unless(lease, read_back, cancel).await?;
+                self.renewing_unless(lease, self.commit_tables(intent.version, &written), cancel)
+                    .await?;
             }
             self.write_state(lease, |s| s.commit(&intent, false))
                 .await?;
@@ -690,28 +764,31 @@ impl FlushContext {
         let shard_name: Arc<str> = Arc::from(self.shard.as_str());
         let mut retries = 0;
         // one recovery at a time, each reserving what it holds (a replay cannot flush early)
-        let _turn = self.renewing(lease, self.budget.recovery_turn()).await?;
+        let _turn = self
+            .renewing_unless(lease, self.budget.recovery_turn(), cancel)
+            .await?;
         loop {
-            match reader.read().await {
+            match self.renewing_unless(lease, reader.read(), cancel).await? {
                 Read::Records { mut records, .. } => {
                     let reached = records.last().is_some_and(|r| &r.sequence >= last);
                     records.retain(|r| &r.sequence <= last);
-                    let decoded = decode_off_thread(
+                    let decode = decode_off_thread(
                         self.decoder.clone(),
                         client.kind(),
                         shard_name.clone(),
                         records,
-                    )
-                    .await
-                    .map_err(|source| FlushError::Build {
-                        shard: self.shard.clone(),
-                        source,
-                    })?;
+                    );
+                    let decoded =
+                        self.renewing_unless(lease, decode, cancel)
+                            .await?
+                            .map_err(|source| FlushError::Build {
+                                shard: self.shard.clone(),
+                                source,
+                            })?;
                     if let Some(decoded) = decoded {
                         let bytes = decoded.chunk.memory_bytes();
-                        let permit = self
-                            .renewing(lease, self.budget.reserve_more(bytes, &buffer.permit))
-                            .await?;
+                        let reserve = self.budget.reserve_more(bytes, &buffer.permit);
+                        let permit = self.renewing_unless(lease, reserve, cancel).await?;
                         buffer.add(decoded.chunk, &decoded.first, &decoded.last, permit);
                     }
                     if reached {
@@ -752,11 +829,16 @@ impl FlushContext {
         // example after an upgrade) gets its rows too, unless it holds the flush already.
         let mut write_to: BTreeSet<Table> = open.keys().copied().collect();
         let built: BTreeSet<Table> = buffer.parts.keys().map(|(table, _)| *table).collect();
-        for table in built.difference(&named) {
-            if !self.table_holds(*table, intent.version).await {
-                write_to.insert(*table);
+        let unnamed_open = async {
+            let mut open = Vec::new();
+            for table in built.difference(&named) {
+                if !self.table_holds(*table, intent.version).await {
+                    open.push(*table);
+                }
             }
-        }
+            open
+        };
+        write_to.extend(self.renewing_unless(lease, unnamed_open, cancel).await?);
         let plan: Vec<PlannedFile> = buffer
             .plan(&self.file_prefix(), &Attempt::new())
             .into_iter()
@@ -773,8 +855,11 @@ impl FlushContext {
         };
         self.write_state(lease, |s| s.pending = Some(intent.clone()))
             .await?;
-        let written = self.write_files(plan, buffer).await;
-        self.commit_tables(intent.version, &written).await;
+        let written = self
+            .renewing_unless(lease, self.write_files(plan, buffer), cancel)
+            .await?;
+        self.renewing_unless(lease, self.commit_tables(intent.version, &written), cancel)
+            .await?;
         self.write_state(lease, |s| s.commit(&intent, false))
             .await?;
         self.metrics.shard_checkpointed(&self.source, &self.shard);
@@ -812,6 +897,7 @@ mod tests {
     use crate::stream::memory::MemoryStream;
     use crate::stream::records::decode_chunk;
     use crate::stream::shard::StartPosition;
+    use tributary_table::faults::{FaultyStore, PutFault};
 
     fn event(i: usize) -> Vec<u8> {
         // two days, so a flush writes two files
@@ -988,6 +1074,148 @@ mod tests {
         s.ctx.store.load(&s.ctx.shard).await.unwrap().unwrap().state
     }
 
+    /// A context like `s`'s, with a lease of `lease_duration` and the events table's objects
+    /// behind a [`FaultyStore`] (the checkpoints of a local warehouse are files beside it: the
+    /// lease stays reachable, as it must for a renewal to keep it).
+    fn with_faulty_table(s: &Setup, lease_duration: Duration) -> (FlushContext, Arc<FaultyStore>) {
+        let faults = Arc::new(FaultyStore::new(s.warehouse.store().clone()));
+        let warehouse = s
+            .warehouse
+            .clone()
+            .map_store(|_| -> Arc<dyn object_store::ObjectStore> { faults.clone() });
+        faults.only_under([warehouse.path("events")]);
+        let ctx = FlushContext {
+            store: CheckpointStore::new(warehouse.clone(), "kinesis-memory"),
+            committer: Committer::new(warehouse.clone()),
+            warehouse,
+            lease_duration,
+            ..s.ctx.clone()
+        };
+        (ctx, faults)
+    }
+
+    /// Another worker trying to take the shard until `stop`, as its discovery rounds would
+    /// (ten tries a lease): whether it ever took it.
+    fn claimant(ctx: &FlushContext, stop: CancellationToken) -> tokio::task::JoinHandle<bool> {
+        let (store, shard, lease_duration) =
+            (ctx.store.clone(), ctx.shard.clone(), ctx.lease_duration);
+        tokio::spawn(async move {
+            let mut observer = Observer::default();
+            while !stop.is_cancelled() {
+                let current = store.load(&shard).await.unwrap();
+                let claim = try_claim(
+                    &store,
+                    &mut observer,
+                    &shard,
+                    current,
+                    StartPosition::TrimHorizon,
+                    "thief",
+                    lease_duration,
+                )
+                .await;
+                match claim {
+                    Ok(Claim::Claimed(_)) => return true,
+                    // a renewal between its read and its write
+                    Ok(_) | Err(CheckpointError::Conflict { .. }) => {}
+                    Err(e) => panic!("{e}"),
+                }
+                tokio::time::sleep(lease_duration / 10).await;
+            }
+            false
+        })
+    }
+
+    #[tokio::test]
+    async fn a_flush_held_up_by_a_storage_outage_keeps_its_lease() {
+        let s = setup(40).await;
+        let lease_duration = Duration::from_millis(300);
+        let (ctx, faults) = with_faulty_table(&s, lease_duration);
+        let mut a = claim(&s, "a").await;
+        let buffer = read_into_buffer(&s, &a, 30).await;
+        let claimed = state(&s).await;
+        // the table's objects are unreachable for five leases: every file write and commit
+        // fails and is retried meanwhile, while another worker watches the lease
+        faults.outage_until(Instant::now() + lease_duration * 5);
+        let stop = CancellationToken::new();
+        let thief = claimant(&ctx, stop.clone());
+        let flushed =
+            tokio::time::timeout(Duration::from_secs(60), ctx.flush(&mut a, buffer, false))
+                .await
+                .expect("the flush ends once the store is back");
+        stop.cancel();
+        let stolen = thief.await.unwrap();
+        assert!(faults.hits() > 0, "the outage held the flush up");
+        assert!(!stolen, "another worker took the lease during the outage");
+        flushed.unwrap();
+        let after = state(&s).await;
+        assert_eq!(
+            (
+                after.owner.as_deref(),
+                after.lease_epoch,
+                after.flushes,
+                after.pending.is_none(),
+                after.records_committed
+            ),
+            (Some("a"), claimed.lease_epoch, 1, true, 30)
+        );
+        assert_eq!(table_rows(&s.warehouse).await, 30);
+    }
+
+    #[tokio::test]
+    async fn a_replay_held_up_by_a_storage_outage_keeps_its_lease() {
+        let s = setup(40).await;
+        let mut a = claim(&s, "a").await;
+        let buffer = read_into_buffer(&s, &a, 30).await;
+        // a dies after recording the intent: nothing of it is written, so b must re-read it
+        record_intent(&s, &mut a, &buffer, 1).await;
+        drop(buffer);
+        let lease_duration = Duration::from_millis(300);
+        let (ctx, faults) = with_faulty_table(&s, lease_duration);
+        let mut b = claim(&s, "b").await;
+        let claimed = state(&s).await;
+        // the stream fails for three leases (the re-read retries), the table's objects refuse
+        // writes for twelve (the rewrite retries); its table checks read through
+        let started = Instant::now();
+        s.stream
+            .failing
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let stream = s.stream.clone();
+        let mend = tokio::spawn(async move {
+            tokio::time::sleep_until((started + lease_duration * 3).into()).await;
+            stream
+                .failing
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+        });
+        faults.set_put(PutFault::Fail);
+        faults.end_at(started + lease_duration * 12);
+        let stop = CancellationToken::new();
+        let thief = claimant(&ctx, stop.clone());
+        let replayed = tokio::time::timeout(
+            Duration::from_secs(60),
+            ctx.take_over(&mut b, &s.client, None),
+        )
+        .await
+        .expect("the replay ends once the stream and the store are back");
+        stop.cancel();
+        let stolen = thief.await.unwrap();
+        mend.await.unwrap();
+        assert!(faults.hits() > 0, "the outage held the rewrite up");
+        assert!(!stolen, "another worker took the lease during the replay");
+        replayed.unwrap();
+        let after = state(&s).await;
+        assert_eq!(
+            (
+                after.owner.as_deref(),
+                after.lease_epoch,
+                after.flushes,
+                after.pending.is_none(),
+                after.records_committed
+            ),
+            (Some("b"), claimed.lease_epoch, 1, true, 30)
+        );
+        assert_eq!(table_rows(&s.warehouse).await, 30);
+    }
+
     #[tokio::test]
     async fn a_replay_writes_the_rows_of_a_table_the_old_intent_did_not_name() {
         let s = setup(40).await;
@@ -1011,7 +1239,10 @@ mod tests {
             .unwrap();
         // this build decodes the range into events: they are written and committed, not dropped
         let mut b = claim(&s, "b").await;
-        s.ctx.complete_pending(&mut b, &s.client).await.unwrap();
+        s.ctx
+            .complete_pending(&mut b, &s.client, None)
+            .await
+            .unwrap();
         let after = state(&s).await;
         assert!(after.pending.is_none());
         assert_eq!(after.records_committed, 20);
@@ -1042,7 +1273,7 @@ mod tests {
         };
         let client = s.client.clone();
         let mut replay = tokio::spawn(async move {
-            ctx.complete_pending(&mut b, &client).await.unwrap();
+            ctx.complete_pending(&mut b, &client, None).await.unwrap();
         });
         // a negative can only be shown over a window: the replay has all it needs but memory
         assert!(
@@ -1104,7 +1335,10 @@ mod tests {
 
         // b takes over, completes the intent by re-reading exactly its range, and is caught up
         let mut b = claim(&s, "b").await;
-        s.ctx.complete_pending(&mut b, &s.client).await.unwrap();
+        s.ctx
+            .complete_pending(&mut b, &s.client, None)
+            .await
+            .unwrap();
         let after = state(&s).await;
         assert_eq!(
             (
@@ -1165,7 +1399,7 @@ mod tests {
         s2.stream.close("shardId-0"); // a replay would fail here instead of hanging
         let mut b = claim(&s, "b").await;
         let empty: SharedClient = s2.stream.clone();
-        s.ctx.complete_pending(&mut b, &empty).await.unwrap();
+        s.ctx.complete_pending(&mut b, &empty, None).await.unwrap();
         assert_eq!(
             state(&s).await.checkpoint.as_ref().map(|s| s.as_str()),
             Some("111")
@@ -1200,7 +1434,10 @@ mod tests {
         let closed = setup(0).await;
         closed.stream.close("shardId-0");
         let unreadable: SharedClient = closed.stream.clone();
-        s.ctx.complete_pending(&mut b, &unreadable).await.unwrap();
+        s.ctx
+            .complete_pending(&mut b, &unreadable, None)
+            .await
+            .unwrap();
         let after = state(&s).await;
         assert_eq!(
             (
@@ -1229,7 +1466,7 @@ mod tests {
         let (_, plan) = record_intent(&s, &mut a, &buffer, 1).await;
         // b takes over and replays the range (zstd)
         let mut b = claim(&s, "b").await;
-        s.ctx.take_over(&mut b, &s.client).await.unwrap();
+        s.ctx.take_over(&mut b, &s.client, None).await.unwrap();
         assert_eq!(state(&s).await.flushes, 1);
         // a wakes up and writes its files late, with another codec, then commits them
         let snappy = FlushContext {
@@ -1282,7 +1519,7 @@ mod tests {
         // the next owner starts from a fresh checkpoint: it finds the table ahead of it
         let mut b = claim(&s, "b").await;
         assert_eq!(b.state.flushes, 0);
-        let err = s.ctx.take_over(&mut b, &s.client).await.unwrap_err();
+        let err = s.ctx.take_over(&mut b, &s.client, None).await.unwrap_err();
         assert!(
             matches!(
                 err,

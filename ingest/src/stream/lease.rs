@@ -14,11 +14,16 @@ use tracing::info;
 use super::checkpoint::{CheckpointError, CheckpointStore, ShardState, Version, Versioned};
 use super::shard::{ShardId, StartPosition};
 
-/// A lease this worker holds: the state as last written, and its version.
+/// A lease this worker holds: the state as last written, its version, and when it was written.
 #[derive(Debug, Clone)]
 pub struct Lease {
     pub state: ShardState,
     pub version: Version,
+    /// When the write of `version` began, by this worker's monotonic clock: other workers
+    /// start counting the lease's duration only once they see that version, which is later, so
+    /// a renewal due a fraction of a lease after this instant is early enough
+    /// ([`super::flush::FlushContext::renewing`]).
+    pub written: Instant,
 }
 
 /// What a claim attempt found.
@@ -52,8 +57,10 @@ impl Lease {
         if next.owner.is_some() {
             next.lease_until_ms = next.updated_ms + lease_duration.as_millis() as i64;
         }
+        let started = Instant::now();
         self.version = store.swap(&next, Some(&self.version)).await?;
         self.state = next;
+        self.written = started;
         Ok(())
     }
 }
@@ -127,9 +134,14 @@ pub async fn try_claim(
     state.lease_epoch += 1;
     state.updated_ms = now_ms();
     state.lease_until_ms = state.updated_ms + lease_duration.as_millis() as i64;
+    let written = Instant::now();
     let version = store.swap(&state, expected.as_ref()).await?;
     observer.forget(shard);
-    Ok(Claim::Claimed(Box::new(Lease { state, version })))
+    Ok(Claim::Claimed(Box::new(Lease {
+        state,
+        version,
+        written,
+    })))
 }
 
 #[cfg(test)]

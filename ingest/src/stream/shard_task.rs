@@ -52,7 +52,16 @@ impl ShardTask {
         let source = self.flush.source.clone();
         let shard = self.flush.shard.clone();
         metrics.shard_started(&source, &shard);
-        let result = self.read_shard(&mut lease, &cancel).await;
+        let result = match self.read_shard(&mut lease, &cancel).await {
+            // shutdown dropped a wait or a recovery's step, never a checkpoint write: the lease
+            // is as last written, and giving it up lets another worker take the shard at once
+            // (a pending intent stays for it to complete)
+            Err(FlushError::Cancelled { .. }) => self.flush.release(&mut lease).await.map(|()| {
+                info!(%shard, "released for shutdown");
+                ShardExit::Released
+            }),
+            other => other,
+        };
         metrics.shard_stopped(&source, &shard);
         match result {
             Err(FlushError::LeaseLost(_)) => {
@@ -71,14 +80,9 @@ impl ShardTask {
         let shard = &self.flush.shard;
         let source = &self.flush.source;
         let metrics = &self.flush.metrics;
-        tokio::select! {
-            result = self.flush.take_over(lease, &self.client) => result?,
-            _ = cancel.cancelled() => {
-                // the intent stays in the checkpoint: whoever claims the shard completes it
-                self.flush.release(lease).await?;
-                return Ok(ShardExit::Released);
-            }
-        }
+        self.flush
+            .take_over(lease, &self.client, Some(cancel))
+            .await?;
         let position = match (lease.state.checkpoint.clone(), lease.state.start) {
             (Some(seq), _) => Position::AfterSequence(seq),
             (None, StartPosition::TrimHorizon) => Position::TrimHorizon,
@@ -91,12 +95,14 @@ impl ShardTask {
         let kind = self.client.kind();
         let mut buffer = FlushBuffer::default();
         let mut next_read = Instant::now();
+        // every write of the checkpoint renews the lease (`Lease::written`); this renews it
+        // when none came for a third of its duration
         let renew_every = self.flush.lease_duration / 3;
-        let mut last_write = Instant::now();
         loop {
             let flush_due = buffer
                 .since()
                 .map(|t| Instant::from_std(t) + self.flush_interval);
+            let renew_due = Instant::from_std(lease.written) + renew_every;
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => {
@@ -107,12 +113,8 @@ impl ShardTask {
                 }
                 _ = sleep_until(flush_due.unwrap_or_else(Instant::now)), if flush_due.is_some() => {
                     self.flush.flush(lease, std::mem::take(&mut buffer), false).await?;
-                    last_write = Instant::now();
                 }
-                _ = sleep_until(last_write + renew_every) => {
-                    self.flush.renew(lease).await?;
-                    last_write = Instant::now();
-                }
+                _ = sleep_until(renew_due) => self.flush.renew(lease).await?,
                 read = async { sleep_until(next_read).await; reader.read().await } => match read {
                     Read::Records { records, behind_ms } => {
                         let caught_up = records.is_empty() && behind_ms.unwrap_or(0) == 0;
@@ -143,21 +145,15 @@ impl ShardTask {
                                 // for the others (each does the same, so none waits forever)
                                 debug!(%shard, held = buffer.bytes(), "buffer budget used up; flushing early");
                                 self.flush.flush(lease, std::mem::take(&mut buffer), false).await?;
-                                last_write = Instant::now();
-                                tokio::select! {
-                                    permit = self.flush.renewing(lease, budget.reserve(bytes)) => permit?,
-                                    _ = cancel.cancelled() => {
-                                        // these records are not in the buffer: the next owner re-reads them
-                                        self.flush.release(lease).await?;
-                                        return Ok(ShardExit::Released);
-                                    }
-                                }
+                                // shutdown ends the wait (not a renewal in flight), and the
+                                // lease is released: these records are not in the buffer, the
+                                // next owner reads them again
+                                self.flush.renewing_unless(lease, budget.reserve(bytes), Some(cancel)).await?
                             }
                         };
                         buffer.add(chunk, &first, &last, Some(permit));
                         if buffer.bytes() >= self.flush_bytes {
                             self.flush.flush(lease, std::mem::take(&mut buffer), false).await?;
-                            last_write = Instant::now();
                         }
                     }
                     Read::End => {
@@ -188,7 +184,7 @@ mod tests {
 
     use super::*;
     use crate::stream::budget::Budget;
-    use crate::stream::checkpoint::{CheckpointStore, ShardState};
+    use crate::stream::checkpoint::{CheckpointStore, Intent, ShardState};
     use crate::stream::lease::{Claim, Observer, try_claim};
     use crate::stream::memory::MemoryStream;
     use crate::stream::shard::ShardId;
@@ -318,5 +314,131 @@ mod tests {
             "{text}"
         );
         assert_eq!(state.records_committed, 20_000);
+    }
+
+    /// Waits until a write waits for the lock `file` of a local checkpoint: Linux lists such
+    /// waiters in /proc/locks (`-> FLOCK ...`).
+    #[cfg(target_os = "linux")]
+    async fn until_a_write_waits_for(file: &std::path::Path, _lease: Duration, deadline: Instant) {
+        use std::os::unix::fs::MetadataExt;
+        let inode = format!(":{} ", std::fs::metadata(file).unwrap().ino());
+        loop {
+            let locks = std::fs::read_to_string("/proc/locks").unwrap();
+            if locks
+                .lines()
+                .any(|l| l.contains("->") && l.contains(&inode))
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no write waited for the lock:\n{locks}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Elsewhere: half a lease, by when the next renewal (due a third of a lease after the
+    /// last write) has started.
+    #[cfg(not(target_os = "linux"))]
+    async fn until_a_write_waits_for(_file: &std::path::Path, lease: Duration, _deadline: Instant) {
+        tokio::time::sleep(lease / 2).await;
+    }
+
+    #[tokio::test]
+    async fn shutdown_while_a_replay_waits_drops_the_wait_and_the_release_still_fits() {
+        let dir = tempfile::tempdir().unwrap();
+        let stream = Arc::new(MemoryStream::new(7));
+        stream.add_shard("shardId-0", &[]);
+        stream.put(
+            "shardId-0",
+            (0..30).map(|i| {
+                format!(r#"{{"eventType":"PAGE_VIEW","userId":"u{i}","timestamp":1767225600000}}"#)
+                    .into_bytes()
+            }),
+        );
+        let budget = Budget::new(64 << 20);
+        let (mut task, mut lease, store, _) =
+            budget_bound_task(dir.path(), stream, budget.clone()).await;
+        let lease_duration = Duration::from_millis(300);
+        task.flush.lease_duration = lease_duration;
+        let shard = ShardId("shardId-0".into());
+        // an earlier owner recorded a flush and wrote none of its files: it must be re-read
+        let intent = Intent {
+            first: tributary_table::SequenceNumber::from_u64(101),
+            last: tributary_table::SequenceNumber::from_u64(130),
+            records: 30,
+            version: 1,
+            files: vec![
+                "events/year=2026/month=01/day=01/kinesis-memory-shardId-0-101-0000000000000000.parquet"
+                    .into(),
+            ],
+        };
+        lease
+            .write(&store, lease_duration, |s| s.pending = Some(intent.clone()))
+            .await
+            .unwrap();
+        let recorded = store.load(&shard).await.unwrap().unwrap().state;
+        // other shards hold the whole budget: the replay waits for memory, renewing its lease
+        let others = budget.reserve(usize::MAX).await;
+        let cancel = CancellationToken::new();
+        let run = tokio::spawn(task.run(lease, cancel.clone()));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while store.load(&shard).await.unwrap().unwrap().state.updated_ms <= recorded.updated_ms {
+            assert!(
+                Instant::now() < deadline,
+                "no renewal while the replay waited"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // shutdown comes while a renewal is in flight: it waits for the checkpoint's lock,
+        // which the test holds
+        let lock_file = dir
+            .path()
+            .join("_tributary/streams/kinesis-memory/shardId-0.json.lock");
+        let lock = std::fs::File::options()
+            .write(true)
+            .open(&lock_file)
+            .unwrap();
+        let lock = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
+            .await
+            .unwrap()
+            .unwrap();
+        until_a_write_waits_for(&lock_file, lease_duration, deadline).await;
+        cancel.cancel();
+        drop(lock);
+        let exit = tokio::time::timeout(Duration::from_secs(20), run)
+            .await
+            .expect("shutdown ends the replay's wait")
+            .unwrap()
+            .unwrap();
+        // a renewal cut after its write reached the store would make the release conflict,
+        // and the task would end as LeaseLost with the lease held until it expired
+        assert_eq!(exit, ShardExit::Released);
+        let after = store.load(&shard).await.unwrap().unwrap().state;
+        assert_eq!(
+            (after.owner, after.lease_epoch, after.pending),
+            (None, recorded.lease_epoch, Some(intent)),
+            "given up, the intent kept for the next owner"
+        );
+        drop(others);
+        assert_eq!(
+            budget.available_kib(),
+            budget.total_kib() as usize,
+            "the replay gave its reservations back"
+        );
+        // and the next owner takes the shard at once, with no lease to wait out
+        let claim = try_claim(
+            &store,
+            &mut Observer::default(),
+            &shard,
+            store.load(&shard).await.unwrap(),
+            StartPosition::TrimHorizon,
+            "next",
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(claim, Claim::Claimed(_)), "{claim:?}");
     }
 }
