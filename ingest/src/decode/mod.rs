@@ -8,6 +8,8 @@ pub mod key;
 pub mod kinesis;
 pub mod kpl;
 pub mod plan;
+#[cfg(test)]
+mod properties;
 pub mod row;
 pub mod schema_decoder;
 pub mod typed;
