@@ -2,6 +2,8 @@
 
 use std::io::Write;
 
+use tributary_fixtures::hostile;
+
 use crate::helpers::*;
 
 const GOOD_EVENT: &str = r#"{"eventType":"PAGE_VIEW","userId":"user-1","timestamp":1767607200000,"properties":{"page":"/products/p1"}}"#;
@@ -307,4 +309,237 @@ fn missing_or_corrupt_input_is_a_clear_error() {
         "w",
     ]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// A child's exit code (`None`: killed by a signal), output and peak resident memory.
+struct Measured {
+    code: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: String,
+    max_rss_bytes: u64,
+}
+
+/// Runs `tributary` with `args` and reaps it with `wait4`, whose resource usage is this child's
+/// alone (`getrusage(RUSAGE_CHILDREN)` would mix in every other test's children).
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is reaped by wait4, which std's Child::wait does not call"
+)]
+fn tributary_measured(args: &[&str]) -> Measured {
+    use std::io::Read as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the tributary binary runs");
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            pipe.read_to_end(&mut out)
+                .expect("reading a child's output");
+            out
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+    let mut status = 0;
+    // SAFETY: rusage is plain old data, and all-zero is a valid value of it
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not yet reaped (`child` is never waited on), and both
+    // pointers are to live locals
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
+    Measured {
+        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        stdout: stdout.join().expect("the reading thread"),
+        stderr: String::from_utf8_lossy(&stderr.join().expect("the reading thread")).into_owned(),
+        // kilobytes on Linux
+        max_rss_bytes: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024,
+    }
+}
+
+/// DuckDB over each table's Delta log (committed files only): rows, distinct ids, the sum of
+/// the ids' numbers and of the amounts in cents. argv: the warehouse, then JSON
+/// `{table: [id column, amount column or null]}`.
+const HOSTILE_ROWS_SCRIPT: &str = r#"
+import duckdb, duckdb_extension_delta, json, os, sys
+wh = sys.argv[1]
+ext = os.path.join(duckdb_extension_delta.__path__[0], "extensions", "v" + duckdb.__version__, "delta.duckdb_extension")
+con = duckdb.connect(config={"allow_unsigned_extensions": "true"})
+con.execute(f"LOAD '{ext}'")
+out = {}
+for name, (id_column, amount) in json.loads(sys.argv[2]).items():
+    cents = f"CAST(COALESCE(SUM({amount}), 0) * 100 AS BIGINT)" if amount else "0"
+    r = con.execute(f"""SELECT COUNT(*), COUNT(DISTINCT {id_column}),
+        COALESCE(SUM(CAST(substr({id_column}, 3) AS BIGINT)), 0), {cents}
+        FROM delta_scan('{wh}/{name}')""").fetchone()
+    out[name] = {"rows": r[0], "distinct": r[1], "id_sum": int(r[2]), "amount_cents": int(r[3])}
+print(json.dumps(out))
+"#;
+
+/// The rows of a hostile run, read by DuckDB, are exactly the valid records: per change table
+/// its row count, ids (each once) and amounts; per current-state table one row per id.
+pub fn assert_hostile_rows_read_by_duckdb(wh: &str, expected: &hostile::Outcome) {
+    let mut tables = serde_json::Map::new();
+    for table in expected.tables.keys() {
+        let (id, amount) = match *table {
+            "events" => ("userid", Some("properties.amount")),
+            "order_changes" => ("order_id", Some("total_amount")),
+            "user_changes" => ("user_id", None),
+            other => panic!("no ids known for {other}"),
+        };
+        tables.insert(table.to_string(), serde_json::json!([id, amount]));
+    }
+    let state = [
+        ("order_changes", "orders", "order_id"),
+        ("user_changes", "users", "user_id"),
+    ];
+    for (changes, state, id) in state {
+        if expected.tables.contains_key(changes) {
+            tables.insert(state.to_string(), serde_json::json!([id, null]));
+        }
+    }
+    let spec = serde_json::Value::Object(tables).to_string();
+    let duck = python_json(HOSTILE_ROWS_SCRIPT, &[wh, &spec]);
+    for (table, rows) in &expected.tables {
+        let theirs = &duck[*table];
+        assert_eq!(theirs["rows"], rows.rows, "{table} rows, by DuckDB: {duck}");
+        assert_eq!(
+            theirs["distinct"], rows.rows,
+            "{table}: each id once: {duck}"
+        );
+        assert_eq!(theirs["id_sum"], rows.id_sum, "{table} ids: {duck}");
+        assert_eq!(
+            theirs["amount_cents"], rows.amount_cents,
+            "{table} amounts: {duck}"
+        );
+        let state = match *table {
+            "order_changes" => Some("orders"),
+            "user_changes" => Some("users"),
+            _ => None,
+        };
+        if let Some(state) = state {
+            // every id is its own item: one current-state row per change row
+            assert_eq!(duck[state]["rows"], rows.rows, "{state}: {duck}");
+            assert_eq!(duck[state]["id_sum"], rows.id_sum, "{state}: {duck}");
+        }
+    }
+}
+
+/// Dead letters, each with a reason, counted by the kind of record they hold; the reasons the
+/// kinds must give where they have one to give.
+pub fn hostile_dead_letter_kinds(
+    letters: &[serde_json::Value],
+    expected: &hostile::Outcome,
+) -> std::collections::BTreeMap<hostile::Kind, u64> {
+    use hostile::Kind;
+    let mut kinds = std::collections::BTreeMap::new();
+    for letter in letters {
+        let reason = letter["reason"].as_str().unwrap_or_default();
+        let shown = || {
+            let mut s = letter.to_string();
+            s.truncate(600);
+            s
+        };
+        assert!(
+            !reason.is_empty(),
+            "a dead letter without a reason: {}",
+            shown()
+        );
+        let kind = expected
+            .kind_of_dead_letter(letter)
+            .unwrap_or_else(|| panic!("a dead letter of no hostile record: {}", shown()));
+        let must_say = match kind {
+            Kind::Deep => Some("recursion limit exceeded"),
+            Kind::KplBadChecksum => Some("checksum"),
+            Kind::KplTruncated | Kind::KplBadKey => Some("KPL"),
+            _ => None,
+        };
+        if let Some(text) = must_say {
+            assert!(reason.contains(text), "{kind:?}: {reason}");
+        }
+        *kinds.entry(kind).or_default() += 1;
+    }
+    kinds
+}
+
+#[test]
+fn ten_thousand_hostile_records_per_format_are_dead_letters_and_the_valid_ones_rows() {
+    use hostile::Target;
+    // a generous bound, far above what the run needs (about 30 MB of 10 MB records each), far
+    // below what a value that grows with its nesting or a 10 MB record copied per level costs
+    const MAX_RSS: u64 = 2 << 30;
+    for target in [Target::EventsFile, Target::StreamFile, Target::ExportFile] {
+        let format = target.format().expect("a file format");
+        let dir = tempfile::tempdir().unwrap();
+        let hostile = hostile::records(target, 15, 10_000, true);
+        let source = hostile.write(&dir.path().join("in")).unwrap();
+        let wh = dir.path().join("wh");
+        let run = tributary_measured(&[
+            "backfill",
+            "--source",
+            path_str(&source),
+            "--format",
+            format,
+            "--warehouse",
+            path_str(&wh),
+            "--json",
+        ]);
+        // bad records are values, not errors: the backfill succeeds (exit 0) and says how many
+        assert_eq!(run.code, Some(0), "{format}: {}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{format}: {}", run.stderr);
+        assert!(
+            run.max_rss_bytes < MAX_RSS,
+            "{format}: the backfill peaked at {} MiB",
+            run.max_rss_bytes >> 20
+        );
+        let summary: serde_json::Value = serde_json::from_slice(&run.stdout)
+            .unwrap_or_else(|e| panic!("{format}: {e}: {}", String::from_utf8_lossy(&run.stdout)));
+        let e = &hostile.expected;
+        assert_eq!(summary["records_read"], e.records, "{format}: {summary}");
+        for (table, rows) in &e.tables {
+            assert_eq!(
+                summary["rows"][*table].as_u64().unwrap_or(0),
+                rows.rows,
+                "{format}: {table}: {summary}"
+            );
+        }
+        assert_eq!(
+            summary["dead_letters"],
+            e.dead_letter_count(),
+            "{format}: {summary}"
+        );
+        assert_eq!(summary["duplicates_skipped"], 0, "{format}: {summary}");
+
+        let letters = dead_letters(&wh, format);
+        assert_eq!(letters.len() as u64, e.dead_letter_count(), "{format}");
+        assert_eq!(
+            hostile_dead_letter_kinds(&letters, e),
+            e.dead_letters,
+            "{format}: dead letters by kind"
+        );
+        for letter in &letters {
+            assert_eq!(letter["format"], format);
+            let raw_len = letter["raw"]
+                .as_str()
+                .or(letter["raw_base64"].as_str())
+                .map_or(0, str::len);
+            if e.kind_of_dead_letter(letter) == Some(hostile::Kind::Huge) {
+                assert!(
+                    raw_len >= hostile::HUGE_BYTES,
+                    "a 10 MB record is kept whole"
+                );
+            }
+        }
+        assert_hostile_rows_read_by_duckdb(path_str(&wh), e);
+        eprintln!(
+            "{format}: {} records, {} dead letters, peak RSS {} MiB",
+            e.records,
+            e.dead_letter_count(),
+            run.max_rss_bytes >> 20
+        );
+    }
 }

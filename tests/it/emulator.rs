@@ -634,3 +634,29 @@ pub fn duplicate_rows(warehouse: &str, table: &str) -> u64 {
         .as_u64()
         .unwrap_or_else(|| rows[0]["d"].as_str().unwrap().parse().unwrap())
 }
+
+/// The bytes of one S3 object.
+pub async fn get_object_bytes(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
+    client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("get s3://{bucket}/{key}: {e}"))
+        .body
+        .collect()
+        .await
+        .expect("the object's body")
+        .to_vec()
+}
+
+/// Copies every object under `prefix` (ending in `/`) to the same relative path under `dir`, so
+/// that a local reader sees the warehouse as it is on S3.
+pub async fn download(client: &aws_sdk_s3::Client, bucket: &str, prefix: &str, dir: &Path) {
+    for key in list_keys(client, bucket, prefix).await {
+        let path = dir.join(key.strip_prefix(prefix).expect("below the prefix"));
+        std::fs::create_dir_all(path.parent().expect("a parent")).unwrap();
+        std::fs::write(&path, get_object_bytes(client, bucket, &key).await).unwrap();
+    }
+}

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::key::Key;
+use super::key::{Key, Skip};
 use super::row::shown;
 
 /// Parses a DynamoDB number (`-12.5`, `1E+2`, `0.0001`) into an integer scaled by 10^`scale`,
@@ -157,7 +157,7 @@ impl<'de> Visitor<'de> for PlainValue {
             "N" => number_value(map.next_value::<Key<'de>>()?.as_str()),
             "BOOL" => Value::Bool(map.next_value()?),
             "NULL" => {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Skip>()?;
                 Value::Null
             }
             "SS" | "BS" => Value::Array(

@@ -10,7 +10,7 @@
 use std::fmt;
 
 use base64::Engine as _;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tributary_transform::Partition;
@@ -18,7 +18,7 @@ use tributary_transform::columns::{ColumnBuilder, Rows};
 use tributary_transform::model::Origin;
 
 use super::attribute::parse_decimal;
-use super::key::Key;
+use super::key::{Key, Skip};
 use super::plan::{ColumnPlan, Conversion, Members, TablePlan};
 use super::row::{epoch_millis, epoch_millis_f64, finish_columns, parse_date, parse_time, shown};
 
@@ -111,12 +111,12 @@ impl<'de> Visitor<'de> for Object<'_> {
                     let value: Value = map.next_value()?;
                     self.rest.insert(name.to_string(), value);
                 } else {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
                 continue;
             };
             if slot.ignored {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Skip>()?;
                 continue;
             }
             match (slot.column, &slot.nested) {
@@ -169,7 +169,7 @@ impl<'de> Visitor<'de> for Object<'_> {
                     .map_err(de::Error::custom)?;
                 }
                 (None, None) => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
             }
         }
@@ -407,7 +407,7 @@ impl<'de> Visitor<'de> for Column<'_> {
                                 rest.insert(key.as_str().to_string(), value);
                             }
                             None => {
-                                map.next_value::<IgnoredAny>()?;
+                                map.next_value::<Skip>()?;
                             }
                         },
                     }
@@ -604,5 +604,62 @@ columns = [
             cell(&batch, "extra", 0),
             r#"{"properties":{"coupon":"X"},"sessionId":"s"}"#
         );
+    }
+
+    #[test]
+    fn members_no_column_reads_are_skipped_within_the_depth_limit() {
+        // no rest column: unknown members, ignored ones and a struct's unknown fields are
+        // skipped, not kept, and still refused past serde_json's 128 levels
+        let schema = Schema::parse(
+            r#"
+version = 1
+[[tables]]
+name = "t"
+source = "json"
+time = "ts"
+ignore = ["skipped"]
+columns = [
+  { name = "ts", type = "timestamp", unit = "seconds" },
+  { name = "s", type = "struct<a:string>" },
+]
+"#,
+            "test",
+        )
+        .unwrap()
+        .leak();
+        let plan = TablePlan::compile(schema.get("t").unwrap());
+        let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        for member in [
+            r#""other":DEEP"#,
+            r#""skipped":DEEP"#,
+            r#""s":{"a":"x","b":DEEP}"#,
+        ] {
+            let doc = |depth| {
+                format!(
+                    r#"{{"ts":1767607200,{}}}"#,
+                    member.replace("DEEP", &nested(depth))
+                )
+            };
+            let mut rows = Rows::new(plan.schema.clone()).unwrap();
+            let mut scratch = Scratch::default();
+            decode_row(
+                &plan,
+                doc(100).as_bytes(),
+                &origin(1),
+                &mut rows,
+                &mut scratch,
+            )
+            .unwrap_or_else(|e| panic!("{member}, 100 deep: {e}"));
+            let e = decode_row(
+                &plan,
+                doc(5_000).as_bytes(),
+                &origin(2),
+                &mut rows,
+                &mut scratch,
+            )
+            .unwrap_err();
+            assert!(e.contains("recursion limit exceeded"), "{member}: {e}");
+            assert_eq!(rows.finish().unwrap().num_rows(), 1, "{member}");
+        }
     }
 }

@@ -9,11 +9,13 @@
 //! [`ChunkRows::finish`] gives a batch per table with each row's partition and event id.
 
 use std::borrow::Cow;
+use std::fmt;
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::error::ArrowError;
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::Map;
 use serde_json::value::RawValue;
 use tributary_table::Table;
@@ -24,6 +26,7 @@ use tributary_transform::{Partition, SequenceNumber};
 
 use super::Format;
 use super::document::{self, Scratch};
+use super::key::{Key, Skip, well_formed};
 use super::plan::TablePlan;
 use super::row::{finish_columns, in_row};
 use super::typed::decode_image;
@@ -197,41 +200,219 @@ pub struct TableBatch {
 }
 
 /// The envelope of a DynamoDB Streams record, its images left as raw JSON.
-#[derive(Deserialize)]
 struct StreamRecord<'a> {
-    #[serde(rename = "eventID", borrow)]
     event_id: Option<Cow<'a, str>>,
-    #[serde(rename = "eventName", borrow)]
     event_name: Option<Cow<'a, str>>,
-    #[serde(rename = "tableName", borrow)]
     table_name: Option<Cow<'a, str>>,
-    #[serde(borrow)]
     dynamodb: Option<StreamData<'a>>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
 struct StreamData<'a> {
     approximate_creation_date_time: Option<f64>,
-    #[serde(borrow)]
     approximate_creation_date_time_precision: Option<Cow<'a, str>>,
-    #[serde(borrow)]
     keys: Option<&'a RawValue>,
-    #[serde(borrow)]
     new_image: Option<&'a RawValue>,
-    #[serde(borrow)]
     old_image: Option<&'a RawValue>,
-    #[serde(borrow)]
     sequence_number: Option<&'a RawValue>,
-    #[serde(borrow)]
     stream_view_type: Option<Cow<'a, str>>,
 }
 
-/// An export line.
-#[derive(Deserialize)]
-struct ExportLine<'a> {
-    #[serde(rename = "Item", borrow)]
-    item: Option<&'a RawValue>,
+/// Reads a stream record's envelope, by hand rather than derived, so that nothing in it escapes
+/// the depth limit: a derived `Deserialize` skips the members it does not name with
+/// `IgnoredAny`, which never counts the depth (a 5,000-deep value under an unknown member of
+/// `dynamodb` made a row), and these are skipped with [`Skip`] instead. The image a row does
+/// not read is kept raw as before, and measured by [`ChunkRows::push_item`].
+struct Envelope;
+
+/// Reads a member's value into `slot` (`null` as absent); a second one is refused, as a derived
+/// `Deserialize` refuses it.
+fn member<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+    map: &mut A,
+    slot: &mut Option<Option<T>>,
+    name: &'static str,
+) -> Result<(), A::Error> {
+    if slot.is_some() {
+        return Err(de::Error::duplicate_field(name));
+    }
+    *slot = Some(map.next_value()?);
+    Ok(())
+}
+
+fn text(slot: Option<Option<Key<'_>>>) -> Option<Cow<'_, str>> {
+    slot.flatten().map(Key::into_cow)
+}
+
+impl<'de> DeserializeSeed<'de> for Envelope {
+    type Value = StreamRecord<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Envelope {
+    type Value = StreamRecord<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a DynamoDB Streams record (an object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut event_id, mut event_name, mut table_name) = (None, None, None);
+        let mut dynamodb: Option<Option<StreamData<'de>>> = None;
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            match key.as_str() {
+                "eventID" => member(&mut map, &mut event_id, "eventID")?,
+                "eventName" => member(&mut map, &mut event_name, "eventName")?,
+                "tableName" => member(&mut map, &mut table_name, "tableName")?,
+                "dynamodb" => {
+                    if dynamodb.is_some() {
+                        return Err(de::Error::duplicate_field("dynamodb"));
+                    }
+                    dynamodb = Some(map.next_value_seed(OptionalData)?);
+                }
+                _ => {
+                    map.next_value::<Skip>()?;
+                }
+            }
+        }
+        Ok(StreamRecord {
+            event_id: text(event_id),
+            event_name: text(event_name),
+            table_name: text(table_name),
+            dynamodb: dynamodb.flatten(),
+        })
+    }
+}
+
+/// `dynamodb`, or `null` for none.
+struct OptionalData;
+
+impl<'de> DeserializeSeed<'de> for OptionalData {
+    type Value = Option<StreamData<'de>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OptionalData {
+    type Value = Option<StreamData<'de>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("the dynamodb object")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(DataVisitor).map(Some)
+    }
+}
+
+/// The `dynamodb` object.
+struct DataVisitor;
+
+impl<'de> Visitor<'de> for DataVisitor {
+    type Value = StreamData<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("the dynamodb object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut time, mut precision, mut view) = (None, None, None);
+        let (mut keys, mut new_image, mut old_image, mut sequence) = (None, None, None, None);
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            let name = key.as_str();
+            let slot = match name {
+                "ApproximateCreationDateTime" => {
+                    member(&mut map, &mut time, "ApproximateCreationDateTime")?;
+                    continue;
+                }
+                "ApproximateCreationDateTimePrecision" => {
+                    member(
+                        &mut map,
+                        &mut precision,
+                        "ApproximateCreationDateTimePrecision",
+                    )?;
+                    continue;
+                }
+                "StreamViewType" => {
+                    member(&mut map, &mut view, "StreamViewType")?;
+                    continue;
+                }
+                "Keys" => (&mut keys, "Keys"),
+                "NewImage" => (&mut new_image, "NewImage"),
+                "OldImage" => (&mut old_image, "OldImage"),
+                "SequenceNumber" => (&mut sequence, "SequenceNumber"),
+                _ => {
+                    map.next_value::<Skip>()?;
+                    continue;
+                }
+            };
+            let (slot, name) = slot;
+            member(&mut map, slot, name)?;
+        }
+        Ok(StreamData {
+            approximate_creation_date_time: time.flatten(),
+            approximate_creation_date_time_precision: text(precision),
+            keys: keys.flatten(),
+            new_image: new_image.flatten(),
+            old_image: old_image.flatten(),
+            sequence_number: sequence.flatten(),
+            stream_view_type: text(view),
+        })
+    }
+}
+
+/// An export line (`{"Item": {...}}`), by hand for the reason [`Envelope`] gives.
+struct ExportLine;
+
+impl<'de> Visitor<'de> for ExportLine {
+    type Value = Option<&'de RawValue>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an export line (an object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut item = None;
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            match key.as_str() {
+                "Item" => member(&mut map, &mut item, "Item")?,
+                _ => {
+                    map.next_value::<Skip>()?;
+                }
+            }
+        }
+        Ok(item.flatten())
+    }
+}
+
+/// Reads all of `raw` with `seed`, as `serde_json::from_slice` reads a type.
+fn read_all<'de, S: DeserializeSeed<'de>>(raw: &'de [u8], seed: S) -> serde_json::Result<S::Value> {
+    let mut de = serde_json::Deserializer::from_slice(raw);
+    let value = seed.deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// A visitor of maps as a seed.
+struct MapSeed<V>(V);
+
+impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for MapSeed<V> {
+    type Value = V::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self.0)
+    }
 }
 
 impl ChunkRows {
@@ -276,8 +457,7 @@ impl ChunkRows {
     /// Decodes a DynamoDB Streams record (as GetRecords, Lambda or Kinesis Data Streams for
     /// DynamoDB deliver it) into a row of its item's table; returns its event id.
     pub fn push_stream_record(&mut self, raw: &[u8], origin: &Origin) -> Result<Box<str>, String> {
-        let record: StreamRecord =
-            serde_json::from_slice(raw).map_err(|e| format!("invalid JSON: {e}"))?;
+        let record = read_all(raw, Envelope).map_err(|e| format!("invalid JSON: {e}"))?;
         let event_id = record.event_id.ok_or("eventID is missing")?;
         let operation = match record.event_name.as_deref() {
             Some("INSERT") => Operation::Insert,
@@ -308,9 +488,9 @@ impl ChunkRows {
             ddb.approximate_creation_date_time_precision.as_deref(),
         )?;
         // REMOVE carries the last state in OldImage; INSERT and MODIFY the new one in NewImage
-        let (image_name, image) = match operation {
-            Operation::Remove => ("OldImage", ddb.old_image),
-            _ => ("NewImage", ddb.new_image),
+        let ((image_name, image), unread) = match operation {
+            Operation::Remove => (("OldImage", ddb.old_image), ("NewImage", ddb.new_image)),
+            _ => (("NewImage", ddb.new_image), ("OldImage", ddb.old_image)),
         };
         let Some(image) = image.filter(|i| i.get().starts_with('{')) else {
             let view = ddb.stream_view_type.as_deref().unwrap_or("unknown");
@@ -328,6 +508,7 @@ impl ChunkRows {
             keys: ddb.keys,
             new: ddb.new_image,
             old: ddb.old_image,
+            unread: unread.1.map(|raw| (unread.0, raw)),
         };
         self.push_item(images, image, change, origin)?;
         Ok(event_id.into())
@@ -341,10 +522,8 @@ impl ChunkRows {
         origin: &Origin,
         export_time_ms: i64,
     ) -> Result<(), String> {
-        let line: ExportLine =
-            serde_json::from_slice(raw).map_err(|e| format!("invalid JSON: {e}"))?;
-        let item = line
-            .item
+        let item = read_all(raw, MapSeed(ExportLine)).map_err(|e| format!("invalid JSON: {e}"))?;
+        let item = item
             .filter(|i| i.get().starts_with('{'))
             .ok_or("not an export line: Item is missing")?;
         let change = Change {
@@ -357,6 +536,7 @@ impl ChunkRows {
             keys: None,
             new: Some(item),
             old: None,
+            unread: None,
         };
         self.push_item(images, item, change, origin)
     }
@@ -409,6 +589,10 @@ impl ChunkRows {
                     decode_image(plan, keys, rows, &mut Map::new())?;
                 }
                 decode_image(plan, image, rows, &mut rest)?;
+                // the image no column reads, captured raw: held to what a read one is
+                if let Some((name, unread)) = images.unread {
+                    well_formed(unread.get()).map_err(|e| format!("dynamodb.{name}: {e}"))?;
+                }
             }
             let at = plan.change.expect("a DynamoDB table has change columns");
             let failed = |e| format!("change columns: {e}");
@@ -471,6 +655,8 @@ struct Images<'a> {
     keys: Option<&'a RawValue>,
     new: Option<&'a RawValue>,
     old: Option<&'a RawValue>,
+    /// The image the row does not read (named for messages).
+    unread: Option<(&'static str, &'a RawValue)>,
 }
 
 /// A JSON document as a row of `json_raw`: its text, and the time it arrived.
@@ -482,8 +668,7 @@ fn raw_document(
     text: &mut String,
 ) -> Result<Partition, String> {
     // valid JSON only: what is not JSON stays a dead letter, with its reason
-    serde_json::from_slice::<serde::de::IgnoredAny>(raw)
-        .map_err(|e| format!("invalid JSON: {e}"))?;
+    serde_json::from_slice::<Skip>(raw).map_err(|e| format!("invalid JSON: {e}"))?;
     let document = std::str::from_utf8(raw)
         .map_err(|e| format!("invalid UTF-8: {e}"))?
         .trim();
@@ -776,5 +961,103 @@ columns = [{{ name = "ts", type = "timestamp", unit = "seconds" }}]
             1,
             "the invalid record left nothing behind"
         );
+    }
+
+    /// `[[…]]`, `depth` levels.
+    fn nested(depth: usize) -> String {
+        format!("{}{}", "[".repeat(depth), "]".repeat(depth))
+    }
+
+    #[test]
+    fn values_nested_past_the_depth_limit_are_dead_letters_wherever_no_column_reads_them() {
+        let order = |extra: &str| {
+            format!(
+                r#"{{"PK":{{"S":"USER#u1"}},"SK":{{"S":"ORDER#o1"}},"createdAt":{{"S":"2026-01-05T10:00:00Z"}}{extra}}}"#
+            )
+        };
+        let ddb = r#""ApproximateCreationDateTime":1767607200,"SequenceNumber":"1","Keys":{"PK":{"S":"USER#u1"},"SK":{"S":"ORDER#o1"}}"#;
+        let o = order("");
+        // DEEP stands for the value; every place is one the row never reads
+        let streams = [
+            (
+                "an unknown member of dynamodb",
+                format!(
+                    r#"{{"eventID":"e","eventName":"INSERT","dynamodb":{{{ddb},"NewImage":{o},"Deep":DEEP}}}}"#
+                ),
+            ),
+            (
+                "an unknown member of the record",
+                format!(
+                    r#"{{"eventID":"e","eventName":"INSERT","awsRegion":DEEP,"dynamodb":{{{ddb},"NewImage":{o}}}}}"#
+                ),
+            ),
+            (
+                "the OldImage of an INSERT",
+                format!(
+                    r#"{{"eventID":"e","eventName":"INSERT","dynamodb":{{{ddb},"NewImage":{o},"OldImage":DEEP}}}}"#
+                ),
+            ),
+            (
+                "the OldImage of an INSERT, dynamodb before eventName",
+                format!(
+                    r#"{{"dynamodb":{{{ddb},"OldImage":DEEP,"NewImage":{o}}},"eventID":"e","eventName":"INSERT"}}"#
+                ),
+            ),
+            (
+                "the NewImage of a REMOVE",
+                format!(
+                    r#"{{"eventID":"e","eventName":"REMOVE","dynamodb":{{{ddb},"NewImage":DEEP,"OldImage":{o}}}}}"#
+                ),
+            ),
+            (
+                "an ignored attribute",
+                format!(
+                    r#"{{"eventID":"e","eventName":"MODIFY","dynamodb":{{{ddb},"NewImage":{}}}}}"#,
+                    order(r#","orderId":DEEP"#)
+                ),
+            ),
+            (
+                "the value of a NULL",
+                format!(
+                    r#"{{"eventID":"e","eventName":"INSERT","dynamodb":{{{ddb},"NewImage":{}}}}}"#,
+                    order(r#","status":{"NULL":DEEP}"#)
+                ),
+            ),
+        ];
+        let shop = SchemaDecoder::new(Schema::builtin());
+        let raw = SchemaDecoder::new(Schema::parse("version = 1\n", "test").unwrap().leak());
+        let export = format!(r#"{{"Item":{o},"Deep":DEEP}}"#);
+        let document = r#"{"kind":"x","deep":DEEP}"#;
+        let push = |decoder: &SchemaDecoder, format, template: &str, depth| {
+            let mut rows = decoder.rows();
+            let record = template.replace("DEEP", &nested(depth));
+            let result = rows.push(format, record.as_bytes(), &origin(1), 0);
+            (result, rows.len())
+        };
+        let mut all: Vec<(&str, &SchemaDecoder, Format, &str)> = streams
+            .iter()
+            .map(|(place, t)| (*place, &shop, Format::DynamodbStream, t.as_str()))
+            .collect();
+        all.push((
+            "an unknown member of an export line",
+            &shop,
+            Format::DynamodbExport,
+            &export,
+        ));
+        all.push((
+            "a document of the raw table",
+            &raw,
+            Format::Events,
+            document,
+        ));
+        for (place, decoder, format, template) in all {
+            // well within the limit it is a row: the depth is the only fault
+            let (ok, n) = push(decoder, format, template, 100);
+            assert_eq!((ok, n), (Ok(()), 1), "{place}, 100 deep");
+            let (e, n) = push(decoder, format, template, 5_000);
+            let e = e.unwrap_err();
+            assert!(e.contains("recursion limit exceeded"), "{place}: {e}");
+            assert_eq!(n, 0, "{place}: nothing of the record stays");
+        }
     }
 }

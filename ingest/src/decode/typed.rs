@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use tributary_transform::columns::{ColumnBuilder, Rows};
 
 use super::attribute::{parse_decimal, plain_json_of};
-use super::key::Key;
+use super::key::{Key, Skip};
 use super::plan::{ColumnPlan, Conversion, Members, TablePlan};
 use super::row::{epoch_millis, epoch_millis_f64, parse_date, parse_time, shown};
 
@@ -76,12 +76,12 @@ impl<'de> Visitor<'de> for Attributes<'_> {
                     let value = plain_json_of(raw).map_err(de::Error::custom)?;
                     self.rest.insert(name.to_string(), value);
                 } else {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
                 continue;
             };
             if slot.ignored {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Skip>()?;
                 continue;
             }
             match (slot.column, &slot.nested) {
@@ -136,7 +136,7 @@ impl<'de> Visitor<'de> for Attributes<'_> {
                     .map_err(de::Error::custom)?;
                 }
                 (None, None) => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
             }
         }
@@ -169,7 +169,7 @@ impl<'de> Visitor<'de> for NestedM<'_> {
         match tag.as_str() {
             "M" => map.next_value_seed(self.0)?,
             "NULL" => {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Skip>()?;
             }
             other => {
                 return Err(de::Error::custom(format_args!("expected M, found {other}")));
@@ -344,7 +344,7 @@ impl<'de> Visitor<'de> for Typed<'_> {
         } = self;
         match tag.as_str() {
             "NULL" => {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Skip>()?;
                 out.append_null();
             }
             tag @ ("S" | "N" | "B") => {
@@ -510,7 +510,7 @@ impl<'de> Visitor<'de> for MapValue<'_> {
                                 rest.insert(key.as_str().to_string(), value);
                             }
                             None => {
-                                map.next_value::<IgnoredAny>()?;
+                                map.next_value::<Skip>()?;
                             }
                         },
                     }
