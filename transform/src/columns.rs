@@ -278,13 +278,25 @@ impl ColumnBuilder {
         Ok(())
     }
 
-    pub fn append_float(&mut self, value: f64) {
+    /// Appends a number to a `float` or `double` column, refusing one a `float` cannot hold
+    /// (`1e39` would become infinity).
+    pub fn append_float(&mut self, value: f64) -> Result<(), ValueError> {
         match &mut self.values {
-            Values::Float32(v) => v.push(value as f32),
+            Values::Float32(v) => {
+                let narrow = value as f32;
+                if narrow.is_infinite() && value.is_finite() {
+                    return Err(ValueError::OutOfRange {
+                        value: value.to_string(),
+                        target: "float",
+                    });
+                }
+                v.push(narrow)
+            }
             Values::Float64(v) => v.push(value),
             _ => mismatch(&self.data_type, "floating-point"),
         }
         self.valid.append(true);
+        Ok(())
     }
 
     /// Appends a decimal's unscaled value (already at the column's scale and precision).
@@ -690,7 +702,7 @@ mod tests {
         rows.column(3).append_int(1_767_607_200_000).unwrap();
         rows.column(4).append_int(20_458).unwrap();
         rows.column(5).append_int(-7).unwrap();
-        rows.column(6).append_float(0.25);
+        rows.column(6).append_float(0.25).unwrap();
         // a column is readied once per value: asking for it again takes back what it holds
         let list = rows.column(7);
         for (sku, n) in [("a", 1), ("b", 2)] {
@@ -765,6 +777,21 @@ mod tests {
         assert!(int.is_empty());
         int.append_int(-5).unwrap();
         assert_eq!(int.finish().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_float_refuses_what_it_cannot_hold_instead_of_storing_infinity() {
+        let mut float = ColumnBuilder::new(&DataType::Float32).unwrap();
+        assert_eq!(
+            float.append_float(1e39).unwrap_err().to_string(),
+            "1000000000000000000000000000000000000000 is out of range for float"
+        );
+        assert!(float.is_empty());
+        float.append_float(3.4e38).unwrap();
+        float.append_float(f64::NEG_INFINITY).unwrap();
+        let mut double = ColumnBuilder::new(&DataType::Float64).unwrap();
+        double.append_float(1e300).unwrap();
+        assert_eq!(float.finish().unwrap().len(), 2);
     }
 
     #[test]

@@ -290,10 +290,7 @@ impl<'de> Visitor<'de> for Column<'_> {
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
         match self.conversion {
             Conversion::Integer => self.out.append_int(v).map_err(|e| self.fail(e)),
-            Conversion::Float => {
-                self.out.append_float(v as f64);
-                Ok(())
-            }
+            Conversion::Float => self.out.append_float(v as f64).map_err(|e| self.fail(e)),
             Conversion::Timestamp { unit: Some(unit) } => {
                 let ms = epoch_millis(v, *unit).ok_or_else(|| {
                     self.fail(format_args!("{v} {} is out of range", unit.name()))
@@ -312,8 +309,7 @@ impl<'de> Visitor<'de> for Column<'_> {
         match i64::try_from(v) {
             Ok(v) => self.visit_i64(v),
             Err(_) if matches!(self.conversion, Conversion::Float) => {
-                self.out.append_float(v as f64);
-                Ok(())
+                self.out.append_float(v as f64).map_err(|e| self.fail(e))
             }
             Err(_) => Err(self.fail(format_args!("{v} is out of range"))),
         }
@@ -321,10 +317,7 @@ impl<'de> Visitor<'de> for Column<'_> {
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
         match self.conversion {
-            Conversion::Float => {
-                self.out.append_float(v);
-                Ok(())
-            }
+            Conversion::Float => self.out.append_float(v).map_err(|e| self.fail(e)),
             Conversion::Integer if v.fract() == 0.0 && v.abs() < 9.0e15 => {
                 self.out.append_int(v as i64).map_err(|e| self.fail(e))
             }

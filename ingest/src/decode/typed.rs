@@ -278,8 +278,7 @@ fn scalar<E: de::Error>(
                 .ok()
                 .filter(|v| v.is_finite())
                 .ok_or_else(|| failed(format!("{:?} is out of range for double", shown(text))))?;
-            out.append_float(value);
-            Ok(())
+            out.append_float(value).map_err(|e| failed(e.to_string()))
         }
         ("N", Conversion::Decimal { precision, scale }) => {
             let unscaled =
