@@ -4,6 +4,7 @@
 //! They need the environment `scripts/test.sh` sets up: `AWS_ENDPOINT_URL` (LocalStack) and
 //! `TRIBUTARY_PYTHON` (a Python with duckdb and pyarrow). Without it they fail and say so.
 
+mod alone;
 mod athena;
 mod backfill;
 mod bad_input;

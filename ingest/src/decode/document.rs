@@ -81,8 +81,10 @@ struct Object<'a> {
 impl<'de> DeserializeSeed<'de> for Object<'_> {
     type Value = ();
 
+    /// Through `deserialize_option`: serde_json's `deserialize_map` refuses a null before any
+    /// visitor sees it.
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
+        d.deserialize_option(self)
     }
 }
 
@@ -93,9 +95,17 @@ impl<'de> Visitor<'de> for Object<'_> {
         f.write_str("a JSON object")
     }
 
-    /// A null where a path continues: its columns stay null.
+    /// A null where a path continues (`{"device": null}`): its columns stay null.
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
         Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
@@ -231,11 +241,15 @@ impl<'de> DeserializeSeed<'de> for Column<'_> {
                     self.out.append_null();
                     return Ok(());
                 }
+                let unescaped: String;
                 let number = match text.as_bytes().first() {
+                    // a valid JSON string (RawValue checked it): without escapes, its text
+                    // between the quotes; with them (`"1\u002e5"`), unescaped
+                    Some(b'"') if !text.contains('\\') => &text[1..text.len() - 1],
                     Some(b'"') => {
-                        let s: &str =
+                        unescaped =
                             serde_json::from_str(text).map_err(|_| self.mismatch("text"))?;
-                        s
+                        &unescaped
                     }
                     Some(b'-' | b'0'..=b'9') => text,
                     _ => return Err(self.mismatch(found_of(text))),
@@ -573,6 +587,48 @@ columns = [
         assert_eq!(batch.num_rows(), 2);
         assert_eq!(cell(&batch, "count", 1), "NULL");
         assert_eq!(cell(&batch, "tags", 1), "NULL");
+    }
+
+    /// Three findings of the property tests (issue 15): a null where a path continues is a
+    /// row of nulls, a decimal in a string with escapes is read, and a double is read to its
+    /// exact value (serde_json's `float_roundtrip`), not one ULP off.
+    #[test]
+    fn a_null_path_an_escaped_decimal_and_a_doubles_last_bit_are_read() {
+        let plan = telemetry();
+        let mut rows = Rows::new(plan.schema.clone()).unwrap();
+        let mut scratch = Scratch::default();
+        let docs: [&[u8]; 3] = [
+            br#"{"timestamp": 1767607200000, "sessionId": "s", "device": null, "metrics": null}"#,
+            br#"{"timestamp": 1767607200000, "sessionId": "s", "price": "1\u002e5"}"#,
+            br#"{"timestamp": 1767607200000, "sessionId": "s", "metrics": {"latencyMs": 1.6026609539055187e-22}}"#,
+        ];
+        for doc in docs {
+            decode_row(&plan, doc, &origin(1), &mut rows, &mut scratch)
+                .unwrap_or_else(|e| panic!("{}: {e}", String::from_utf8_lossy(doc)));
+        }
+        let batch = rows.finish().unwrap();
+        assert_eq!(cell(&batch, "device_os", 0), "NULL");
+        assert_eq!(cell(&batch, "latency_ms", 0), "NULL");
+        assert_eq!(cell(&batch, "extra", 0), "NULL");
+        assert_eq!(cell(&batch, "price", 1), "1.50");
+        let latency = batch
+            .column_by_name("latency_ms")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::Float64Array>()
+            .unwrap()
+            .value(2);
+        assert_eq!(latency, "1.6026609539055187e-22".parse::<f64>().unwrap());
+        // a value that is not an object where a path continues is still refused
+        let e = decode_row(
+            &plan,
+            br#"{"timestamp": 1767607200000, "sessionId": "s", "device": 5}"#,
+            &origin(4),
+            &mut rows,
+            &mut scratch,
+        )
+        .unwrap_err();
+        assert!(e.contains("expected a JSON object"), "{e}");
     }
 
     #[test]

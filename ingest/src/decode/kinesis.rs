@@ -12,8 +12,11 @@ use super::{Format, kpl};
 
 /// Which decoder a Kinesis payload needs.
 pub fn payload_format(data: &[u8]) -> Format {
-    // the cheap test first: an event that never mentions "dynamodb" goes straight to its decoder
-    if memchr::memmem::find(data, b"\"dynamodb\"").is_none() {
+    // the cheap test first: an event that never mentions "dynamodb" goes straight to its
+    // decoder, unless it has a `\u` escape, which could spell the name (`"dyn\u0061modb"`)
+    if memchr::memmem::find(data, b"\"dynamodb\"").is_none()
+        && memchr::memmem::find(data, b"\\u").is_none()
+    {
         return Format::Events;
     }
     /// The top-level keys that tell a DynamoDB change from an event (other keys are skipped).
@@ -102,6 +105,23 @@ mod tests {
         assert_eq!(out, [(Some(Format::DynamodbStream), Ok(()))]);
         assert_eq!(tables, ["user_changes"]);
         assert_eq!(decode_all(EVENT).1, ["events"]);
+    }
+
+    /// A property-test finding (issue 15): the member name spelled with an escape is the
+    /// same name, so the change is read as a change, not as an event.
+    #[test]
+    fn an_escaped_dynamodb_member_is_still_a_change() {
+        let escaped = String::from_utf8(CHANGE.to_vec())
+            .unwrap()
+            .replace(r#""dynamodb""#, r#""dyn\u0061modb""#)
+            .replace(r#""eventName""#, r#""event\u004eame""#);
+        assert_eq!(payload_format(escaped.as_bytes()), Format::DynamodbStream);
+        let (out, tables) = decode_all(escaped.as_bytes());
+        assert_eq!(out, [(Some(Format::DynamodbStream), Ok(()))]);
+        assert_eq!(tables, ["user_changes"]);
+        // an escape elsewhere in an event changes nothing
+        let event = br#"{"eventType":"PAGE_VIEW","userId":"u\u0031","timestamp":1767607200000}"#;
+        assert_eq!(payload_format(event), Format::Events);
     }
 
     #[test]

@@ -48,7 +48,7 @@ use super::client::{ClientError, SharedClient};
 use super::lease::Lease;
 use super::metrics::Metrics;
 use super::reader::{Backoff, Read, ShardReader};
-use super::records::{DecodedChunk, decode_off_thread};
+use super::records::{DecodedChunk, decode_off_thread, pieces};
 use super::shard::{Position, ShardId};
 use crate::decode::SchemaDecoder;
 
@@ -772,24 +772,26 @@ impl FlushContext {
                 Read::Records { mut records, .. } => {
                     let reached = records.last().is_some_and(|r| &r.sequence >= last);
                     records.retain(|r| &r.sequence <= last);
-                    let decode = decode_off_thread(
-                        self.decoder.clone(),
-                        client.kind(),
-                        shard_name.clone(),
-                        records,
-                    );
-                    let decoded =
-                        self.renewing_unless(lease, decode, cancel)
-                            .await?
-                            .map_err(|source| FlushError::Build {
+                    // a piece at a time, each reserved before the next is decoded
+                    for piece in pieces(records) {
+                        let decode = decode_off_thread(
+                            self.decoder.clone(),
+                            client.kind(),
+                            shard_name.clone(),
+                            piece,
+                        );
+                        let decoded = self.renewing_unless(lease, decode, cancel).await?.map_err(
+                            |source| FlushError::Build {
                                 shard: self.shard.clone(),
                                 source,
-                            })?;
-                    if let Some(decoded) = decoded {
-                        let bytes = decoded.chunk.memory_bytes();
-                        let reserve = self.budget.reserve_more(bytes, &buffer.permit);
-                        let permit = self.renewing_unless(lease, reserve, cancel).await?;
-                        buffer.add(decoded.chunk, &decoded.first, &decoded.last, permit);
+                            },
+                        )?;
+                        if let Some(decoded) = decoded {
+                            let bytes = decoded.chunk.memory_bytes();
+                            let reserve = self.budget.reserve_more(bytes, &buffer.permit);
+                            let permit = self.renewing_unless(lease, reserve, cancel).await?;
+                            buffer.add(decoded.chunk, &decoded.first, &decoded.last, permit);
+                        }
                     }
                     if reached {
                         break;

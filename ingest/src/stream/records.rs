@@ -109,6 +109,31 @@ pub struct DecodedRange {
     pub last: SequenceNumber,
 }
 
+/// Raw bytes of the stream records decoded at a time: one GetRecords answer (up to 10 MB) is
+/// decoded [`pieces`] by piece, each reserved in the buffer budget before the next is decoded,
+/// so the budget is never passed by more than one piece's decoded size (a 1 MiB KPL aggregate
+/// of ~175k empty user records is the worst: ~175k dead letters).
+pub const PIECE_BYTES: usize = 1 << 20;
+
+/// `records` in order, in pieces of at least one record and at most [`PIECE_BYTES`] of data
+/// (a record larger than that alone).
+pub fn pieces(records: Vec<RawRecord>) -> Vec<Vec<RawRecord>> {
+    let mut pieces = Vec::new();
+    let (mut piece, mut bytes) = (Vec::new(), 0);
+    for record in records {
+        if !piece.is_empty() && bytes + record.data.len() > PIECE_BYTES {
+            pieces.push(std::mem::take(&mut piece));
+            bytes = 0;
+        }
+        bytes += record.data.len();
+        piece.push(record);
+    }
+    if !piece.is_empty() {
+        pieces.push(piece);
+    }
+    pieces
+}
+
 /// [`decode_chunk`] on a blocking thread (decoding is CPU work); `None` for no records.
 pub async fn decode_off_thread(
     decoder: SchemaDecoder,
@@ -130,6 +155,40 @@ pub async fn decode_off_thread(
 mod tests {
     use super::*;
     use tributary_transform::Table;
+
+    #[test]
+    fn an_answer_is_cut_into_pieces_of_bounded_bytes_in_order() {
+        let raw = |seq: u64, len: usize| RawRecord {
+            sequence: SequenceNumber::from_u64(seq),
+            arrival_ms: None,
+            data: vec![b'x'; len],
+        };
+        let sizes = [600 << 10, 300 << 10, 200 << 10, 3 << 20, 10, 1 << 20, 1];
+        let records: Vec<_> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| raw(i as u64, n))
+            .collect();
+        let pieces = pieces(records);
+        let shape: Vec<Vec<u64>> = pieces
+            .iter()
+            .map(|p| {
+                p.iter()
+                    .map(|r| r.sequence.as_str().parse().unwrap())
+                    .collect()
+            })
+            .collect();
+        // 600 + 300 KiB fit, 200 more do not; a 3 MiB record is alone; 1 MiB + 1 byte does not fit
+        assert_eq!(
+            shape,
+            [vec![0, 1], vec![2], vec![3], vec![4], vec![5], vec![6]]
+        );
+        for piece in &pieces {
+            let bytes: usize = piece.iter().map(|r| r.data.len()).sum();
+            assert!(piece.len() == 1 || bytes <= PIECE_BYTES, "{bytes}");
+        }
+        assert!(super::pieces(Vec::new()).is_empty());
+    }
 
     #[test]
     fn splits_good_records_from_dead_letters() {

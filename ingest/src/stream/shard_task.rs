@@ -14,7 +14,7 @@ use super::flush::{FlushBuffer, FlushContext, FlushError};
 use super::lease::Lease;
 use super::metrics::Metrics;
 use super::reader::{Read, ShardReader};
-use super::records::{DecodedRange, decode_off_thread};
+use super::records::{DecodedRange, decode_off_thread, pieces};
 use super::shard::{Position, StartPosition};
 
 /// Kinesis allows 5 GetRecords per second per shard; a reader that got records asks again
@@ -122,38 +122,45 @@ impl ShardTask {
                         if let Some(behind) = behind_ms {
                             metrics.shard_behind(source, shard, behind);
                         }
-                        let decoded = decode_off_thread(self.flush.decoder.clone(), kind, shard_name.clone(), records)
-                            .await
-                            .map_err(|source| FlushError::Build { shard: shard.clone(), source })?;
-                        let Some(DecodedRange { chunk, first, last }) = decoded else {
+                        if records.is_empty() {
                             if buffer.is_empty() {
                                 metrics.shard_checkpointed(source, shard);
                             }
                             metrics.shard_read(source, shard, caught_up && buffer.is_empty());
                             continue;
-                        };
+                        }
                         metrics.shard_read(source, shard, false);
-                        let labels = Metrics::source(source);
-                        metrics.records_read.get_or_create(&labels).inc_by(chunk.stream_records);
-                        metrics.bytes_read.get_or_create(&labels).inc_by(chunk.bytes);
-                        let bytes = chunk.memory_bytes();
-                        let budget = &self.flush.budget;
-                        let permit = match budget.try_reserve(bytes) {
-                            Some(permit) => permit,
-                            None => {
-                                // the budget is used up: free what this shard holds, then wait
-                                // for the others (each does the same, so none waits forever)
-                                debug!(%shard, held = buffer.bytes(), "buffer budget used up; flushing early");
+                        // a piece at a time, each reserved before the next is decoded
+                        for piece in pieces(records) {
+                            let decoded = decode_off_thread(self.flush.decoder.clone(), kind, shard_name.clone(), piece)
+                                .await
+                                .map_err(|source| FlushError::Build { shard: shard.clone(), source })?;
+                            let Some(DecodedRange { chunk, first, last }) = decoded else {
+                                continue;
+                            };
+                            let labels = Metrics::source(source);
+                            metrics.records_read.get_or_create(&labels).inc_by(chunk.stream_records);
+                            metrics.bytes_read.get_or_create(&labels).inc_by(chunk.bytes);
+                            let bytes = chunk.memory_bytes();
+                            let budget = &self.flush.budget;
+                            let permit = match budget.try_reserve(bytes) {
+                                Some(permit) => permit,
+                                None => {
+                                    // the budget is used up: free what this shard holds, then
+                                    // wait for the others (each does the same, so none waits
+                                    // forever)
+                                    debug!(%shard, held = buffer.bytes(), "buffer budget used up; flushing early");
+                                    self.flush.flush(lease, std::mem::take(&mut buffer), false).await?;
+                                    // shutdown ends the wait (not a renewal in flight), and the
+                                    // lease is released: these records are not in the buffer,
+                                    // the next owner reads them again
+                                    self.flush.renewing_unless(lease, budget.reserve(bytes), Some(cancel)).await?
+                                }
+                            };
+                            buffer.add(chunk, &first, &last, Some(permit));
+                            if buffer.bytes() >= self.flush_bytes {
                                 self.flush.flush(lease, std::mem::take(&mut buffer), false).await?;
-                                // shutdown ends the wait (not a renewal in flight), and the
-                                // lease is released: these records are not in the buffer, the
-                                // next owner reads them again
-                                self.flush.renewing_unless(lease, budget.reserve(bytes), Some(cancel)).await?
                             }
-                        };
-                        buffer.add(chunk, &first, &last, Some(permit));
-                        if buffer.bytes() >= self.flush_bytes {
-                            self.flush.flush(lease, std::mem::take(&mut buffer), false).await?;
                         }
                     }
                     Read::End => {
@@ -245,11 +252,12 @@ mod tests {
     /// Reads all of `stream`'s closed shardId-0 under a 2 MiB budget, far less than its
     /// backlog; checks the shard finished and every reservation was given back. Returns the
     /// metrics text and the shard's state.
-    async fn read_under_a_small_budget(stream: Arc<MemoryStream>) -> (String, ShardState) {
-        let dir = tempfile::tempdir().unwrap();
+    async fn read_under_a_small_budget(
+        dir: &std::path::Path,
+        stream: Arc<MemoryStream>,
+    ) -> (String, ShardState) {
         let budget = Budget::new(2 << 20);
-        let (task, lease, store, metrics) =
-            budget_bound_task(dir.path(), stream, budget.clone()).await;
+        let (task, lease, store, metrics) = budget_bound_task(dir, stream, budget.clone()).await;
         let exit = task.run(lease, CancellationToken::new()).await.unwrap();
         assert_eq!(exit, ShardExit::Finished);
         assert_eq!(
@@ -278,7 +286,8 @@ mod tests {
             }),
         );
         stream.close("shardId-0");
-        let (text, state) = read_under_a_small_budget(stream).await;
+        let dir = tempfile::tempdir().unwrap();
+        let (text, state) = read_under_a_small_budget(dir.path(), stream).await;
         // the budget, not the (huge) flush size or the hour-long interval, cut the flushes
         assert!(
             flushes(&text) > 3.0,
@@ -304,7 +313,8 @@ mod tests {
             (0..20_000).map(|i| format!("not json {i} {}", "x".repeat(1000)).into_bytes()),
         );
         stream.close("shardId-0");
-        let (text, state) = read_under_a_small_budget(stream).await;
+        let dir = tempfile::tempdir().unwrap();
+        let (text, state) = read_under_a_small_budget(dir.path(), stream).await;
         assert!(
             flushes(&text) > 3.0,
             "dead letters held without limit: no early flush under a 2 MiB budget\n{text}"
@@ -314,6 +324,46 @@ mod tests {
             "{text}"
         );
         assert_eq!(state.records_committed, 20_000);
+    }
+
+    /// One GetRecords answer five times the budget (2,500 payloads of 4 KiB that are not
+    /// JSON: ~13 MiB of dead letters, against 2 MiB) is decoded and reserved a piece at a
+    /// time: no flush holds more than the budget and one piece. Decoded whole, the answer
+    /// overshot the budget by its own size, and each flush wrote it in one file.
+    #[tokio::test]
+    async fn an_answer_larger_than_the_budget_is_held_a_piece_at_a_time() {
+        let stream = Arc::new(MemoryStream::new(2_500));
+        stream.add_shard("shardId-0", &[]);
+        stream.put(
+            "shardId-0",
+            (0..5_000).map(|i| format!("not json {i} {}", "x".repeat(4096)).into_bytes()),
+        );
+        stream.close("shardId-0");
+        let dir = tempfile::tempdir().unwrap();
+        let (text, state) = read_under_a_small_budget(dir.path(), stream).await;
+        assert_eq!(state.records_committed, 5_000);
+        assert!(
+            text.contains("tributary_dead_letters_total{source=\"kinesis-memory\"} 5000"),
+            "{text}"
+        );
+        let mut sizes = Vec::new();
+        let mut dirs = vec![dir.path().join(tributary_table::layout::DEAD_LETTER_PREFIX)];
+        while let Some(d) = dirs.pop() {
+            for entry in std::fs::read_dir(&d).unwrap() {
+                let entry = entry.unwrap();
+                match entry.file_type().unwrap().is_dir() {
+                    true => dirs.push(entry.path()),
+                    false => sizes.push(entry.metadata().unwrap().len()),
+                }
+            }
+        }
+        // a piece of 1 MiB of payloads is ~1.4 MiB of dead letters
+        let bound = (2 << 20) + (3 << 19);
+        assert!(sizes.len() > 4, "{sizes:?}");
+        assert!(
+            sizes.iter().all(|&n| n <= bound),
+            "a flush held more than the budget and a piece: {sizes:?}"
+        );
     }
 
     /// Waits until a write waits for the lock `file` of a local checkpoint: Linux lists such
