@@ -19,6 +19,8 @@ EMU_DIR=${EMU_DIR:-$HOME/.cache/tributary/emu}
 EMU_PORT=${EMU_PORT:-4566}
 LS_VERSION=2026.3.0
 mkdir -p "$EMU_DIR"
+# the pid and log of the emulator on this port: two runs on two ports never stop each other's
+EMU_RUN="$EMU_DIR/localstack-$EMU_PORT"
 
 # 1. Python >= 3.12
 PY=""
@@ -65,18 +67,18 @@ if curl -s -o /dev/null "http://127.0.0.1:$EMU_PORT/"; then
   echo "localstack.sh: port $EMU_PORT is already in use (another LocalStack? stop it or set EMU_PORT)" >&2
   return 1 2>/dev/null || exit 1
 fi
-nohup "$EMU_DIR/venv/bin/python" -m localstack.runtime.main > "$EMU_DIR/localstack.log" 2>&1 < /dev/null &
-echo $! > "$EMU_DIR/localstack.pid"
+nohup "$EMU_DIR/venv/bin/python" -m localstack.runtime.main > "$EMU_RUN.log" 2>&1 < /dev/null &
+echo $! > "$EMU_RUN.pid"
 for _ in $(seq 1 300); do
   if curl -sf "http://127.0.0.1:$EMU_PORT/_localstack/init/ready" 2>/dev/null | grep -q '"completed": true' &&
      ! curl -sf "http://127.0.0.1:$EMU_PORT/_localstack/health" | grep -qE '"(kinesis|dynamodb|dynamodbstreams|s3)": "(available|initialized|starting|error)"'; then
     break
   fi
-  kill -0 "$(cat "$EMU_DIR/localstack.pid")" 2>/dev/null || { cat "$EMU_DIR/localstack.log" >&2; return 1 2>/dev/null || exit 1; }
+  kill -0 "$(cat "$EMU_RUN.pid")" 2>/dev/null || { cat "$EMU_RUN.log" >&2; return 1 2>/dev/null || exit 1; }
   sleep 0.2
 done
 if [ "$(curl -sf "http://127.0.0.1:$EMU_PORT/_localstack/health" | grep -oE '"(kinesis|dynamodb|dynamodbstreams|s3)": "running"' | wc -l)" != 4 ]; then
-  echo "localstack.sh: LocalStack did not become ready; log:" >&2; tail -50 "$EMU_DIR/localstack.log" >&2
+  echo "localstack.sh: LocalStack did not become ready; log:" >&2; tail -50 "$EMU_RUN.log" >&2
   return 1 2>/dev/null || exit 1
 fi
 
@@ -88,16 +90,17 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$EMU_PORT" AWS_REGION=us-east-1 AWS_DE
 curl -sf -X POST -H 'Content-Type: application/x-amz-json-1.1' -H 'X-Amz-Target: Kinesis_20131202.ListStreams' \
   -H 'Authorization: AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=0' \
   -d '{}' "$AWS_ENDPOINT_URL/" >/dev/null || true
-echo "localstack.sh: LocalStack up on $AWS_ENDPOINT_URL (pid $(cat "$EMU_DIR/localstack.pid"))" >&2
+echo "localstack.sh: LocalStack up on $AWS_ENDPOINT_URL (pid $(cat "$EMU_RUN.pid"))" >&2
 
 # LocalStack starts DynamoDB Local (java) and kinesis-mock (node) in their own sessions, so a
 # process-group kill misses them: SIGTERM LocalStack, then its children.
 emu_stop() {
-  local p kids; p=$(cat "$EMU_DIR/localstack.pid" 2>/dev/null) || return 0
+  local p kids; p=$(cat "$EMU_RUN.pid" 2>/dev/null) || return 0
   kids=$(pgrep -P "$p" || true)
   kill -TERM "$p" 2>/dev/null || true
   for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-  for k in $kids; do kill -TERM "$k" 2>/dev/null || true; done
-  rm -f "$EMU_DIR/localstack.pid"
+  kill -KILL "$p" 2>/dev/null || true   # an emulator busy with a backlog ignores TERM
+  for k in $kids; do kill -KILL "$k" 2>/dev/null || true; done
+  rm -f "$EMU_RUN.pid"
   rm -rf "${TMPDIR:-/tmp}/localstack-s3-storage"   # LocalStack spools S3 bodies here
 }

@@ -26,7 +26,8 @@ trap emu_stop EXIT
 # With arguments (test name filters, libtest flags): the tests they choose, in one run.
 if [ $# -gt 0 ]; then
   echo "== tests" >&2
-  exec cargo test --release "${targets[@]}" --no-fail-fast -- "$@"
+  cargo test --release "${targets[@]}" --no-fail-fast -- "$@"
+  exit
 fi
 
 # Without: every test, those of tests/it/alone.rs last and one at a time, since they need the

@@ -27,6 +27,10 @@ pub struct MemoryStream {
     pub failing: std::sync::atomic::AtomicBool,
     /// What DescribeStreamSummary answers; a test re-creates the stream by changing it.
     pub info: Mutex<StreamInfo>,
+    /// How long each GetRecords takes to answer.
+    pub read_delay: Mutex<std::time::Duration>,
+    /// GetShardIterator and GetRecords calls begun.
+    pub calls: Mutex<(usize, usize)>,
 }
 
 impl MemoryStream {
@@ -35,6 +39,8 @@ impl MemoryStream {
             shards: Mutex::new(BTreeMap::new()),
             page,
             failing: Default::default(),
+            read_delay: Default::default(),
+            calls: Default::default(),
             info: Mutex::new(StreamInfo {
                 identity: StreamIdentity {
                     arn: "arn:aws:kinesis:memory:0:stream/memory".into(),
@@ -118,6 +124,7 @@ impl ShardClient for MemoryStream {
     }
 
     async fn iterator(&self, shard: &ShardId, position: &Position) -> Result<String, ClientError> {
+        self.calls.lock().unwrap().0 += 1;
         let shards = self.shards.lock().unwrap();
         let records = &shards[shard].records;
         // as Kinesis does, a sequence number that is not of this shard is refused
@@ -146,6 +153,11 @@ impl ShardClient for MemoryStream {
     }
 
     async fn get_records(&self, shard: &ShardId, iterator: &str) -> Result<Fetched, ClientError> {
+        self.calls.lock().unwrap().1 += 1;
+        let delay = *self.read_delay.lock().unwrap();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         if self.failing.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(ClientError::Service {
                 operation: "GetRecords",

@@ -90,11 +90,15 @@ impl ShardTask {
             (None, StartPosition::Latest) => Position::Latest,
         };
         info!(%shard, ?position, epoch = lease.state.lease_epoch, "reading shard");
-        let mut reader = ShardReader::new(self.client.clone(), shard.clone(), position);
+        let reader = ShardReader::new(self.client.clone(), shard.clone(), position);
         let shard_name: Arc<str> = Arc::from(shard.as_str());
         let kind = self.client.kind();
         let mut buffer = FlushBuffer::default();
-        let mut next_read = Instant::now();
+        // the read in flight outlives the other branches: a flush or a renewal that comes due
+        // during a slow GetRecords runs beside it, and never drops it to ask again (a dropped
+        // read costs a call of the shard's 5 per second, and its iterator; on a slow endpoint
+        // reads cut every second never finish)
+        let mut read = std::pin::pin!(read_after(reader, Instant::now()));
         // every write of the checkpoint renews the lease (`Lease::written`); this renews it
         // when none came for a third of its duration
         let renew_every = self.flush.lease_duration / 3;
@@ -115,10 +119,11 @@ impl ShardTask {
                     self.flush.flush(lease, std::mem::take(&mut buffer), false).await?;
                 }
                 _ = sleep_until(renew_due) => self.flush.renew(lease).await?,
-                read = async { sleep_until(next_read).await; reader.read().await } => match read {
+                (reader, result) = &mut read => match result {
                     Read::Records { records, behind_ms } => {
                         let caught_up = records.is_empty() && behind_ms.unwrap_or(0) == 0;
-                        next_read = Instant::now() + if caught_up { self.poll_interval } else { MIN_READ_GAP };
+                        let gap = if caught_up { self.poll_interval } else { MIN_READ_GAP };
+                        read.set(read_after(reader, Instant::now() + gap));
                         if let Some(behind) = behind_ms {
                             metrics.shard_behind(source, shard, behind);
                         }
@@ -168,6 +173,8 @@ impl ShardTask {
                         return Ok(ShardExit::Finished);
                     }
                     Read::Retry(error) => {
+                        // the reader waits out its own backoff
+                        read.set(read_after(reader, Instant::now()));
                         if matches!(error, ClientError::Trimmed { .. }) {
                             metrics.retention_gap(source);
                         }
@@ -183,6 +190,14 @@ impl ShardTask {
             }
         }
     }
+}
+
+/// `reader`'s next read, no sooner than `at`; the reader comes back with it, so that one read
+/// at a time is in flight and none is dropped for another branch of the shard's loop.
+async fn read_after(mut reader: ShardReader, at: Instant) -> (ShardReader, Read) {
+    sleep_until(at).await;
+    let read = reader.read().await;
+    (reader, read)
 }
 
 #[cfg(test)]
@@ -364,6 +379,49 @@ mod tests {
             sizes.iter().all(|&n| n <= bound),
             "a flush held more than the budget and a piece: {sizes:?}"
         );
+    }
+
+    /// A GetRecords slower than the flush interval and the renewal interval is waited for,
+    /// not dropped and asked again: the timers' branches run beside it. Before, every flush
+    /// or renewal due during a read dropped it, so reads slower than a third of the lease
+    /// (a loaded endpoint) never finished, and each retry took a new iterator.
+    #[tokio::test]
+    async fn a_slow_read_outlives_the_flushes_and_renewals_due_during_it() {
+        let stream = Arc::new(MemoryStream::new(100));
+        stream.add_shard("shardId-0", &[]);
+        stream.put(
+            "shardId-0",
+            (0..1_000).map(|i| {
+                format!(r#"{{"eventType":"PAGE_VIEW","userId":"u{i}","timestamp":1767607200000}}"#)
+                    .into_bytes()
+            }),
+        );
+        stream.close("shardId-0");
+        *stream.read_delay.lock().unwrap() = Duration::from_millis(300);
+        let dir = tempfile::tempdir().unwrap();
+        let (mut task, lease, store, _) =
+            budget_bound_task(dir.path(), stream.clone(), Budget::new(64 << 20)).await;
+        // a flush and a renewal come due several times during every read
+        task.flush_interval = Duration::from_millis(50);
+        task.flush.lease_duration = Duration::from_millis(150);
+        let exit = tokio::time::timeout(
+            Duration::from_secs(60),
+            task.run(lease, CancellationToken::new()),
+        )
+        .await
+        .expect("the shard is read to its end")
+        .unwrap();
+        assert_eq!(exit, ShardExit::Finished);
+        // ten pages, each asked once, from one iterator
+        assert_eq!(*stream.calls.lock().unwrap(), (1, 10));
+        let state = store
+            .load(&ShardId("shardId-0".into()))
+            .await
+            .unwrap()
+            .unwrap()
+            .state;
+        assert!(state.finished);
+        assert_eq!(state.records_committed, 1_000);
     }
 
     /// Waits until a write waits for the lock `file` of a local checkpoint: Linux lists such
