@@ -229,3 +229,19 @@ pub fn python_json(script: &str, args: &[&str]) -> Value {
     );
     serde_json::from_slice(&out.stdout).expect("python printed JSON")
 }
+
+/// Every dead letter read from a Kinesis stream names its origin: the shard, the record's
+/// sequence number and a reason.
+pub fn assert_dead_letters_name_their_kinesis_origin(letters: &[Value]) {
+    for letter in letters {
+        assert!(
+            letter["shard"].as_str().unwrap().starts_with("shardId-"),
+            "{letter}"
+        );
+        assert!(
+            !letter["sequence_number"].as_str().unwrap().is_empty(),
+            "{letter}"
+        );
+        assert!(!letter["reason"].as_str().unwrap().is_empty(), "{letter}");
+    }
+}

@@ -715,14 +715,7 @@ async fn malformed_records_end_in_dead_letters_and_kpl_aggregates_are_split() {
         bad_count,
         "one dead letter per malformed record: {dead:#?}"
     );
-    for letter in &dead {
-        assert!(
-            letter["shard"].as_str().unwrap().starts_with("shardId-"),
-            "{letter}"
-        );
-        assert!(!letter["sequence_number"].as_str().unwrap().is_empty());
-        assert!(!letter["reason"].as_str().unwrap().is_empty());
-    }
+    assert_dead_letters_name_their_kinesis_origin(&dead);
     let reasons: Vec<&str> = dead.iter().map(|l| l["reason"].as_str().unwrap()).collect();
     assert!(
         reasons.iter().any(|r| r.contains("KPL aggregate checksum")),
